@@ -1,0 +1,3 @@
+from ztd.cli.main import run
+
+run()

@@ -1,0 +1,61 @@
+"""Reading request bodies: size limit, media type, JSON syntax and wire validation, each
+failing with an error that says exactly what is wrong and where."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
+from starlette.requests import Request
+
+from ztd.server.api.errors import bad_request, payload_too_large, unsupported_media_type
+
+JSON_TYPES = ("application/json", "text/json")
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        raise unsupported_media_type(content_type)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise payload_too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # chunked bodies carry no length: count as they arrive
+            raise payload_too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise bad_request("The request body is empty; send a JSON document.")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(
+            f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}."
+        ) from exc
+
+
+def parse_model(model: type[M], data: Any, *, what: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise bad_request(f"Invalid {what}: " + "; ".join(problems[:5]), problems) from exc
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + to_camel(str(part))
+    return text or "body"

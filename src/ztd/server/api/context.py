@@ -1,0 +1,28 @@
+"""What request handlers share: settings, database, signing keys, clock, worker wake-up."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from ztd.server.auth.keys import KeyStore
+from ztd.server.clock import Clock, utc_now
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    keys: KeyStore
+    clock: Clock = utc_now
+    # Set after each enqueue so an idle embedded worker starts at once instead of polling.
+    wakeup: threading.Event = field(default_factory=threading.Event)
+
+
+def context_of(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ztd
+    return ctx

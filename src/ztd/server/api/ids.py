@@ -1,0 +1,22 @@
+"""Identifiers in paths."""
+
+from __future__ import annotations
+
+import uuid
+
+from ztd.server.api.errors import ApiError
+
+
+def customer_guid(value: str) -> str:
+    """The customer id as stored (lower-case GUID); 400 900118 when it is not a GUID."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ApiError(400, "900118", f"Invalid customer ID {value!r}: expected a GUID.") from None
+
+
+def maybe_guid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None

@@ -1,0 +1,26 @@
+"""Successful responses in Partner Center's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(content), status_code=status_code, media_type=JSON_TYPE, headers=headers
+    )
+
+
+def accepted(customer_id: str, tracking_id: str) -> Response:
+    # Relative, without /v1: PowerShell takes Location.Split('/')[4] as the tracking id.
+    return Response(
+        status_code=202,
+        headers={"Location": f"/customers/{customer_id}/batchJobStatus/{tracking_id}"},
+    )

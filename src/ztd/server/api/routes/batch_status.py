@@ -1,0 +1,34 @@
+"""E7: GET /v1/customers/{customer-id}/batchJobStatus/{batchtracking-id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from ztd.server.api.context import context_of
+from ztd.server.api.ids import customer_guid
+from ztd.server.api.responses import JSON_TYPE, json_response
+from ztd.server.api.security import reader
+from ztd.server.auth.tokens import Principal
+from ztd.server.services import status
+from ztd.server.services.tenancy import require_customer
+
+router = APIRouter()
+
+
+@router.get("/v1/customers/{customer_id}/batchJobStatus/{tracking_id}")
+def get_batch_status(
+    request: Request, customer_id: str, tracking_id: str, principal: Principal = Depends(reader)
+) -> Response:
+    ctx = context_of(request)
+    cid = customer_guid(customer_id)
+    with ctx.db.read() as conn:
+        require_customer(conn, principal.partner_id, cid)
+        result = status.read_status(conn, cid, tracking_id)
+    if isinstance(result, status.FinishedStatus):
+        headers = {"ETag": result.etag}
+        if request.headers.get("if-none-match") == result.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(result.body, media_type=JSON_TYPE, headers=headers)
+    # Still running: tell pollers when to come back rather than letting them spin.
+    return json_response(result, headers={"Retry-After": "1"})

@@ -1,0 +1,143 @@
+"""E1 create a batch, E2 add devices, E3 list batches, E4 list devices, E5 delete a device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ztd.server.api.bodies import parse_model, read_json
+from ztd.server.api.context import context_of
+from ztd.server.api.errors import bad_request
+from ztd.server.api.ids import customer_guid
+from ztd.server.api.responses import accepted, json_response
+from ztd.server.api.security import batch_creator, reader, writer
+from ztd.server.auth.tokens import Principal
+from ztd.server.services import catalog, uploads
+from ztd.server.services.tenancy import require_customer
+from ztd.wire import Device, DeviceBatchCreationRequest
+
+router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
+
+
+@router.post("")
+async def create_batch(
+    request: Request, customer_id: str, principal: Principal = Depends(batch_creator)
+) -> Response:
+    ctx = context_of(request)
+    cid = customer_guid(customer_id)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    if not isinstance(data, dict):
+        raise bad_request("The body must be a DeviceBatchCreationRequest object.")
+    body = parse_model(DeviceBatchCreationRequest, data, what="DeviceBatchCreationRequest")
+    batch_id = (body.batch_id or "").strip()
+    if not batch_id:
+        raise bad_request("batchId is required: name the batch (any non-empty string).")
+    _check_device_count(body.devices, ctx.settings.max_devices_per_request)
+    items = await run_in_threadpool(uploads.prepare_devices, body.devices)
+
+    def enqueue() -> str:
+        with ctx.db.write() as conn:
+            require_customer(conn, principal.partner_id, cid)
+            return uploads.create_batch_and_enqueue(
+                conn,
+                partner_id=principal.partner_id,
+                customer_id=cid,
+                batch_id=batch_id,
+                created_by=catalog.partner_name(conn, principal.partner_id),
+                items=items,
+                chunk_size=ctx.settings.chunk_size,
+                now=ctx.clock(),
+            )
+
+    tracking_id = await run_in_threadpool(enqueue)
+    ctx.wakeup.set()
+    return accepted(cid, tracking_id)
+
+
+@router.post("/{batch_id}/devices")
+async def add_devices(
+    request: Request, customer_id: str, batch_id: str, principal: Principal = Depends(writer)
+) -> Response:
+    ctx = context_of(request)
+    cid = customer_guid(customer_id)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
+    if isinstance(data, dict):
+        data = {k.lower(): v for k, v in data.items()}.get("devices")
+    if not isinstance(data, list):
+        raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
+    devices = [parse_model(Device, d, what=f"device at index {i}") for i, d in enumerate(data)]
+    _check_device_count(devices, ctx.settings.max_devices_per_request)
+    items = await run_in_threadpool(uploads.prepare_devices, devices)
+
+    def enqueue() -> str:
+        with ctx.db.write() as conn:
+            require_customer(conn, principal.partner_id, cid)
+            return uploads.add_devices_and_enqueue(
+                conn,
+                partner_id=principal.partner_id,
+                customer_id=cid,
+                batch_id=batch_id,
+                items=items,
+                chunk_size=ctx.settings.chunk_size,
+                now=ctx.clock(),
+            )
+
+    tracking_id = await run_in_threadpool(enqueue)
+    ctx.wakeup.set()
+    return accepted(cid, tracking_id)
+
+
+@router.get("")
+def list_batches(
+    request: Request, customer_id: str, principal: Principal = Depends(reader)
+) -> Response:
+    ctx = context_of(request)
+    cid = customer_guid(customer_id)
+    with ctx.db.read() as conn:
+        require_customer(conn, principal.partner_id, cid)
+        return json_response(catalog.list_batches(conn, cid))
+
+
+@router.get("/{batch_id}/devices")
+def list_devices(
+    request: Request, customer_id: str, batch_id: str, principal: Principal = Depends(reader)
+) -> Response:
+    ctx = context_of(request)
+    cid = customer_guid(customer_id)
+    token = request.headers.get("ms-continuationtoken") or request.query_params.get(
+        "continuationToken"
+    )
+    with ctx.db.read() as conn:
+        require_customer(conn, principal.partner_id, cid)
+        page = catalog.list_devices(conn, cid, batch_id, token, ctx.settings.page_size)
+    return json_response(page)
+
+
+@router.delete("/{batch_id}/devices/{device_id}")
+def delete_device(
+    request: Request,
+    customer_id: str,
+    batch_id: str,
+    device_id: str,
+    principal: Principal = Depends(writer),
+) -> Response:
+    ctx = context_of(request)
+    cid = customer_guid(customer_id)
+    with ctx.db.write() as conn:
+        require_customer(conn, principal.partner_id, cid)
+        catalog.delete_device(conn, cid, batch_id, device_id)
+    return Response(status_code=204)
+
+
+def _check_device_count(devices: list[Any], limit: int) -> None:
+    if not devices:
+        raise bad_request("devices is empty: send at least one device.")
+    if len(devices) > limit:
+        raise bad_request(
+            f"Too many devices in one request: {len(devices)}; the limit is {limit} "
+            f"(ZTD_MAX_DEVICES_PER_REQUEST). Split the upload into several requests."
+        )

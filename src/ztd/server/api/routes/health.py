@@ -1,0 +1,28 @@
+"""Liveness (no database) and readiness (database reachable), both without a token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from starlette.responses import Response
+
+from ztd.server.api.context import context_of
+from ztd.server.api.errors import ApiError
+from ztd.server.api.responses import json_response
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> Response:
+    try:
+        with context_of(request).db.read() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ApiError(503, "503", f"The database is not reachable: {exc}") from exc
+    return json_response({"status": "ready"})

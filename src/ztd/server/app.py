@@ -1,0 +1,97 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ztd.server.api.context import AppContext
+from ztd.server.api.errors import ApiError, error_response
+from ztd.server.api.middleware import PartnerCenterHeaders
+from ztd.server.api.routes import batch_status, device_batches, health
+from ztd.server.auth.keys import KeyStore
+from ztd.server.clock import Clock, utc_now
+from ztd.server.jobs.worker import Worker, WorkerThread
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+
+log = logging.getLogger("ztd.server")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    embedded_worker: bool | None = None,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    settings = settings or Settings()
+    db = db or Database(settings.resolved_database_url)
+    ctx = AppContext(
+        settings=settings, db=db, keys=KeyStore(settings.data_dir / "keys"), clock=clock
+    )
+    if embedded_worker is None:
+        embedded_worker = settings.embedded_worker
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker_thread = None
+        if embedded_worker:
+            worker_thread = WorkerThread(Worker(db, settings, clock=clock, wakeup=ctx.wakeup))
+            worker_thread.start()
+        try:
+            yield
+        finally:
+            if worker_thread is not None:
+                worker_thread.shutdown()
+
+    app = FastAPI(
+        title="ztd: Partner Center device deployment",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ztd = ctx
+    for router in (health.router, device_batches.router, batch_status.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    app.add_middleware(PartnerCenterHeaders, server_id=settings.server_id)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` when serving with several processes."""
+    return create_app()
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(404, "1000", f"No resource at {request.url.path}.")
+        if exc.status_code == 405:
+            return error_response(
+                405, "405", f"{request.method} is not allowed on {request.url.path}."
+            )
+        return error_response(exc.status_code, str(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return error_response(400, "800002", "Invalid request: " + "; ".join(problems), problems)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(500, "800003", "Unexpected service error; it has been logged.")

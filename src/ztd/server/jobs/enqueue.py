@@ -1,0 +1,80 @@
+"""Transactional enqueue: a job, its chunks and its items, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
+from ztd.wire import DeviceUploadStatusType
+
+ITEM_COLUMNS = (
+    "device_ref",
+    "serial_number",
+    "product_key",
+    "hardware_hash",
+    "model_name",
+    "manufacturer",
+    "hardware_key",
+    "pkid_key",
+    "policy_ref",
+    "precheck_code",
+    "precheck_name",
+)
+
+
+def enqueue_job(
+    conn: Connection,
+    *,
+    kind: str,
+    partner_id: str,
+    customer_id: str,
+    batch_pk: int | None,
+    items: Sequence[dict[str, Any]],
+    chunk_size: int,
+    now: datetime,
+) -> str:
+    """Insert the job and return its tracking id. Commits with the caller's transaction."""
+    job_id = str(uuid.uuid4())
+    chunk_count = max(1, -(-len(items) // chunk_size))
+    conn.execute(
+        insert(batch_jobs).values(
+            id=job_id,
+            kind=kind,
+            partner_id=partner_id,
+            customer_id=customer_id,
+            batch_pk=batch_pk,
+            status=DeviceUploadStatusType.QUEUED.value,
+            item_count=len(items),
+            chunk_count=chunk_count,
+            chunks_done=0,
+            created_at=now,
+        )
+    )
+    conn.execute(
+        insert(job_chunks),
+        [
+            {
+                "job_id": job_id,
+                "chunk_no": n,
+                "first_ordinal": n * chunk_size,
+                "end_ordinal": min(len(items), (n + 1) * chunk_size),
+                "status": "queued",
+                "attempts": 0,
+            }
+            for n in range(chunk_count)
+        ],
+    )
+    if items:
+        conn.execute(
+            insert(job_items),
+            [
+                {"job_id": job_id, "ordinal": i, **{c: item.get(c) for c in ITEM_COLUMNS}}
+                for i, item in enumerate(items)
+            ],
+        )
+    return job_id

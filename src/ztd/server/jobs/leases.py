@@ -1,0 +1,155 @@
+"""Leases on job chunks: claim, heartbeat, fenced finish, and the reaper.
+
+A worker claims a queued chunk with a fresh ``lease_token`` and a deadline. While it works it
+extends the deadline (heartbeat). It finishes only through :func:`fence`, an UPDATE that
+matches its own token: if the reaper gave the chunk to someone else meanwhile, nothing
+matches and the worker's whole transaction is rolled back, so a stale worker cannot write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, case, select, update
+
+from ztd.server.storage.schema import batch_jobs, job_chunks
+from ztd.wire import DeviceUploadStatusType
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    chunk_pk: int
+    job_id: str
+    chunk_no: int
+    first_ordinal: int
+    end_ordinal: int
+    token: str
+    attempts: int
+
+
+class LeaseLost(Exception):
+    """The chunk's lease was taken over; the holder must drop its work."""
+
+
+def claim(conn: Connection, *, owner: str, now: datetime, lease_seconds: float) -> Lease | None:
+    """Claim the oldest queued chunk. On PostgreSQL concurrent workers skip each other's
+    locked rows; on SQLite the write transaction is already exclusive."""
+    candidate = (
+        select(job_chunks.c.pk)
+        .where(job_chunks.c.status == "queued")
+        .order_by(job_chunks.c.pk)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    token = str(uuid.uuid4())
+    row = conn.execute(
+        update(job_chunks)
+        .where(job_chunks.c.pk == candidate)
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=job_chunks.c.attempts + 1,
+        )
+        .returning(
+            job_chunks.c.pk,
+            job_chunks.c.job_id,
+            job_chunks.c.chunk_no,
+            job_chunks.c.first_ordinal,
+            job_chunks.c.end_ordinal,
+            job_chunks.c.attempts,
+        )
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
+        update(batch_jobs)
+        .where(batch_jobs.c.id == row.job_id, batch_jobs.c.started_at.is_(None))
+        .values(started_at=now, status=DeviceUploadStatusType.PROCESSING.value)
+    )
+    return Lease(
+        chunk_pk=row.pk,
+        job_id=row.job_id,
+        chunk_no=row.chunk_no,
+        first_ordinal=row.first_ordinal,
+        end_ordinal=row.end_ordinal,
+        token=token,
+        attempts=row.attempts,
+    )
+
+
+def heartbeat(conn: Connection, lease: Lease, *, now: datetime, lease_seconds: float) -> bool:
+    """Extend the lease; False when it was lost."""
+    result = conn.execute(
+        update(job_chunks)
+        .where(_held(lease))
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount == 1
+
+
+def fence(conn: Connection, lease: Lease) -> None:
+    """First statement of the finishing transaction: check the lease is still ours and lock
+    the chunk row, which keeps the reaper out until commit. Raises LeaseLost otherwise."""
+    result = conn.execute(
+        update(job_chunks).where(_held(lease)).values(lease_owner=job_chunks.c.lease_owner)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(f"lease on chunk {lease.chunk_no} of job {lease.job_id} was lost")
+
+
+def mark_done(conn: Connection, chunk_pk: int, results: bytes) -> None:
+    conn.execute(
+        update(job_chunks)
+        .where(job_chunks.c.pk == chunk_pk)
+        .values(status="done", results=results, lease_token=None, lease_expires_at=None)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExhaustedChunk:
+    chunk_pk: int
+    job_id: str
+    size: int
+
+
+def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[ExhaustedChunk]:
+    """Requeue running chunks whose lease expired (their worker died or stalled). Chunks that
+    ran out of attempts are returned, still running with no lease, for the caller to fail."""
+    expired = and_(job_chunks.c.status == "running", job_chunks.c.lease_expires_at < now)
+    exhausted = [
+        ExhaustedChunk(row.pk, row.job_id, row.end_ordinal - row.first_ordinal)
+        for row in conn.execute(
+            select(
+                job_chunks.c.pk,
+                job_chunks.c.job_id,
+                job_chunks.c.first_ordinal,
+                job_chunks.c.end_ordinal,
+            )
+            .where(expired, job_chunks.c.attempts >= max_attempts)
+            .with_for_update(skip_locked=True)
+        )
+    ]
+    conn.execute(
+        update(job_chunks)
+        .where(expired)
+        .values(
+            status=case((job_chunks.c.attempts >= max_attempts, "running"), else_="queued"),
+            lease_owner=None,
+            lease_token=None,
+            lease_expires_at=None,
+        )
+    )
+    return exhausted
+
+
+def _held(lease: Lease):  # type: ignore[no-untyped-def]
+    return and_(
+        job_chunks.c.pk == lease.chunk_pk,
+        job_chunks.c.lease_token == lease.token,
+        job_chunks.c.status == "running",
+    )

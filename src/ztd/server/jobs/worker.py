@@ -1,0 +1,170 @@
+"""The worker: claims chunks, processes them under a heartbeat-extended lease, finishes them
+fenced, and reaps chunks whose worker died. ``ztd worker`` runs one standalone; ``ztd serve``
+runs one in a thread of the API process unless ``--no-worker``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from ztd.identity import dds
+from ztd.server.clock import Clock, utc_now
+from ztd.server.jobs import leases
+from ztd.server.jobs.documents import ItemOutcome, encode_outcomes, finish_job_if_complete
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import batch_jobs
+
+log = logging.getLogger("ztd.worker")
+
+# Job kind -> the function computing a chunk's outcomes inside the finishing transaction.
+Processor = Callable[[Connection, leases.Lease, Row[Any], Any], list[ItemOutcome]]
+
+
+def _processors() -> dict[str, Processor]:
+    from ztd.server.services.registration import register_chunk
+
+    return {"upload": register_chunk}
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        wakeup: threading.Event | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.wakeup = wakeup or threading.Event()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.processors = _processors()
+        self._last_reap = 0.0
+
+    def run_once(self) -> bool:
+        """Process one chunk if one is queued. Returns whether there was work."""
+        with self.db.write() as conn:
+            lease = leases.claim(
+                conn,
+                owner=self.name,
+                now=self.clock(),
+                lease_seconds=self.settings.lease_seconds,
+            )
+        if lease is None:
+            return False
+        with _Heartbeat(self, lease):
+            try:
+                self._finish(lease)
+            except leases.LeaseLost:
+                log.warning("dropped chunk %s of job %s: lease lost", lease.chunk_no, lease.job_id)
+        return True
+
+    def run_until_idle(self) -> int:
+        """Reap, then process chunks until none is queued (tests and `--once`)."""
+        self.reap()
+        done = 0
+        while self.run_once():
+            done += 1
+        return done
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
+                    self.reap()
+                if self.run_once():
+                    continue
+            except Exception:  # keep serving; the lease expires and another attempt follows
+                log.exception("worker %s: processing failed", self.name)
+                stop.wait(self.settings.poll_interval_seconds)
+                continue
+            self.wakeup.wait(self.settings.poll_interval_seconds)
+            self.wakeup.clear()
+        log.info("worker %s stopped", self.name)
+
+    def reap(self) -> None:
+        self._last_reap = time.monotonic()
+        with self.db.write() as conn:
+            now = self.clock()
+            exhausted = leases.reap(conn, now=now, max_attempts=self.settings.max_attempts)
+            for chunk in exhausted:
+                log.error("chunk %s of job %s failed too often", chunk.chunk_pk, chunk.job_id)
+                failure = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
+                leases.mark_done(conn, chunk.chunk_pk, encode_outcomes([failure] * chunk.size))
+                finish_job_if_complete(conn, chunk.job_id, now)
+
+    def _finish(self, lease: leases.Lease) -> None:
+        with self.db.write() as conn:
+            leases.fence(conn, lease)
+            job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
+            now = self.clock()
+            outcomes = self.processors[job.kind](conn, lease, job, now)
+            leases.mark_done(conn, lease.chunk_pk, encode_outcomes(outcomes))
+            finish_job_if_complete(conn, lease.job_id, now)
+
+
+class _Heartbeat:
+    """Extends the lease every third of its length while the chunk is processed."""
+
+    def __init__(self, worker: Worker, lease: leases.Lease) -> None:
+        self.worker = worker
+        self.lease = lease
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="ztd-heartbeat")
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        interval = self.worker.settings.lease_seconds / 3
+        while not self.stop.wait(interval):
+            try:
+                with self.worker.db.write() as conn:
+                    alive = leases.heartbeat(
+                        conn,
+                        self.lease,
+                        now=self.worker.clock(),
+                        lease_seconds=self.worker.settings.lease_seconds,
+                    )
+            except Exception:
+                log.exception("heartbeat failed")
+                continue
+            if not alive:
+                return
+
+
+class WorkerThread:
+    """A worker in a daemon thread of the API process (the embedded default)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=worker.run_forever, args=(self.stop,), daemon=True, name="ztd-worker"
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.stop.set()
+        self.worker.wakeup.set()
+        self.thread.join(timeout)

@@ -1,0 +1,139 @@
+"""Reading and deleting what was registered: batches (E3), devices (E4), device delete (E5)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, delete, func, select
+
+from ztd.server.api.errors import bad_request, not_found
+from ztd.server.clock import wire_time
+from ztd.server.storage.schema import device_batches, devices, partners
+
+ALLOWED_OPERATIONS = ["GET", "DELETE"]
+
+
+def partner_name(conn: Connection, partner_id: str) -> str:
+    name = conn.execute(select(partners.c.name).where(partners.c.id == partner_id)).scalar()
+    return name or partner_id
+
+
+def list_batches(conn: Connection, customer_id: str) -> dict[str, Any]:
+    counts = (
+        select(devices.c.batch_pk, func.count().label("n"))
+        .where(devices.c.customer_id == customer_id)
+        .group_by(devices.c.batch_pk)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(device_batches, func.coalesce(counts.c.n, 0).label("devices_count"))
+        .outerjoin(counts, counts.c.batch_pk == device_batches.c.pk)
+        .where(device_batches.c.customer_id == customer_id)
+        .order_by(device_batches.c.pk)
+    ).all()
+    items = [
+        {
+            "id": row.batch_id,
+            "createdBy": row.created_by,
+            "creationDate": wire_time(row.created_at),
+            "devicesCount": row.devices_count,
+            "devicesLink": {
+                "uri": f"/customers/{customer_id}/deviceBatches/{row.batch_id}/devices",
+                "method": "GET",
+                "headers": [],
+            },
+            "attributes": {"objectType": "DeviceBatch"},
+        }
+        for row in rows
+    ]
+    return {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
+
+
+def list_devices(
+    conn: Connection, customer_id: str, batch_id: str, token: str | None, page_size: int
+) -> dict[str, Any]:
+    batch_pk = _batch_pk(conn, customer_id, batch_id)
+    after = _decode_token(token) if token else 0
+    rows = conn.execute(
+        select(devices)
+        .where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
+        .order_by(devices.c.pk)
+        .limit(page_size + 1)
+    ).all()
+    total = conn.execute(
+        select(func.count()).select_from(devices).where(devices.c.batch_pk == batch_pk)
+    ).scalar_one()
+    page = [_device(row) for row in rows[:page_size]]
+    collection: dict[str, Any] = {"totalCount": total, "items": page}
+    if len(rows) > page_size:
+        next_token = _encode_token(rows[page_size - 1].pk)
+        collection["continuationToken"] = next_token
+        collection["links"] = {
+            "next": {
+                "uri": f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices",
+                "method": "GET",
+                "headers": [{"key": "MS-ContinuationToken", "value": next_token}],
+            }
+        }
+    collection["attributes"] = {"objectType": "Collection"}
+    return collection
+
+
+def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:
+    batch_pk = _batch_pk(conn, customer_id, batch_id)
+    result = conn.execute(
+        delete(devices).where(
+            devices.c.batch_pk == batch_pk, devices.c.id == device_id.strip().lower()
+        )
+    )
+    if result.rowcount == 0:
+        raise not_found(f"Device {device_id!r} was not found in batch {batch_id!r}.")
+
+
+def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
+    pk = conn.execute(
+        select(device_batches.c.pk).where(
+            device_batches.c.customer_id == customer_id,
+            device_batches.c.batch_key == batch_id.casefold(),
+        )
+    ).scalar_one_or_none()
+    if pk is None:
+        raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
+    return int(pk)
+
+
+def _device(row: Any) -> dict[str, Any]:
+    device: dict[str, Any] = {"id": row.id}
+    for key, value in (
+        ("serialNumber", row.serial_number),
+        ("productKey", row.product_key),
+        ("hardwareHash", row.hardware_hash),
+        ("modelName", row.model_name),
+        ("oemManufacturerName", row.manufacturer),
+    ):
+        if value is not None:
+            device[key] = value
+    device["policies"] = [{"key": "o_o_b_e", "value": row.policy_id}] if row.policy_id else []
+    device["uploadedDate"] = wire_time(row.uploaded_at)
+    device["allowedOperations"] = ALLOWED_OPERATIONS
+    device["attributes"] = {"objectType": "Device"}
+    return device
+
+
+# Continuation tokens are opaque to clients; inside they are the last device's position.
+def _encode_token(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"d:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "d":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad_request(f"The continuation token {token!r} is not valid.") from None

@@ -1,0 +1,108 @@
+"""Registering uploaded devices in the registry: the 806 / 808 rules.
+
+Race safety comes from the database: devices are inserted with ON CONFLICT DO NOTHING against
+the unique identity keys, so of two jobs registering one device concurrently exactly one
+insert lands; the other finds the owner afterwards and reports 806 or 808. Every step works
+on a whole chunk with a handful of set-based statements.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ztd.identity import dds
+from ztd.server.jobs.documents import ItemOutcome
+from ztd.server.jobs.leases import Lease
+from ztd.server.storage.schema import devices, job_items
+
+# Bound-parameter lists stay well under SQLite's and PostgreSQL's limits.
+IN_LIST_SIZE = 500
+
+
+def register_chunk(
+    conn: Connection, lease: Lease, job: Row[Any], now: datetime
+) -> list[ItemOutcome]:
+    items = conn.execute(
+        select(job_items)
+        .where(
+            job_items.c.job_id == lease.job_id,
+            job_items.c.ordinal >= lease.first_ordinal,
+            job_items.c.ordinal < lease.end_ordinal,
+        )
+        .order_by(job_items.c.ordinal)
+    ).all()
+    outcomes: list[ItemOutcome] = []
+    new_rows: list[dict[str, Any]] = []
+    for item in items:
+        if item.precheck_name:
+            outcomes.append([None, item.precheck_code, item.precheck_name])
+            continue
+        device_id = str(uuid.uuid4())
+        outcomes.append([device_id, None, None])
+        new_rows.append(
+            {
+                "id": device_id,
+                "customer_id": job.customer_id,
+                "batch_pk": job.batch_pk,
+                "serial_number": item.serial_number,
+                "product_key": item.product_key,
+                "hardware_hash": item.hardware_hash,
+                "model_name": item.model_name,
+                "manufacturer": item.manufacturer,
+                "hardware_key": item.hardware_key,
+                "pkid_key": item.pkid_key,
+                "job_id": lease.job_id,
+                "uploaded_at": now,
+            }
+        )
+    if not new_rows:
+        return outcomes
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(devices).on_conflict_do_nothing(), new_rows)
+
+    inserted = _existing_ids(conn, [row["id"] for row in new_rows])
+    refused = [row for row in new_rows if row["id"] not in inserted]
+    if refused:
+        owners = _owners_by_key(conn, refused)
+        by_id = {outcome[0]: outcome for outcome in outcomes if outcome[0]}
+        for row in refused:
+            owner = owners.get(row["hardware_key"]) or owners.get(row["pkid_key"])
+            if owner is None:  # the conflicting device vanished meanwhile (deleted)
+                error = dds.STORAGE_ERROR
+            elif owner == job.customer_id:
+                error = dds.DEVICE_ALREADY_ASSIGNED
+            else:
+                error = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
+            by_id[row["id"]][:] = [None, error.code, error.name]
+    return outcomes
+
+
+def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in _slices(ids):
+        found.update(conn.execute(select(devices.c.id).where(devices.c.id.in_(part))).scalars())
+    return found
+
+
+def _owners_by_key(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Identity key -> customer id of the device that holds it."""
+    hardware_keys = [r["hardware_key"] for r in rows if r["hardware_key"]]
+    pkids = [r["pkid_key"] for r in rows if r["pkid_key"]]
+    owners: dict[str, str] = {}
+    for column, keys in ((devices.c.hardware_key, hardware_keys), (devices.c.pkid_key, pkids)):
+        for part in _slices(keys):
+            query = select(column, devices.c.customer_id).where(or_(column.in_(part)))
+            owners.update({key: customer for key, customer in conn.execute(query)})
+    return owners
+
+
+def _slices(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), IN_LIST_SIZE):
+        yield values[start : start + IN_LIST_SIZE]

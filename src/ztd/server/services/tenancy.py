@@ -1,0 +1,58 @@
+"""Partners, customers and their relationships; which customers a partner may act for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from ztd.server.api.errors import customer_not_found
+from ztd.server.storage.schema import customers, partner_customers, partners
+
+
+def require_customer(conn: Connection, partner_id: str, customer_id: str) -> None:
+    """Raise the same 404 for a customer that does not exist and one of another partner."""
+    found = conn.execute(
+        select(partner_customers.c.customer_id).where(
+            partner_customers.c.partner_id == partner_id,
+            partner_customers.c.customer_id == customer_id.lower(),
+        )
+    ).first()
+    if found is None:
+        raise customer_not_found(customer_id)
+
+
+def add_partner(conn: Connection, name: str, now: datetime, partner_id: str | None = None) -> str:
+    pid = _guid(partner_id)
+    conn.execute(insert(partners).values(id=pid, name=name, created_at=now))
+    return pid
+
+
+def add_customer(
+    conn: Connection,
+    name: str,
+    partner_id: str,
+    now: datetime,
+    customer_id: str | None = None,
+    domain: str | None = None,
+) -> str:
+    cid = _guid(customer_id)
+    if conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is None:
+        raise LookupError(f"partner {partner_id} does not exist")
+    conn.execute(insert(customers).values(id=cid, name=name, domain=domain, created_at=now))
+    conn.execute(
+        insert(partner_customers).values(partner_id=partner_id, customer_id=cid, created_at=now)
+    )
+    return cid
+
+
+def partner_exists(conn: Connection, partner_id: str) -> bool:
+    return (
+        conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is not None
+    )
+
+
+def _guid(value: str | None) -> str:
+    # Tenant ids are GUIDs; store them in one canonical spelling so lookups are exact.
+    return str(uuid.UUID(value)) if value else str(uuid.uuid4())

@@ -1,0 +1,137 @@
+"""Accepting device uploads (E1 create batch, E2 add devices): validate, then enqueue one job.
+
+The batch row (for E1), the job, its chunks and its items commit in one transaction, so a
+202 always names a job whose data exists, and a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ztd.identity import analyze_device, dds
+from ztd.server.api.errors import conflict, not_found
+from ztd.server.jobs.enqueue import enqueue_job
+from ztd.server.storage.schema import device_batches
+from ztd.wire import Device
+
+
+def prepare_devices(devices: Sequence[Device]) -> list[dict[str, str | None]]:
+    """Resolve each device's identity: pure CPU work, done before the transaction so the
+    write lock is held only for the inserts."""
+    rows: list[dict[str, str | None]] = []
+    first_seen: set[str] = set()
+    for device in devices:
+        identity = analyze_device(
+            serial_number=device.serial_number,
+            product_key=device.product_key,
+            hardware_hash=device.hardware_hash,
+            manufacturer=device.oem_manufacturer_name,
+            model=device.model_name,
+        )
+        error = identity.error
+        keys = [k for k in (identity.hardware_key, identity.pkid) if k]
+        if error is None:
+            # The first copy of a device in one job is processed; later copies are duplicates.
+            if any(k in first_seen for k in keys):
+                error = dds.DEVICE_DUPLICATED
+            first_seen.update(keys)
+        rows.append(
+            {
+                "serial_number": device.serial_number,
+                "product_key": device.product_key,
+                "hardware_hash": device.hardware_hash,
+                "model_name": device.model_name or identity.model,
+                "manufacturer": device.oem_manufacturer_name or identity.manufacturer,
+                "hardware_key": identity.hardware_key if error is None else None,
+                "pkid_key": identity.pkid if error is None else None,
+                "precheck_code": error.code if error else None,
+                "precheck_name": error.name if error else None,
+            }
+        )
+    return rows
+
+
+def create_batch_and_enqueue(
+    conn: Connection,
+    *,
+    partner_id: str,
+    customer_id: str,
+    batch_id: str,
+    created_by: str,
+    items: list[dict[str, str | None]],
+    chunk_size: int,
+    now: datetime,
+) -> str:
+    existing = _find_batch(conn, customer_id, batch_id)
+    if existing is not None:
+        raise _batch_exists(batch_id)
+    try:
+        with conn.begin_nested():
+            batch_pk = conn.execute(
+                insert(device_batches)
+                .values(
+                    customer_id=customer_id,
+                    batch_id=batch_id,
+                    batch_key=batch_id.casefold(),
+                    created_by=created_by,
+                    created_at=now,
+                )
+                .returning(device_batches.c.pk)
+            ).scalar_one()
+    except IntegrityError as exc:  # a concurrent create of the same batch won the race
+        raise _batch_exists(batch_id) from exc
+    return enqueue_job(
+        conn,
+        kind="upload",
+        partner_id=partner_id,
+        customer_id=customer_id,
+        batch_pk=batch_pk,
+        items=items,
+        chunk_size=chunk_size,
+        now=now,
+    )
+
+
+def add_devices_and_enqueue(
+    conn: Connection,
+    *,
+    partner_id: str,
+    customer_id: str,
+    batch_id: str,
+    items: list[dict[str, str | None]],
+    chunk_size: int,
+    now: datetime,
+) -> str:
+    batch_pk = _find_batch(conn, customer_id, batch_id)
+    if batch_pk is None:
+        raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
+    return enqueue_job(
+        conn,
+        kind="upload",
+        partner_id=partner_id,
+        customer_id=customer_id,
+        batch_pk=batch_pk,
+        items=items,
+        chunk_size=chunk_size,
+        now=now,
+    )
+
+
+def _find_batch(conn: Connection, customer_id: str, batch_id: str) -> int | None:
+    return conn.execute(
+        select(device_batches.c.pk).where(
+            device_batches.c.customer_id == customer_id,
+            device_batches.c.batch_key == batch_id.casefold(),
+        )
+    ).scalar_one_or_none()
+
+
+def _batch_exists(batch_id: str) -> Exception:
+    return conflict(
+        f"Device batch {batch_id!r} already exists for this customer; add devices to it with "
+        f"POST .../deviceBatches/{{batch-id}}/devices instead."
+    )

@@ -1,0 +1,58 @@
+"""Server settings, read from ``ZTD_*`` environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RegistrationMode(StrEnum):
+    OPEN = "open"  # PKID-only and tuple uploads register without an OEM record
+    STRICT = "strict"  # ... and get 812 ZtdDeviceNotFound unless the OEM registry knows them
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZTD_", extra="ignore")
+
+    data_dir: Path = Path(".ztd")
+    database_url: str | None = None
+
+    # Identity: the built-in issuer. The audience is Partner Center's own, so tokens minted
+    # for the real service and for ztd look alike to client code.
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "https://api.partnercenter.microsoft.com"
+    token_ttl_seconds: int = 3600
+    allow_app_only_batch_create: bool = False
+
+    # Limits that protect the service.
+    max_body_bytes: int = 50_000_000  # admits 10,000 devices with full 4,000-char hashes
+    max_devices_per_request: int = 10_000
+    page_size: int = 100
+
+    # Job engine.
+    chunk_size: int = Field(default=1000, ge=1)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.5, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+
+    embedded_worker: bool = True  # `ztd serve --no-worker` turns it off
+    registration_mode: RegistrationMode = RegistrationMode.OPEN
+    server_id: str = "000000001"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: the given one (with the psycopg 3 driver), else SQLite."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'ztd.sqlite3').resolve()}"
+
+
+def normalize_database_url(url: str) -> str:
+    # Operators write plain postgresql:// URLs; SQLAlchemy would pick psycopg2 for those.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

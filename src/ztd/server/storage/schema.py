@@ -1,0 +1,158 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it.
+
+Identity keys carry the registry's uniqueness: a device is the same device when its decoded
+manufacturer + serial (``hardware_key``) or its PKID (``pkid_key``) matches, so two jobs racing
+to register it end with one owner, enforced by the database rather than by reads.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants a 64-bit identity.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+Timestamp = DateTime(timezone=True)
+GUID = String(36)
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("domain", String(256), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# A partner acts only for customers it has a relationship with.
+partner_customers = Table(
+    "partner_customers",
+    metadata,
+    Column("partner_id", GUID, ForeignKey("partners.id"), primary_key=True),
+    Column("customer_id", GUID, ForeignKey("customers.id"), primary_key=True),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+device_batches = Table(
+    "device_batches",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
+    Column("batch_id", String(256), nullable=False),  # exactly as the client named it
+    Column("batch_key", String(256), nullable=False),  # casefolded: batch ids match ignoring case
+    Column("created_by", String(256), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("customer_id", "batch_key"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),  # stable paging order
+    Column("id", GUID, nullable=False, unique=True),
+    Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
+    Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=False),
+    Column("serial_number", String(256), nullable=True),
+    Column("product_key", String(64), nullable=True),
+    Column("hardware_hash", Text, nullable=True),
+    Column("model_name", String(256), nullable=True),
+    Column("manufacturer", String(256), nullable=True),
+    Column("hardware_key", String(520), nullable=True, unique=True),
+    Column("pkid_key", String(64), nullable=True, unique=True),
+    Column("policy_id", GUID, nullable=True),
+    Column("job_id", GUID, nullable=False),
+    Column("uploaded_at", Timestamp, nullable=False),
+    Index(None, "batch_pk", "pk"),
+)
+
+# The job row is both the queue entry and the status resource.
+batch_jobs = Table(
+    "batch_jobs",
+    metadata,
+    Column("id", GUID, primary_key=True),  # the batch tracking id
+    Column("kind", String(32), nullable=False),  # "upload" | "policy_update"
+    Column("partner_id", GUID, nullable=False),
+    Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
+    Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("chunk_count", Integer, nullable=False),
+    Column("chunks_done", Integer, nullable=False, default=0),
+    Column("created_at", Timestamp, nullable=False),
+    Column("started_at", Timestamp, nullable=True),
+    Column("completed_at", Timestamp, nullable=True),
+    # A finished job's BatchUploadDetails never changes: stored serialized, served as is.
+    Column("result_document", LargeBinary, nullable=True),
+    Column("result_etag", String(64), nullable=True),
+    Index(None, "customer_id"),
+)
+
+# The unit of work a worker leases. Fencing: only the holder of lease_token may finish it.
+job_chunks = Table(
+    "job_chunks",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("job_id", GUID, ForeignKey("batch_jobs.id"), nullable=False),
+    Column("chunk_no", Integer, nullable=False),
+    Column("first_ordinal", Integer, nullable=False),
+    Column("end_ordinal", Integer, nullable=False),  # exclusive
+    Column("status", String(16), nullable=False),  # queued | running | done
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_token", GUID, nullable=True),
+    Column("lease_expires_at", Timestamp, nullable=True),
+    # Per-item outcome of a done chunk: JSON [[device_id, code, name], ...] in ordinal order.
+    Column("results", LargeBinary, nullable=True),
+    UniqueConstraint("job_id", "chunk_no"),
+    Index(None, "status", "pk"),
+)
+
+# One row per device of the request, in request order. Identity is resolved at enqueue
+# (pure CPU work in the API), so workers only do the registry writes.
+job_items = Table(
+    "job_items",
+    metadata,
+    Column("job_id", GUID, ForeignKey("batch_jobs.id"), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("device_ref", String(256), nullable=True),  # policy updates: the device id sent
+    Column("serial_number", String(256), nullable=True),
+    Column("product_key", String(64), nullable=True),
+    Column("hardware_hash", Text, nullable=True),
+    Column("model_name", String(256), nullable=True),
+    Column("manufacturer", String(256), nullable=True),
+    Column("hardware_key", String(520), nullable=True),
+    Column("pkid_key", String(64), nullable=True),
+    Column("policy_ref", String(256), nullable=True),  # policy updates: the policy id sent
+    # Set at enqueue when the item can never succeed (802, 803, duplicate in this job).
+    Column("precheck_code", String(16), nullable=True),
+    Column("precheck_name", String(64), nullable=True),
+)

@@ -1,0 +1,181 @@
+"""The job engine: leases, fencing, the reaper, crashed and concurrent workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from tests.server.conftest import World
+from tests.server.helpers import create_batch, hash_device, status_of
+
+from ztd.server.app import create_app
+from ztd.server.clock import utc_now
+from ztd.server.jobs import leases
+from ztd.server.jobs.worker import Worker
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import batch_jobs, devices, job_chunks
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+
+def test_embedded_worker_finishes_ten_devices_quickly(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("the 2-second promise is about the embedded SQLite default")
+    app = create_app(settings, db=db, embedded_worker=True)
+    with TestClient(app) as client:
+        started = time.monotonic()
+        tracking = create_batch(
+            client, world.customer, world.auth(), "ten", [hash_device(i) for i in range(10)]
+        )
+        while status_of(client, world.customer, tracking, world.auth())["status"] != "finished":
+            assert time.monotonic() - started < 2.0, "10-device batch not finished within 2 s"
+            time.sleep(0.02)
+
+
+def test_stale_worker_cannot_write_after_takeover(
+    client: TestClient, db: Database, settings: Settings, world: World
+) -> None:
+    clock = FakeClock()
+    tracking = create_batch(client, world.customer, world.auth(), "fenced", [hash_device(1)])
+    with db.write() as conn:
+        stale = leases.claim(conn, owner="stale", now=clock.now, lease_seconds=5)
+    assert stale is not None
+    clock.now += timedelta(seconds=6)  # the stale worker stopped heartbeating
+    taker = Worker(db, settings, clock=clock, name="taker")
+    assert taker.run_until_idle() == 1
+    with pytest.raises(leases.LeaseLost):
+        Worker(db, settings, clock=clock, name="stale")._finish(stale)
+    result = status_of(client, world.customer, tracking, world.auth())
+    assert result["status"] == "finished"
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(devices)).scalar() == 1
+        attempts = conn.execute(select(job_chunks.c.attempts)).scalar()
+    assert attempts == 2
+
+
+def test_chunk_failing_every_attempt_reports_storage_error(
+    client: TestClient, db: Database, settings: Settings, world: World
+) -> None:
+    clock = FakeClock()
+    settings.max_attempts = 2
+    tracking = create_batch(client, world.customer, world.auth(), "doomed", [hash_device(1)])
+    for _ in range(2):  # two workers claim and die
+        with db.write() as conn:
+            assert leases.claim(conn, owner="dies", now=clock.now, lease_seconds=5)
+        clock.now += timedelta(seconds=6)
+        Worker(db, settings, clock=clock).reap()
+    result = status_of(client, world.customer, tracking, world.auth())
+    assert result["status"] == "finished_with_errors"
+    assert result["devicesStatus"][0]["errorDescription"] == "StorageError"
+
+
+def _worker_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ZTD_DATA_DIR": str(settings.data_dir),
+        "ZTD_DATABASE_URL": settings.resolved_database_url,
+        "ZTD_CHUNK_SIZE": str(settings.chunk_size),
+        "ZTD_LEASE_SECONDS": "2",
+        "ZTD_POLL_INTERVAL_SECONDS": "0.05",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ztd", "worker"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _job_progress(db: Database, job_id: str) -> tuple[int, str]:
+    with db.read() as conn:
+        row = conn.execute(
+            select(batch_jobs.c.chunks_done, batch_jobs.c.status).where(batch_jobs.c.id == job_id)
+        ).one()
+    return int(row.chunks_done), str(row.status)
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_loses_nothing(
+    client: TestClient, db: Database, settings: Settings, world: World, tmp_path: Path
+) -> None:
+    settings.chunk_size = 100
+    settings.max_devices_per_request = 5000
+    devices_sent = [hash_device(50_000 + i) for i in range(5000)]
+    tracking = create_batch(client, world.customer, world.auth(), "crash", devices_sent)
+    log = tmp_path / "workers.log"
+    first = _worker_process(settings, log)
+    deadline = time.monotonic() + 60
+    while _job_progress(db, tracking)[0] < 3:
+        assert first.poll() is None, log.read_text()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done_at_kill, status_at_kill = _job_progress(db, tracking)
+    assert status_at_kill == "processing", "the job finished before the kill; test proves nothing"
+    second = _worker_process(settings, log)
+    try:
+        while _job_progress(db, tracking)[1] == "processing":
+            assert second.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    result = status_of(client, world.customer, tracking, world.auth())
+    assert result["status"] == "finished"
+    assert len(result["devicesStatus"]) == 5000
+    assert all(d["status"] == "finished" for d in result["devicesStatus"])
+    with db.read() as conn:
+        registered = conn.execute(
+            select(func.count(), func.count(func.distinct(devices.c.hardware_key))).where(
+                devices.c.job_id == tracking
+            )
+        ).one()
+    assert tuple(registered) == (5000, 5000)
+    assert done_at_kill < 50
+
+
+def test_concurrent_jobs_leave_one_owner_per_device(
+    client: TestClient, db: Database, settings: Settings, world: World
+) -> None:
+    settings.chunk_size = 25
+    shared = [hash_device(70_000 + i) for i in range(300)]
+    mine = create_batch(client, world.customer, world.auth(), "race", shared)
+    theirs = create_batch(
+        client, world.other_customer, world.auth(world.other_token), "race", list(reversed(shared))
+    )
+    workers = [Worker(db, settings, name=f"w{i}") for i in range(3)]
+    threads = [threading.Thread(target=w.run_until_idle) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    a = status_of(client, world.customer, mine, world.auth())["devicesStatus"]
+    b = status_of(client, world.other_customer, theirs, world.auth(world.other_token))[
+        "devicesStatus"
+    ]
+    b = list(reversed(b))
+    for first, second in zip(a, b, strict=True):
+        outcomes = sorted([first.get("errorCode", "ok"), second.get("errorCode", "ok")])
+        assert outcomes == ["808", "ok"], (first, second)
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(devices)).scalar() == 300
