@@ -75,7 +75,9 @@ DEVICE_DUPLICATED = DdsError(
     "ZtdDeviceDuplicated",
     "The same device appears more than once in this upload; only the first copy was processed.",
 )
-STORAGE_ERROR = DdsError(None, "StorageError", "A transient storage error; upload the device again.")
+STORAGE_ERROR = DdsError(
+    None, "StorageError", "A transient storage error; upload the device again."
+)
 
 ALL: tuple[DdsError, ...] = (
     INVALID_REQUEST_BODY,

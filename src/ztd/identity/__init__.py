@@ -1,0 +1,37 @@
+"""Device identity: Autopilot hardware hashes, product keys, registration rules and CSV files.
+
+Pure code without I/O (the CSV reader takes bytes). The server calls ``analyze_device`` once per
+device; everything else here supports it, the CLI and the tests.
+"""
+
+from ztd.identity.dds import DdsError
+from ztd.identity.device import DeviceIdentity, analyze_device, hardware_key
+from ztd.identity.diagnostics import Diagnostic
+from ztd.identity.hardware_hash import DecodedHash, HashDecodeError, decode_hash
+from ztd.identity.product_key import ProductKeyCheck, check_product_key
+from ztd.identity.synthetic import (
+    SyntheticDevice,
+    regenerate_hash,
+    synthesize_device,
+    synthesize_hash,
+)
+from ztd.identity.validation import HashCheck, validate_hash
+
+__all__ = [
+    "DdsError",
+    "DecodedHash",
+    "DeviceIdentity",
+    "Diagnostic",
+    "HashCheck",
+    "HashDecodeError",
+    "ProductKeyCheck",
+    "SyntheticDevice",
+    "analyze_device",
+    "check_product_key",
+    "decode_hash",
+    "hardware_key",
+    "regenerate_hash",
+    "synthesize_device",
+    "synthesize_hash",
+    "validate_hash",
+]

@@ -1,0 +1,179 @@
+"""Can this device entry be registered, and under which identity?
+
+This is the one function the server calls per device. It applies the Partner Center rule
+(device-identity.md section 4): a device must carry at least one of
+
+1. hardwareHash + productKey          4. hardwareHash only
+2. hardwareHash + serialNumber        5. productKey only
+3. hardwareHash + productKey + serial 6. serialNumber + oemManufacturerName + modelName
+
+which reduces to: a valid hash, or a usable product key, or the full manufacturer/model/serial
+tuple. Extra fields never hurt. A hash that is present is always checked, even when another
+identifier would suffice, because registering a broken hash is what Microsoft rejects (802).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ztd.identity import dds
+from ztd.identity.dds import DdsError
+from ztd.identity.diagnostics import Diagnostic
+from ztd.identity.product_key import check_product_key
+from ztd.identity.validation import validate_hash
+
+__all__ = ["KEY_SEPARATOR", "DeviceIdentity", "analyze_device", "hardware_key"]
+
+# ASCII unit separator: cannot occur in SMBIOS strings, so "a\x1fbc" and "ab\x1fc" never clash.
+KEY_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """The verdict on one device entry.
+
+    ``error`` is dds.INVALID_HARDWARE_HASH (802) or dds.MISSING_SERIAL_AND_PRODUCT_KEY (803) when
+    the entry cannot be registered as sent, with the precise reason in ``detail``.
+    ``hardware_key`` identifies the physical machine across uploads ("manufacturer\\x1fserial",
+    casefolded): taken from inside the hash when one is given, since a hash string differs on
+    every read of the same machine, else from the tuple columns.
+    """
+
+    error: DdsError | None
+    hardware_key: str | None
+    pkid: str | None
+    serial_number: str | None
+    manufacturer: str | None
+    model: str | None
+    detail: str | None
+    warnings: tuple[Diagnostic, ...]
+
+
+def hardware_key(manufacturer: str, serial: str) -> str:
+    """The identity key of a machine: manufacturer and serial, stripped and casefolded."""
+    return manufacturer.strip().casefold() + KEY_SEPARATOR + serial.strip().casefold()
+
+
+def _present(value: str | None) -> str | None:
+    """Empty and whitespace-only strings count as absent; others are stripped."""
+    if value is None:
+        return None
+    v = value.strip()
+    return v or None
+
+
+def analyze_device(
+    *,
+    serial_number: str | None,
+    product_key: str | None,
+    hardware_hash: str | None,
+    manufacturer: str | None,
+    model: str | None,
+) -> DeviceIdentity:
+    """Decide whether a device entry is registrable and derive its identity. Never raises."""
+    serial = _present(serial_number)
+    maker = _present(manufacturer)
+    model_name = _present(model)
+    hash_text = _present(hardware_hash)
+    pk = check_product_key(product_key)
+    warnings: list[Diagnostic] = list(pk.warnings)
+
+    if hash_text is not None:
+        check = validate_hash(hash_text, serial_number=serial, manufacturer=maker, model=model_name)
+        d = check.decoded
+        if check.errors or d is None:
+            return DeviceIdentity(
+                dds.INVALID_HARDWARE_HASH,
+                None,
+                pk.key,
+                serial,
+                maker,
+                model_name,
+                "; ".join(e.message for e in check.errors),
+                (*warnings, *check.warnings),
+            )
+        warnings.extend(check.warnings)
+        if pk.error is not None:
+            warnings.append(_ignored(pk.error))
+        # validate_hash guarantees a non-empty serial and manufacturer when it reports no error.
+        assert d.serial is not None and d.manufacturer is not None
+        pkid = pk.key
+        if pkid is not None and d.pkid and pkid != d.pkid:
+            warnings.append(
+                Diagnostic(
+                    "pkid-mismatch",
+                    f"product key {pkid!r} differs from the hash's product key id {d.pkid!r}",
+                )
+            )
+        return DeviceIdentity(
+            None,
+            hardware_key(d.manufacturer, d.serial),
+            pkid if pkid is not None else (d.pkid or None),
+            d.serial,
+            d.manufacturer,
+            d.model or model_name,
+            None,
+            tuple(warnings),
+        )
+
+    has_tuple = serial is not None and maker is not None and model_name is not None
+    if pk.key is None and not has_tuple:
+        return DeviceIdentity(
+            dds.MISSING_SERIAL_AND_PRODUCT_KEY,
+            None,
+            None,
+            serial,
+            maker,
+            model_name,
+            _why_unidentified(serial, maker, model_name, pk.error),
+            tuple(warnings),
+        )
+    if pk.error is not None:
+        warnings.append(_ignored(pk.error))
+    if not has_tuple and (serial or maker or model_name):
+        warnings.append(
+            Diagnostic(
+                "incomplete-tuple",
+                "serial number, manufacturer and model are only an identifier together; "
+                f"missing: {_missing(serial, maker, model_name)}",
+            )
+        )
+    return DeviceIdentity(
+        None,
+        hardware_key(maker, serial) if has_tuple and maker and serial else None,
+        pk.key,
+        serial,
+        maker,
+        model_name,
+        None,
+        tuple(warnings),
+    )
+
+
+def _ignored(error: Diagnostic) -> Diagnostic:
+    return Diagnostic(error.code, error.message + " (ignored: the device has other identifiers)")
+
+
+def _missing(serial: str | None, maker: str | None, model: str | None) -> str:
+    names = (("serial number", serial), ("manufacturer", maker), ("model", model))
+    return ", ".join(name for name, value in names if value is None)
+
+
+def _why_unidentified(
+    serial: str | None, maker: str | None, model: str | None, pk_error: Diagnostic | None
+) -> str:
+    parts: list[str] = []
+    if pk_error is not None:
+        parts.append(pk_error.message)
+    if serial or maker or model:
+        parts.append(
+            "serial number, manufacturer and model identify a device only together; "
+            f"missing: {_missing(serial, maker, model)}"
+        )
+    if not parts:
+        parts.append("no hardware hash, product key id or serial number was given")
+    parts.append(
+        "send a hardware hash, a 13-digit product key id (PKID), or serial number + "
+        "manufacturer + model"
+    )
+    return "; ".join(parts)

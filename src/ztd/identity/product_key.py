@@ -1,0 +1,106 @@
+"""Rules for the ``productKey`` / "Windows Product ID" column (device-identity.md section 3).
+
+Three different things arrive in this column:
+
+* a PKID (product key id): 13 digits, also record 24 of the hash. This is what Autopilot and
+  Partner Center mean, so it is the canonical form.
+* a 25-character Windows license key (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX). It is a secret and not an
+  identifier; it is refused and never echoed back in full.
+* a Product ID (PID) such as 00329-00000-0003-AA606. Partner Center's own samples use this
+  shape, so it is kept as given, with a warning.
+
+Anything else is kept as given with a warning: Partner Center's documentation is inconsistent
+about the accepted forms, and refusing would turn a questionable key into a lost device.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from ztd.identity.diagnostics import Diagnostic
+
+__all__ = ["ProductKeyCheck", "check_product_key", "is_pkid"]
+
+_PKID: Final = re.compile(r"\d{13}")
+# Separators people type or scanners add between digit groups of a PKID.
+_PKID_SEPARATED: Final = re.compile(r"\d[\d -]{11,}\d")
+# Shape of a license key: five groups of five letters/digits, dashes optional. The shape alone
+# decides: even a key outside the base-24 alphabet should not be uploaded as an identifier.
+_LICENSE_KEY: Final = re.compile(r"[A-Za-z0-9]{5}(?:-?[A-Za-z0-9]{5}){4}")
+_PID: Final = re.compile(r"\d{5}-\d{5}-\d{4,5}-[A-Za-z]{2}\d{3,4}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProductKeyCheck:
+    """``key`` is what to register (None when absent or refused); ``error`` refuses the value."""
+
+    key: str | None
+    error: Diagnostic | None
+    warnings: tuple[Diagnostic, ...]
+
+
+_ABSENT: Final = ProductKeyCheck(None, None, ())
+
+
+def is_pkid(value: str) -> bool:
+    """True for a canonical 13-digit product key id."""
+    return _PKID.fullmatch(value) is not None
+
+
+def check_product_key(value: str | None) -> ProductKeyCheck:
+    """Classify a product key column value (None/blank means absent)."""
+    if value is None:
+        return _ABSENT
+    v = value.strip()
+    if not v:
+        return _ABSENT
+    if _PKID.fullmatch(v):
+        return ProductKeyCheck(v, None, ())
+    if _PKID_SEPARATED.fullmatch(v):
+        digits = v.replace(" ", "").replace("-", "")
+        if len(digits) == 13:
+            return ProductKeyCheck(
+                digits,
+                None,
+                (
+                    Diagnostic(
+                        "pkid-reformatted",
+                        f"product key id {v!r} was read as {digits} (separators removed)",
+                    ),
+                ),
+            )
+    if _PID.fullmatch(v):
+        return ProductKeyCheck(
+            v,
+            None,
+            (
+                Diagnostic(
+                    "pid-not-pkid",
+                    f"{v!r} looks like a Windows Product ID (PID), not a 13-digit product key "
+                    "id (PKID); it is kept as given",
+                ),
+            ),
+        )
+    if _LICENSE_KEY.fullmatch(v):
+        return ProductKeyCheck(
+            None,
+            Diagnostic(
+                "license-key",
+                f"the product key column holds a 25-character Windows license key "
+                f"(ending {v[-5:]!r}); license keys are secrets and not device identifiers. "
+                "Send the 13-digit product key id (PKID) instead",
+            ),
+            (),
+        )
+    return ProductKeyCheck(
+        v,
+        None,
+        (
+            Diagnostic(
+                "unusual-product-key",
+                f"product key {v!r} is not a 13-digit product key id (PKID); it is kept as given",
+            ),
+        ),
+    )

@@ -1,0 +1,163 @@
+"""Checks on a hardware hash beyond its structure (device-identity.md section 1.5).
+
+``decode_hash`` answers "is this a well-formed hash?"; ``validate_hash`` answers "would
+Microsoft accept it, and does it agree with the rest of the device row?". Errors mean the
+device cannot be registered with this hash (DDS 802, InvalidZtdHardwareHash); warnings are worth
+showing but do not block registration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ztd.identity import records as rt
+from ztd.identity.diagnostics import Diagnostic
+from ztd.identity.hardware_hash import DecodedHash, HashDecodeError, decode_hash
+
+__all__ = ["PLACEHOLDER_SERIALS", "HashCheck", "is_placeholder_serial", "validate_hash"]
+
+# SMBIOS defaults left in by board makers (casefolded). Autopilot cannot tell such machines
+# apart, so a hash carrying one is suspicious even though it decodes.
+PLACEHOLDER_SERIALS: Final = frozenset(
+    s.casefold()
+    for s in (
+        "Default string",
+        "System Serial Number",
+        "To be filled by O.E.M.",
+        "To Be Filled By O.E.M.",
+        "Not Specified",
+        "Not Applicable",
+        "None",
+        "N/A",
+        "0",
+        "0123456789",
+        "123456789",
+        "1234567890",
+        "Chassis Serial Number",
+        "Serial Number",
+        "Invalid",
+    )
+)
+_PLACEHOLDER_UUIDS: Final = frozenset(
+    {
+        "00000000-0000-0000-0000-000000000000",
+        "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+        "03000200-0400-0500-0006-000700080009",  # the classic AMI "To be filled" UUID
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HashCheck:
+    """Outcome of validate_hash: ``decoded`` is None when the structure itself is broken."""
+
+    decoded: DecodedHash | None
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def is_placeholder_serial(serial: str) -> bool:
+    """True for SMBIOS filler such as "To be filled by O.E.M." or a run of one character."""
+    s = serial.strip().casefold()
+    return s in PLACEHOLDER_SERIALS or (len(s) > 1 and s.count(s[0]) == len(s) and s[0] in "0x ")
+
+
+def _compare(
+    what: str, code: str, column: str | None, in_hash: str | None, out: list[Diagnostic]
+) -> None:
+    """Warn when a CSV column disagrees with the hash; say whether only letter case differs."""
+    if column is None or in_hash is None:
+        return
+    given = column.strip()
+    if not given or given == in_hash:
+        return
+    if given.casefold() == in_hash.casefold():
+        out.append(
+            Diagnostic(
+                code,
+                f"{what} {given!r} differs from the hash's {in_hash!r} only in letter case "
+                "(the manufacturer/model/serial tuple is case-sensitive)",
+            )
+        )
+    else:
+        out.append(Diagnostic(code, f"{what} {given!r} differs from the hash's {in_hash!r}"))
+
+
+def validate_hash(
+    text: str,
+    *,
+    serial_number: str | None = None,
+    manufacturer: str | None = None,
+    model: str | None = None,
+) -> HashCheck:
+    """Decode ``text`` and report what would make Microsoft reject it, or merely look wrong.
+
+    The optional arguments are the CSV/API columns of the same device; they are compared with
+    the values inside the hash (mismatches are warnings). Never raises for bad input.
+    """
+    try:
+        d = decode_hash(text)
+    except HashDecodeError as exc:
+        return HashCheck(None, (Diagnostic(exc.code, exc.message),), ())
+
+    errors: list[Diagnostic] = []
+    if not d.checksum_ok:
+        errors.append(
+            Diagnostic(
+                "checksum-mismatch",
+                "the SHA-256 in the CS trailer does not match the hash contents "
+                "(the hash was altered or damaged)",
+            )
+        )
+    if not d.serial:
+        errors.append(Diagnostic("missing-serial", "the hash has no SMBIOS serial number"))
+    if not d.manufacturer:
+        errors.append(
+            Diagnostic("missing-manufacturer", "the hash has no SMBIOS system manufacturer")
+        )
+
+    warnings: list[Diagnostic] = []
+    if d.serial and is_placeholder_serial(d.serial):
+        warnings.append(
+            Diagnostic(
+                "placeholder-serial",
+                f"the serial number {d.serial!r} is a firmware placeholder, not a real serial",
+            )
+        )
+    if d.smbios_uuid is None:
+        warnings.append(Diagnostic("missing-uuid", "the hash has no SMBIOS UUID"))
+    elif d.smbios_uuid in _PLACEHOLDER_UUIDS:
+        warnings.append(
+            Diagnostic("placeholder-uuid", f"the SMBIOS UUID {d.smbios_uuid} is a placeholder")
+        )
+    if not d.model:
+        warnings.append(Diagnostic("missing-model", "the hash has no SMBIOS product name"))
+    if not d.mac_addresses:
+        warnings.append(Diagnostic("missing-mac", "the hash lists no network adapter MAC"))
+    if not d.disk_serials:
+        warnings.append(Diagnostic("missing-disk-serial", "the hash has no disk serial number"))
+    if not d.has_tpm_records:
+        warnings.append(
+            Diagnostic(
+                "no-tpm",
+                "the hash has no TPM records; self-deploying and pre-provisioning will fail",
+            )
+        )
+    if d.byte_length != rt.STANDARD_BYTES:
+        warnings.append(
+            Diagnostic(
+                "unusual-length",
+                f"the hash decodes to {d.byte_length} bytes; Get-WindowsAutopilotInfo hashes "
+                f"are {rt.STANDARD_BYTES} bytes ({rt.STANDARD_CHARS} characters)",
+            )
+        )
+    if serial_number is not None or manufacturer is not None or model is not None:
+        _compare("serial number", "serial-mismatch", serial_number, d.serial, warnings)
+        _compare("manufacturer", "manufacturer-mismatch", manufacturer, d.manufacturer, warnings)
+        _compare("model", "model-mismatch", model, d.model, warnings)
+    return HashCheck(d, tuple(errors), tuple(warnings))
