@@ -1,0 +1,243 @@
+"""`ztd hash decode`, `ztd csv check`, `ztd demo-data`: offline device-identity tools.
+
+They need no server: they run the same checks the server applies, so a partner can fix a file
+before uploading it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ztd.identity import records as rt
+from ztd.identity.csv_reader import CsvFormatError, CsvResult, check_devices, read_devices
+from ztd.identity.hardware_hash import HashDecodeError, iter_records
+from ztd.identity.synthetic import synthesize_device
+from ztd.identity.validation import HashCheck, validate_hash
+
+__all__ = ["register"]
+
+# Get-WindowsAutopilotInfo's default header (device-identity.md section 2.1).
+DEMO_HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the identity commands to the `ztd` app."""
+    hash_app = typer.Typer(help="Autopilot hardware hashes.", no_args_is_help=True)
+    csv_app = typer.Typer(help="Device CSV files.", no_args_is_help=True)
+    app.add_typer(hash_app, name="hash")
+    app.add_typer(csv_app, name="csv")
+    hash_app.command("decode")(hash_decode)
+    csv_app.command("check")(csv_check)
+    app.command("demo-data")(demo_data)
+
+
+def _read_input(arg: str) -> bytes:
+    if arg == "-":
+        return sys.stdin.buffer.read()
+    path = Path(arg)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        Console(stderr=True).print(f"[red]error:[/] cannot read {escape(arg)}: {exc.strerror}")
+        raise typer.Exit(1) from None
+
+
+def hash_decode(
+    hardware_hash: Annotated[str, typer.Argument(help="The base64 hash, or - to read stdin.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    show_records: Annotated[
+        bool, typer.Option("--records", help="Also list every record.")
+    ] = False,
+) -> None:
+    """Decode a hardware hash and show what it says about the machine. Exits 1 if invalid."""
+    text = sys.stdin.read() if hardware_hash == "-" else hardware_hash
+    check = validate_hash(text)
+    if as_json:
+        typer.echo(json.dumps(_hash_json(check, text if show_records else None), indent=2))
+    else:
+        _print_hash(check, text, show_records)
+    if check.errors:
+        raise typer.Exit(1)
+
+
+def _hash_json(check: HashCheck, text: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ok": not check.errors,
+        "decoded": None if check.decoded is None else asdict(check.decoded),
+        "errors": [asdict(e) for e in check.errors],
+        "warnings": [asdict(w) for w in check.warnings],
+    }
+    if text is not None and check.decoded is not None:
+        out["records"] = [
+            {"offset": r.offset, "type": r.type, "length": r.length, "payload": r.payload.hex()}
+            for r in iter_records(text)
+        ]
+    return out
+
+
+def _print_hash(check: HashCheck, text: str, show_records: bool) -> None:
+    console = Console()
+    d = check.decoded
+    if d is not None:
+        table = Table(title="Hardware hash", show_header=False)
+        table.add_column("field", style="bold")
+        table.add_column("value")
+        rows: list[tuple[str, str]] = [
+            ("Serial number", d.serial or "-"),
+            ("Manufacturer", d.manufacturer or "-"),
+            ("Model", d.model or "-"),
+            ("SMBIOS UUID", d.smbios_uuid or "-"),
+            ("Product key id", d.pkid or "-"),
+            ("MAC addresses", ", ".join(d.mac_addresses) or "-"),
+            ("Disk serials", ", ".join(d.disk_serials) or "-"),
+            ("TPM version", d.tpm_version or ("-" if not d.has_tpm_records else "present")),
+            ("Checksum", "ok" if d.checksum_ok else "[red]MISMATCH[/]"),
+            ("Size", f"{d.byte_length} bytes, records end at {d.total_len}"),
+            ("Unknown record types", ", ".join(map(str, d.unknown_record_types)) or "-"),
+        ]
+        for name, value in rows:
+            table.add_row(name, value if value.startswith("[red]") else escape(value))
+        console.print(table)
+        if show_records:
+            _print_records(console, text)
+    for e in check.errors:
+        console.print(f"[red]error[/] [bold]{e.code}[/]: {escape(e.message)}")
+    for w in check.warnings:
+        console.print(f"[yellow]warning[/] [bold]{w.code}[/]: {escape(w.message)}")
+    if not check.errors:
+        console.print("[green]valid[/]")
+
+
+def _print_records(console: Console, text: str) -> None:
+    try:
+        records = iter_records(text)
+    except HashDecodeError:  # pragma: no cover - only called for a decodable hash
+        return
+    table = Table(title="Records")
+    for col in ("offset", "type", "name", "length", "payload"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        if r.type in rt.TEXT_TYPES:
+            preview = r.payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+        elif r.type == rt.GPU_NAME:
+            preview = r.payload.decode("utf-16-le", "replace").split("\0", 1)[0]
+        else:
+            preview = r.payload[:24].hex(" ") + (" …" if len(r.payload) > 24 else "")
+        table.add_row(
+            str(r.offset),
+            str(r.type),
+            rt.NAMES.get(r.type, "unknown"),
+            str(r.length),
+            escape(preview),
+        )
+    console.print(table)
+
+
+def csv_check(
+    file: Annotated[str, typer.Argument(help="The CSV file, or - to read stdin.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a device CSV as the registration service would. Exits 1 if any row has an error."""
+    data = _read_input(file)
+    try:
+        result = read_devices(data, source=file)
+    except CsvFormatError as exc:
+        if as_json:
+            typer.echo(json.dumps({"source": file, "format_error": str(exc)}, indent=2))
+        else:
+            Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(_csv_json(result), indent=2))
+    else:
+        _print_csv(result)
+    if check_devices(result):
+        raise typer.Exit(1)
+
+
+def _csv_json(result: CsvResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "encoding": result.encoding,
+        "delimiter": result.delimiter,
+        "columns": result.columns,
+        "devices": len(result.devices),
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+        "diagnostics": [asdict(d) for d in sorted(result.diagnostics, key=lambda d: d.line)],
+        "rows": [
+            {
+                "line": dev.line,
+                "serial_number": dev.identity.serial_number,
+                "manufacturer": dev.identity.manufacturer,
+                "model": dev.identity.model,
+                "product_key": dev.identity.pkid,
+                "error": None if dev.identity.error is None else dev.identity.error.name,
+            }
+            for dev in result.devices
+        ],
+    }
+
+
+def _print_csv(result: CsvResult) -> None:
+    console = Console()
+    delimiter = {",": "comma", ";": "semicolon", "\t": "tab"}[result.delimiter]
+    console.print(
+        f"[bold]{escape(result.source)}[/]: {len(result.devices)} device(s), "
+        f"{result.encoding}, {delimiter}-separated"
+    )
+    if result.diagnostics:
+        table = Table(show_lines=False)
+        for col in ("line", "severity", "column", "code", "message"):
+            table.add_column(col, overflow="fold")
+        for d in sorted(result.diagnostics, key=lambda d: (d.line, d.severity != "error")):
+            sev = "[red]error[/]" if d.severity == "error" else "[yellow]warning[/]"
+            table.add_row(
+                str(d.line), sev, escape(d.column or ""), escape(d.code), escape(d.message)
+            )
+        console.print(table)
+    n_err, n_warn = len(result.errors), len(result.warnings)
+    colour = "red" if n_err else "green"
+    console.print(f"[{colour}]{n_err} error(s)[/], {n_warn} warning(s)")
+
+
+def demo_data(
+    output: Annotated[str, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of devices.")] = 10,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Make the output reproducible.")
+    ] = None,
+) -> None:
+    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices (valid hashes, PKIDs, serials)."""
+    base = seed if seed is not None else random.SystemRandom().randrange(2**32)
+    lines = [DEMO_HEADER]
+    seen: set[tuple[str, str]] = set()
+    i = 0
+    while len(lines) <= count:
+        dev = synthesize_device(base * 1_000_003 + i)
+        i += 1
+        if (dev.manufacturer, dev.serial) in seen:  # keep the file free of duplicates
+            continue
+        seen.add((dev.manufacturer, dev.serial))
+        lines.append(f"{dev.serial},{dev.pkid or ''},{dev.hardware_hash}")
+    # CRLF like PowerShell's Out-File on Windows; UTF-8 without BOM like PowerShell 7.
+    content = "\r\n".join(lines) + "\r\n"
+    if output == "-":
+        sys.stdout.write(content)
+        return
+    try:
+        Path(output).write_text(content, encoding="utf-8", newline="")
+    except OSError as exc:
+        Console(stderr=True).print(f"[red]error:[/] cannot write {escape(output)}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    Console(stderr=True).print(f"wrote {count} device(s) to {escape(output)}")
