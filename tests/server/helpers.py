@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from ztd.identity.synthesize import synthesize_device
+
+from ztd.identity import synthesize_device
 
 
 def hash_device(seed: int, **overrides: Any) -> dict[str, Any]:

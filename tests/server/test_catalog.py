@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.server.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
 
+from tests.conftest import World
+from tests.server.helpers import create_batch, hash_device, status_of
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 

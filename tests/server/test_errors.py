@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.server.conftest import World
-from tests.server.helpers import create_batch, hash_device
 
+from tests.conftest import World
+from tests.server.helpers import create_batch, hash_device
 from ztd.server.settings import Settings
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.server.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
 
+from tests.conftest import World
+from tests.server.helpers import create_batch, hash_device, status_of
 from ztd.server.app import create_app
 from ztd.server.clock import utc_now
 from ztd.server.jobs import leases

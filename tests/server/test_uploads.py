@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from tests.server.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
 
+from tests.conftest import World
+from tests.server.helpers import create_batch, hash_device, status_of
 from ztd.server.jobs.worker import Worker
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -13,6 +13,7 @@ from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
+from ztd.server.services.applications import add_application
 from ztd.server.settings import Settings
 
 
@@ -24,7 +25,9 @@ def register(app: typer.Typer) -> None:
     keys = typer.Typer(help="The built-in issuer's signing keys.", no_args_is_help=True)
     admin.add_typer(partner, name="partner")
     admin.add_typer(customer, name="customer")
+    app_group = typer.Typer(help="Client-credentials applications.", no_args_is_help=True)
     admin.add_typer(keys, name="keys")
+    admin.add_typer(app_group, name="app")
 
     @partner.command("add")
     def partner_add(
@@ -79,6 +82,22 @@ def register(app: typer.Typer) -> None:
                 ttl=timedelta(hours=hours),
             )
         )
+
+    @app_group.command("add")
+    def app_add(
+        partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
+        name: Annotated[str, typer.Option(help="A name for the application.")] = "partner app",
+    ) -> None:
+        """Add a client-credentials application; prints its client id and secret (shown once)."""
+        settings = Settings()
+        db = prepare_database(settings)
+        with db.write() as conn:
+            if not tenancy.partner_exists(conn, partner_id):
+                _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
+            client_id, secret = add_application(conn, partner_id, name, utc_now())
+        typer.echo(f"client_id={client_id}")
+        typer.echo(f"client_secret={secret}")
+        err.print("The secret is shown only now; ztd keeps only its hash.")
 
     @keys.command("rotate")
     def rotate() -> None:

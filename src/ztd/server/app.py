@@ -14,8 +14,9 @@ from starlette.responses import Response
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import ApiError, error_response
 from ztd.server.api.middleware import PartnerCenterHeaders
-from ztd.server.api.routes import batch_status, device_batches, health
+from ztd.server.api.routes import batch_status, customers, device_batches, health, issuer
 from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.settings import Settings
@@ -33,8 +34,13 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     db = db or Database(settings.resolved_database_url)
+    keys = KeyStore(settings.data_dir / "keys")
     ctx = AppContext(
-        settings=settings, db=db, keys=KeyStore(settings.data_dir / "keys"), clock=clock
+        settings=settings,
+        db=db,
+        keys=keys,
+        tokens=TokenValidator(settings, keys),
+        clock=clock,
     )
     if embedded_worker is None:
         embedded_worker = settings.embedded_worker
@@ -59,7 +65,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.ztd = ctx
-    for router in (health.router, device_batches.router, batch_status.router):
+    for router in (
+        health.router,
+        issuer.router,
+        customers.router,
+        device_batches.router,
+        batch_status.router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(PartnerCenterHeaders, server_id=settings.server_id)

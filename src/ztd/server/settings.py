@@ -5,13 +5,35 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class RegistrationMode(StrEnum):
     OPEN = "open"  # PKID-only and tuple uploads register without an OEM record
     STRICT = "strict"  # ... and get 812 ZtdDeviceNotFound unless the OEM registry knows them
+
+
+class ExternalIssuer(BaseModel):
+    """An OIDC issuer whose tokens ztd accepts besides its own (e.g. Entra ID)."""
+
+    issuer: str
+    audience: str
+    jwks_uri: str
+    tenant_claim: str = "tid"  # the claim naming the partner tenant
+    roles_claim: str = "roles"
+    # Claim value -> ztd role name (global-admin, admin-agent, sales-agent).
+    role_map: dict[str, str] = Field(
+        default_factory=lambda: {
+            "global-admin": "global-admin",
+            "admin-agent": "admin-agent",
+            "sales-agent": "sales-agent",
+            "GlobalAdmin": "global-admin",
+            "AdminAgent": "admin-agent",
+            "SalesAgent": "sales-agent",
+        }
+    )
+    app_claim: str = "idtyp"  # "app" marks an app-only token, as in Entra ID v2 tokens
 
 
 class Settings(BaseSettings):
@@ -26,6 +48,11 @@ class Settings(BaseSettings):
     audience: str = "https://api.partnercenter.microsoft.com"
     token_ttl_seconds: int = 3600
     allow_app_only_batch_create: bool = False
+    # Trusted external OIDC issuers (Entra ID and the like), as a JSON list; see README.
+    trusted_issuers: list[ExternalIssuer] = Field(default_factory=list)
+
+    # A retried write with the same MS-RequestId replays the first response this long.
+    idempotency_retention_hours: float = Field(default=24.0, gt=0)
 
     # Limits that protect the service.
     max_body_bytes: int = 50_000_000  # admits 10,000 devices with full 4,000-char hashes

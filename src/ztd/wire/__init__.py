@@ -5,6 +5,7 @@ case-insensitive and ignores unknown properties; writing is camelCase with ``nul
 """
 
 from ztd.wire.base import ResourceAttributes, WireModel, dump_wire
+from ztd.wire.customers import Customer, CustomerBillingProfile, CustomerCompanyProfile
 from ztd.wire.enums import DeviceUploadStatusType, PolicyCategory, PolicySettingsType
 from ztd.wire.resources import (
     BatchUploadDetails,
@@ -23,6 +24,9 @@ from ztd.wire.resources import (
 __all__ = [
     "BatchUploadDetails",
     "ConfigurationPolicy",
+    "Customer",
+    "CustomerBillingProfile",
+    "CustomerCompanyProfile",
     "Device",
     "DeviceBatch",
     "DeviceBatchCreationRequest",

@@ -16,7 +16,8 @@ JSON_TYPES = ("application/json", "text/json")
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_json(request: Request, limit: int) -> Any:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused past ``limit`` bytes and when it is not JSON."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
@@ -31,7 +32,10 @@ async def read_json(request: Request, limit: int) -> Any:
         if size > limit:  # chunked bodies carry no length: count as they arrive
             raise payload_too_large(limit)
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise bad_request("The request body is empty; send a JSON document.")
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -18,6 +19,7 @@ class AppContext:
     settings: Settings
     db: Database
     keys: KeyStore
+    tokens: TokenValidator
     clock: Clock = utc_now
     # Set after each enqueue so an idle embedded worker starts at once instead of polling.
     wakeup: threading.Event = field(default_factory=threading.Event)

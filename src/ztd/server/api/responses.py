@@ -18,9 +18,6 @@ def json_response(
     )
 
 
-def accepted(customer_id: str, tracking_id: str) -> Response:
+def job_location(customer_id: str, tracking_id: str) -> str:
     # Relative, without /v1: PowerShell takes Location.Split('/')[4] as the tracking id.
-    return Response(
-        status_code=202,
-        headers={"Location": f"/customers/{customer_id}/batchJobStatus/{tracking_id}"},
-    )
+    return f"/customers/{customer_id}/batchJobStatus/{tracking_id}"

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from ztd.server.api.context import context_of
 from ztd.server.api.errors import forbidden, unauthorized
-from ztd.server.auth.tokens import InvalidToken, Principal, Role, validate_token
+from ztd.server.auth.tokens import InvalidToken, Principal, Role
 
 WRITER_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT})
 READER_ROLES = WRITER_ROLES | {Role.SALES_AGENT}
@@ -19,11 +19,8 @@ def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("The Authorization header must be 'Bearer <token>'.")
-    ctx = context_of(request)
     try:
-        return validate_token(
-            token.strip(), ctx.keys, issuer=ctx.settings.issuer, audience=ctx.settings.audience
-        )
+        return context_of(request).tokens.validate(token.strip())
     except InvalidToken as exc:
         raise unauthorized(f"The bearer token was rejected: {exc}.") from exc
 

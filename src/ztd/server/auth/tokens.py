@@ -10,10 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
 from ztd.server.auth.keys import KeyStore
+from ztd.server.settings import ExternalIssuer, Settings
 
 ALLOWED_ALGORITHMS = ["RS256"]  # never "none", never HMAC: no key-confusion attacks
 LEEWAY_SECONDS = 60
@@ -65,32 +67,94 @@ def issue_token(
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
-def validate_token(token: str, keys: KeyStore, *, issuer: str, audience: str) -> Principal:
+class TokenValidator:
+    """Validates tokens of the built-in issuer and of trusted external OIDC issuers.
+
+    The issuer named in the (not yet verified) token only selects which keys and rules to
+    verify with; nothing in the token is trusted before its signature checks out.
+    """
+
+    def __init__(self, settings: Settings, keys: KeyStore) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.external = {
+            issuer.issuer: (issuer, jwt.PyJWKClient(issuer.jwks_uri, cache_keys=True, lifespan=300))
+            for issuer in settings.trusted_issuers
+        }
+
+    def validate(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"malformed token: {exc}") from exc
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+        kid = str(header.get("kid", ""))
+        issuer = unverified.get("iss")
+        if issuer == self.settings.issuer:
+            return self._builtin(token, kid)
+        if isinstance(issuer, str) and issuer in self.external:
+            return self._external(token, kid, *self.external[issuer])
+        raise InvalidToken(f"issuer {issuer!r} is not trusted")
+
+    def _builtin(self, token: str, kid: str) -> Principal:
+        key = self.keys.by_kid(kid)
+        if key is None:
+            raise InvalidToken("the token's signing key (kid) is unknown")
+        claims = _verify(
+            token, key.private_key.public_key(), self.settings.issuer, self.settings.audience
+        )
+        roles = frozenset(Role(r) for r in _strings(claims.get("roles")) if r in _ROLE_VALUES)
+        return Principal(
+            partner_id=str(claims["tid"]),
+            app_only=claims.get("idtyp") == "app",
+            roles=roles,
+            subject=str(claims.get("sub", "")),
+        )
+
+    def _external(
+        self, token: str, kid: str, issuer: ExternalIssuer, jwks: jwt.PyJWKClient
+    ) -> Principal:
+        try:
+            key = jwks.get_signing_key(kid)
+        except jwt.PyJWKClientError as exc:
+            raise InvalidToken(f"the token's signing key (kid) is unknown: {exc}") from exc
+        claims = _verify(token, key.key, issuer.issuer, issuer.audience, tenant=issuer.tenant_claim)
+        mapped = (issuer.role_map.get(r) for r in _strings(claims.get(issuer.roles_claim)))
+        roles = frozenset(Role(r) for r in mapped if r in _ROLE_VALUES)
+        return Principal(
+            partner_id=str(claims[issuer.tenant_claim]).lower(),
+            app_only=claims.get(issuer.app_claim) == "app",
+            roles=roles,
+            subject=str(claims.get("sub", "")),
+        )
+
+
+_ROLE_VALUES = {role.value for role in Role}
+
+
+def _verify(
+    token: str, key: Any, issuer: str, audience: str, *, tenant: str = "tid"
+) -> dict[str, Any]:
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidToken(f"malformed token: {exc}") from exc
-    if header.get("alg") not in ALLOWED_ALGORITHMS:
-        raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
-    key = keys.by_kid(str(header.get("kid", "")))
-    if key is None:
-        raise InvalidToken("the token's signing key (kid) is unknown")
-    try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
-            key.private_key.public_key(),
+            key,
             algorithms=ALLOWED_ALGORITHMS,
             audience=audience,
             issuer=issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iss", "aud", "tid"]},
+            options={"require": ["exp", "iss", "aud", tenant]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    roles = frozenset(Role(r) for r in claims.get("roles", []) if r in Role._value2member_map_)
-    return Principal(
-        partner_id=str(claims["tid"]),
-        app_only=claims.get("idtyp") == "app",
-        roles=roles,
-        subject=str(claims.get("sub", "")),
-    )
+    return claims
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []

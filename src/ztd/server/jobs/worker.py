@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from ztd.identity import dds
+from ztd.server.api.idempotency import purge_expired
 from ztd.server.clock import Clock, utc_now
 from ztd.server.jobs import leases
 from ztd.server.jobs.documents import ItemOutcome, encode_outcomes, finish_job_if_complete
@@ -105,6 +106,7 @@ class Worker:
                 failure = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
                 leases.mark_done(conn, chunk.chunk_pk, encode_outcomes([failure] * chunk.size))
                 finish_job_if_complete(conn, chunk.job_id, now)
+            purge_expired(conn, now=now, retention_hours=self.settings.idempotency_retention_hours)
 
     def _finish(self, lease: leases.Lease) -> None:
         with self.db.write() as conn:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from urllib.parse import quote
 
@@ -11,6 +9,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from ztd.server.api.errors import bad_request, not_found
 from ztd.server.clock import wire_time
+from ztd.server.services.paging import decode_token, encode_token
 from ztd.server.storage.schema import device_batches, devices, partners
 
 ALLOWED_OPERATIONS = ["GET", "DELETE"]
@@ -56,7 +55,7 @@ def list_devices(
     conn: Connection, customer_id: str, batch_id: str, token: str | None, page_size: int
 ) -> dict[str, Any]:
     batch_pk = _batch_pk(conn, customer_id, batch_id)
-    after = _decode_token(token) if token else 0
+    after = _position(token) if token else 0
     rows = conn.execute(
         select(devices)
         .where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
@@ -69,7 +68,7 @@ def list_devices(
     page = [_device(row) for row in rows[:page_size]]
     collection: dict[str, Any] = {"totalCount": total, "items": page}
     if len(rows) > page_size:
-        next_token = _encode_token(rows[page_size - 1].pk)
+        next_token = encode_token("d", rows[page_size - 1].pk)
         collection["continuationToken"] = next_token
         collection["links"] = {
             "next": {
@@ -123,17 +122,8 @@ def _device(row: Any) -> dict[str, Any]:
     return device
 
 
-# Continuation tokens are opaque to clients; inside they are the last device's position.
-def _encode_token(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"d:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind != "d":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad_request(f"The continuation token {token!r} is not valid.") from None
+def _position(token: str) -> int:
+    position = decode_token(token, "d")
+    if not position.isdigit():
+        raise bad_request(f"The continuation token {token!r} is not valid.")
+    return int(position)

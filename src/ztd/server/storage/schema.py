@@ -156,3 +156,30 @@ job_items = Table(
     Column("precheck_code", String(16), nullable=True),
     Column("precheck_name", String(64), nullable=True),
 )
+
+# Partner applications of the built-in issuer (client-credentials grant). Only a hash of the
+# secret is kept; the secret is shown once, when the application is added.
+applications = Table(
+    "applications",
+    metadata,
+    Column("client_id", GUID, primary_key=True),
+    Column("partner_id", GUID, ForeignKey("partners.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("secret_hash", String(256), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# MS-RequestId makes a write idempotent: the first response is kept per partner and replayed
+# to retries of the same request. The claim commits with the work it describes.
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("partner_id", GUID, primary_key=True),
+    Column("request_id", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),  # None while the first request runs
+    Column("location", String(512), nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Index(None, "created_at"),
+)

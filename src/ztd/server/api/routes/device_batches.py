@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ztd.server.api.bodies import parse_model, read_json
+from ztd.server.api.bodies import parse_json, parse_model, read_body
 from ztd.server.api.context import context_of
 from ztd.server.api.errors import bad_request
+from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
-from ztd.server.api.responses import accepted, json_response
+from ztd.server.api.responses import job_location, json_response
 from ztd.server.api.security import batch_creator, reader, writer
 from ztd.server.auth.tokens import Principal
 from ztd.server.services import catalog, uploads
@@ -28,7 +30,8 @@ async def create_batch(
 ) -> Response:
     ctx = context_of(request)
     cid = customer_guid(customer_id)
-    data = await read_json(request, ctx.settings.max_body_bytes)
+    raw = await read_body(request, ctx.settings.max_body_bytes)
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise bad_request("The body must be a DeviceBatchCreationRequest object.")
     body = parse_model(DeviceBatchCreationRequest, data, what="DeviceBatchCreationRequest")
@@ -38,23 +41,23 @@ async def create_batch(
     _check_device_count(body.devices, ctx.settings.max_devices_per_request)
     items = await run_in_threadpool(uploads.prepare_devices, body.devices)
 
-    def enqueue() -> str:
-        with ctx.db.write() as conn:
-            require_customer(conn, principal.partner_id, cid)
-            return uploads.create_batch_and_enqueue(
-                conn,
-                partner_id=principal.partner_id,
-                customer_id=cid,
-                batch_id=batch_id,
-                created_by=catalog.partner_name(conn, principal.partner_id),
-                items=items,
-                chunk_size=ctx.settings.chunk_size,
-                now=ctx.clock(),
-            )
+    def enqueue(conn: Connection) -> StoredResponse:
+        require_customer(conn, principal.partner_id, cid)
+        tracking_id = uploads.create_batch_and_enqueue(
+            conn,
+            partner_id=principal.partner_id,
+            customer_id=cid,
+            batch_id=batch_id,
+            created_by=catalog.partner_name(conn, principal.partner_id),
+            items=items,
+            chunk_size=ctx.settings.chunk_size,
+            now=ctx.clock(),
+        )
+        return StoredResponse(202, location=job_location(cid, tracking_id))
 
-    tracking_id = await run_in_threadpool(enqueue)
+    response = await run_in_threadpool(run_write, ctx, request, principal.partner_id, raw, enqueue)
     ctx.wakeup.set()
-    return accepted(cid, tracking_id)
+    return response
 
 
 @router.post("/{batch_id}/devices")
@@ -63,7 +66,8 @@ async def add_devices(
 ) -> Response:
     ctx = context_of(request)
     cid = customer_guid(customer_id)
-    data = await read_json(request, ctx.settings.max_body_bytes)
+    raw = await read_body(request, ctx.settings.max_body_bytes)
+    data = parse_json(raw)
     # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
     if isinstance(data, dict):
         data = {k.lower(): v for k, v in data.items()}.get("devices")
@@ -73,22 +77,22 @@ async def add_devices(
     _check_device_count(devices, ctx.settings.max_devices_per_request)
     items = await run_in_threadpool(uploads.prepare_devices, devices)
 
-    def enqueue() -> str:
-        with ctx.db.write() as conn:
-            require_customer(conn, principal.partner_id, cid)
-            return uploads.add_devices_and_enqueue(
-                conn,
-                partner_id=principal.partner_id,
-                customer_id=cid,
-                batch_id=batch_id,
-                items=items,
-                chunk_size=ctx.settings.chunk_size,
-                now=ctx.clock(),
-            )
+    def enqueue(conn: Connection) -> StoredResponse:
+        require_customer(conn, principal.partner_id, cid)
+        tracking_id = uploads.add_devices_and_enqueue(
+            conn,
+            partner_id=principal.partner_id,
+            customer_id=cid,
+            batch_id=batch_id,
+            items=items,
+            chunk_size=ctx.settings.chunk_size,
+            now=ctx.clock(),
+        )
+        return StoredResponse(202, location=job_location(cid, tracking_id))
 
-    tracking_id = await run_in_threadpool(enqueue)
+    response = await run_in_threadpool(run_write, ctx, request, principal.partner_id, raw, enqueue)
     ctx.wakeup.set()
-    return accepted(cid, tracking_id)
+    return response
 
 
 @router.get("")
@@ -127,10 +131,13 @@ def delete_device(
 ) -> Response:
     ctx = context_of(request)
     cid = customer_guid(customer_id)
-    with ctx.db.write() as conn:
+
+    def remove(conn: Connection) -> StoredResponse:
         require_customer(conn, principal.partner_id, cid)
         catalog.delete_device(conn, cid, batch_id, device_id)
-    return Response(status_code=204)
+        return StoredResponse(204)
+
+    return run_write(ctx, request, principal.partner_id, b"", remove)
 
 
 def _check_device_count(devices: list[Any], limit: int) -> None:

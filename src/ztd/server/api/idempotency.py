@@ -1,0 +1,117 @@
+"""Idempotent writes keyed by MS-RequestId (per partner), as Partner Center documents.
+
+The claim on a request id is inserted in the same transaction as the work it stands for, so
+either both commit or neither does. A concurrent duplicate blocks on the claim's unique key
+(PostgreSQL waits for the first transaction; SQLite writes are serialized) and then replays
+the committed response. A request id reused for a different request is refused with 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ztd.server.api.context import AppContext
+from ztd.server.api.errors import ApiError, conflict
+from ztd.server.api.responses import JSON_TYPE
+from ztd.server.storage.schema import idempotency_records
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    location: str | None = None
+    body: bytes | None = None
+
+    def to_response(self) -> Response:
+        headers = {"Location": self.location} if self.location else None
+        media_type = JSON_TYPE if self.body else None
+        return Response(self.body or b"", self.status_code, headers, media_type)
+
+
+def fingerprint(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b" " + request.url.path.lower().encode() + b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def run_write(
+    ctx: AppContext,
+    request: Request,
+    partner_id: str,
+    body: bytes,
+    work: Callable[[Connection], StoredResponse],
+) -> Response:
+    """Run ``work`` in one write transaction; with MS-RequestId, at most once per request."""
+    request_id = request.headers.get("ms-requestid", "").strip()
+    with ctx.db.write() as conn:
+        if not request_id:
+            return work(conn).to_response()
+        now = ctx.clock()
+        retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
+        earlier = _claim(conn, partner_id, request_id, fingerprint(request, body), now, retention)
+        if earlier is not None:
+            return earlier.to_response()
+        stored = work(conn)
+        conn.execute(
+            update(idempotency_records)
+            .where(
+                idempotency_records.c.partner_id == partner_id,
+                idempotency_records.c.request_id == request_id,
+            )
+            .values(status_code=stored.status_code, location=stored.location, body=stored.body)
+        )
+        return stored.to_response()
+
+
+def _claim(
+    conn: Connection,
+    partner_id: str,
+    request_id: str,
+    print_: str,
+    now: datetime,
+    retention: timedelta,
+) -> StoredResponse | None:
+    key = (
+        idempotency_records.c.partner_id == partner_id,
+        idempotency_records.c.request_id == request_id,
+    )
+    conn.execute(
+        delete(idempotency_records).where(*key, idempotency_records.c.created_at < now - retention)
+    )
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+    claimed = conn.execute(
+        insert(idempotency_records)
+        .values(partner_id=partner_id, request_id=request_id, fingerprint=print_, created_at=now)
+        .on_conflict_do_nothing()
+        .returning(idempotency_records.c.request_id)
+    ).first()
+    if claimed is not None:
+        return None
+    row = conn.execute(select(idempotency_records).where(*key)).one()
+    if row.fingerprint != print_:
+        raise conflict(
+            f"MS-RequestId {request_id} was already used for a different request. Use a new "
+            "MS-RequestId for every new request; reuse it only to retry the same request."
+        )
+    if row.status_code is None:  # cannot happen: claims commit together with their response
+        raise ApiError(409, "409", f"The request with MS-RequestId {request_id} is in progress.")
+    return StoredResponse(row.status_code, row.location, row.body)
+
+
+def purge_expired(conn: Connection, *, now: datetime, retention_hours: float) -> int:
+    cutoff = now - timedelta(hours=retention_hours)
+    result = conn.execute(
+        delete(idempotency_records).where(idempotency_records.c.created_at < cutoff)
+    )
+    return result.rowcount

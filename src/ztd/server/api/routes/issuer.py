@@ -1,0 +1,98 @@
+"""The built-in OIDC issuer: discovery document, JWKS, and the client-credentials grant."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ztd.server.api.context import context_of
+from ztd.server.api.responses import json_response
+from ztd.server.auth.tokens import issue_token
+from ztd.server.services.applications import authenticate_application
+
+router = APIRouter()
+
+
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(request: Request) -> Response:
+    issuer = context_of(request).settings.issuer.rstrip("/")
+    return json_response(
+        {
+            "issuer": context_of(request).settings.issuer,
+            "jwks_uri": f"{issuer}/.well-known/jwks.json",
+            "token_endpoint": f"{issuer}/oauth2/token",
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+        }
+    )
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(request: Request) -> Response:
+    # Every key, the rotated-out ones included: their tokens stay valid until they expire.
+    keys = context_of(request).keys.keys()
+    return json_response({"keys": [key.public_jwk for key in keys]})
+
+
+@router.post("/oauth2/token")
+async def token(request: Request) -> Response:
+    """OAuth 2.0 client credentials (RFC 6749 §4.4); errors in OAuth's own format."""
+    ctx = context_of(request)
+    form = await request.form()
+    client_id, secret = _client_credentials(
+        request, form.get("client_id"), form.get("client_secret")
+    )
+    if form.get("grant_type") != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
+    if not client_id or not secret:
+        return _oauth_error(400, "invalid_request", "client_id and client_secret are required.")
+
+    def check() -> str | None:
+        with ctx.db.read() as conn:
+            return authenticate_application(conn, client_id, secret)
+
+    partner_id = await run_in_threadpool(check)
+    if partner_id is None:
+        return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
+    ttl = ctx.settings.token_ttl_seconds
+    access_token = issue_token(
+        ctx.keys,
+        issuer=ctx.settings.issuer,
+        audience=ctx.settings.audience,
+        partner_id=partner_id,
+        app_only=True,
+        ttl=timedelta(seconds=ttl),
+        now=ctx.clock(),
+    )
+    return json_response(
+        {"token_type": "Bearer", "access_token": access_token, "expires_in": ttl},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _client_credentials(
+    request: Request, form_id: object, form_secret: object
+) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:]).decode()
+        except ValueError:
+            return None, None
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return (
+        form_id if isinstance(form_id, str) else None,
+        form_secret if isinstance(form_secret, str) else None,
+    )
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    return json_response({"error": error, "error_description": description}, status_code=status)
