@@ -126,6 +126,20 @@ def _fail(code: str, message: str) -> HashDecodeError:
     return HashDecodeError(code, message)
 
 
+def _layout_error(total_len: int, nbytes: int) -> HashDecodeError:
+    if total_len < rt.HEADER_LEN:
+        return _fail("bad-record-layout", f"total_len {total_len} is inside the 4-byte header")
+    if total_len > nbytes:
+        return _fail(
+            "bad-record-layout", f"total_len {total_len} exceeds the {nbytes} decoded bytes"
+        )
+    return _fail(
+        "bad-trailer",
+        f"no room for the 36-byte CS checksum record after total_len {total_len} "
+        f"({nbytes} decoded bytes)",
+    )
+
+
 def _clean_base64(text: str) -> str:
     """Slow path: return the hash as clean base64 (whitespace removed) or raise precisely."""
     s = text.strip()
@@ -202,11 +216,7 @@ def _decode_text(s: str, strict: bool) -> DecodedHash:
         )
     total_len = head[2] | head[3] << 8
     if total_len < rt.HEADER_LEN or total_len + rt.TRAILER_LEN > nbytes:
-        raise _fail(
-            "bad-record-layout",
-            f"total_len {total_len} leaves no room for the 36-byte CS trailer in "
-            f"{nbytes} decoded bytes",
-        )
+        raise _layout_error(total_len, nbytes)
     # Decode only the records and the trailer: ceil(end / 3) base64 quads. The rest is padding;
     # zero padding is all 'A's, which a string comparison confirms far faster than decoding.
     cut = -(-(total_len + rt.TRAILER_LEN) // 3) * 4
@@ -224,10 +234,7 @@ def decode_hash_bytes(data: bytes) -> DecodedHash:
         raise _fail("bad-magic", f"data starts with {data[:2].hex(' ')}, not 'OA' (4f 41)")
     total_len = data[2] | data[3] << 8
     if total_len < rt.HEADER_LEN or total_len + rt.TRAILER_LEN > len(data):
-        raise _fail(
-            "bad-record-layout",
-            f"total_len {total_len} leaves no room for the 36-byte CS trailer in {len(data)} bytes",
-        )
+        raise _layout_error(total_len, len(data))
     return _decode_blob(data, total_len, len(data))
 
 

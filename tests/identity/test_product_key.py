@@ -1,0 +1,53 @@
+"""Product key column rules: PKID canonical, license keys refused, PIDs kept with a warning."""
+
+from __future__ import annotations
+
+import pytest
+
+from ztd.identity.product_key import check_product_key, is_pkid
+
+
+def test_pkid_is_canonical() -> None:
+    c = check_product_key(" 3305404496774 ")
+    assert (c.key, c.error, c.warnings) == ("3305404496774", None, ())
+    assert is_pkid("3305404496774") and not is_pkid("330540449677")
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "\t"])
+def test_absent(value: str | None) -> None:
+    c = check_product_key(value)
+    assert (c.key, c.error, c.warnings) == (None, None, ())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "VK7JG-NPHTM-C97JM-9MPGT-3V66T",
+        "VK7JGNPHTMC97JM9MPGT3V66T",
+        "vk7jg-nphtm-c97jm-9mpgt-3v66t",
+        "12345-67890-09876-54321-13579",  # Partner Center's sample has the license-key shape
+    ],
+)
+def test_license_key_is_refused(value: str) -> None:
+    c = check_product_key(value)
+    assert c.key is None and c.error is not None and c.error.code == "license-key"
+    assert value not in c.error.message  # a secret is never echoed in full
+
+
+@pytest.mark.parametrize("value", ["00329-00000-0003-AA606", " 00330-80000-00000-AA123 "])
+def test_pid_is_kept_with_a_warning(value: str) -> None:
+    c = check_product_key(value)
+    assert c.key == value.strip() and c.error is None
+    assert [w.code for w in c.warnings] == ["pid-not-pkid"]
+
+
+def test_separated_pkid_is_normalized() -> None:
+    c = check_product_key("3305-4044-96774")
+    assert c.key == "3305404496774" and [w.code for w in c.warnings] == ["pkid-reformatted"]
+
+
+@pytest.mark.parametrize("value", ["N/A", "12345", "abc-def"])
+def test_anything_else_is_kept_with_a_warning(value: str) -> None:
+    c = check_product_key(value)
+    assert c.key == value and c.error is None
+    assert [w.code for w in c.warnings] == ["unusual-product-key"]
