@@ -30,6 +30,7 @@ class Tenant:
     batches: list[tuple[str, str]] = field(default_factory=list)  # (customer, batch name)
     devices: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, batch, id)
     jobs: list[tuple[str, str]] = field(default_factory=list)  # (customer, tracking id)
+    policies: list[tuple[str, str]] = field(default_factory=list)  # (customer, policy id)
     secrets: set[str] = field(default_factory=set)  # every identifier a stranger must not see
 
 
@@ -61,6 +62,15 @@ def build_world(
                 tenant.batches.append((customer, name))
                 tenant.jobs.append((customer, tracking))
                 tenant.secrets.update({name, tracking, *(d["SerialNumber"] for d in devices)})
+            for _ in range(rng.randint(0, 1)):
+                name = f"policy-{p}-{rng.randint(0, 9999)}"
+                created = client.post(
+                    f"/v1/customers/{customer}/policies",
+                    json={"name": name, "policySettings": ["skip_eula"]},
+                    headers={"Authorization": f"Bearer {tenant.token}"},
+                ).json()
+                tenant.policies.append((customer, created["id"]))
+                tenant.secrets.update({name, created["id"]})
             tenant.secrets.add(customer)
         tenants.append(tenant)
     Worker(db, app_settings).run_until_idle()
@@ -76,9 +86,15 @@ def build_world(
     return tenants
 
 
-def probes(customer: str, batch: str, device: str, job: str) -> list[tuple[str, str, Any]]:
+def probes(
+    customer: str, batch: str, device: str, job: str, policy: str
+) -> list[tuple[str, str, Any]]:
     base = f"/v1/customers/{customer}"
     return [
+        ("GET", f"{base}/policies", None),
+        ("GET", f"{base}/policies/{policy}", None),
+        ("PUT", f"{base}/policies/{policy}", {"name": "probe", "policySettings": []}),
+        ("DELETE", f"{base}/policies/{policy}", None),
         ("GET", base, None),
         ("GET", f"{base}/deviceBatches", None),
         ("POST", f"{base}/deviceBatches", {"batchId": "probe", "devices": [hash_device(1)]}),
@@ -126,25 +142,30 @@ def test_foreign_resources_are_indistinguishable_from_missing_ones(
         st.sampled_from([d for *_, d in owner.devices] or [str(uuid.uuid4())]), label="device"
     )
     job = data.draw(st.sampled_from([j for _, j in owner.jobs] or [str(uuid.uuid4())]), label="job")
+    policy = data.draw(
+        st.sampled_from([p for _, p in owner.policies] or [str(uuid.uuid4())]), label="policy"
+    )
     missing = {
         foreign_customer: str(uuid.uuid4()),
         batch: f"missing-{uuid.uuid4().hex[:8]}",
         device: str(uuid.uuid4()),
         job: str(uuid.uuid4()),
+        policy: str(uuid.uuid4()),
     }
     # Foreign customer in the path, and our own customer with foreign batch/device/job ids.
     for customer in (foreign_customer, own_customer):
-        real = probes(customer, batch, device, job)
+        real = probes(customer, batch, device, job, policy)
         fake = probes(
             missing[foreign_customer] if customer == foreign_customer else customer,
             missing[batch],
             missing[device],
             missing[job],
+            missing[policy],
         )
         placeholders = {value: f"<{i}>" for i, value in enumerate(missing)}
         placeholders.update({value: f"<{i}>" for i, value in enumerate(missing.values())})
         for (method, path, body), (_, fake_path, fake_body) in zip(real, fake, strict=True):
-            foreign_ids = {batch, device, job} & set(path.split("/"))
+            foreign_ids = {batch, device, job, policy} & set(path.split("/"))
             if customer == own_customer and not foreign_ids:
                 continue  # our own customer and nothing foreign in the path: legitimate
             exists = answer(client, caller.token, method, path, body)

@@ -14,7 +14,14 @@ from starlette.responses import Response
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import ApiError, error_response
 from ztd.server.api.middleware import PartnerCenterHeaders
-from ztd.server.api.routes import batch_status, customers, device_batches, health, issuer
+from ztd.server.api.routes import (
+    batch_status,
+    customers,
+    device_batches,
+    health,
+    issuer,
+    policies,
+)
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
@@ -71,6 +78,7 @@ def create_app(
         customers.router,
         device_batches.router,
         batch_status.router,
+        policies.router,
     ):
         app.include_router(router)
     _install_error_handlers(app)

@@ -31,9 +31,10 @@ Processor = Callable[[Connection, leases.Lease, Row[Any], Any], list[ItemOutcome
 
 
 def _processors() -> dict[str, Processor]:
+    from ztd.server.services.policy_updates import apply_chunk
     from ztd.server.services.registration import register_chunk
 
-    return {"upload": register_chunk}
+    return {"upload": register_chunk, "policy_update": apply_chunk}
 
 
 class Worker:

@@ -92,6 +92,7 @@ devices = Table(
     Column("job_id", GUID, nullable=False),
     Column("uploaded_at", Timestamp, nullable=False),
     Index(None, "batch_pk", "pk"),
+    Index(None, "policy_id"),
 )
 
 # The job row is both the queue entry and the status resource.
@@ -182,4 +183,20 @@ idempotency_records = Table(
     Column("body", LargeBinary, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Index(None, "created_at"),
+)
+
+# Autopilot OOBE configuration policies of a customer (E8-E12). Devices point at the one
+# assigned to them (devices.policy_id); the count is computed, never stored.
+configuration_policies = Table(
+    "configuration_policies",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("settings", Text, nullable=False),  # JSON list of PolicySettingsType strings
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_modified_at", Timestamp, nullable=False),
+    Index(None, "customer_id"),
 )

@@ -1,0 +1,95 @@
+"""Assigning configuration policies to devices (E6, DevicePolicyUpdates), through the job
+engine: 807 for a device that is not this customer's, 809 for a policy that does not exist,
+810 for another customer's policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, select, update
+
+from ztd.identity import dds
+from ztd.server.api.ids import maybe_guid
+from ztd.server.jobs.documents import ItemOutcome
+from ztd.server.jobs.leases import Lease
+from ztd.server.storage.schema import configuration_policies, devices, job_items
+from ztd.wire import Device, PolicyCategory
+
+UNASSIGN = ""  # policy_ref of an item whose o_o_b_e value is null: remove the assignment
+
+
+def prepare_policy_items(request_devices: Sequence[Device]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for device in request_devices:
+        oobe = [p for p in device.policies or [] if p.key == PolicyCategory.OOBE]
+        item: dict[str, Any] = {"device_ref": (device.id or "").strip() or None}
+        if item["device_ref"] is None or not oobe:
+            error = dds.INVALID_REQUEST_BODY
+            item.update(precheck_code=error.code, precheck_name=error.name)
+        else:
+            item["policy_ref"] = (oobe[-1].value or "").strip() or UNASSIGN
+        items.append(item)
+    return items
+
+
+def apply_chunk(conn: Connection, lease: Lease, job: Row[Any], _now: datetime) -> list[ItemOutcome]:
+    items = conn.execute(
+        select(
+            job_items.c.device_ref,
+            job_items.c.policy_ref,
+            job_items.c.precheck_code,
+            job_items.c.precheck_name,
+        )
+        .where(
+            job_items.c.job_id == lease.job_id,
+            job_items.c.ordinal >= lease.first_ordinal,
+            job_items.c.ordinal < lease.end_ordinal,
+        )
+        .order_by(job_items.c.ordinal)
+    ).all()
+    device_ids = {g for i in items if (g := maybe_guid(i.device_ref or ""))}
+    policy_ids = {g for i in items if (g := maybe_guid(i.policy_ref or ""))}
+    device_owner = {
+        row.id: row.customer_id
+        for row in conn.execute(
+            select(devices.c.id, devices.c.customer_id).where(devices.c.id.in_(device_ids))
+        )
+    }
+    policy_owner = {
+        row.id: row.customer_id
+        for row in conn.execute(
+            select(configuration_policies.c.id, configuration_policies.c.customer_id).where(
+                configuration_policies.c.id.in_(policy_ids)
+            )
+        )
+    }
+    outcomes: list[ItemOutcome] = []
+    assignments: list[dict[str, Any]] = []
+    for item in items:
+        if item.precheck_name:
+            outcomes.append([item.device_ref, item.precheck_code, item.precheck_name])
+            continue
+        device_id = maybe_guid(item.device_ref)
+        policy_id = maybe_guid(item.policy_ref) if item.policy_ref != UNASSIGN else None
+        error = None
+        if device_id is None or device_owner.get(device_id) != job.customer_id:
+            error = dds.DEVICE_NOT_REGISTERED
+        elif item.policy_ref != UNASSIGN and policy_id not in policy_owner:
+            error = dds.PROFILE_NOT_REGISTERED
+        elif policy_id is not None and policy_owner[policy_id] != job.customer_id:
+            error = dds.PROFILE_ASSIGNED_TO_OTHER_TENANT
+        if error is not None:
+            outcomes.append([item.device_ref, error.code, error.name])
+            continue
+        assignments.append({"device": device_id, "policy": policy_id})
+        outcomes.append([device_id, None, None])
+    if assignments:
+        conn.execute(
+            update(devices)
+            .where(devices.c.id == bindparam("device"))
+            .values(policy_id=bindparam("policy")),
+            assignments,
+        )
+    return outcomes
