@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import IntegrityError
 
+from ztd.cli import oem_commands
 from ztd.cli.server_commands import err, prepare_database
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app_group = typer.Typer(help="Client-credentials applications.", no_args_is_help=True)
     admin.add_typer(keys, name="keys")
     admin.add_typer(app_group, name="app")
+    oem_commands.register(admin)
 
     @partner.command("add")
     def partner_add(

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -27,14 +28,17 @@ from ztd.server.storage.schema import batch_jobs
 log = logging.getLogger("ztd.worker")
 
 # Job kind -> the function computing a chunk's outcomes inside the finishing transaction.
-Processor = Callable[[Connection, leases.Lease, Row[Any], Any], list[ItemOutcome]]
+Processor = Callable[[Connection, leases.Lease, Row[Any], datetime], list[ItemOutcome]]
 
 
-def _processors() -> dict[str, Processor]:
+def _processors(settings: Settings) -> dict[str, Processor]:
     from ztd.server.services.policy_updates import apply_chunk
     from ztd.server.services.registration import register_chunk
 
-    return {"upload": register_chunk, "policy_update": apply_chunk}
+    def upload(conn: Connection, lease: leases.Lease, job: Row[Any], now: datetime) -> Any:
+        return register_chunk(conn, lease, job, now, settings.registration_mode)
+
+    return {"upload": upload, "policy_update": apply_chunk}
 
 
 class Worker:
@@ -52,7 +56,7 @@ class Worker:
         self.clock = clock
         self.wakeup = wakeup or threading.Event()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.processors = _processors()
+        self.processors = _processors(settings)
         self._last_reap = 0.0
 
     def run_once(self) -> bool:

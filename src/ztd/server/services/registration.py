@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.leases import Lease
+from ztd.server.services import oem_registry
+from ztd.server.settings import RegistrationMode
 from ztd.server.storage.schema import devices, job_items
 
 # Bound-parameter lists stay well under SQLite's and PostgreSQL's limits.
@@ -26,7 +28,11 @@ IN_LIST_SIZE = 500
 
 
 def register_chunk(
-    conn: Connection, lease: Lease, job: Row[Any], now: datetime
+    conn: Connection,
+    lease: Lease,
+    job: Row[Any],
+    now: datetime,
+    mode: RegistrationMode = RegistrationMode.OPEN,
 ) -> list[ItemOutcome]:
     items = conn.execute(
         select(job_items)
@@ -37,12 +43,25 @@ def register_chunk(
         )
         .order_by(job_items.c.ordinal)
     ).all()
+    unhashed = [i for i in items if not i.precheck_name and not i.hardware_hash]
+    by_pkid, by_key = oem_registry.resolve(
+        conn,
+        [i.pkid_key for i in unhashed if i.pkid_key],
+        [i.hardware_key for i in unhashed if i.hardware_key],
+    )
     outcomes: list[ItemOutcome] = []
     new_rows: list[dict[str, Any]] = []
     for item in items:
         if item.precheck_name:
             outcomes.append([None, item.precheck_code, item.precheck_name])
             continue
+        oem = None
+        if not item.hardware_hash:
+            oem = by_pkid.get(item.pkid_key or "") or by_key.get(item.hardware_key or "")
+            if oem is None and mode is RegistrationMode.STRICT:
+                error = dds.DEVICE_NOT_FOUND
+                outcomes.append([None, error.code, error.name])
+                continue
         device_id = str(uuid.uuid4())
         outcomes.append([device_id, None, None])
         new_rows.append(
@@ -53,10 +72,11 @@ def register_chunk(
                 "serial_number": item.serial_number,
                 "product_key": item.product_key,
                 "hardware_hash": item.hardware_hash,
-                "model_name": item.model_name,
-                "manufacturer": item.manufacturer,
-                "hardware_key": item.hardware_key,
-                "pkid_key": item.pkid_key,
+                # An OEM record gives a hashless upload the machine's full identity.
+                "model_name": item.model_name or (oem.model_name if oem else None),
+                "manufacturer": item.manufacturer or (oem.manufacturer if oem else None),
+                "hardware_key": oem.hardware_key if oem else item.hardware_key,
+                "pkid_key": (oem.pkid_key if oem else None) or item.pkid_key,
                 "job_id": lease.job_id,
                 "uploaded_at": now,
             }

@@ -200,3 +200,18 @@ configuration_policies = Table(
     Column("last_modified_at", Timestamp, nullable=False),
     Index(None, "customer_id"),
 )
+
+# Hardware hashes OEMs supplied (``ztd admin oem import``). PKID-only and tuple uploads
+# resolve against them; in strict mode an unknown PKID or tuple is 812 ZtdDeviceNotFound.
+oem_devices = Table(
+    "oem_devices",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("hardware_key", String(520), nullable=False, unique=True),
+    Column("pkid_key", String(64), nullable=True, unique=True),
+    Column("serial_number", String(256), nullable=False),
+    Column("manufacturer", String(256), nullable=False),
+    Column("model_name", String(256), nullable=True),
+    Column("hardware_hash", Text, nullable=False),
+    Column("imported_at", Timestamp, nullable=False),
+)

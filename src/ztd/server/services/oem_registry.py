@@ -1,0 +1,113 @@
+"""The OEM device registry: hardware hashes OEMs supplied, keyed like the device registry.
+
+A PKID-only or tuple upload carries no hash; resolving it here gives the device the identity
+the OEM's hash has (manufacturer + serial and PKID), so the same machine is recognised
+however it is uploaded. Set-based: one query per chunk and key kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ztd.identity import analyze_device
+from ztd.server.storage.schema import oem_devices
+
+IN_LIST_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class OemRecord:
+    hardware_key: str
+    pkid_key: str | None
+    serial_number: str
+    manufacturer: str
+    model_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    where: str  # "line 7" or "record 3"
+    reason: str
+
+
+def prepare_records(
+    rows: Iterable[tuple[str, dict[str, str | None]]],
+) -> tuple[list[dict[str, Any]], list[ImportProblem]]:
+    """Check each (location, device fields) row; only rows with a valid hash are importable."""
+    records: list[dict[str, Any]] = []
+    problems: list[ImportProblem] = []
+    for where, row in rows:
+        if not row.get("hardware_hash"):
+            problems.append(ImportProblem(where, "no hardware hash: OEM records need one"))
+            continue
+        identity = analyze_device(
+            serial_number=row.get("serial_number"),
+            product_key=row.get("product_key"),
+            hardware_hash=row.get("hardware_hash"),
+            manufacturer=row.get("manufacturer"),
+            model=row.get("model"),
+        )
+        if identity.error is not None or identity.hardware_key is None:
+            reason = identity.detail or (identity.error.name if identity.error else "no identity")
+            problems.append(ImportProblem(where, reason))
+            continue
+        records.append(
+            {
+                "hardware_key": identity.hardware_key,
+                "pkid_key": identity.pkid,
+                "serial_number": identity.serial_number,
+                "manufacturer": identity.manufacturer,
+                "model_name": identity.model,
+                "hardware_hash": row["hardware_hash"],
+            }
+        )
+    return records, problems
+
+
+def import_records(conn: Connection, records: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Insert records not known yet; returns how many were new."""
+    if not records:
+        return 0
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    before = _count(conn)
+    conn.execute(
+        insert(oem_devices).on_conflict_do_nothing(),
+        [{**record, "imported_at": now} for record in records],
+    )
+    return _count(conn) - before
+
+
+def resolve(
+    conn: Connection, pkids: Sequence[str], hardware_keys: Sequence[str]
+) -> tuple[dict[str, OemRecord], dict[str, OemRecord]]:
+    """OEM records by PKID and by hardware key, for the given keys."""
+    by_pkid: dict[str, OemRecord] = {}
+    by_key: dict[str, OemRecord] = {}
+    for column, keys in (
+        (oem_devices.c.pkid_key, pkids),
+        (oem_devices.c.hardware_key, hardware_keys),
+    ):
+        for start in range(0, len(keys), IN_LIST_SIZE):
+            part = keys[start : start + IN_LIST_SIZE]
+            for row in conn.execute(select(oem_devices).where(column.in_(part))):
+                record = OemRecord(
+                    row.hardware_key,
+                    row.pkid_key,
+                    row.serial_number,
+                    row.manufacturer,
+                    row.model_name,
+                )
+                by_key[record.hardware_key] = record
+                if record.pkid_key:
+                    by_pkid[record.pkid_key] = record
+    return by_pkid, by_key
+
+
+def _count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(oem_devices)).scalar_one())
