@@ -4,6 +4,14 @@ Pure code without I/O (the CSV reader takes bytes). The server calls ``analyze_d
 device; everything else here supports it, the CLI and the tests.
 """
 
+from ztd.identity.csv_reader import (
+    CsvDevice,
+    CsvDiagnostic,
+    CsvFormatError,
+    CsvResult,
+    check_devices,
+    read_devices,
+)
 from ztd.identity.dds import DdsError
 from ztd.identity.device import DeviceIdentity, analyze_device, hardware_key
 from ztd.identity.diagnostics import Diagnostic
@@ -18,6 +26,10 @@ from ztd.identity.synthetic import (
 from ztd.identity.validation import HashCheck, validate_hash
 
 __all__ = [
+    "CsvDevice",
+    "CsvDiagnostic",
+    "CsvFormatError",
+    "CsvResult",
     "DdsError",
     "DecodedHash",
     "DeviceIdentity",
@@ -27,9 +39,11 @@ __all__ = [
     "ProductKeyCheck",
     "SyntheticDevice",
     "analyze_device",
+    "check_devices",
     "check_product_key",
     "decode_hash",
     "hardware_key",
+    "read_devices",
     "regenerate_hash",
     "synthesize_device",
     "synthesize_hash",

@@ -9,10 +9,10 @@ Layout (device-identity.md section 1.3, checked on real hashes from four makers)
     ...          zero padding (to 3000 bytes in every real hash)
 
 Speed matters: the server decodes every hash of every upload (target: 50,000 hashes/s on one
-core). The decoder therefore base64-decodes only the prefix holding the records and the trailer
-(strict mode validates it on the way), checks the zero padding with one string comparison,
-keeps the per-record Python loop to one length read, finds record types with ``bytes.find``
-on a one-byte-per-record string built in C, and decodes text only for the fields it reports.
+core). So the decoder base64-decodes only the prefix holding the records and the trailer
+(strict mode validates it on the way), confirms the zero padding with one string comparison,
+never walks the padding, reuses proven record layouts (hash_layout.py) instead of walking
+records in Python, and decodes text only for the fields it reports.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from __future__ import annotations
 import binascii
 import hashlib
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Final, cast
 
 from ztd.identity import records as rt
+from ztd.identity.errors import HashDecodeError
+from ztd.identity.hash_layout import layout_of, walk
+from ztd.identity.hash_text import MAX_HASH_CHARS, clean_base64, hash_to_bytes
 
 __all__ = [
     "MAX_HASH_CHARS",
@@ -36,31 +38,21 @@ __all__ = [
     "iter_records",
 ]
 
-# 16 KiB decoded. No real hash comes close (3000 bytes); the bound stops a hostile upload from
-# making us copy megabytes per device. One third-party validator uses the same outer bound.
-MAX_HASH_CHARS: Final = 21848
-
-_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_WHITESPACE: Final = b" \t\r\n\v\f"
 # Smallest blob that can hold a header, zero records and the trailer.
 _MIN_BYTES: Final = rt.HEADER_LEN + rt.TRAILER_LEN
 _MIN_CHARS: Final = -(-_MIN_BYTES // 3) * 4
-# Zero padding encodes as 'A's; comparing with this is far cheaper than re-validating it.
-_ZERO_TAIL: Final = "A" * MAX_HASH_CHARS
+# Zero padding encodes as 'A's: comparing with a run of 'A's (cached per length, to avoid a
+# 2,400-character copy per hash) is far cheaper than decoding it.
+_zero_tails: dict[int, str] = {}
 
 
-class HashDecodeError(ValueError):
-    """The text is not a structurally valid Autopilot hardware hash.
-
-    ``code`` is a stable short token (``not-base64``, ``too-short``, ``too-long``, ``bad-magic``,
-    ``bad-record-layout``, ``bad-trailer``); ``str(error)`` is a precise message for people,
-    for example ``"record at offset 812 runs past total_len 1003"``.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+def _zero_tail(length: int) -> str:
+    tail = _zero_tails.get(length)
+    if tail is None:
+        if len(_zero_tails) > 256:
+            _zero_tails.clear()
+        tail = _zero_tails[length] = "A" * length
+    return tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +78,7 @@ class DecodedHash:
 class _DecodedHashBuilder:
     """Mutable twin of DecodedHash with the identical slot layout.
 
-    A frozen dataclass sets each field through object.__setattr__, which costs about 1.5 us per
+    A frozen dataclass sets each field through object.__setattr__, which costs over 1 us per
     instance here, several percent of the whole decode. The decoder builds this twin with plain
     slot stores and then retypes it to DecodedHash (allowed because the layouts are identical,
     which the check below guarantees).
@@ -114,7 +106,7 @@ _retype = object.__setattr__
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One record, for readable dumps (``ztd hash decode``)."""
+    """One record, for readable dumps (``ztd hash decode --records``)."""
 
     offset: int
     type: int
@@ -122,59 +114,20 @@ class RawRecord:
     payload: bytes
 
 
-def _fail(code: str, message: str) -> HashDecodeError:
-    return HashDecodeError(code, message)
-
-
 def _layout_error(total_len: int, nbytes: int) -> HashDecodeError:
     if total_len < rt.HEADER_LEN:
-        return _fail("bad-record-layout", f"total_len {total_len} is inside the 4-byte header")
+        return HashDecodeError(
+            "bad-record-layout", f"total_len {total_len} is inside the 4-byte header"
+        )
     if total_len > nbytes:
-        return _fail(
+        return HashDecodeError(
             "bad-record-layout", f"total_len {total_len} exceeds the {nbytes} decoded bytes"
         )
-    return _fail(
+    return HashDecodeError(
         "bad-trailer",
         f"no room for the 36-byte CS checksum record after total_len {total_len} "
         f"({nbytes} decoded bytes)",
     )
-
-
-def _clean_base64(text: str) -> str:
-    """Slow path: return the hash as clean base64 (whitespace removed) or raise precisely."""
-    s = text.strip()
-    if not s:
-        raise _fail("too-short", "the hardware hash is empty")
-    if not s.isascii():
-        pos, ch = next((i, c) for i, c in enumerate(s) if not c.isascii())
-        raise _fail("not-base64", f"character {ch!r} at position {pos + 1} is not base64")
-    raw = s.encode("ascii")
-    if raw.translate(None, _WHITESPACE) != raw:
-        # Line-wrapped base64 (e.g. pasted from a mail) is still the same hash.
-        raw = raw.translate(None, _WHITESPACE)
-    if len(raw) > MAX_HASH_CHARS:
-        raise _fail(
-            "too-long",
-            f"the hardware hash is {len(raw):,} characters; the limit is {MAX_HASH_CHARS:,} "
-            "(16 KiB decoded, a real hash is 4,000)",
-        )
-    junk = raw.translate(None, _ALPHABET)
-    if junk and (junk.strip(b"=") or len(junk) > 2 or not raw.endswith(junk)):
-        for i, c in enumerate(raw):
-            if c not in _ALPHABET and not (c == 0x3D and i >= len(raw) - 2):
-                what = "padding '=' before the end" if c == 0x3D else f"character {chr(c)!r}"
-                raise _fail("not-base64", f"{what} at position {i + 1} is not valid base64")
-    if len(raw) % 4:
-        raise _fail(
-            "not-base64",
-            f"base64 length {len(raw)} is not a multiple of 4 (the hash looks truncated)",
-        )
-    return raw.decode("ascii")
-
-
-def hash_to_bytes(text: str) -> bytes:
-    """Fully base64-decode a hash (padding included) after the same checks as decode_hash."""
-    return binascii.a2b_base64(_clean_base64(text))
 
 
 def decode_hash(text: str) -> DecodedHash:
@@ -194,7 +147,7 @@ def decode_hash(text: str) -> DecodedHash:
             return _decode_text(s, True)
         except binascii.Error:
             pass
-    return _decode_text(_clean_base64(s), False)
+    return _decode_text(clean_base64(s), False)
 
 
 def _decode_text(s: str, strict: bool) -> DecodedHash:
@@ -203,25 +156,24 @@ def _decode_text(s: str, strict: bool) -> DecodedHash:
     head = binascii.a2b_base64(s[:8], strict_mode=strict)
     nbytes = n // 4 * 3 - (2 if s[-2] == "=" else 1 if s[-1] == "=" else 0)
     if nbytes < _MIN_BYTES:
-        raise _fail(
+        raise HashDecodeError(
             "too-short",
             f"the hash decodes to {nbytes} bytes; at least {_MIN_BYTES} are needed "
             "(4-byte header + 36-byte CS trailer)",
         )
-    if head[:2] != rt.MAGIC:
-        raise _fail(
+    if head[:2] != b"OA":
+        raise HashDecodeError(
             "bad-magic",
             f"decoded data starts with {head[:2].hex(' ')}, not 'OA' (4f 41); "
             "an Autopilot hash starts with 'T0'",
         )
-    total_len = head[2] | head[3] << 8
-    if total_len < rt.HEADER_LEN or total_len + rt.TRAILER_LEN > nbytes:
+    total_len = head[2] + 256 * head[3]
+    if total_len < 4 or total_len + 36 > nbytes:
         raise _layout_error(total_len, nbytes)
-    # Decode only the records and the trailer: ceil(end / 3) base64 quads. The rest is padding;
-    # zero padding is all 'A's, which a string comparison confirms far faster than decoding.
-    cut = -(-(total_len + rt.TRAILER_LEN) // 3) * 4
+    # Decode only the records and the trailer: ceil(end / 3) base64 quads.
+    cut = (total_len + 38) // 3 * 4
     blob = binascii.a2b_base64(s[:cut], strict_mode=strict)
-    if strict and cut < n and s[cut:] != _ZERO_TAIL[: n - cut]:
+    if strict and cut < n and not s.endswith(_zero_tail(n - cut), cut):
         binascii.a2b_base64(s[cut:], strict_mode=True)  # non-zero padding must still be base64
     return _decode_blob(blob, total_len, nbytes)
 
@@ -229,40 +181,17 @@ def _decode_text(s: str, strict: bool) -> DecodedHash:
 def decode_hash_bytes(data: bytes) -> DecodedHash:
     """Decode an already base64-decoded hash (same checks as decode_hash, minus base64)."""
     if len(data) < _MIN_BYTES:
-        raise _fail("too-short", f"the hash is {len(data)} bytes; at least {_MIN_BYTES} needed")
+        raise HashDecodeError(
+            "too-short", f"the hash is {len(data)} bytes; at least {_MIN_BYTES} needed"
+        )
     if data[:2] != rt.MAGIC:
-        raise _fail("bad-magic", f"data starts with {data[:2].hex(' ')}, not 'OA' (4f 41)")
+        raise HashDecodeError(
+            "bad-magic", f"data starts with {data[:2].hex(' ')}, not 'OA' (4f 41)"
+        )
     total_len = data[2] | data[3] << 8
     if total_len < rt.HEADER_LEN or total_len + rt.TRAILER_LEN > len(data):
         raise _layout_error(total_len, len(data))
     return _decode_blob(data, total_len, len(data))
-
-
-def _walk(blob: bytes, total_len: int) -> list[int]:
-    """Offsets of the records; raise unless they tile [4, total_len) exactly."""
-    offsets: list[int] = []
-    append = offsets.append
-    o = 4
-    # The hot loop (about 30 records per hash): literals instead of module constants, and
-    # `+`/`*` rather than `|`/`<<` because CPython 3.11 specialises int add and multiply.
-    while o < total_len:
-        append(o)
-        ln = blob[o + 2] + 256 * blob[o + 3]
-        if ln < 4:
-            raise _fail(
-                "bad-record-layout",
-                f"record at offset {o} (type {blob[o]}) has length {ln}; "
-                "a record is at least 4 bytes",
-            )
-        o += ln
-    if o != total_len:
-        last = offsets[-1]  # o > total_len: the last record overshot
-        raise _fail(
-            "bad-record-layout",
-            f"record at offset {last} (type {blob[last]}, length {o - last}) runs past "
-            f"total_len {total_len}",
-        )
-    return offsets
 
 
 def _guid(p: bytes) -> str:
@@ -280,11 +209,9 @@ def _tpm_version(s: str) -> str:
 
 
 def _decode_blob(blob: bytes, total_len: int, nbytes: int) -> DecodedHash:
-    # Record type numbers are literals below (names in records.py): a module attribute lookup
-    # per use is measurable at this call rate.
-    offsets = _walk(blob, total_len)
+    lay = layout_of(blob, total_len)  # raises for records that do not tile
     if blob[total_len : total_len + 4] != b"CS\x24\x00":
-        raise _fail(
+        raise HashDecodeError(
             "bad-trailer",
             f"expected the CS checksum record (43 53 24 00) at offset {total_len}, found "
             f"{blob[total_len : total_len + 4].hex(' ')}",
@@ -293,74 +220,48 @@ def _decode_blob(blob: bytes, total_len: int, nbytes: int) -> DecodedHash:
         hashlib.sha256(memoryview(blob)[:total_len]).digest()
         == blob[total_len + 4 : total_len + 36]
     )
-    # One byte per record, built in C: bytes.find then locates a record type without a
-    # Python-level scan, and bytes.translate lists the unknown types.
-    types = bytes(itemgetter(*offsets)(blob)) if len(offsets) > 1 else blob[4:5]
-    find = types.find
-
     # Text records are NUL-terminated: keep what precedes the first NUL, stripped.
-    i = find(14)
-    serial = None if i < 0 else _text(blob, offsets[i])
-    i = find(16)
-    manufacturer = None if i < 0 else _text(blob, offsets[i])
-    i = find(17)
-    model = None if i < 0 else _text(blob, offsets[i])
-    i = find(24)
-    pkid = None if i < 0 else _text(blob, offsets[i])
-    i = find(13)
-    tpm = None if i < 0 else _tpm_version(_text(blob, offsets[i]))
-
-    uuid = None
-    i = find(12)
-    if i >= 0:
-        o = offsets[i]
-        if blob[o + 2] + 256 * blob[o + 3] >= 20:
-            uuid = _guid(blob[o + 4 : o + 20])
-
-    macs: list[str] = []
-    i = find(8)
-    while i >= 0:
-        o = offsets[i]
-        if blob[o + 2] + 256 * blob[o + 3] >= 14:  # the MAC sits at payload offset 4
-            macs.append(blob[o + 8 : o + 14].hex(":").upper())
-        i = find(8, i + 1)
-    disks: list[str] = []
-    i = find(7)
-    while i >= 0:
+    sl = lay.serial
+    serial = None if sl is None else blob[sl].decode("utf-8", "replace").split("\0", 1)[0].strip()
+    sl = lay.manufacturer
+    maker = None if sl is None else blob[sl].decode("utf-8", "replace").split("\0", 1)[0].strip()
+    sl = lay.model
+    model = None if sl is None else blob[sl].decode("utf-8", "replace").split("\0", 1)[0].strip()
+    sl = lay.pkid
+    pkid = None if sl is None else blob[sl].decode("utf-8", "replace").split("\0", 1)[0].strip()
+    sl = lay.tpm
+    if sl is None:
+        tpm = None
+    elif blob.startswith(b"TPM-Version:2.0 ", sl.start):  # what every TPM 2.0 writes
+        tpm = "2.0"
+    else:
+        tpm = _tpm_version(blob[sl].decode("utf-8", "replace").split("\0", 1)[0].strip())
+    sl = lay.uuid
+    uuid = None if sl is None else _guid(blob[sl])
+    macs = tuple([blob[m].hex(":").upper() for m in lay.macs])
+    disks: tuple[str, ...] = ()
+    for sl in lay.disks:
         # "<serial>.|<model>|": keep the serial; a VM disk has none ("|Virtual Disk|Msft|").
-        d = _text(blob, offsets[i]).split("|", 1)[0].rstrip(". ")
-        if d:
-            disks.append(d)
-        i = find(7, i + 1)
-
-    unknown = types.translate(None, rt.KNOWN_TYPE_BYTES)
+        disk = blob[sl].decode("utf-8", "replace").split("|", 1)[0].split("\0", 1)[0].rstrip(". ")
+        if disk:
+            disks += (disk,)
     built = _DecodedHashBuilder(
         serial,
-        manufacturer,
+        maker,
         model,
         uuid,
         pkid,
-        tuple(macs),
-        tuple(disks),
+        macs,
+        disks,
         tpm,
         checksum_ok,
-        tuple(sorted(set(unknown))) if unknown else (),
+        lay.unknown_types,
         total_len,
         nbytes,
-        tpm is not None or 25 in types or 11 in types,
+        lay.has_tpm,
     )
     _retype(built, "__class__", DecodedHash)
     return cast(DecodedHash, built)
-
-
-def _text(blob: bytes, o: int) -> str:
-    """The NUL-terminated text payload of the record at offset ``o``, stripped."""
-    return (
-        blob[o + 4 : o + blob[o + 2] + 256 * blob[o + 3]]
-        .decode("utf-8", "replace")
-        .split("\0", 1)[0]
-        .strip()
-    )
 
 
 def iter_records(text: str) -> list[RawRecord]:
@@ -369,7 +270,7 @@ def iter_records(text: str) -> list[RawRecord]:
     decode_hash_bytes(data)  # raises on a bad structure, so the walk below is safe
     total_len = data[2] | data[3] << 8
     out: list[RawRecord] = []
-    for o in _walk(data, total_len):
+    for o in walk(data, total_len):
         ln = data[o + 2] | data[o + 3] << 8
         out.append(RawRecord(o, data[o], ln, data[o + 4 : o + ln]))
     return out

@@ -62,9 +62,9 @@ class HashCheck:
 
 
 def is_placeholder_serial(serial: str) -> bool:
-    """True for SMBIOS filler such as "To be filled by O.E.M." or a run of one character."""
+    """True for SMBIOS filler such as "To be filled by O.E.M." or a run of "0"s or "X"s."""
     s = serial.strip().casefold()
-    return s in PLACEHOLDER_SERIALS or (len(s) > 1 and s.count(s[0]) == len(s) and s[0] in "0x ")
+    return s in PLACEHOLDER_SERIALS or (len(s) > 1 and s[0] in "0x" and s.count(s[0]) == len(s))
 
 
 def _compare(

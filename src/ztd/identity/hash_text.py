@@ -1,0 +1,60 @@
+"""The base64 text of a hash: the slow, precise path that says exactly what is wrong with it.
+
+decode_hash tries a fast strict decode first and comes here only for text that fails it (or
+that has whitespace inside, or an odd size), so the detail costs nothing for good input.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Final
+
+from ztd.identity.errors import HashDecodeError
+
+__all__ = ["MAX_HASH_CHARS", "clean_base64", "hash_to_bytes"]
+
+# 16 KiB decoded. No real hash comes close (3000 bytes); the bound stops a hostile upload from
+# making us copy megabytes per device. One third-party validator uses the same outer bound.
+MAX_HASH_CHARS: Final = 21848
+
+_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_WHITESPACE: Final = b" \t\r\n\v\f"
+
+
+def clean_base64(text: str) -> str:
+    """Return the hash as clean base64 (whitespace removed) or raise HashDecodeError."""
+    s = text.strip()
+    if not s:
+        raise HashDecodeError("too-short", "the hardware hash is empty")
+    if not s.isascii():
+        pos, ch = next((i, c) for i, c in enumerate(s) if not c.isascii())
+        raise HashDecodeError("not-base64", f"character {ch!r} at position {pos + 1} is not base64")
+    raw = s.encode("ascii")
+    if raw.translate(None, _WHITESPACE) != raw:
+        # Line-wrapped base64 (e.g. pasted from a mail) is still the same hash.
+        raw = raw.translate(None, _WHITESPACE)
+    if len(raw) > MAX_HASH_CHARS:
+        raise HashDecodeError(
+            "too-long",
+            f"the hardware hash is {len(raw):,} characters; the limit is {MAX_HASH_CHARS:,} "
+            "(16 KiB decoded, a real hash is 4,000)",
+        )
+    junk = raw.translate(None, _ALPHABET)
+    if junk and (junk.strip(b"=") or len(junk) > 2 or not raw.endswith(junk)):
+        for i, c in enumerate(raw):
+            if c not in _ALPHABET and not (c == 0x3D and i >= len(raw) - 2):
+                what = "padding '=' before the end" if c == 0x3D else f"character {chr(c)!r}"
+                raise HashDecodeError(
+                    "not-base64", f"{what} at position {i + 1} is not valid base64"
+                )
+    if len(raw) % 4:
+        raise HashDecodeError(
+            "not-base64",
+            f"base64 length {len(raw)} is not a multiple of 4 (the hash looks truncated)",
+        )
+    return raw.decode("ascii")
+
+
+def hash_to_bytes(text: str) -> bytes:
+    """Fully base64-decode a hash (padding included) after the checks of clean_base64."""
+    return binascii.a2b_base64(clean_base64(text))
