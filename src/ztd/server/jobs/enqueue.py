@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from ztd.server.storage.bulk import insert_rows
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
@@ -16,6 +17,8 @@ ITEM_COLUMNS = (
     "device_ref",
     "serial_number",
     "product_key",
+    "hash_blob",
+    "hash_length",
     "hardware_hash",
     "model_name",
     "manufacturer",
@@ -69,12 +72,10 @@ def enqueue_job(
             for n in range(chunk_count)
         ],
     )
-    if items:
-        conn.execute(
-            insert(job_items),
-            [
-                {"job_id": job_id, "ordinal": i, **{c: item.get(c) for c in ITEM_COLUMNS}}
-                for i, item in enumerate(items)
-            ],
-        )
+    insert_rows(
+        conn,
+        job_items,
+        ("job_id", "ordinal", *ITEM_COLUMNS),
+        [(job_id, i, *[item.get(c) for c in ITEM_COLUMNS]) for i, item in enumerate(items)],
+    )
     return job_id

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, func, select
 from ztd.server.api.errors import bad_request, not_found
 from ztd.server.clock import wire_time
 from ztd.server.services.paging import decode_token, encode_token
+from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches, devices, partners
 
 ALLOWED_OPERATIONS = ["GET", "DELETE"]
@@ -109,7 +110,7 @@ def _device(row: Any) -> dict[str, Any]:
     for key, value in (
         ("serialNumber", row.serial_number),
         ("productKey", row.product_key),
-        ("hardwareHash", row.hardware_hash),
+        ("hardwareHash", hash_codec.unpack(row.hash_blob, row.hash_length, row.hardware_hash)),
         ("modelName", row.model_name),
         ("oemManufacturerName", row.manufacturer),
     ):

@@ -14,14 +14,31 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.leases import Lease
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
+from ztd.server.storage.bulk import db_time, insert_rows
 from ztd.server.storage.schema import devices, job_items
+
+DEVICE_COLUMNS = (
+    "id",
+    "customer_id",
+    "batch_pk",
+    "serial_number",
+    "product_key",
+    "hash_blob",
+    "hash_length",
+    "hardware_hash",
+    "model_name",
+    "manufacturer",
+    "hardware_key",
+    "pkid_key",
+    "job_id",
+    "uploaded_at",
+)
 
 # Bound-parameter lists stay well under SQLite's and PostgreSQL's limits.
 IN_LIST_SIZE = 500
@@ -43,20 +60,21 @@ def register_chunk(
         )
         .order_by(job_items.c.ordinal)
     ).all()
-    unhashed = [i for i in items if not i.precheck_name and not i.hardware_hash]
+    unhashed = [i for i in items if not i.precheck_name and not _has_hash(i)]
     by_pkid, by_key = oem_registry.resolve(
         conn,
         [i.pkid_key for i in unhashed if i.pkid_key],
         [i.hardware_key for i in unhashed if i.hardware_key],
     )
     outcomes: list[ItemOutcome] = []
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
+    uploaded_at = db_time(conn, now)
     for item in items:
         if item.precheck_name:
             outcomes.append([None, item.precheck_code, item.precheck_name])
             continue
         oem = None
-        if not item.hardware_hash:
+        if not _has_hash(item):
             oem = by_pkid.get(item.pkid_key or "") or by_key.get(item.hardware_key or "")
             if oem is None and mode is RegistrationMode.STRICT:
                 error = dds.DEVICE_NOT_FOUND
@@ -65,30 +83,33 @@ def register_chunk(
         device_id = str(uuid.uuid4())
         outcomes.append([device_id, None, None])
         new_rows.append(
-            {
-                "id": device_id,
-                "customer_id": job.customer_id,
-                "batch_pk": job.batch_pk,
-                "serial_number": item.serial_number,
-                "product_key": item.product_key,
-                "hardware_hash": item.hardware_hash,
+            (
+                device_id,
+                job.customer_id,
+                job.batch_pk,
+                item.serial_number,
+                item.product_key,
+                item.hash_blob,
+                item.hash_length,
+                item.hardware_hash,
                 # An OEM record gives a hashless upload the machine's full identity.
-                "model_name": item.model_name or (oem.model_name if oem else None),
-                "manufacturer": item.manufacturer or (oem.manufacturer if oem else None),
-                "hardware_key": oem.hardware_key if oem else item.hardware_key,
-                "pkid_key": (oem.pkid_key if oem else None) or item.pkid_key,
-                "job_id": lease.job_id,
-                "uploaded_at": now,
-            }
+                item.model_name or (oem.model_name if oem else None),
+                item.manufacturer or (oem.manufacturer if oem else None),
+                oem.hardware_key if oem else item.hardware_key,
+                (oem.pkid_key if oem else None) or item.pkid_key,
+                lease.job_id,
+                uploaded_at,
+            )
         )
     if not new_rows:
         return outcomes
 
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(insert(devices).on_conflict_do_nothing(), new_rows)
+    insert_rows(conn, devices, DEVICE_COLUMNS, new_rows, ignore_conflicts=True)
 
-    inserted = _existing_ids(conn, [row["id"] for row in new_rows])
-    refused = [row for row in new_rows if row["id"] not in inserted]
+    inserted = _existing_ids(conn, [row[0] for row in new_rows])
+    refused = [
+        dict(zip(DEVICE_COLUMNS, row, strict=True)) for row in new_rows if row[0] not in inserted
+    ]
     if refused:
         owners = _owners_by_key(conn, refused)
         by_id = {outcome[0]: outcome for outcome in outcomes if outcome[0]}
@@ -102,6 +123,10 @@ def register_chunk(
                 error = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
             by_id[row["id"]][:] = [None, error.code, error.name]
     return outcomes
+
+
+def _has_hash(item: Row[Any]) -> bool:
+    return item.hash_blob is not None or item.hardware_hash is not None
 
 
 def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,14 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from ztd.identity import analyze_device, dds
 from ztd.server.api.errors import conflict, not_found
 from ztd.server.jobs.enqueue import enqueue_job
+from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches
 from ztd.wire import Device
 
 
-def prepare_devices(devices: Sequence[Device]) -> list[dict[str, str | None]]:
+def prepare_devices(devices: Sequence[Device]) -> list[dict[str, Any]]:
     """Resolve each device's identity: pure CPU work, done before the transaction so the
     write lock is held only for the inserts."""
-    rows: list[dict[str, str | None]] = []
+    rows: list[dict[str, Any]] = []
     first_seen: set[str] = set()
     for device in devices:
         identity = analyze_device(
@@ -39,11 +41,14 @@ def prepare_devices(devices: Sequence[Device]) -> list[dict[str, str | None]]:
             if any(k in first_seen for k in keys):
                 error = dds.DEVICE_DUPLICATED
             first_seen.update(keys)
+        stored = hash_codec.pack(device.hardware_hash)
         rows.append(
             {
                 "serial_number": device.serial_number,
                 "product_key": device.product_key,
-                "hardware_hash": device.hardware_hash,
+                "hash_blob": stored.blob,
+                "hash_length": stored.length,
+                "hardware_hash": stored.text,
                 "model_name": device.model_name or identity.model,
                 "manufacturer": device.oem_manufacturer_name or identity.manufacturer,
                 "hardware_key": identity.hardware_key if error is None else None,
@@ -62,7 +67,7 @@ def create_batch_and_enqueue(
     customer_id: str,
     batch_id: str,
     created_by: str,
-    items: list[dict[str, str | None]],
+    items: list[dict[str, Any]],
     chunk_size: int,
     now: datetime,
 ) -> str:
@@ -102,7 +107,7 @@ def add_devices_and_enqueue(
     partner_id: str,
     customer_id: str,
     batch_id: str,
-    items: list[dict[str, str | None]],
+    items: list[dict[str, Any]],
     chunk_size: int,
     now: datetime,
 ) -> str:

@@ -1,0 +1,180 @@
+"""Ingest benchmark: N devices with valid synthetic hashes, from the POST to `finished`.
+
+    .venv/bin/python bench/ingest.py                      # the issue's standard set
+    .venv/bin/python bench/ingest.py --backend sqlite --devices 10000
+
+Prints devices per second, the ceiling measured in the same run (the same rows inserted into
+the same database by the fastest bulk path with no logic: SQLite executemany in one
+transaction, PostgreSQL COPY), their ratio, and the peak RSS of server and workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import psycopg
+import sqlite3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import Processes, environment, free_port, machine_description, wait_until_up  # noqa: E402
+
+from ztd.identity import synthesize_device  # noqa: E402
+
+REQUEST_SIZE = 10_000
+TARGETS = {"sqlite_10k_seconds": 1.0, "ratio": 0.5, "rss_mb": 400}
+
+
+@dataclass
+class Result:
+    backend: str
+    devices: int
+    workers: int
+    seconds: float
+    ceiling_rows_per_second: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.devices / self.seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.ceiling_rows_per_second
+
+
+def make_devices(count: int, offset: int) -> list[dict[str, str]]:
+    devices = []
+    for i in range(count):
+        machine = synthesize_device(offset + i)
+        devices.append({"serialNumber": machine.serial, "hardwareHash": machine.hardware_hash})
+    return devices
+
+
+def run_ingest(backend: str, devices: list[dict[str, str]], workers: int) -> Result:
+    with environment(backend) as env:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        procs = Processes()
+        serve = ["serve", "--port", str(port)]
+        if workers:
+            serve.append("--no-worker")
+        procs.start(serve, env.env)
+        for _ in range(workers):
+            procs.start(["worker"], env.env)
+        procs.sample_memory()
+        try:
+            wait_until_up(base)
+            bodies = [
+                orjson.dumps({"batchId": f"bench-{n}", "devices": devices[i : i + REQUEST_SIZE]})
+                for n, i in enumerate(range(0, len(devices), REQUEST_SIZE))
+            ]
+            headers = {"Authorization": f"Bearer {env.token}", "Content-Type": "application/json"}
+            url = f"{base}/v1/customers/{env.customer}/deviceBatches"
+            with httpx.Client(timeout=300) as client:
+                started = time.perf_counter()
+                locations = []
+                for body in bodies:
+                    response = client.post(url, content=body, headers=headers)
+                    response.raise_for_status()
+                    locations.append(response.headers["Location"])
+                for location in locations:
+                    while True:
+                        status = client.get(f"{base}/v1{location}", headers=headers).json()
+                        if status["status"] in ("finished", "finished_with_errors"):
+                            break
+                        time.sleep(0.02)
+                    failed = [d for d in status["devicesStatus"] if d["status"] != "finished"]
+                    if failed:
+                        raise SystemExit(f"{len(failed)} devices failed, e.g. {failed[0]}")
+                seconds = time.perf_counter() - started
+        finally:
+            procs.stop()
+        ceiling = measure_ceiling(backend, env.database_url, devices)
+        peak = max(procs.peak_rss.values(), default=0) / 2**20
+        return Result(backend, len(devices), workers, seconds, ceiling, peak)
+
+
+def measure_ceiling(backend: str, database_url: str, devices: list[dict[str, str]]) -> float:
+    """Rows/s of the same rows into the same database by the fastest bulk path, no logic."""
+    rows = [
+        (str(uuid.uuid4()), d["serialNumber"], d["hardwareHash"], f"k{i}") for i, d in enumerate(devices)
+    ]
+    ddl = "CREATE TABLE ceiling (id TEXT PRIMARY KEY, serial TEXT, hash TEXT, key TEXT UNIQUE)"
+    if backend == "sqlite":
+        path = database_url.removeprefix("sqlite:///")
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(ddl)
+        started = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO ceiling VALUES (?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+        seconds = time.perf_counter() - started
+        conn.close()
+    else:
+        with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
+            conn.execute(ddl)
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY ceiling FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            conn.commit()
+            seconds = time.perf_counter() - started
+    return len(rows) / seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--devices", type=int, action="append")
+    parser.add_argument("--workers", type=int, action="append")
+    args = parser.parse_args()
+    runs: list[tuple[str, int, int]] = []
+    if args.backend or args.devices or args.workers:
+        for backend in args.backend or ["sqlite"]:
+            for count in args.devices or [10_000]:
+                for workers in args.workers or ([0] if backend == "sqlite" else [1]):
+                    runs.append((backend, count, workers))
+    else:
+        runs = [
+            ("sqlite", 10_000, 0),
+            ("sqlite", 100_000, 0),
+            ("postgresql", 10_000, 1),
+            ("postgresql", 100_000, 1),
+            ("postgresql", 100_000, 2),
+        ]
+    print(f"machine: {machine_description()}")
+    largest = max(count for _, count, _ in runs)
+    print(f"synthesizing {largest} devices ...", flush=True)
+    devices = make_devices(largest, offset=1_000_000)
+    ok = True
+    for backend, count, workers in runs:
+        result = run_ingest(backend, devices[:count], workers)
+        label = "embedded worker" if workers == 0 else f"{workers} worker(s)"
+        checks = [result.ratio >= TARGETS["ratio"], result.peak_rss_mb <= TARGETS["rss_mb"]]
+        if backend == "sqlite" and count == 10_000:
+            checks.append(result.seconds <= TARGETS["sqlite_10k_seconds"])
+        verdict = "PASS" if all(checks) else "FAIL"
+        ok &= verdict == "PASS" or not (backend == "sqlite" and count == 10_000 or workers == 2)
+        print(
+            f"{backend:10} {count:>7} devices, {label:15}: {result.seconds:6.2f} s "
+            f"= {result.rate:8.0f} devices/s; ceiling {result.ceiling_rows_per_second:8.0f} rows/s; "
+            f"ratio {result.ratio:4.2f} (target >= {TARGETS['ratio']}); "
+            f"peak RSS {result.peak_rss_mb:5.0f} MB (<= {TARGETS['rss_mb']}) {verdict}",
+            flush=True,
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

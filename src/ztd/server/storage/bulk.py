@@ -1,0 +1,49 @@
+"""Bulk writes on the hot paths (enqueue, registration), below SQLAlchemy's per-row cost.
+
+SQLAlchemy Core spends ~20 µs per row building parameters; for 10,000-device jobs that is
+most of the time. These helpers hand tuples straight to the driver: PostgreSQL COPY when no
+conflict handling is needed, otherwise the driver's executemany (psycopg pipelines it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+
+def db_time(conn: Connection, value: datetime) -> Any:
+    """A timestamp as the driver should receive it. SQLite stores SQLAlchemy's text form (UTC
+    fields, no zone), so rows written here read back exactly like rows written by Core."""
+    if conn.dialect.name == "sqlite":
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql" and not ignore_conflicts:
+        driver: Any = conn.connection.driver_connection  # the psycopg connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    conn.exec_driver_sql(sql, [tuple(row) for row in rows])
