@@ -9,7 +9,7 @@ import pytest
 from tests.identity.helpers import real_hash
 from ztd.identity import DeviceIdentity, analyze_device, dds, hardware_key
 from ztd.identity.hardware_hash import hash_to_bytes
-from ztd.identity.synthetic import regenerate_hash, synthesize_device
+from ztd.identity.synthetic import regenerate_hash, synthesize_device, synthesize_hash
 
 DEV = synthesize_device(21)
 PKID = "3305404496774"
@@ -152,3 +152,26 @@ def test_partial_tuple_next_to_a_product_key_is_warned() -> None:
     ident = analyze(pk=PKID, serial="S")
     assert ident.error is None and ident.hardware_key is None
     assert "incomplete-tuple" in {w.code for w in ident.warnings}
+
+
+def test_outputs_fit_the_registry_columns() -> None:
+    # Column values no SMBIOS string looks like are ignored, so they cannot form a tuple.
+    long_tuple = analyze(serial="S" * 300, maker="M", model="X")
+    assert long_tuple.error == dds.MISSING_SERIAL_AND_PRODUCT_KEY
+    assert "serial-number-too-long" in {w.code for w in long_tuple.warnings}
+    ctrl = analyze(serial="A\x00B", maker="M", model="X", pk=PKID)
+    assert ctrl.error is None and ctrl.hardware_key is None and ctrl.serial_number is None
+    # casefold() can grow a string ("ß" -> "ss"): the key bound still holds.
+    wide = synthesize_hash(3, serial="ß" * 200, manufacturer="ß" * 200)
+    ident = analyze(hw=wide)
+    assert ident.error == dds.INVALID_HARDWARE_HASH and "identity key" in (ident.detail or "")
+    fits = analyze(hw=synthesize_hash(3, serial="ß" * 100, manufacturer="ß" * 100))
+    assert fits.error is None and fits.hardware_key is not None
+    assert len(fits.hardware_key) <= 520
+    assert analyze(pk="9" * 80).error == dds.MISSING_SERIAL_AND_PRODUCT_KEY
+
+
+def test_hash_pkid_must_be_13_digits_to_be_used() -> None:
+    ident = analyze(hw=synthesize_hash(3, pkid="X" * 100))
+    assert ident.error is None and ident.pkid is None
+    assert "unusual-hash-pkid" in {w.code for w in ident.warnings}

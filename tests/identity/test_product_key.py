@@ -51,3 +51,9 @@ def test_anything_else_is_kept_with_a_warning(value: str) -> None:
     c = check_product_key(value)
     assert c.key == value and c.error is None
     assert [w.code for w in c.warnings] == ["unusual-product-key"]
+
+
+def test_overlong_value_is_refused() -> None:
+    c = check_product_key("0" * 65)
+    assert c.key is None and c.error is not None and c.error.code == "product-key-too-long"
+    assert check_product_key("a" * 64).key == "a" * 64

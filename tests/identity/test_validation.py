@@ -130,3 +130,12 @@ def test_column_mismatches() -> None:
     assert "'Other'" in by_code["model-mismatch"]
     same = validate_hash(text, serial_number=" ABC123 ", manufacturer="LENOVO", model="")
     assert not any(w.code.endswith("-mismatch") for w in same.warnings)
+
+
+def test_overlong_and_control_character_identifiers_are_errors() -> None:
+    long_serial = validate_hash(_hash("S" * 257))
+    assert _codes(long_serial.errors) == {"serial-too-long"}
+    assert validate_hash(_hash("S" * 256)).ok
+    assert _codes(validate_hash(_hash("SER", "M" * 300)).errors) == {"manufacturer-too-long"}
+    assert _codes(validate_hash(_hash("SER\x1f1")).errors) == {"control-characters"}
+    assert validate_hash(_hash("SER\u00a01")).ok  # a no-break space is odd but not control

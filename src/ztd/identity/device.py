@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from ztd.identity import dds
 from ztd.identity.dds import DdsError
 from ztd.identity.diagnostics import Diagnostic
-from ztd.identity.product_key import check_product_key
-from ztd.identity.validation import validate_hash
+from ztd.identity.product_key import check_product_key, is_pkid
+from ztd.identity.validation import MAX_TEXT_LEN, has_control_characters, validate_hash
 
-__all__ = ["KEY_SEPARATOR", "DeviceIdentity", "analyze_device", "hardware_key"]
+__all__ = ["KEY_SEPARATOR", "MAX_KEY_LEN", "DeviceIdentity", "analyze_device", "hardware_key"]
 
 # ASCII unit separator: cannot occur in SMBIOS strings, so "a\x1fbc" and "ab\x1fc" never clash.
 KEY_SEPARATOR = "\x1f"
+# Longest hardware_key handed out (the registry's column holds 520 characters).
+MAX_KEY_LEN = 520
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,31 @@ def _present(value: str | None) -> str | None:
     return v or None
 
 
+def _usable(what: str, value: str | None, warnings: list[Diagnostic]) -> str | None:
+    """A column value that no real SMBIOS string looks like (too long, control characters)
+    cannot identify a device: drop it, with a warning."""
+    if value is None:
+        return None
+    if len(value) > MAX_TEXT_LEN:
+        warnings.append(
+            Diagnostic(
+                f"{what.replace(' ', '-')}-too-long",
+                f"the {what} is {len(value)} characters; at most {MAX_TEXT_LEN} are accepted, "
+                "so it is ignored",
+            )
+        )
+        return None
+    if has_control_characters(value):
+        warnings.append(
+            Diagnostic(
+                "control-characters",
+                f"the {what} {value[:40]!r} contains control characters, so it is ignored",
+            )
+        )
+        return None
+    return value
+
+
 def analyze_device(
     *,
     serial_number: str | None,
@@ -71,12 +98,12 @@ def analyze_device(
     model: str | None,
 ) -> DeviceIdentity:
     """Decide whether a device entry is registrable and derive its identity. Never raises."""
-    serial = _present(serial_number)
-    maker = _present(manufacturer)
-    model_name = _present(model)
-    hash_text = _present(hardware_hash)
     pk = check_product_key(product_key)
     warnings: list[Diagnostic] = list(pk.warnings)
+    serial = _usable("serial number", _present(serial_number), warnings)
+    maker = _usable("manufacturer", _present(manufacturer), warnings)
+    model_name = _usable("model", _present(model), warnings)
+    hash_text = _present(hardware_hash)
 
     if hash_text is not None:
         check = validate_hash(hash_text, serial_number=serial, manufacturer=maker, model=model_name)
@@ -97,18 +124,41 @@ def analyze_device(
             warnings.append(_ignored(pk.error))
         # validate_hash guarantees a non-empty serial and manufacturer when it reports no error.
         assert d.serial is not None and d.manufacturer is not None
+        key = hardware_key(d.manufacturer, d.serial)
+        if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion (e.g. "ß")
+            return DeviceIdentity(
+                dds.INVALID_HARDWARE_HASH,
+                None,
+                pk.key,
+                serial,
+                maker,
+                model_name,
+                f"the hash's manufacturer and serial number make a {len(key)}-character "
+                f"identity key; at most {MAX_KEY_LEN} are accepted",
+                tuple(warnings),
+            )
+        hash_pkid = d.pkid
+        if hash_pkid is not None and not is_pkid(hash_pkid):
+            warnings.append(
+                Diagnostic(
+                    "unusual-hash-pkid",
+                    f"the hash's product key id {hash_pkid[:20]!r} is not 13 digits; "
+                    "it is not used",
+                )
+            )
+            hash_pkid = None
         pkid = pk.key
-        if pkid is not None and d.pkid and pkid != d.pkid:
+        if pkid is not None and hash_pkid and pkid != hash_pkid:
             warnings.append(
                 Diagnostic(
                     "pkid-mismatch",
-                    f"product key {pkid!r} differs from the hash's product key id {d.pkid!r}",
+                    f"product key {pkid!r} differs from the hash's product key id {hash_pkid!r}",
                 )
             )
         return DeviceIdentity(
             None,
-            hardware_key(d.manufacturer, d.serial),
-            pkid if pkid is not None else (d.pkid or None),
+            key,
+            pkid if pkid is not None else hash_pkid,
             d.serial,
             d.manufacturer,
             d.model or model_name,
@@ -117,6 +167,11 @@ def analyze_device(
         )
 
     has_tuple = serial is not None and maker is not None and model_name is not None
+    if has_tuple and maker and serial and len(hardware_key(maker, serial)) > MAX_KEY_LEN:
+        has_tuple = False  # casefold expansion only; reported below as unusable
+        warnings.append(
+            Diagnostic("identity-too-long", "manufacturer + serial number are too long to use")
+        )
     if pk.key is None and not has_tuple:
         return DeviceIdentity(
             dds.MISSING_SERIAL_AND_PRODUCT_KEY,

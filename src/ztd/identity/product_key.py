@@ -21,7 +21,10 @@ from typing import Final
 
 from ztd.identity.diagnostics import Diagnostic
 
-__all__ = ["ProductKeyCheck", "check_product_key", "is_pkid"]
+__all__ = ["MAX_PRODUCT_KEY_LEN", "ProductKeyCheck", "check_product_key", "is_pkid"]
+
+# Longest value kept as a product key (the registry column holds 64 characters).
+MAX_PRODUCT_KEY_LEN: Final = 64
 
 _PKID: Final = re.compile(r"\d{13}")
 # Separators people type or scanners add between digit groups of a PKID.
@@ -58,6 +61,16 @@ def check_product_key(value: str | None) -> ProductKeyCheck:
         return _ABSENT
     if _PKID.fullmatch(v):
         return ProductKeyCheck(v, None, ())
+    if len(v) > MAX_PRODUCT_KEY_LEN:
+        return ProductKeyCheck(
+            None,
+            Diagnostic(
+                "product-key-too-long",
+                f"the product key is {len(v)} characters; a product key id (PKID) is 13 "
+                f"digits and at most {MAX_PRODUCT_KEY_LEN} characters are accepted",
+            ),
+            (),
+        )
     if _PKID_SEPARATED.fullmatch(v):
         digits = v.replace(" ", "").replace("-", "")
         if len(digits) == 13:

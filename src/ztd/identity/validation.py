@@ -8,14 +8,27 @@ showing but do not block registration.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
-from ztd.identity import records as rt
 from ztd.identity.diagnostics import Diagnostic
 from ztd.identity.hardware_hash import DecodedHash, HashDecodeError, decode_hash
+from ztd.identity.records import STANDARD_BYTES, STANDARD_CHARS
 
-__all__ = ["PLACEHOLDER_SERIALS", "HashCheck", "is_placeholder_serial", "validate_hash"]
+__all__ = [
+    "MAX_TEXT_LEN",
+    "PLACEHOLDER_SERIALS",
+    "HashCheck",
+    "has_control_characters",
+    "is_placeholder_serial",
+    "validate_hash",
+]
+
+# Longest serial / manufacturer / model accepted. No limit is published (device-identity.md
+# section 4); real SMBIOS strings stay under 64 characters, and the registry stores 256.
+MAX_TEXT_LEN: Final = 256
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 # SMBIOS defaults left in by board makers (casefolded). Autopilot cannot tell such machines
 # apart, so a hash carrying one is suspicious even though it decodes.
@@ -61,6 +74,12 @@ class HashCheck:
         return not self.errors
 
 
+def has_control_characters(value: str) -> bool:
+    """True when ``value`` holds C0 controls or DEL (never part of a real SMBIOS string)."""
+    # isprintable() is a fast C pre-check; it is also False for harmless non-ASCII spaces.
+    return not value.isprintable() and _CONTROL.search(value) is not None
+
+
 def is_placeholder_serial(serial: str) -> bool:
     """True for SMBIOS filler such as "To be filled by O.E.M." or a run of "0"s or "X"s."""
     s = serial.strip().casefold()
@@ -86,6 +105,32 @@ def _compare(
         )
     else:
         out.append(Diagnostic(code, f"{what} {given!r} differs from the hash's {in_hash!r}"))
+
+
+def _text_errors(d: DecodedHash, errors: list[Diagnostic]) -> None:
+    """Identity strings no SMBIOS table holds: overlong, or with control characters."""
+    for code, what, value in (
+        ("serial-too-long", "serial number", d.serial),
+        ("manufacturer-too-long", "manufacturer", d.manufacturer),
+        ("model-too-long", "model", d.model),
+    ):
+        if value is None:
+            continue
+        if len(value) > MAX_TEXT_LEN:
+            errors.append(
+                Diagnostic(
+                    code,
+                    f"the hash's {what} is {len(value)} characters; SMBIOS strings are short "
+                    f"and at most {MAX_TEXT_LEN} are accepted",
+                )
+            )
+        if has_control_characters(value):
+            errors.append(
+                Diagnostic(
+                    "control-characters",
+                    f"the hash's {what} {value[:40]!r} contains control characters",
+                )
+            )
 
 
 def validate_hash(
@@ -114,19 +159,27 @@ def validate_hash(
                 "(the hash was altered or damaged)",
             )
         )
-    if not d.serial:
+    serial, maker, model_name = d.serial, d.manufacturer, d.model
+    if not serial:
         errors.append(Diagnostic("missing-serial", "the hash has no SMBIOS serial number"))
-    if not d.manufacturer:
+    if not maker:
         errors.append(
             Diagnostic("missing-manufacturer", "the hash has no SMBIOS system manufacturer")
         )
+    # One cheap test covers the normal case; the detailed one runs only when it fails.
+    if not (
+        (serial is None or (len(serial) <= MAX_TEXT_LEN and serial.isprintable()))
+        and (maker is None or (len(maker) <= MAX_TEXT_LEN and maker.isprintable()))
+        and (model_name is None or (len(model_name) <= MAX_TEXT_LEN and model_name.isprintable()))
+    ):
+        _text_errors(d, errors)
 
     warnings: list[Diagnostic] = []
-    if d.serial and is_placeholder_serial(d.serial):
+    if serial and is_placeholder_serial(serial):
         warnings.append(
             Diagnostic(
                 "placeholder-serial",
-                f"the serial number {d.serial!r} is a firmware placeholder, not a real serial",
+                f"the serial number {serial!r} is a firmware placeholder, not a real serial",
             )
         )
     if d.smbios_uuid is None:
@@ -135,7 +188,7 @@ def validate_hash(
         warnings.append(
             Diagnostic("placeholder-uuid", f"the SMBIOS UUID {d.smbios_uuid} is a placeholder")
         )
-    if not d.model:
+    if not model_name:
         warnings.append(Diagnostic("missing-model", "the hash has no SMBIOS product name"))
     if not d.mac_addresses:
         warnings.append(Diagnostic("missing-mac", "the hash lists no network adapter MAC"))
@@ -148,16 +201,16 @@ def validate_hash(
                 "the hash has no TPM records; self-deploying and pre-provisioning will fail",
             )
         )
-    if d.byte_length != rt.STANDARD_BYTES:
+    if d.byte_length != STANDARD_BYTES:
         warnings.append(
             Diagnostic(
                 "unusual-length",
                 f"the hash decodes to {d.byte_length} bytes; Get-WindowsAutopilotInfo hashes "
-                f"are {rt.STANDARD_BYTES} bytes ({rt.STANDARD_CHARS} characters)",
+                f"are {STANDARD_BYTES} bytes ({STANDARD_CHARS} characters)",
             )
         )
     if serial_number is not None or manufacturer is not None or model is not None:
-        _compare("serial number", "serial-mismatch", serial_number, d.serial, warnings)
-        _compare("manufacturer", "manufacturer-mismatch", manufacturer, d.manufacturer, warnings)
-        _compare("model", "model-mismatch", model, d.model, warnings)
+        _compare("serial number", "serial-mismatch", serial_number, serial, warnings)
+        _compare("manufacturer", "manufacturer-mismatch", manufacturer, maker, warnings)
+        _compare("model", "model-mismatch", model, model_name, warnings)
     return HashCheck(d, tuple(errors), tuple(warnings))
