@@ -1,0 +1,467 @@
+"""`ztd upload`, `ztd status`, `ztd batches list`, `ztd devices list`: the partner's side,
+a thin layer over the SDK (``ztd.client``), against ztd or the real Partner Center.
+
+Configuration: ``ZTD_URL`` (default http://127.0.0.1:8000) and ``ZTD_TOKEN``, or
+``ZTD_CLIENT_ID`` + ``ZTD_CLIENT_SECRET`` for ztd's built-in client-credentials issuer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ztd.client import (
+    BatchUploadPoller,
+    ClientCredentials,
+    PartnerClient,
+    PartnerError,
+    PollingTimeoutError,
+    RetryPolicy,
+    ServiceRequestError,
+    UnauthorizedError,
+)
+from ztd.identity import dds
+from ztd.identity.csv_reader import CsvFormatError, read_devices
+from ztd.identity.device import analyze_device
+from ztd.wire import BatchUploadDetails, Device, DeviceUploadStatusType, WireModel
+
+__all__ = ["EXIT_CODES", "register"]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+EXIT_OK = 0
+EXIT_CALL_FAILED = 1
+EXIT_DEVICE_FAILED = 2
+EXIT_INVALID_INPUT = 3
+EXIT_TIMEOUT = 4
+EXIT_CODES = (
+    "Exit codes: 0 all fine; 1 the call failed (connection, token, not found, refused); "
+    "2 at least one device failed; 3 the input file is invalid (nothing was uploaded); "
+    "4 still unfinished when --timeout expired."
+)
+CONFIG_HELP = (
+    "Configured by ZTD_URL (default http://127.0.0.1:8000) and ZTD_TOKEN, "
+    "or ZTD_CLIENT_ID and ZTD_CLIENT_SECRET."
+)
+# The CLI's retry policy; tests replace it to fail fast on a closed port.
+RETRY_POLICY = RetryPolicy()
+_DONE = (DeviceUploadStatusType.FINISHED, DeviceUploadStatusType.FINISHED_WITH_ERRORS)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the partner commands to the `ztd` app."""
+    batches = typer.Typer(help="Device batches of a customer.", no_args_is_help=True)
+    devices = typer.Typer(help="Devices of a batch.", no_args_is_help=True)
+    app.command("upload", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(upload)
+    app.command("status", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(status)
+    batches.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(batches_list)
+    devices.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(devices_list)
+    app.add_typer(batches, name="batches")
+    app.add_typer(devices, name="devices")
+
+
+# -- configuration and errors ----------------------------------------------------------------
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    _stderr().print(f"[red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def open_client() -> Iterator[PartnerClient]:
+    """The SDK client the environment configures (closed, with its credential, on exit)."""
+    url = os.environ.get("ZTD_URL", "").strip() or DEFAULT_URL
+    token = os.environ.get("ZTD_TOKEN", "").strip()
+    client_id = os.environ.get("ZTD_CLIENT_ID", "").strip()
+    client_secret = os.environ.get("ZTD_CLIENT_SECRET", "").strip()
+    if not token and not (client_id and client_secret):
+        _fail(
+            "no credentials: set ZTD_TOKEN (e.g. from `ztd admin token`), "
+            "or ZTD_CLIENT_ID and ZTD_CLIENT_SECRET",
+            EXIT_CALL_FAILED,
+        )
+    with ExitStack() as stack:
+        try:
+            if token:
+                client = PartnerClient(url, token=token, retry=RETRY_POLICY)
+            else:
+                credential = stack.enter_context(ClientCredentials(url, client_id, client_secret))
+                client = PartnerClient(url, credential=credential, retry=RETRY_POLICY)
+        except ValueError as exc:
+            _fail(f"ZTD_URL: {exc}", EXIT_CALL_FAILED)
+        with client:
+            yield client
+
+
+@contextmanager
+def _calling() -> Iterator[None]:
+    """Any SDK failure becomes one line on stderr and an exit code, never a traceback."""
+    try:
+        yield
+    except PollingTimeoutError as exc:
+        _fail(f"{exc.message}. Check later with `ztd status`.", EXIT_TIMEOUT)
+    except UnauthorizedError as exc:
+        _fail(f"{exc.message} (check ZTD_TOKEN or the client credentials)", EXIT_CALL_FAILED)
+    except ServiceRequestError as exc:
+        _fail(f"{exc.message} (is the server running? ZTD_URL sets where)", EXIT_CALL_FAILED)
+    except PartnerError as exc:
+        _fail(exc.message, EXIT_CALL_FAILED)
+    except ValueError as exc:  # an argument the SDK refuses before calling, e.g. an empty id
+        _fail(str(exc), EXIT_CALL_FAILED)
+
+
+# -- reading the input file ------------------------------------------------------------------
+
+
+@dataclass
+class InputFile:
+    devices: list[Device] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "FILE:LINE: reason", one per bad row
+    warnings: int = 0
+    batch_id: str | None = None  # named inside a JSON DeviceBatchCreationRequest
+
+
+def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
+    """The devices of a CSV or JSON file, checked the way the service will check them."""
+    if path.suffix.lower() == ".json" or data.lstrip()[:1] in (b"[", b"{"):
+        loaded = _read_json(str(path), data)
+    else:
+        loaded = _read_csv(str(path), data)
+    if loaded.problems and not skip_invalid:
+        return loaded
+    if not loaded.devices:
+        loaded.problems.append(f"{path}: no device left to upload")
+    return loaded
+
+
+def _read_csv(source: str, data: bytes) -> InputFile:
+    try:
+        result = read_devices(data, source=source)
+    except CsvFormatError as exc:
+        return InputFile(problems=[str(exc)])
+    bad_lines = {d.line for d in result.errors}
+    loaded = InputFile(warnings=len(result.warnings))
+    loaded.problems = [
+        f"{source}:{d.line}: {d.message}" for d in sorted(result.errors, key=lambda d: d.line)
+    ]
+    loaded.devices = [
+        Device(
+            serial_number=row.serial_number,
+            product_key=row.product_key,
+            hardware_hash=row.hardware_hash,
+            oem_manufacturer_name=row.manufacturer,
+            model_name=row.model,
+        )
+        for row in result.devices
+        if row.line not in bad_lines
+    ]
+    return loaded
+
+
+def _read_json(source: str, data: bytes) -> InputFile:
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return InputFile(problems=[f"{source}: not valid JSON: {exc}"])
+    loaded = InputFile()
+    if isinstance(body, dict):
+        lowered = {str(k).lower(): v for k, v in body.items()}
+        batch_id = lowered.get("batchid")
+        loaded.batch_id = batch_id if isinstance(batch_id, str) and batch_id.strip() else None
+        body = lowered.get("devices")
+    if not isinstance(body, list):
+        loaded.problems.append(
+            f"{source}: expected a JSON array of devices, or an object with a 'devices' array"
+        )
+        return loaded
+    for index, item in enumerate(body, start=1):
+        where = f"{source}: device {index}"
+        if not isinstance(item, dict):
+            loaded.problems.append(f"{where}: not a JSON object")
+            continue
+        device = Device.model_validate(item)
+        identity = analyze_device(
+            serial_number=device.serial_number,
+            product_key=device.product_key,
+            hardware_hash=device.hardware_hash,
+            manufacturer=device.oem_manufacturer_name,
+            model=device.model_name,
+        )
+        if identity.error is not None:
+            loaded.problems.append(
+                f"{where}: {identity.error.code} {identity.error.name}: {identity.detail}"
+            )
+            continue
+        loaded.warnings += len(identity.warnings)
+        loaded.devices.append(device)
+    return loaded
+
+
+# -- presenting results ----------------------------------------------------------------------
+
+
+def devices_done(details: BatchUploadDetails) -> int:
+    return sum(1 for d in details.devices_status if d.status in _DONE)
+
+
+def has_failures(details: BatchUploadDetails) -> bool:
+    return details.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS or any(
+        d.error_code or d.error_description for d in details.devices_status
+    )
+
+
+def error_summary(details: BatchUploadDetails) -> list[dict[str, Any]]:
+    """One entry per error, most frequent first, with what to do about it."""
+    counts = Counter(
+        (d.error_code, d.error_description)
+        for d in details.devices_status
+        if d.error_code or d.error_description
+    )
+    by_code = {e.code: e for e in dds.ALL if e.code}
+    summary = []
+    for (code, name), count in counts.most_common():
+        known = dds.BY_NAME.get(name or "") or by_code.get(code or "")
+        summary.append(
+            {
+                "errorCode": code,
+                "errorDescription": name,
+                "devices": count,
+                "remedy": known.remedy
+                if known
+                else "Unknown error; see the service's documentation.",
+            }
+        )
+    return summary
+
+
+def _print_details(console: Console, details: BatchUploadDetails) -> None:
+    total = len(details.devices_status)
+    failed = sum(1 for d in details.devices_status if d.error_code or d.error_description)
+    done = devices_done(details)
+    console.print(
+        f"batch job [bold]{escape(details.batch_tracking_id or '?')}[/]: "
+        f"{details.status.value}; {done} of {total} device(s) processed, "
+        f"{done - failed} registered, {failed} failed",
+        highlight=False,
+    )
+    summary = error_summary(details)
+    if not summary:
+        return
+    table = Table(title="Devices that failed, by error")
+    for column in ("code", "error", "devices", "what to do"):
+        table.add_column(column, overflow="fold")
+    for entry in summary:
+        table.add_row(
+            escape(entry["errorCode"] or "-"),
+            escape(entry["errorDescription"] or "-"),
+            str(entry["devices"]),
+            escape(entry["remedy"]),
+        )
+    console.print(table)
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def _wire_list(items: list[Any]) -> list[dict[str, Any]]:
+    return [item.to_wire() for item in items if isinstance(item, WireModel)]
+
+
+def _finish(details: BatchUploadDetails) -> None:
+    if has_failures(details):
+        raise typer.Exit(EXIT_DEVICE_FAILED)
+
+
+def _wait_with_progress(poller: BatchUploadPoller, total: int, timeout: float | None) -> None:
+    console = _stderr()
+    console.print(f"tracking id {poller.tracking_id}; waiting for every device", highlight=False)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("devices"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("queued", total=total)
+
+        def update(details: BatchUploadDetails) -> None:
+            progress.update(
+                task,
+                completed=devices_done(details),
+                total=len(details.devices_status) or total,
+                description=details.status.value,
+            )
+
+        poller.wait(timeout, on_update=update)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+CustomerOption = Annotated[str, typer.Option("--customer", help="The customer's tenant id.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", min=0, help="Give up waiting after SECONDS.")
+]
+
+
+def upload(
+    file: Annotated[Path, typer.Argument(help="A device CSV or JSON file.")],
+    customer: CustomerOption,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="Batch name (default: file name + time).")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for every device's outcome.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Upload the valid rows, leave out bad ones.")
+    ] = False,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Upload the devices of FILE as a new batch for a customer.
+
+    The file is checked first, as the service will check it; a file with bad rows is refused
+    (each bad line and why is printed) unless --skip-invalid. With --wait, shows progress and
+    ends with a summary per error and what to do about it.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", EXIT_INVALID_INPUT)
+    loaded = read_input(file, data, skip_invalid)
+    err = _stderr()
+    if loaded.problems:
+        if not skip_invalid or not loaded.devices:
+            for problem in loaded.problems:
+                err.print(escape(problem), highlight=False)
+            _fail(
+                f"{file}: {len(loaded.problems)} problem(s); nothing was uploaded "
+                "(fix the rows, or pass --skip-invalid to upload the others)",
+                EXIT_INVALID_INPUT,
+            )
+        err.print(
+            f"[yellow]skipping {len(loaded.problems)} invalid row(s)[/]; "
+            f"run `ztd csv check {escape(str(file))}` to see them",
+            highlight=False,
+        )
+    if loaded.warnings and not as_json:
+        err.print(f"{loaded.warnings} warning(s); `ztd csv check` lists them", highlight=False)
+    batch_id = batch or loaded.batch_id or f"{file.stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+    with _calling(), open_client() as partner:
+        poller = partner.customers.by_id(customer).device_batches.create(
+            batch_id=batch_id, devices=loaded.devices
+        )
+        out: dict[str, Any] = {
+            "batchId": batch_id,
+            "trackingId": poller.tracking_id,
+            "location": poller.location,
+            "devices": len(loaded.devices),
+            "skipped": len(loaded.problems),
+        }
+        if not wait:
+            if as_json:
+                _echo_json(out)
+            else:
+                _stdout().print(
+                    f"uploaded {len(loaded.devices)} device(s) as batch {escape(batch_id)!r}; "
+                    f"tracking id {poller.tracking_id}\n"
+                    f"follow it with: ztd status --customer {customer} {poller.tracking_id}",
+                    highlight=False,
+                )
+            return
+        if as_json:
+            details = poller.result(timeout)
+        else:
+            _wait_with_progress(poller, len(loaded.devices), timeout)
+            details = poller.result()
+    if as_json:
+        _echo_json({**out, "summary": error_summary(details), "result": details.to_wire()})
+    else:
+        _print_details(_stdout(), details)
+    _finish(details)
+
+
+def status(
+    tracking_id: Annotated[str, typer.Argument(help="The batch tracking id from `ztd upload`.")],
+    customer: CustomerOption,
+    as_json: JsonOption = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the job finishes.")] = False,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Show a batch job's status (BatchUploadDetails) and a summary of its errors."""
+    with _calling(), open_client() as partner:
+        job = partner.customers.by_id(customer).batch_upload_status.by_id(tracking_id)
+        details = job.poller().result(timeout) if wait else job.get()
+    if as_json:
+        _echo_json(details.to_wire())
+    else:
+        _print_details(_stdout(), details)
+    _finish(details)
+
+
+def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
+    """List the customer's device batches."""
+    with _calling(), open_client() as partner:
+        collection = partner.customers.by_id(customer).device_batches.get()
+    if as_json:
+        _echo_json(_wire_list(list(collection.items)))
+        return
+    table = Table(title=f"{collection.total_count} device batch(es)")
+    for column in ("batch", "devices", "created", "created by"):
+        table.add_column(column, overflow="fold")
+    for item in collection.items:
+        created = item.creation_date.isoformat(timespec="seconds") if item.creation_date else "-"
+        table.add_row(
+            escape(item.id), str(item.devices_count), created, escape(item.created_by or "-")
+        )
+    _stdout().print(table)
+
+
+def devices_list(
+    customer: CustomerOption,
+    batch: Annotated[str, typer.Option("--batch", help="The batch name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """List every device of a batch (all pages)."""
+    with _calling(), open_client() as partner:
+        collection = partner.customers.by_id(customer).device_batches.by_id(batch).devices.get()
+    if as_json:
+        _echo_json(_wire_list(list(collection.items)))
+        return
+    table = Table(title=f"{collection.total_count} device(s) in {escape(batch)}")
+    for column in ("id", "serial", "manufacturer", "model", "product key", "uploaded"):
+        table.add_column(column, overflow="fold")
+    for d in collection.items:
+        uploaded = d.uploaded_date.isoformat(timespec="seconds") if d.uploaded_date else "-"
+        table.add_row(
+            escape(d.id or "-"),
+            escape(d.serial_number or "-"),
+            escape(d.oem_manufacturer_name or "-"),
+            escape(d.model_name or "-"),
+            escape(d.product_key or "-"),
+            uploaded,
+        )
+    _stdout().print(table)

@@ -1,0 +1,91 @@
+"""Sending one logical call (sync): bearer token, Partner Center headers, the retry policy,
+and an exception for an error answer. Every retry of a call reuses its ``MS-RequestId``,
+which is what makes a retried write happen once on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import orjson
+
+from ztd.client._pipeline_base import CallIds, PipelineBase
+from ztd.client._request import ApiRequest
+from ztd.client.credentials import BearerTokenCache, TokenCredential
+from ztd.client.errors import ServiceRequestError
+from ztd.client.retry import RetryPolicy
+
+
+class Pipeline(PipelineBase):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credential: TokenCredential,
+        scopes: tuple[str, ...],
+        http: httpx.Client,
+        owns_http: bool,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        application_name: str | None,
+        refreshable: bool,
+    ) -> None:
+        super().__init__(base_url, retry, application_name)
+        self._credential = credential
+        self._tokens = BearerTokenCache(scopes)
+        self._http = http
+        self._owns_http = owns_http
+        self.sleep = sleep
+        self.clock = clock
+        self._refreshable = refreshable
+
+    def send(self, request: ApiRequest) -> httpx.Response:
+        ids = CallIds.for_request(request)
+        content = None if request.json is None else orjson.dumps(request.json)
+        attempt = 0
+        reauthenticated = False
+        while True:
+            headers = self.headers(request, ids, self._token())
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                response = self._http.request(
+                    request.method,
+                    self.url(request),
+                    content=content,
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                delay = self.retry.after_error(attempt, exc)
+                if delay is None:
+                    raise ServiceRequestError(
+                        self.unreachable_message(request, exc, attempt + 1),
+                        request_id=ids.request_id,
+                        correlation_id=ids.correlation_id,
+                    ) from exc
+                attempt += 1
+                self.sleep(delay)
+                continue
+            if response.status_code < 400:
+                return response
+            if response.status_code == 401 and self._refreshable and not reauthenticated:
+                # A token revoked or rotated before its expiry: fetch a new one, once.
+                reauthenticated = True
+                self._tokens.invalidate()
+                continue
+            delay = self.retry_delay(attempt, response)
+            if delay is None:
+                raise self.failure(response, ids)
+            attempt += 1
+            self.sleep(delay)
+
+    def _token(self) -> str:
+        token = self._tokens.current()
+        if token is None:
+            token = self._tokens.store(self._credential.get_token(*self._tokens.scopes))
+        return token
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()

@@ -1,0 +1,220 @@
+"""The fluent surface (sync), mirroring the .NET SDK in snake_case:
+
+    partner.customers.by_id(cid).device_batches.get() / .create(...) / .by_id(b).devices...
+    partner.customers.by_id(cid).batch_upload_status.by_id(tid).get()
+
+Building the chain makes no request; the verbs at its end do. Policies
+(``device_policy``, ``configuration_policies``) attach to ``CustomerOperations`` the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+from ztd.client import _device_deployment as dd
+from ztd.client._lro import StatusLocation
+from ztd.client._pipeline import Pipeline
+from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
+from ztd.client.poller import BatchUploadPoller
+from ztd.wire import (
+    BatchUploadDetails,
+    Device,
+    DeviceBatch,
+    DeviceBatchCreationRequest,
+    ResourceCollection,
+    WireModel,
+)
+
+__all__ = [
+    "BatchJobStatusCollectionOperations",
+    "BatchJobStatusOperations",
+    "CustomerCollectionOperations",
+    "CustomerOperations",
+    "DeviceBatchCollectionOperations",
+    "DeviceBatchOperations",
+    "DeviceCollectionOperations",
+    "DeviceOperations",
+]
+
+
+M = TypeVar("M", bound=WireModel)
+
+
+def _pages(
+    pipeline: Pipeline,
+    request_for: Callable[[str | None], ApiRequest],
+    item: type[M],
+    continuation_token: str | None,
+) -> Iterator[ResourceCollection[M]]:
+    token = continuation_token
+    while True:
+        page = parse_collection(pipeline.send(request_for(token)), item)
+        yield page
+        token = dd.next_page_token(page, token)
+        if token is None:
+            return
+
+
+def _begin(pipeline: Pipeline, request: ApiRequest) -> BatchUploadPoller:
+    response = pipeline.send(request)
+    return BatchUploadPoller(pipeline, StatusLocation.parse(response.headers.get("location")))
+
+
+class CustomerCollectionOperations:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def by_id(self, customer_id: str) -> CustomerOperations:
+        return CustomerOperations(self._pipeline, customer_id)
+
+    __getitem__ = by_id
+
+
+class CustomerOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str) -> None:
+        segment(customer_id, "customer_id")
+        self._pipeline = pipeline
+        self.customer_id = customer_id.strip()
+
+    @property
+    def device_batches(self) -> DeviceBatchCollectionOperations:
+        return DeviceBatchCollectionOperations(self._pipeline, self.customer_id)
+
+    @property
+    def batch_upload_status(self) -> BatchJobStatusCollectionOperations:
+        return BatchJobStatusCollectionOperations(self._pipeline, self.customer_id)
+
+
+class DeviceBatchCollectionOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+
+    def get(self) -> ResourceCollection[DeviceBatch]:
+        """All the customer's device batches (E3)."""
+        return dd.merge_pages(list(self.pages()), DeviceBatch)
+
+    def list(self) -> Iterator[DeviceBatch]:
+        for page in self.pages():
+            yield from page.items
+
+    def pages(
+        self, continuation_token: str | None = None
+    ) -> Iterator[ResourceCollection[DeviceBatch]]:
+        return _pages(
+            self._pipeline,
+            lambda token: dd.list_batches(self.customer_id, token),
+            DeviceBatch,
+            continuation_token,
+        )
+
+    def create(
+        self,
+        request: DeviceBatchCreationRequest | None = None,
+        *,
+        batch_id: str | None = None,
+        devices: Iterable[dd.DeviceLike] | None = None,
+        request_id: str | None = None,
+    ) -> BatchUploadPoller:
+        """Create a batch with its devices (E1); 409 ConflictError if the name is taken.
+
+        ``request_id`` fixes ``MS-RequestId``: sending the same create again with it (even
+        from another process) returns the first job instead of making a second one.
+        """
+        body = dd.creation_request(request, batch_id, devices)
+        return _begin(self._pipeline, dd.create_batch(self.customer_id, body, request_id))
+
+    def by_id(self, batch_id: str) -> DeviceBatchOperations:
+        return DeviceBatchOperations(self._pipeline, self.customer_id, batch_id)
+
+    __getitem__ = by_id
+
+
+class DeviceBatchOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str, batch_id: str) -> None:
+        segment(batch_id, "batch_id")
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+        self.batch_id = batch_id
+
+    @property
+    def devices(self) -> DeviceCollectionOperations:
+        return DeviceCollectionOperations(self._pipeline, self.customer_id, self.batch_id)
+
+
+class DeviceCollectionOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str, batch_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+        self.batch_id = batch_id
+
+    def get(self) -> ResourceCollection[Device]:
+        """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
+        return dd.merge_pages(list(self.pages()), Device)
+
+    def list(self) -> Iterator[Device]:
+        for page in self.pages():
+            yield from page.items
+
+    def pages(self, continuation_token: str | None = None) -> Iterator[ResourceCollection[Device]]:
+        return _pages(
+            self._pipeline,
+            lambda token: dd.list_devices(self.customer_id, self.batch_id, token),
+            Device,
+            continuation_token,
+        )
+
+    def create(
+        self, devices: Iterable[dd.DeviceLike], *, request_id: str | None = None
+    ) -> BatchUploadPoller:
+        """Add devices to the existing batch (E2)."""
+        request = dd.add_devices(
+            self.customer_id, self.batch_id, dd.to_devices(devices), request_id
+        )
+        return _begin(self._pipeline, request)
+
+    def by_id(self, device_id: str) -> DeviceOperations:
+        return DeviceOperations(self._pipeline, self.customer_id, self.batch_id, device_id)
+
+    __getitem__ = by_id
+
+
+class DeviceOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str, batch_id: str, device_id: str) -> None:
+        segment(device_id, "device_id")
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+        self.batch_id = batch_id
+        self.device_id = device_id
+
+    def delete(self, *, request_id: str | None = None) -> None:
+        """Delete the device from the batch (E5)."""
+        self._pipeline.send(
+            dd.delete_device(self.customer_id, self.batch_id, self.device_id, request_id)
+        )
+
+
+class BatchJobStatusCollectionOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+
+    def by_id(self, tracking_id: str) -> BatchJobStatusOperations:
+        return BatchJobStatusOperations(self._pipeline, self.customer_id, tracking_id)
+
+    __getitem__ = by_id
+
+
+class BatchJobStatusOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str, tracking_id: str) -> None:
+        self._pipeline = pipeline
+        self._where = StatusLocation.of(customer_id, tracking_id)
+
+    def get(self) -> BatchUploadDetails:
+        """The job's BatchUploadDetails (E7), as it is now."""
+        return parse_model(self._pipeline.send(self._where.request()), BatchUploadDetails)
+
+    def poller(self) -> BatchUploadPoller:
+        """A poller for this job, to wait for it to finish."""
+        return BatchUploadPoller(self._pipeline, self._where)

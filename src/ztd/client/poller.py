@@ -1,0 +1,114 @@
+"""The poller a batch upload returns (sync): follow its job to the final BatchUploadDetails."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ztd.client._lro import (
+    PollBackoff,
+    StatusLocation,
+    decode_continuation_token,
+    is_terminal,
+    timeout_error,
+)
+from ztd.client._pipeline import Pipeline
+from ztd.client._request import parse_model
+from ztd.client.retry import parse_retry_after
+from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
+
+if TYPE_CHECKING:
+    from ztd.client._client import PartnerClient
+
+__all__ = ["BatchUploadPoller"]
+
+ProgressCallback = Callable[[BatchUploadDetails], None]
+
+
+class BatchUploadPoller:
+    """Tracks one batch job (an upload, or later a policy update).
+
+    ``status()`` and ``done()`` read the status once (no read after the job finished);
+    ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``.
+    """
+
+    def __init__(self, pipeline: Pipeline, where: StatusLocation) -> None:
+        self._pipeline = pipeline
+        self._where = where
+        self._last: BatchUploadDetails | None = None
+        self._retry_after: float | None = None
+
+    @classmethod
+    def from_continuation_token(cls, client: PartnerClient, token: str) -> BatchUploadPoller:
+        """Resume polling a job started elsewhere (another process, an earlier run)."""
+        return cls(client._pipeline, decode_continuation_token(token))
+
+    @property
+    def location(self) -> str:
+        return self._where.location
+
+    @property
+    def tracking_id(self) -> str:
+        return self._where.tracking_id
+
+    @property
+    def customer_id(self) -> str:
+        return self._where.customer_id
+
+    @property
+    def last_status(self) -> BatchUploadDetails | None:
+        """The last BatchUploadDetails read, without a request."""
+        return self._last
+
+    def continuation_token(self) -> str:
+        return self._where.continuation_token()
+
+    def poll(self) -> BatchUploadDetails:
+        """Read the status now (one GET)."""
+        response = self._pipeline.send(self._where.request())
+        self._retry_after = parse_retry_after(response.headers.get("retry-after"))
+        self._last = parse_model(response, BatchUploadDetails)
+        return self._last
+
+    def status(self) -> DeviceUploadStatusType:
+        if not is_terminal(self._last):
+            self.poll()
+        assert self._last is not None
+        return self._last.status
+
+    def done(self) -> bool:
+        self.status()
+        return is_terminal(self._last)
+
+    def wait(
+        self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
+    ) -> None:
+        """Poll until the job finishes; PollingTimeoutError (with the last status) after
+        ``timeout`` seconds. ``on_update`` is called with every status read."""
+        clock, sleep = self._pipeline.clock, self._pipeline.sleep
+        deadline = math.inf if timeout is None else clock() + timeout
+        backoff = PollBackoff()
+        while True:
+            details = self._last if is_terminal(self._last) else self.poll()
+            assert details is not None
+            if on_update is not None:
+                on_update(details)
+            if is_terminal(details):
+                return
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise timeout_error(self._where, self._last, timeout)
+            sleep(min(backoff.next(self._retry_after), remaining))
+
+    def result(
+        self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
+    ) -> BatchUploadDetails:
+        """The final BatchUploadDetails (per-device errors are in ``devices_status``)."""
+        self.wait(timeout, on_update=on_update)
+        assert self._last is not None
+        return self._last
+
+    def __repr__(self) -> str:
+        state = self._last.status.value if self._last is not None else "not read"
+        return f"<BatchUploadPoller {self.tracking_id} {state}>"

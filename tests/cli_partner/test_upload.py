@@ -1,0 +1,136 @@
+"""`ztd upload` end to end: demo data, CSV checks before upload, progress, summaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tests.cli_partner.conftest import Cli
+from ztd.identity import synthesize_device
+from ztd.identity.dds import DEVICE_ALREADY_ASSIGNED
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import batch_jobs
+
+HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
+
+
+def test_demo_data_upload_wait_then_status_and_lists(cli: Cli, tmp_path: Path) -> None:
+    csv_file = tmp_path / "d.csv"
+    made = cli("demo-data", "--count", "1000", "--output", str(csv_file), "--seed", "7")
+    assert made.exit_code == 0, made.output
+
+    uploaded = cli("upload", str(csv_file), "--customer", cli.world.customer, "--wait")
+    assert uploaded.exit_code == 0, uploaded.output
+    assert "1000/1000" in uploaded.stderr  # the progress bar's final state
+    assert "1000 of 1000 device(s) processed, 1000 registered, 0 failed" in uploaded.stdout
+
+    listed = cli("batches", "list", "--customer", cli.world.customer, "--json")
+    assert listed.exit_code == 0, listed.output
+    [batch] = json.loads(listed.stdout)
+    assert batch["id"].startswith("d-") and batch["devicesCount"] == 1000
+
+    every = cli(
+        "devices", "list", "--customer", cli.world.customer, "--batch", batch["id"], "--json"
+    )
+    assert every.exit_code == 0, every.output
+    assert len({d["id"] for d in json.loads(every.stdout)}) == 1000  # ten pages of 100
+
+    # The same file again, as JSON: every device is already registered to this customer.
+    again = cli(
+        "upload",
+        str(csv_file),
+        "--customer",
+        cli.world.customer,
+        "--batch",
+        "again",
+        "--wait",
+        "--json",
+    )
+    assert again.exit_code == 2, again.output
+    out = json.loads(again.stdout)
+    assert out["batchId"] == "again" and out["devices"] == 1000
+    result = out["result"]
+    assert result["batchTrackingId"] == out["trackingId"]
+    assert result["status"] == "finished_with_errors"
+    assert {d["errorCode"] for d in result["devicesStatus"]} == {"806"}
+    assert out["summary"] == [
+        {
+            "errorCode": "806",
+            "errorDescription": "ZtdDeviceAlreadyAssigned",
+            "devices": 1000,
+            "remedy": DEVICE_ALREADY_ASSIGNED.remedy,
+        }
+    ]
+
+    status = cli("status", "--customer", cli.world.customer, out["trackingId"], "--json")
+    assert status.exit_code == 2
+    assert json.loads(status.stdout) == result
+
+    human = cli("status", "--customer", cli.world.customer, out["trackingId"])
+    assert human.exit_code == 2
+    assert "ZtdDeviceAlreadyAssigned" in human.stdout and "1000" in human.stdout
+    assert "already registered to this customer" in human.stdout
+
+
+def _bad_csv(path: Path) -> Path:
+    good = [synthesize_device(i) for i in range(3)]
+    rows = [
+        HEADER,
+        f"{good[0].serial},,{good[0].hardware_hash}",
+        f"{good[1].serial},,{good[1].hardware_hash[:200]}",  # line 3: truncated hash
+        f"{good[2].serial},,{good[2].hardware_hash}",
+        ",,",  # line 5: nothing but delimiters is a blank row, skipped
+        "ONLY-A-SERIAL,,",  # line 6: no identifier combination
+    ]
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    return path
+
+
+def test_bad_rows_refuse_the_file_before_upload(cli: Cli, tmp_path: Path, db: Database) -> None:
+    bad = _bad_csv(tmp_path / "bad.csv")
+    refused = cli("upload", str(bad), "--customer", cli.world.customer, "--wait")
+    assert refused.exit_code == 3
+    lines = refused.stderr.splitlines()
+    assert any(line.startswith(f"{bad}:3: 802 InvalidZtdHardwareHash") for line in lines)
+    assert any(
+        line.startswith(f"{bad}:6: 803 MissingZtdSerialNumberAndProductKey") for line in lines
+    )
+    assert "nothing was uploaded" in refused.stderr
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(batch_jobs)).scalar() == 0
+
+    skipped = cli(
+        "upload", str(bad), "--customer", cli.world.customer, "--skip-invalid", "--wait", "--json"
+    )
+    assert skipped.exit_code == 0, skipped.output
+    out = json.loads(skipped.stdout)
+    assert (out["devices"], out["skipped"]) == (2, 2)
+    assert out["result"]["status"] == "finished"
+
+
+def test_json_input_and_upload_without_wait(cli: Cli, tmp_path: Path) -> None:
+    d = synthesize_device(42)
+    body = {
+        "BatchId": "from json",
+        "Devices": [{"SerialNumber": d.serial, "HardwareHash": d.hardware_hash}],
+    }
+    path = tmp_path / "devices.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    started = cli("upload", str(path), "--customer", cli.world.customer, "--json")
+    assert started.exit_code == 0, started.output
+    out = json.loads(started.stdout)
+    assert out["batchId"] == "from json"
+    assert out["location"].endswith(out["trackingId"])
+
+    waited = cli("status", "--customer", cli.world.customer, out["trackingId"], "--wait", "--json")
+    assert waited.exit_code == 0, waited.output
+    assert json.loads(waited.stdout)["status"] == "finished"
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"serial_number": "x"}, 3]', encoding="utf-8")
+    refused = cli("upload", str(broken), "--customer", cli.world.customer)
+    assert refused.exit_code == 3
+    assert f"{broken}: device 1: 803 MissingZtdSerialNumberAndProductKey" in refused.stderr
+    assert f"{broken}: device 2: not a JSON object" in refused.stderr
