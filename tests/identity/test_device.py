@@ -175,3 +175,9 @@ def test_hash_pkid_must_be_13_digits_to_be_used() -> None:
     ident = analyze(hw=synthesize_hash(3, pkid="X" * 100))
     assert ident.error is None and ident.pkid is None
     assert "unusual-hash-pkid" in {w.code for w in ident.warnings}
+
+
+def test_tuple_too_long_for_a_key_is_803_with_the_reason() -> None:
+    ident = analyze(serial="ß" * 200, maker="ß" * 200, model="X")
+    assert ident.error == dds.MISSING_SERIAL_AND_PRODUCT_KEY
+    assert "too long to form an identity key" in (ident.detail or "")

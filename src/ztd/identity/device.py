@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ztd.identity import dds
 from ztd.identity.dds import DdsError
 from ztd.identity.diagnostics import Diagnostic
-from ztd.identity.product_key import check_product_key, is_pkid
+from ztd.identity.product_key import ProductKeyCheck, check_product_key, is_pkid
 from ztd.identity.validation import MAX_TEXT_LEN, has_control_characters, validate_hash
 
 __all__ = ["KEY_SEPARATOR", "MAX_KEY_LEN", "DeviceIdentity", "analyze_device", "hardware_key"]
@@ -104,88 +104,90 @@ def analyze_device(
     maker = _usable("manufacturer", _present(manufacturer), warnings)
     model_name = _usable("model", _present(model), warnings)
     hash_text = _present(hardware_hash)
-
     if hash_text is not None:
-        check = validate_hash(hash_text, serial_number=serial, manufacturer=maker, model=model_name)
-        d = check.decoded
-        if check.errors or d is None:
-            return DeviceIdentity(
-                dds.INVALID_HARDWARE_HASH,
-                None,
-                pk.key,
-                serial,
-                maker,
-                model_name,
-                "; ".join(e.message for e in check.errors),
-                (*warnings, *check.warnings),
-            )
-        warnings.extend(check.warnings)
-        if pk.error is not None:
-            warnings.append(_ignored(pk.error))
-        # validate_hash guarantees a non-empty serial and manufacturer when it reports no error.
-        assert d.serial is not None and d.manufacturer is not None
-        key = hardware_key(d.manufacturer, d.serial)
-        if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion (e.g. "ß")
-            return DeviceIdentity(
-                dds.INVALID_HARDWARE_HASH,
-                None,
-                pk.key,
-                serial,
-                maker,
-                model_name,
-                f"the hash's manufacturer and serial number make a {len(key)}-character "
-                f"identity key; at most {MAX_KEY_LEN} are accepted",
-                tuple(warnings),
-            )
-        hash_pkid = d.pkid
-        if hash_pkid is not None and not is_pkid(hash_pkid):
-            warnings.append(
-                Diagnostic(
-                    "unusual-hash-pkid",
-                    f"the hash's product key id {hash_pkid[:20]!r} is not 13 digits; "
-                    "it is not used",
-                )
-            )
-            hash_pkid = None
-        pkid = pk.key
-        if pkid is not None and hash_pkid and pkid != hash_pkid:
-            warnings.append(
-                Diagnostic(
-                    "pkid-mismatch",
-                    f"product key {pkid!r} differs from the hash's product key id {hash_pkid!r}",
-                )
-            )
-        return DeviceIdentity(
-            None,
-            key,
-            pkid if pkid is not None else hash_pkid,
-            d.serial,
-            d.manufacturer,
-            d.model or model_name,
-            None,
-            tuple(warnings),
-        )
+        return _from_hash(hash_text, pk, serial, maker, model_name, warnings)
+    return _from_columns(pk, serial, maker, model_name, warnings)
 
-    has_tuple = serial is not None and maker is not None and model_name is not None
-    if has_tuple and maker and serial and len(hardware_key(maker, serial)) > MAX_KEY_LEN:
-        has_tuple = False  # casefold expansion only; reported below as unusable
-        warnings.append(
-            Diagnostic("identity-too-long", "manufacturer + serial number are too long to use")
+
+def _from_hash(
+    hash_text: str,
+    pk: ProductKeyCheck,
+    serial: str | None,
+    maker: str | None,
+    model_name: str | None,
+    warnings: list[Diagnostic],
+) -> DeviceIdentity:
+    """Combinations 1-4: the hash decides, and the identity comes from inside it."""
+    check = validate_hash(hash_text, serial_number=serial, manufacturer=maker, model=model_name)
+    d = check.decoded
+    warnings.extend(check.warnings)
+    if check.errors or d is None:
+        reason = "; ".join(e.message for e in check.errors)
+        return _refused(dds.INVALID_HARDWARE_HASH, reason, pk, serial, maker, model_name, warnings)
+    # validate_hash guarantees a non-empty serial and manufacturer when it reports no error.
+    assert d.serial is not None and d.manufacturer is not None
+    key = hardware_key(d.manufacturer, d.serial)
+    if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion (e.g. "ß")
+        reason = (
+            f"the hash's manufacturer and serial number make a {len(key)}-character identity "
+            f"key; at most {MAX_KEY_LEN} are accepted"
         )
-    if pk.key is None and not has_tuple:
-        return DeviceIdentity(
-            dds.MISSING_SERIAL_AND_PRODUCT_KEY,
-            None,
-            None,
-            serial,
-            maker,
-            model_name,
-            _why_unidentified(serial, maker, model_name, pk.error),
-            tuple(warnings),
+        return _refused(dds.INVALID_HARDWARE_HASH, reason, pk, serial, maker, model_name, warnings)
+    if pk.error is not None:
+        warnings.append(_ignored(pk.error))
+    hash_pkid = d.pkid
+    if hash_pkid is not None and not is_pkid(hash_pkid):
+        warnings.append(
+            Diagnostic(
+                "unusual-hash-pkid",
+                f"the hash's product key id {hash_pkid[:20]!r} is not 13 digits; it is not used",
+            )
+        )
+        hash_pkid = None
+    pkid = pk.key
+    if pkid is not None and hash_pkid and pkid != hash_pkid:
+        warnings.append(
+            Diagnostic(
+                "pkid-mismatch",
+                f"product key {pkid!r} differs from the hash's product key id {hash_pkid!r}",
+            )
+        )
+    return DeviceIdentity(
+        None,
+        key,
+        pkid if pkid is not None else hash_pkid,
+        d.serial,
+        d.manufacturer,
+        d.model or model_name,
+        None,
+        tuple(warnings),
+    )
+
+
+def _from_columns(
+    pk: ProductKeyCheck,
+    serial: str | None,
+    maker: str | None,
+    model_name: str | None,
+    warnings: list[Diagnostic],
+) -> DeviceIdentity:
+    """Combinations 5 and 6: a product key, or serial + manufacturer + model."""
+    key = None
+    if serial is not None and maker is not None and model_name is not None:
+        key = hardware_key(maker, serial)
+        if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion
+            key = None
+            warnings.append(
+                Diagnostic("identity-too-long", "manufacturer + serial number are too long to use")
+            )
+    if pk.key is None and key is None:
+        reason = _why_unidentified(serial, maker, model_name, pk.error)
+        return _refused(
+            dds.MISSING_SERIAL_AND_PRODUCT_KEY, reason, pk, serial, maker, model_name, warnings
         )
     if pk.error is not None:
         warnings.append(_ignored(pk.error))
-    if not has_tuple and (serial or maker or model_name):
+    if key is None and (serial or maker or model_name):
         warnings.append(
             Diagnostic(
                 "incomplete-tuple",
@@ -193,16 +195,20 @@ def analyze_device(
                 f"missing: {_missing(serial, maker, model_name)}",
             )
         )
-    return DeviceIdentity(
-        None,
-        hardware_key(maker, serial) if has_tuple and maker and serial else None,
-        pk.key,
-        serial,
-        maker,
-        model_name,
-        None,
-        tuple(warnings),
-    )
+    return DeviceIdentity(None, key, pk.key, serial, maker, model_name, None, tuple(warnings))
+
+
+def _refused(
+    error: DdsError,
+    reason: str,
+    pk: ProductKeyCheck,
+    serial: str | None,
+    maker: str | None,
+    model_name: str | None,
+    warnings: list[Diagnostic],
+) -> DeviceIdentity:
+    pkid = pk.key if error is dds.INVALID_HARDWARE_HASH else None
+    return DeviceIdentity(error, None, pkid, serial, maker, model_name, reason, tuple(warnings))
 
 
 def _ignored(error: Diagnostic) -> Diagnostic:
@@ -220,7 +226,9 @@ def _why_unidentified(
     parts: list[str] = []
     if pk_error is not None:
         parts.append(pk_error.message)
-    if serial or maker or model:
+    if serial and maker and model:
+        parts.append("manufacturer + serial number are too long to form an identity key")
+    elif serial or maker or model:
         parts.append(
             "serial number, manufacturer and model identify a device only together; "
             f"missing: {_missing(serial, maker, model)}"
