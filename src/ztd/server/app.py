@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import ApiError, error_response
+from ztd.server.api.fast_status import FastStatus
 from ztd.server.api.middleware import PartnerCenterHeaders
 from ztd.server.api.routes import (
     batch_status,
@@ -82,6 +83,8 @@ def create_app(
     ):
         app.include_router(router)
     _install_error_handlers(app)
+    # Added last = outermost: the headers middleware wraps the fast path too.
+    app.add_middleware(FastStatus, ctx=ctx)
     app.add_middleware(PartnerCenterHeaders, server_id=settings.server_id)
     return app
 

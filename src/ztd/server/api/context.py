@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from ztd.server.api.status_cache import StatusCache
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
@@ -21,6 +22,7 @@ class AppContext:
     keys: KeyStore
     tokens: TokenValidator
     clock: Clock = utc_now
+    status_cache: StatusCache = field(default_factory=StatusCache)
     # Set after each enqueue so an idle embedded worker starts at once instead of polling.
     wakeup: threading.Event = field(default_factory=threading.Event)
 

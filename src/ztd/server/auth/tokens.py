@@ -6,6 +6,7 @@ user's, and the user's roles, like the Entra ID tokens Partner Center accepts.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from ztd.server.settings import ExternalIssuer, Settings
 
 ALLOWED_ALGORITHMS = ["RS256"]  # never "none", never HMAC: no key-confusion attacks
 LEEWAY_SECONDS = 60
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class Role(StrEnum):
@@ -33,6 +35,7 @@ class Principal:
     app_only: bool
     roles: frozenset[Role]
     subject: str
+    expires_at: float = float("inf")  # the token's exp, as a POSIX timestamp
 
 
 class InvalidToken(Exception):
@@ -81,8 +84,21 @@ class TokenValidator:
             issuer.issuer: (issuer, jwt.PyJWKClient(issuer.jwks_uri, cache_keys=True, lifespan=300))
             for issuer in settings.trusted_issuers
         }
+        self._verified: dict[str, Principal] = {}
 
     def validate(self, token: str) -> Principal:
+        """The token's principal. A token that verified once is remembered until it expires:
+        verifying an RS256 signature costs more than answering a status poll."""
+        cached = self._verified.get(token)
+        if cached is not None and time.time() < cached.expires_at + LEEWAY_SECONDS:
+            return cached
+        principal = self._verify_token(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = principal
+        return principal
+
+    def _verify_token(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -111,6 +127,7 @@ class TokenValidator:
             app_only=claims.get("idtyp") == "app",
             roles=roles,
             subject=str(claims.get("sub", "")),
+            expires_at=float(claims["exp"]),
         )
 
     def _external(
@@ -128,6 +145,7 @@ class TokenValidator:
             app_only=claims.get(issuer.app_claim) == "app",
             roles=roles,
             subject=str(claims.get("sub", "")),
+            expires_at=float(claims["exp"]),
         )
 
 

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from ztd.server.api.errors import not_found
 from ztd.server.api.ids import maybe_guid
+from ztd.server.api.status_cache import FinishedDocument
 from ztd.server.jobs.documents import build_document
 from ztd.server.storage.schema import batch_jobs
 
 
-@dataclass(frozen=True, slots=True)
-class FinishedStatus:
-    body: bytes
-    etag: str
-
-
 def read_status(
     conn: Connection, customer_id: str, tracking_id: str
-) -> FinishedStatus | dict[str, Any]:
+) -> FinishedDocument | dict[str, Any]:
     """The stored document of a finished job, or a freshly built one (constant queries)."""
     job_id = maybe_guid(tracking_id)
     job = None
@@ -34,5 +28,5 @@ def read_status(
     if job is None:
         raise not_found(f"Batch tracking id {tracking_id!r} was not found for this customer.")
     if job.result_document is not None:
-        return FinishedStatus(bytes(job.result_document), job.result_etag)
+        return FinishedDocument(bytes(job.result_document), job.result_etag)
     return build_document(conn, job)

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from ztd.server.api.context import context_of
-from ztd.server.api.ids import customer_guid
+from ztd.server.api.ids import customer_guid, maybe_guid
 from ztd.server.api.responses import JSON_TYPE, json_response
 from ztd.server.api.security import reader
+from ztd.server.api.status_cache import FinishedDocument
 from ztd.server.auth.tokens import Principal
 from ztd.server.services import status
 from ztd.server.services.tenancy import require_customer
@@ -25,10 +26,17 @@ def get_batch_status(
     with ctx.db.read() as conn:
         require_customer(conn, principal.partner_id, cid)
         result = status.read_status(conn, cid, tracking_id)
-    if isinstance(result, status.FinishedStatus):
+    ctx.status_cache.remember_relationship(principal.partner_id, cid)
+    if isinstance(result, FinishedDocument):
+        ctx.status_cache.remember_document(cid, result_id(tracking_id), result)
         headers = {"ETag": result.etag}
         if request.headers.get("if-none-match") == result.etag:
             return Response(status_code=304, headers=headers)
         return Response(result.body, media_type=JSON_TYPE, headers=headers)
     # Still running: tell pollers when to come back rather than letting them spin.
     return json_response(result, headers={"Retry-After": "1"})
+
+
+def result_id(tracking_id: str) -> str:
+    # Cache under the canonical spelling the fast path looks up.
+    return maybe_guid(tracking_id) or tracking_id

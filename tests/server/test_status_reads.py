@@ -1,0 +1,97 @@
+"""Status reads: ETag and 304 for finished jobs, the in-memory fast path, and a constant
+number of queries per read whatever the job's size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from tests.conftest import World
+from tests.server.helpers import create_batch, hash_device
+from ztd.server.app import create_app
+from ztd.server.jobs.worker import Worker
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+
+
+@contextmanager
+def count_queries(db: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("BEGIN", "PRAGMA")):
+            statements.append(statement)
+
+    engines = {db.read_engine, db.write_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def test_finished_status_has_etag_and_answers_304(
+    client: TestClient, world: World, worker: Worker
+) -> None:
+    tracking = create_batch(client, world.customer, world.auth(), "e", [hash_device(1)])
+    url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
+    assert "ETag" not in client.get(url, headers=world.auth()).headers  # still queued
+    worker.run_until_idle()
+    first = client.get(url, headers=world.auth())  # slow path, fills the cache
+    etag = first.headers["ETag"]
+    second = client.get(url, headers={**world.auth(), "MS-CorrelationId": "corr-1"})  # fast path
+    assert second.content == first.content and second.headers["ETag"] == etag
+    assert second.headers["MS-CorrelationId"] == "corr-1"
+    for header in ("MS-RequestId", "MS-CV", "MS-ServerId", "Date"):
+        assert second.headers.get(header)
+    assert second.headers["content-type"] == "application/json; charset=utf-8"
+    not_modified = client.get(url, headers={**world.auth(), "If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    stale = client.get(url, headers={**world.auth(), "If-None-Match": '"other"'})
+    assert stale.status_code == 200
+
+
+def test_cached_status_is_not_served_to_another_partner_or_without_a_token(
+    client: TestClient, world: World, worker: Worker
+) -> None:
+    tracking = create_batch(client, world.customer, world.auth(), "c", [hash_device(1)])
+    worker.run_until_idle()
+    url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
+    assert client.get(url, headers=world.auth()).status_code == 200
+    assert client.get(url, headers=world.auth()).status_code == 200  # now cached
+    assert client.get(url, headers=world.auth(world.other_token)).status_code == 404
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"Authorization": "Bearer x.y.z"}).status_code == 401
+
+
+@pytest.mark.parametrize("size", [10, 10_000])
+def test_status_read_costs_the_same_queries_whatever_the_size(
+    db: Database, settings: Settings, world: World, size: int
+) -> None:
+    settings.chunk_size = 1000
+    settings.max_devices_per_request = 10_000
+    devices = [hash_device(200_000 + i) for i in range(size)]
+    counts: dict[str, int] = {}
+    for phase in ("queued", "finished"):
+        # A fresh app each time: no in-memory cache, so this is the database path.
+        app = create_app(settings, db=db, embedded_worker=False)
+        with TestClient(app) as client:
+            if phase == "queued":
+                tracking = create_batch(client, world.customer, world.auth(), "q", devices)
+            else:
+                Worker(db, settings).run_until_idle()
+            url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
+            with count_queries(db) as statements:
+                response = client.get(url, headers=world.auth())
+            assert response.status_code == 200
+            assert len(response.json()["devicesStatus"]) == size
+            counts[phase] = len(statements)
+    # relationship, job (+ chunks and items while unfinished): never per device
+    assert counts == {"queued": 4, "finished": 2}
