@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     page_size: int = 100
 
     # Job engine.
-    chunk_size: int = Field(default=1000, ge=1)
+    chunk_size: int = Field(default=2500, ge=1)  # devices per leased unit of work
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)
     max_attempts: int = Field(default=5, ge=1)

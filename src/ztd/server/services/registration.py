@@ -8,7 +8,6 @@ on a whole chunk with a handful of set-based statements.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from ztd.server.jobs.leases import Lease
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
 from ztd.server.storage.bulk import db_time, insert_rows
+from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import devices, job_items
 
 DEVICE_COLUMNS = (
@@ -69,6 +69,7 @@ def register_chunk(
     outcomes: list[ItemOutcome] = []
     new_rows: list[tuple[Any, ...]] = []
     uploaded_at = db_time(conn, now)
+    fresh_ids = iter(new_ids(len(items)))
     for item in items:
         if item.precheck_name:
             outcomes.append([None, item.precheck_code, item.precheck_name])
@@ -80,7 +81,7 @@ def register_chunk(
                 error = dds.DEVICE_NOT_FOUND
                 outcomes.append([None, error.code, error.name])
                 continue
-        device_id = str(uuid.uuid4())
+        device_id = next(fresh_ids)
         outcomes.append([device_id, None, None])
         new_rows.append(
             (
@@ -104,8 +105,9 @@ def register_chunk(
     if not new_rows:
         return outcomes
 
-    insert_rows(conn, devices, DEVICE_COLUMNS, new_rows, ignore_conflicts=True)
-
+    inserted_count = insert_rows(conn, devices, DEVICE_COLUMNS, new_rows, ignore_conflicts=True)
+    if inserted_count == len(new_rows):
+        return outcomes  # no conflict at all: the common case needs no further query
     inserted = _existing_ids(conn, [row[0] for row in new_rows])
     refused = [
         dict(zip(DEVICE_COLUMNS, row, strict=True)) for row in new_rows if row[0] not in inserted

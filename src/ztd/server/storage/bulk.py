@@ -29,9 +29,10 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     ignore_conflicts: bool = False,
-) -> None:
+) -> int:
+    """Insert ``rows``; returns how many landed, or -1 when the driver cannot tell."""
     if not rows:
-        return
+        return 0
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql" and not ignore_conflicts:
         driver: Any = conn.connection.driver_connection  # the psycopg connection
@@ -41,9 +42,10 @@ def insert_rows(
         ):
             for row in rows:
                 copy.write_row(row)
-        return
+        return len(rows)
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
-    conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+    result = conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+    return int(result.rowcount)

@@ -83,7 +83,7 @@ devices = Table(
     Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=False),
     Column("serial_number", String(256), nullable=True),
     Column("product_key", String(64), nullable=True),
-    # The hash as sent, compactly: see hash_codec (blob + length, or text when not exact).
+    # The hash as sent, compactly: see hash_codec (stripped text + length, or plain text).
     Column("hash_blob", LargeBinary, nullable=True),
     Column("hash_length", Integer, nullable=True),
     Column("hardware_hash", Text, nullable=True),
