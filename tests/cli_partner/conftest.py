@@ -1,5 +1,6 @@
-"""CLI tests: `ztd upload/status/batches/devices` through typer's CliRunner against a real
-server on a port (uvicorn in a thread, embedded worker), configured by ZTD_* variables."""
+"""CLI tests: the partner commands through typer's CliRunner, configured by ZTD_* variables,
+against a real server on a port (uvicorn in a thread, embedded worker: ``cli``) or the real
+app in-process with fake time (``cli_in_process``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 import typer
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from tests.client.conftest import FakeTime
 from tests.conftest import World
 from tests.support.live_server import live_server
 from ztd.cli import identity_commands, partner_commands
 from ztd.server.app import create_app
+from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 
@@ -51,3 +55,24 @@ def cli(
         monkeypatch.setenv("ZTD_URL", url)
         monkeypatch.setenv("ZTD_TOKEN", world.token)
         yield Cli(url, world, make_app())
+
+
+@dataclass
+class InProcessCli(Cli):
+    time: FakeTime
+
+
+@pytest.fixture
+def cli_in_process(
+    client: TestClient, world: World, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> InProcessCli:
+    """The commands over the real app in-process, with fake time: each wait of a poller
+    runs the worker instead of sleeping, so `--wait` is instant and deterministic."""
+    time = FakeTime(worker)
+    options = {"http_client": client, "sleep": time.sleep, "clock": time.clock}
+    monkeypatch.setattr(partner_commands, "CLIENT_OPTIONS", options)
+    for name in ("ZTD_CLIENT_ID", "ZTD_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZTD_URL", "http://testserver")
+    monkeypatch.setenv("ZTD_TOKEN", world.token)
+    return InProcessCli("http://testserver", world, make_app(), time)

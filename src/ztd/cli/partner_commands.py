@@ -1,5 +1,6 @@
 """`ztd upload`, `ztd status`, `ztd batches list`, `ztd devices list`: the partner's side,
-a thin layer over the SDK (``ztd.client``), against ztd or the real Partner Center.
+a thin layer over the SDK (``ztd.client``), against ztd or the real Partner Center. The
+policy commands (`ztd policies ...`, `ztd devices assign-policy`) are in ``policy_commands``.
 
 Configuration: ``ZTD_URL`` (default http://127.0.0.1:8000) and ``ZTD_TOKEN``, or
 ``ZTD_CLIENT_ID`` + ``ZTD_CLIENT_SECRET`` for ztd's built-in client-credentials issuer.
@@ -57,6 +58,8 @@ CONFIG_HELP = (
 )
 # The CLI's retry policy; tests replace it to fail fast on a closed port.
 RETRY_POLICY = RetryPolicy()
+# More PartnerClient arguments; tests set http_client, sleep and clock (an in-process app).
+CLIENT_OPTIONS: dict[str, Any] = {}
 _DONE = (DeviceUploadStatusType.FINISHED, DeviceUploadStatusType.FINISHED_WITH_ERRORS)
 
 
@@ -68,6 +71,9 @@ def register(app: typer.Typer) -> None:
     app.command("status", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(status)
     batches.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(batches_list)
     devices.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(devices_list)
+    from ztd.cli import policy_commands  # it builds on this module's helpers
+
+    policy_commands.register(app, devices)
     app.add_typer(batches, name="batches")
     app.add_typer(devices, name="devices")
 
@@ -104,10 +110,12 @@ def open_client() -> Iterator[PartnerClient]:
     with ExitStack() as stack:
         try:
             if token:
-                client = PartnerClient(url, token=token, retry=RETRY_POLICY)
+                client = PartnerClient(url, token=token, retry=RETRY_POLICY, **CLIENT_OPTIONS)
             else:
                 credential = stack.enter_context(ClientCredentials(url, client_id, client_secret))
-                client = PartnerClient(url, credential=credential, retry=RETRY_POLICY)
+                client = PartnerClient(
+                    url, credential=credential, retry=RETRY_POLICY, **CLIENT_OPTIONS
+                )
         except ValueError as exc:
             _fail(f"ZTD_URL: {exc}", EXIT_CALL_FAILED)
         with client:
@@ -255,14 +263,16 @@ def error_summary(details: BatchUploadDetails) -> list[dict[str, Any]]:
     return summary
 
 
-def _print_details(console: Console, details: BatchUploadDetails) -> None:
+def _print_details(
+    console: Console, details: BatchUploadDetails, succeeded: str = "registered"
+) -> None:
     total = len(details.devices_status)
     failed = sum(1 for d in details.devices_status if d.error_code or d.error_description)
     done = devices_done(details)
     console.print(
         f"batch job [bold]{escape(details.batch_tracking_id or '?')}[/]: "
         f"{details.status.value}; {done} of {total} device(s) processed, "
-        f"{done - failed} registered, {failed} failed",
+        f"{done - failed} {succeeded}, {failed} failed",
         highlight=False,
     )
     summary = error_summary(details)

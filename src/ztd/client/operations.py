@@ -3,8 +3,10 @@
     partner.customers.by_id(cid).device_batches.get() / .create(...) / .by_id(b).devices...
     partner.customers.by_id(cid).batch_upload_status.by_id(tid).get()
 
-Building the chain makes no request; the verbs at its end do. Policies
-(``device_policy``, ``configuration_policies``) attach to ``CustomerOperations`` the same way.
+    partner.customers.by_id(cid).configuration_policies.get() / .create(...) / .by_id(p)...
+    partner.customers.by_id(cid).device_policy.update(devices=[(device_id, policy_id)])
+
+Building the chain makes no request; the verbs at its end do.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from ztd.client import _device_deployment as dd
+from ztd.client import _policies as pol
 from ztd.client._lro import StatusLocation
 from ztd.client._pipeline import Pipeline
 from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
 from ztd.client.poller import BatchUploadPoller
 from ztd.wire import (
     BatchUploadDetails,
+    ConfigurationPolicy,
     Device,
     DeviceBatch,
     DeviceBatchCreationRequest,
+    DevicePolicyUpdateRequest,
     ResourceCollection,
     WireModel,
 )
@@ -29,12 +34,15 @@ from ztd.wire import (
 __all__ = [
     "BatchJobStatusCollectionOperations",
     "BatchJobStatusOperations",
+    "ConfigurationPolicyCollectionOperations",
+    "ConfigurationPolicyOperations",
     "CustomerCollectionOperations",
     "CustomerOperations",
     "DeviceBatchCollectionOperations",
     "DeviceBatchOperations",
     "DeviceCollectionOperations",
     "DeviceOperations",
+    "DevicePolicyOperations",
 ]
 
 
@@ -84,6 +92,14 @@ class CustomerOperations:
     @property
     def batch_upload_status(self) -> BatchJobStatusCollectionOperations:
         return BatchJobStatusCollectionOperations(self._pipeline, self.customer_id)
+
+    @property
+    def configuration_policies(self) -> ConfigurationPolicyCollectionOperations:
+        return ConfigurationPolicyCollectionOperations(self._pipeline, self.customer_id)
+
+    @property
+    def device_policy(self) -> DevicePolicyOperations:
+        return DevicePolicyOperations(self._pipeline, self.customer_id)
 
 
 class DeviceBatchCollectionOperations:
@@ -218,3 +234,109 @@ class BatchJobStatusOperations:
     def poller(self) -> BatchUploadPoller:
         """A poller for this job, to wait for it to finish."""
         return BatchUploadPoller(self._pipeline, self._where)
+
+
+class ConfigurationPolicyCollectionOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+
+    def get(self) -> ResourceCollection[ConfigurationPolicy]:
+        """All the customer's configuration policies (E8)."""
+        return dd.merge_pages(list(self.pages()), ConfigurationPolicy)
+
+    def list(self) -> Iterator[ConfigurationPolicy]:
+        for page in self.pages():
+            yield from page.items
+
+    def pages(
+        self, continuation_token: str | None = None
+    ) -> Iterator[ResourceCollection[ConfigurationPolicy]]:
+        return _pages(
+            self._pipeline,
+            lambda token: pol.list_policies(self.customer_id, token),
+            ConfigurationPolicy,
+            continuation_token,
+        )
+
+    def create(
+        self,
+        policy: pol.PolicyLike | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        policy_settings: Iterable[pol.SettingLike] | None = None,
+        category: pol.CategoryLike | None = None,
+        request_id: str | None = None,
+    ) -> ConfigurationPolicy:
+        """Create a policy (E9) and return it as created (with its id).
+
+        Settings are ``PolicySettingsType`` members or their snake_case names. Without a
+        category the service makes it ``o_o_b_e``, the only one there is.
+        """
+        body = pol.policy_for_create(
+            policy,
+            name=name,
+            description=description,
+            policy_settings=policy_settings,
+            category=category,
+        )
+        response = self._pipeline.send(pol.create_policy(self.customer_id, body, request_id))
+        return parse_model(response, ConfigurationPolicy)
+
+    def by_id(self, policy_id: str) -> ConfigurationPolicyOperations:
+        return ConfigurationPolicyOperations(self._pipeline, self.customer_id, policy_id)
+
+    __getitem__ = by_id
+
+
+class ConfigurationPolicyOperations:
+    def __init__(self, pipeline: Pipeline, customer_id: str, policy_id: str) -> None:
+        segment(policy_id, "policy_id")
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+        self.policy_id = policy_id.strip()
+
+    def get(self) -> ConfigurationPolicy:
+        """The policy (E10), with ``devices_assigned_count``."""
+        response = self._pipeline.send(pol.get_policy(self.customer_id, self.policy_id))
+        return parse_model(response, ConfigurationPolicy)
+
+    def patch(
+        self, policy: pol.PolicyLike, *, request_id: str | None = None
+    ) -> ConfigurationPolicy:
+        """Replace the policy's name, description and settings (E11; an HTTP PUT, as .NET's
+        ``Patch``); its id and category stay. Returns the updated policy."""
+        body = pol.policy_for_patch(policy)
+        request = pol.replace_policy(self.customer_id, self.policy_id, body, request_id)
+        return parse_model(self._pipeline.send(request), ConfigurationPolicy)
+
+    def delete(self, *, request_id: str | None = None) -> None:
+        """Delete the policy (E12); the devices that used it are left without a policy."""
+        self._pipeline.send(pol.delete_policy(self.customer_id, self.policy_id, request_id))
+
+
+class DevicePolicyOperations:
+    """.NET's ``DevicePolicy``: assigning configuration policies to devices (E6)."""
+
+    def __init__(self, pipeline: Pipeline, customer_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+
+    def update(
+        self,
+        request: DevicePolicyUpdateRequest | None = None,
+        *,
+        devices: Iterable[pol.PolicyDeviceLike] | None = None,
+        request_id: str | None = None,
+    ) -> BatchUploadPoller:
+        """Assign policies to devices (E6): a batch job, followed like an upload's.
+
+        ``devices`` holds ``(device_id, policy_id)`` pairs (``policy_id=None`` removes the
+        assignment) or Devices with ``id`` and ``policies``. Per device, the job reports 807
+        (not this customer's device), 809 (no such policy) or 810 (another customer's).
+        """
+        body = pol.update_request(request, devices)
+        return _begin(
+            self._pipeline, pol.update_device_policies(self.customer_id, body, request_id)
+        )

@@ -7,15 +7,18 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TypeVar
 
 from ztd.client import _device_deployment as dd
+from ztd.client import _policies as pol
 from ztd.client._lro import StatusLocation
 from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
 from ztd.client.aio._pipeline import AsyncPipeline
 from ztd.client.aio.poller import AsyncBatchUploadPoller
 from ztd.wire import (
     BatchUploadDetails,
+    ConfigurationPolicy,
     Device,
     DeviceBatch,
     DeviceBatchCreationRequest,
+    DevicePolicyUpdateRequest,
     ResourceCollection,
     WireModel,
 )
@@ -23,12 +26,15 @@ from ztd.wire import (
 __all__ = [
     "BatchJobStatusCollectionOperations",
     "BatchJobStatusOperations",
+    "ConfigurationPolicyCollectionOperations",
+    "ConfigurationPolicyOperations",
     "CustomerCollectionOperations",
     "CustomerOperations",
     "DeviceBatchCollectionOperations",
     "DeviceBatchOperations",
     "DeviceCollectionOperations",
     "DeviceOperations",
+    "DevicePolicyOperations",
 ]
 
 M = TypeVar("M", bound=WireModel)
@@ -81,6 +87,14 @@ class CustomerOperations:
     @property
     def batch_upload_status(self) -> BatchJobStatusCollectionOperations:
         return BatchJobStatusCollectionOperations(self._pipeline, self.customer_id)
+
+    @property
+    def configuration_policies(self) -> ConfigurationPolicyCollectionOperations:
+        return ConfigurationPolicyCollectionOperations(self._pipeline, self.customer_id)
+
+    @property
+    def device_policy(self) -> DevicePolicyOperations:
+        return DevicePolicyOperations(self._pipeline, self.customer_id)
 
 
 class DeviceBatchCollectionOperations:
@@ -210,3 +224,92 @@ class BatchJobStatusOperations:
 
     def poller(self) -> AsyncBatchUploadPoller:
         return AsyncBatchUploadPoller(self._pipeline, self._where)
+
+
+class ConfigurationPolicyCollectionOperations:
+    def __init__(self, pipeline: AsyncPipeline, customer_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+
+    async def get(self) -> ResourceCollection[ConfigurationPolicy]:
+        return await _all(self.pages(), ConfigurationPolicy)
+
+    async def list(self) -> AsyncIterator[ConfigurationPolicy]:
+        async for page in self.pages():
+            for item in page.items:
+                yield item
+
+    def pages(
+        self, continuation_token: str | None = None
+    ) -> AsyncIterator[ResourceCollection[ConfigurationPolicy]]:
+        return _pages(
+            self._pipeline,
+            lambda token: pol.list_policies(self.customer_id, token),
+            ConfigurationPolicy,
+            continuation_token,
+        )
+
+    async def create(
+        self,
+        policy: pol.PolicyLike | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        policy_settings: Iterable[pol.SettingLike] | None = None,
+        category: pol.CategoryLike | None = None,
+        request_id: str | None = None,
+    ) -> ConfigurationPolicy:
+        body = pol.policy_for_create(
+            policy,
+            name=name,
+            description=description,
+            policy_settings=policy_settings,
+            category=category,
+        )
+        response = await self._pipeline.send(pol.create_policy(self.customer_id, body, request_id))
+        return parse_model(response, ConfigurationPolicy)
+
+    def by_id(self, policy_id: str) -> ConfigurationPolicyOperations:
+        return ConfigurationPolicyOperations(self._pipeline, self.customer_id, policy_id)
+
+    __getitem__ = by_id
+
+
+class ConfigurationPolicyOperations:
+    def __init__(self, pipeline: AsyncPipeline, customer_id: str, policy_id: str) -> None:
+        segment(policy_id, "policy_id")
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+        self.policy_id = policy_id.strip()
+
+    async def get(self) -> ConfigurationPolicy:
+        response = await self._pipeline.send(pol.get_policy(self.customer_id, self.policy_id))
+        return parse_model(response, ConfigurationPolicy)
+
+    async def patch(
+        self, policy: pol.PolicyLike, *, request_id: str | None = None
+    ) -> ConfigurationPolicy:
+        body = pol.policy_for_patch(policy)
+        request = pol.replace_policy(self.customer_id, self.policy_id, body, request_id)
+        return parse_model(await self._pipeline.send(request), ConfigurationPolicy)
+
+    async def delete(self, *, request_id: str | None = None) -> None:
+        await self._pipeline.send(pol.delete_policy(self.customer_id, self.policy_id, request_id))
+
+
+class DevicePolicyOperations:
+    def __init__(self, pipeline: AsyncPipeline, customer_id: str) -> None:
+        self._pipeline = pipeline
+        self.customer_id = customer_id
+
+    async def update(
+        self,
+        request: DevicePolicyUpdateRequest | None = None,
+        *,
+        devices: Iterable[pol.PolicyDeviceLike] | None = None,
+        request_id: str | None = None,
+    ) -> AsyncBatchUploadPoller:
+        body = pol.update_request(request, devices)
+        return await _begin(
+            self._pipeline, pol.update_device_policies(self.customer_id, body, request_id)
+        )

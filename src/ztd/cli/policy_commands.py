@@ -1,0 +1,303 @@
+"""`ztd policies list|create|update|delete` and `ztd devices assign-policy`: configuration
+policies (E8-E12) and assigning them to devices (E6), over the SDK like the other partner
+commands, with the same configuration, output and exit codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ztd.cli.partner_commands import (
+    CONFIG_HELP,
+    EXIT_INVALID_INPUT,
+    CustomerOption,
+    JsonOption,
+    TimeoutOption,
+    _calling,
+    _echo_json,
+    _fail,
+    _finish,
+    _print_details,
+    _stdout,
+    _wait_with_progress,
+    _wire_list,
+    error_summary,
+    open_client,
+)
+from ztd.client._policies import SETTING_NAMES, to_setting
+from ztd.wire import ConfigurationPolicy, PolicySettingsType
+
+__all__ = ["POLICY_EXIT_CODES", "register"]
+
+POLICY_EXIT_CODES = (
+    "Exit codes: 0 all fine; 1 the call failed (connection, token, not found, refused); "
+    "3 invalid arguments (nothing was sent)."
+)
+ASSIGN_EXIT_CODES = (
+    "Exit codes: 0 all fine; 1 the call failed (connection, token, not found, refused); "
+    "2 at least one device failed; 3 invalid arguments (nothing was sent); "
+    "4 still unfinished when --timeout expired."
+)
+
+
+def register(app: typer.Typer, devices: typer.Typer) -> None:
+    """Add `ztd policies ...` to the app and `assign-policy` to `ztd devices`."""
+    policies = typer.Typer(
+        help="Configuration policies (Autopilot OOBE settings) of a customer.",
+        no_args_is_help=True,
+    )
+    epilog = f"{CONFIG_HELP} {POLICY_EXIT_CODES}"
+    policies.command("list", epilog=epilog)(policies_list)
+    policies.command("create", epilog=epilog)(policies_create)
+    policies.command("update", epilog=epilog)(policies_update)
+    policies.command("delete", epilog=epilog)(policies_delete)
+    app.add_typer(policies, name="policies")
+    devices.command("assign-policy", epilog=f"{CONFIG_HELP} {ASSIGN_EXIT_CODES}")(assign_policy)
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+
+def _settings(values: list[str] | None) -> list[PolicySettingsType]:
+    settings: list[PolicySettingsType] = []
+    for value in values or []:
+        try:
+            setting = to_setting(value)
+        except ValueError as exc:
+            _fail(f"--setting: {exc}", EXIT_INVALID_INPUT)
+        if setting is PolicySettingsType.NONE:
+            _fail(
+                f"--setting: {value!r} is not a setting; allowed: {', '.join(SETTING_NAMES)}",
+                EXIT_INVALID_INPUT,
+            )
+        if setting not in settings:
+            settings.append(setting)
+    return settings
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        _fail("--name must not be empty", EXIT_INVALID_INPUT)
+    return value.strip()
+
+
+def _description(value: str | None) -> str | None:
+    # An empty --description removes it.
+    return value if value else None
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _settings_text(policy: ConfigurationPolicy) -> str:
+    return ", ".join(s.value for s in policy.policy_settings) or "-"
+
+
+def _print_policy(policy: ConfigurationPolicy, what: str) -> None:
+    console = _stdout()
+    console.print(
+        f"{what} policy [bold]{escape(policy.name or '?')}[/] (id {escape(policy.id or '?')})",
+        highlight=False,
+    )
+    rows = (
+        ("category", policy.category.value),
+        ("description", policy.description or "-"),
+        ("settings", _settings_text(policy)),
+        ("devices assigned", str(policy.devices_assigned_count or 0)),
+    )
+    for label, value in rows:
+        console.print(f"  {label}: {escape(value)}", highlight=False)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+SettingOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--setting",
+        help=f"A policy setting; repeat for several. One of: {', '.join(SETTING_NAMES)}.",
+        show_default=False,
+    ),
+]
+PolicyArgument = Annotated[str, typer.Argument(help="The policy id.")]
+
+
+def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
+    """List the customer's configuration policies, with how many devices use each."""
+    with _calling(), open_client() as partner:
+        collection = partner.customers.by_id(customer).configuration_policies.get()
+    if as_json:
+        _echo_json(_wire_list(list(collection.items)))
+        return
+    table = Table(title=f"{collection.total_count} configuration polic(ies)")
+    for column in ("id", "name", "settings", "devices", "modified"):
+        table.add_column(column, overflow="fold")
+    for p in collection.items:
+        modified = (
+            p.last_modified_date.isoformat(timespec="seconds") if p.last_modified_date else "-"
+        )
+        table.add_row(
+            escape(p.id or "-"),
+            escape(p.name or "-"),
+            escape(_settings_text(p)),
+            str(p.devices_assigned_count or 0),
+            modified,
+        )
+    _stdout().print(table)
+
+
+def policies_create(
+    customer: CustomerOption,
+    name: Annotated[str, typer.Option("--name", help="The policy's name.")],
+    description: Annotated[
+        str | None, typer.Option("--description", help="What the policy is for.")
+    ] = None,
+    setting: SettingOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a configuration policy (its category is o_o_b_e) and print it with its id."""
+    settings = _settings(setting)
+    with _calling(), open_client() as partner:
+        policy = partner.customers.by_id(customer).configuration_policies.create(
+            name=_name(name), description=_description(description), policy_settings=settings
+        )
+    if as_json:
+        _echo_json(policy.to_wire())
+    else:
+        _print_policy(policy, "created")
+
+
+def policies_update(
+    policy_id: PolicyArgument,
+    customer: CustomerOption,
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", help='A new description ("" removes it).'),
+    ] = None,
+    setting: SettingOption = None,
+    clear_settings: Annotated[
+        bool,
+        typer.Option(
+            "--clear-settings", help="Remove every setting (then add the --setting ones)."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a policy: reads it, changes what the options give, and writes it back.
+
+    Unspecified fields are kept. Settings are replaced as a whole when any --setting or
+    --clear-settings is given.
+    """
+    if name is None and description is None and not setting and not clear_settings:
+        _fail(
+            "nothing to change: give --name, --description, --setting or --clear-settings",
+            EXIT_INVALID_INPUT,
+        )
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = _name(name)
+    if description is not None:
+        changes["description"] = _description(description)
+    if setting or clear_settings:
+        changes["policy_settings"] = _settings(setting)
+    with _calling(), open_client() as partner:
+        operations = partner.customers.by_id(customer).configuration_policies.by_id(policy_id)
+        current = operations.get()
+        updated = operations.patch(current.model_copy(update=changes))
+    if as_json:
+        _echo_json(updated.to_wire())
+    else:
+        _print_policy(updated, "updated")
+
+
+def policies_delete(
+    policy_id: PolicyArgument, customer: CustomerOption, as_json: JsonOption = False
+) -> None:
+    """Delete a policy. The devices that used it are left without a policy."""
+    with _calling(), open_client() as partner:
+        partner.customers.by_id(customer).configuration_policies.by_id(policy_id).delete()
+    if as_json:
+        _echo_json({"id": policy_id, "deleted": True})
+    else:
+        _stdout().print(
+            f"deleted policy {escape(policy_id)}; devices that used it now have no policy",
+            highlight=False,
+        )
+
+
+def assign_policy(
+    customer: CustomerOption,
+    device_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Device ids (from `ztd devices list`).", metavar="DEVICE_ID...", show_default=False
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="The configuration policy's id.")
+    ] = None,
+    unassign: Annotated[
+        bool, typer.Option("--unassign", help="Remove the devices' policy instead.")
+    ] = False,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="Also every device of this batch.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for every device's outcome.")] = False,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Assign a configuration policy to devices (the given ids and/or a whole batch).
+
+    A batch job, like an upload: with --wait, shows progress and ends with a summary per
+    error (807 not this customer's device, 809 no such policy, 810 another customer's
+    policy) and what to do about it.
+    """
+    if (policy is None) == (not unassign):
+        _fail("give --policy ID, or --unassign", EXIT_INVALID_INPUT)
+    if policy is not None and not policy.strip():
+        _fail("--policy must not be empty", EXIT_INVALID_INPUT)
+    if not device_ids and batch is None:
+        _fail("no devices: give device ids, or --batch NAME", EXIT_INVALID_INPUT)
+    policy_id = policy.strip() if policy is not None else None
+    with _calling(), open_client() as partner:
+        customer_ops = partner.customers.by_id(customer)
+        ids = list(device_ids or [])
+        if batch is not None:
+            ids += [d.id for d in customer_ops.device_batches.by_id(batch).devices.list() if d.id]
+        ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+        if not ids:
+            _fail(f"no devices: batch {batch!r} has none", EXIT_INVALID_INPUT)
+        poller = customer_ops.device_policy.update(devices=[(i, policy_id) for i in ids])
+        out: dict[str, Any] = {
+            "policyId": policy_id,
+            "trackingId": poller.tracking_id,
+            "location": poller.location,
+            "devices": len(ids),
+        }
+        if batch is not None:
+            out["batchId"] = batch
+        if not wait:
+            if as_json:
+                _echo_json(out)
+            else:
+                what = f"assigning policy {policy_id}" if policy_id else "unassigning the policy"
+                _stdout().print(
+                    f"{escape(what)} to {len(ids)} device(s); tracking id {poller.tracking_id}\n"
+                    f"follow it with: ztd status --customer {customer} {poller.tracking_id}",
+                    highlight=False,
+                )
+            return
+        if as_json:
+            details = poller.result(timeout)
+        else:
+            _wait_with_progress(poller, len(ids), timeout)
+            details = poller.result()
+    if as_json:
+        _echo_json({**out, "summary": error_summary(details), "result": details.to_wire()})
+    else:
+        _print_details(_stdout(), details, "assigned" if policy_id else "unassigned")
+    _finish(details)
