@@ -137,3 +137,22 @@ def test_too_many_devices_names_the_limit(
 def test_health_needs_no_token(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_device_problems_name_the_device_and_property(client: TestClient, world: World) -> None:
+    url = f"/v1/customers/{world.customer}/deviceBatches"
+    cases = [
+        ({"batchId": "x", "devices": [hash_device(1), "oops"]}, "devices[1]: expected a Device"),
+        (
+            {"batchId": "x", "devices": [{"SerialNumber": "S" * 300}]},
+            "devices[0].SerialNumber: 300",
+        ),
+        ({"batchId": "x", "devices": [{"productKey": True}]}, "devices[0].productKey: expected"),
+        ({"batchId": 5, "devices": [hash_device(1)]}, "batchId must be a string"),
+        ({"batchId": "b" * 300, "devices": [hash_device(1)]}, "at most 256"),
+    ]
+    for body, expected in cases:
+        response = client.post(url, json=body, headers=world.auth())
+        assert expected in assert_error(response, 400, "800002")["description"]
+    bare = client.post(f"{url}/x/devices", json=[{"serialNumber": 1}], headers=world.auth())
+    assert "body[0].serialNumber: expected a string, got a number" in bare.json()["description"]

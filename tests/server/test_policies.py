@@ -191,3 +191,15 @@ def test_other_customers_policy_is_404(client: TestClient, world: World) -> None
     )
     assert_error(response, 404, "1000")
     assert theirs["name"] not in response.text
+
+
+def test_snake_case_properties_and_empty_description(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"/v1/customers/{world.customer}/policies",
+        json={"name": "snake", "description": "", "policy_settings": ["skip_eula"]},
+        headers=world.auth(),
+    )
+    assert response.status_code == 200, response.text
+    policy = response.json()
+    assert "description" not in policy
+    assert policy["policySettings"] == ["skip_eula"]

@@ -55,6 +55,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        keys.keys()  # load the signing keys now, not on the first request (~50 ms)
         worker_thread = None
         if embedded_worker:
             worker_thread = WorkerThread(Worker(db, settings, clock=clock, wakeup=ctx.wakeup))

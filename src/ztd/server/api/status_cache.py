@@ -12,6 +12,8 @@ import time
 from collections import OrderedDict
 from typing import NamedTuple
 
+from ztd.server.jobs.documents import ItemEcho
+
 RELATIONSHIP_TTL_SECONDS = 10.0
 
 
@@ -21,12 +23,21 @@ class FinishedDocument(NamedTuple):
 
 
 class StatusCache:
-    def __init__(self, max_bytes: int = 64 * 2**20, max_relationships: int = 100_000) -> None:
+    def __init__(
+        self,
+        max_bytes: int = 64 * 2**20,
+        max_relationships: int = 100_000,
+        max_items: int = 500_000,
+    ) -> None:
         self._documents: OrderedDict[tuple[str, str], FinishedDocument] = OrderedDict()
         self._bytes = 0
         self._max_bytes = max_bytes
         self._relationships: dict[tuple[str, str], float] = {}
         self._max_relationships = max_relationships
+        # Unfinished jobs: what each item echoes never changes, so polls need not reread it.
+        self._items: dict[str, list[ItemEcho]] = {}
+        self._item_count = 0
+        self._max_items = max_items
         self._lock = threading.Lock()
 
     def document(self, customer_id: str, tracking_id: str) -> FinishedDocument | None:
@@ -50,6 +61,23 @@ class StatusCache:
             while self._bytes > self._max_bytes:
                 _, evicted = self._documents.popitem(last=False)
                 self._bytes -= len(evicted.body)
+
+    def items(self, job_id: str) -> list[ItemEcho] | None:
+        return self._items.get(job_id)
+
+    def remember_items(self, job_id: str, items: list[ItemEcho]) -> None:
+        with self._lock:
+            if self._item_count + len(items) > self._max_items:
+                self._items.clear()
+                self._item_count = 0
+            self._items[job_id] = items
+            self._item_count += len(items)
+
+    def forget_items(self, job_id: str) -> None:
+        with self._lock:
+            removed = self._items.pop(job_id, None)
+            if removed is not None:
+                self._item_count -= len(removed)
 
     def may_act_for(self, partner_id: str, customer_id: str) -> bool:
         expires = self._relationships.get((partner_id, customer_id))

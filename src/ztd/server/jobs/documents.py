@@ -30,7 +30,24 @@ def encode_outcomes(outcomes: Sequence[ItemOutcome]) -> bytes:
     return orjson.dumps(list(outcomes))
 
 
-def build_document(conn: Connection, job: Row[Any]) -> dict[str, Any]:
+ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, product key
+
+
+def load_items(conn: Connection, job_id: str) -> list[ItemEcho]:
+    """What the document echoes of each item; it never changes once the job exists."""
+    return [
+        (row.device_ref, row.serial_number, row.product_key)
+        for row in conn.execute(
+            select(job_items.c.device_ref, job_items.c.serial_number, job_items.c.product_key)
+            .where(job_items.c.job_id == job_id)
+            .order_by(job_items.c.ordinal)
+        )
+    ]
+
+
+def build_document(
+    conn: Connection, job: Row[Any], items: list[ItemEcho] | None = None
+) -> dict[str, Any]:
     chunks = conn.execute(
         select(
             job_chunks.c.first_ordinal,
@@ -41,22 +58,17 @@ def build_document(conn: Connection, job: Row[Any]) -> dict[str, Any]:
         .where(job_chunks.c.job_id == job.id)
         .order_by(job_chunks.c.chunk_no)
     ).all()
-    items = conn.execute(
-        select(
-            job_items.c.device_ref,
-            job_items.c.serial_number,
-            job_items.c.product_key,
-        )
-        .where(job_items.c.job_id == job.id)
-        .order_by(job_items.c.ordinal)
-    ).all()
+    if items is None:
+        items = load_items(conn, job.id)
     devices_status: list[dict[str, Any]] = []
     for chunk in chunks:
         outcomes = orjson.loads(chunk.results) if chunk.results else None
         item_status = Status.PROCESSING.value if chunk.status == "running" else Status.QUEUED.value
-        for offset, item in enumerate(items[chunk.first_ordinal : chunk.end_ordinal]):
+        for offset, (device_ref, serial, product_key) in enumerate(
+            items[chunk.first_ordinal : chunk.end_ordinal]
+        ):
             entry: dict[str, Any] = {}
-            device_id = item.device_ref
+            device_id = device_ref
             if outcomes is not None:
                 device_id, code, name = outcomes[offset]
                 entry_status = FAILED if name else FINISHED
@@ -65,10 +77,10 @@ def build_document(conn: Connection, job: Row[Any]) -> dict[str, Any]:
                 entry_status = item_status
             if device_id:
                 entry["deviceId"] = device_id
-            if item.serial_number is not None:
-                entry["serialNumber"] = item.serial_number
-            if item.product_key is not None:
-                entry["productKey"] = item.product_key
+            if serial is not None:
+                entry["serialNumber"] = serial
+            if product_key is not None:
+                entry["productKey"] = product_key
             entry["status"] = entry_status
             if code:
                 entry["errorCode"] = code

@@ -25,7 +25,7 @@ def get_batch_status(
     cid = customer_guid(customer_id)
     with ctx.db.read() as conn:
         require_customer(conn, principal.partner_id, cid)
-        result = status.read_status(conn, cid, tracking_id)
+        result = status.read_status(conn, cid, tracking_id, ctx.status_cache)
     ctx.status_cache.remember_relationship(principal.partner_id, cid)
     if isinstance(result, FinishedDocument):
         ctx.status_cache.remember_document(cid, result_id(tracking_id), result)

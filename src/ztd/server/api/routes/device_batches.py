@@ -9,8 +9,9 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ztd.server.api.bodies import parse_json, parse_model, read_body
+from ztd.server.api.bodies import parse_json, read_body
 from ztd.server.api.context import context_of
+from ztd.server.api.device_input import parse_batch_id, parse_devices
 from ztd.server.api.errors import bad_request
 from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
@@ -19,7 +20,6 @@ from ztd.server.api.security import batch_creator, reader, writer
 from ztd.server.auth.tokens import Principal
 from ztd.server.services import catalog, uploads
 from ztd.server.services.tenancy import require_customer
-from ztd.wire import Device, DeviceBatchCreationRequest
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
 
@@ -34,12 +34,11 @@ async def create_batch(
     data = parse_json(raw)
     if not isinstance(data, dict):
         raise bad_request("The body must be a DeviceBatchCreationRequest object.")
-    body = parse_model(DeviceBatchCreationRequest, data, what="DeviceBatchCreationRequest")
-    batch_id = (body.batch_id or "").strip()
-    if not batch_id:
-        raise bad_request("batchId is required: name the batch (any non-empty string).")
-    _check_device_count(body.devices, ctx.settings.max_devices_per_request)
-    items = await run_in_threadpool(uploads.prepare_devices, body.devices)
+    fields = {str(k).lower(): v for k, v in data.items()}
+    batch_id = parse_batch_id(fields.get("batchid"))
+    devices = parse_devices(fields.get("devices", []))
+    _check_device_count(devices, ctx.settings.max_devices_per_request)
+    items = await run_in_threadpool(uploads.prepare_devices, devices)
 
     def enqueue(conn: Connection) -> StoredResponse:
         require_customer(conn, principal.partner_id, cid)
@@ -73,7 +72,7 @@ async def add_devices(
         data = {k.lower(): v for k, v in data.items()}.get("devices")
     if not isinstance(data, list):
         raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
-    devices = [parse_model(Device, d, what=f"device at index {i}") for i, d in enumerate(data)]
+    devices = parse_devices(data, where="body")
     _check_device_count(devices, ctx.settings.max_devices_per_request)
     items = await run_in_threadpool(uploads.prepare_devices, devices)
 

@@ -146,7 +146,7 @@ def _policy_fields(data: Any) -> dict[str, Any]:
     """The policy's properties by lower-cased name (requests are PascalCase or camelCase)."""
     if not isinstance(data, dict):
         raise bad_request("The body must be a ConfigurationPolicy object.")
-    return {str(k).lower(): v for k, v in data.items() if v is not None}
+    return {str(k).lower().replace("_", ""): v for k, v in data.items() if v is not None}
 
 
 def _editable(fields: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +158,6 @@ def _editable(fields: dict[str, Any]) -> dict[str, Any]:
         raise bad_request("description must be a string.")
     return {
         "name": name.strip(),
-        "description": description,
+        "description": description or None,  # "" clears it; omitted rather than sent empty
         "settings": policies.parse_settings(fields.get("policysettings")),
     }
