@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ztd.server.api.errors import bad_request
-from ztd.wire import Device
+from ztd.server.services.uploads import UploadedDevice
 
 # Wire name (lower case) -> (field, longest value the registry stores).
 _FIELDS = {
@@ -24,13 +24,10 @@ _FIELDS = {
 MAX_BATCH_ID = 256
 
 
-def parse_devices(raw: Any, *, where: str = "devices") -> list[Device]:
+def parse_devices(raw: Any, *, where: str = "devices") -> list[UploadedDevice]:
     if not isinstance(raw, list):
         raise bad_request(f"{where} must be an array of Device objects.")
-    devices: list[Device] = []
-    for index, item in enumerate(raw):
-        devices.append(Device.model_construct(**_fields(item, f"{where}[{index}]")))
-    return devices
+    return [UploadedDevice(**_fields(item, f"{where}[{index}]")) for index, item in enumerate(raw)]
 
 
 def _fields(item: Any, where: str) -> dict[str, Any]:

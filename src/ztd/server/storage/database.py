@@ -8,6 +8,8 @@ from blocking the writer. PostgreSQL uses one engine for both.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,16 +31,20 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
+            # Writers in this process queue here: SQLite's own busy handler sleeps in steps
+            # of up to 100 ms, which would delay the embedded worker behind every upload.
+            self._write_lock: threading.Lock | contextlib.nullcontext[None] = threading.Lock()
         else:
             self.write_engine = create_engine(
                 url, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
             self.read_engine = self.write_engine
+            self._write_lock = contextlib.nullcontext()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction, committed on success and rolled back on error."""
-        with self.write_engine.begin() as conn:
+        with self._write_lock, self.write_engine.begin() as conn:
             yield conn
 
     @contextmanager
