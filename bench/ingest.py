@@ -11,7 +11,7 @@ transaction, PostgreSQL COPY), their ratio, and the peak RSS of server and worke
 from __future__ import annotations
 
 import argparse
-import io
+import sqlite3
 import sys
 import time
 import uuid
@@ -21,12 +21,11 @@ from pathlib import Path
 import httpx
 import orjson
 import psycopg
-import sqlite3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import Processes, environment, free_port, machine_description, wait_until_up  # noqa: E402
+from _support import Processes, environment, free_port, machine_description, wait_until_up
 
-from ztd.identity import synthesize_device  # noqa: E402
+from ztd.identity import synthesize_device
 
 REQUEST_SIZE = 10_000
 TARGETS = {"sqlite_10k_seconds": 1.0, "ratio": 0.5, "rss_mb": 400}
@@ -105,7 +104,8 @@ def run_ingest(backend: str, devices: list[dict[str, str]], workers: int) -> Res
 def measure_ceiling(backend: str, database_url: str, devices: list[dict[str, str]]) -> float:
     """Rows/s of the same rows into the same database by the fastest bulk path, no logic."""
     rows = [
-        (str(uuid.uuid4()), d["serialNumber"], d["hardwareHash"], f"k{i}") for i, d in enumerate(devices)
+        (str(uuid.uuid4()), d["serialNumber"], d["hardwareHash"], f"k{i}")
+        for i, d in enumerate(devices)
     ]
     ddl = "CREATE TABLE ceiling (id TEXT PRIMARY KEY, serial TEXT, hash TEXT, key TEXT UNIQUE)"
     if backend == "sqlite":
@@ -134,7 +134,9 @@ def measure_ceiling(backend: str, database_url: str, devices: list[dict[str, str
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--devices", type=int, action="append")
     parser.add_argument("--workers", type=int, action="append")
@@ -165,10 +167,11 @@ def main() -> int:
         if backend == "sqlite" and count == 10_000:
             checks.append(result.seconds <= TARGETS["sqlite_10k_seconds"])
         verdict = "PASS" if all(checks) else "FAIL"
-        ok &= verdict == "PASS" or not (backend == "sqlite" and count == 10_000 or workers == 2)
+        ok &= verdict == "PASS" or not ((backend == "sqlite" and count == 10_000) or workers == 2)
         print(
             f"{backend:10} {count:>7} devices, {label:15}: {result.seconds:6.2f} s "
-            f"= {result.rate:8.0f} devices/s; ceiling {result.ceiling_rows_per_second:8.0f} rows/s; "
+            f"= {result.rate:8.0f} devices/s; "
+            f"ceiling {result.ceiling_rows_per_second:8.0f} rows/s; "
             f"ratio {result.ratio:4.2f} (target >= {TARGETS['ratio']}); "
             f"peak RSS {result.peak_rss_mb:5.0f} MB (<= {TARGETS['rss_mb']}) {verdict}",
             flush=True,

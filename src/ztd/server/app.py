@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import ApiError, error_response
@@ -66,7 +68,7 @@ def create_app(
             if worker_thread is not None:
                 worker_thread.shutdown()
 
-    app = FastAPI(
+    app = ZtdApp(
         title="ztd: Partner Center device deployment",
         version="0.1.0",
         lifespan=lifespan,
@@ -84,10 +86,23 @@ def create_app(
     ):
         app.include_router(router)
     _install_error_handlers(app)
-    # Added last = outermost: the headers middleware wraps the fast path too.
-    app.add_middleware(FastStatus, ctx=ctx)
-    app.add_middleware(PartnerCenterHeaders, server_id=settings.server_id)
+    # Outside FastAPI's own middleware stack: the status fast path should not pay for it,
+    # and every response, errors included, gets Partner Center's headers.
+    app.entry = PartnerCenterHeaders(
+        functools.partial(FastAPI.__call__, app),
+        server_id=settings.server_id,
+        fast=FastStatus(ctx),
+    )
     return app
+
+
+class ZtdApp(FastAPI):
+    """FastAPI, entered through ztd's wire-level layers (headers, path case, fast status)."""
+
+    entry: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.entry(scope, receive, send)
 
 
 def create_app_from_env() -> FastAPI:

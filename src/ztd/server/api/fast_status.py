@@ -9,9 +9,7 @@ fills the caches.
 
 from __future__ import annotations
 
-import uuid
-
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.security import READER_ROLES
@@ -22,30 +20,29 @@ _MARKER = "/batchJobStatus/"
 
 
 class FastStatus:
-    def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
-        self.app = app
+    """Answers a status poll from memory when it safely can; says False otherwise."""
+
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path: str = scope["path"]
-            if path.startswith(_PREFIX) and _MARKER in path and await self._answer(scope, send):
-                return
-        await self.app(scope, receive, send)
-
-    async def _answer(self, scope: Scope, send: Send) -> bool:
-        customer_id, _, tracking_id = scope["path"][len(_PREFIX) :].partition(_MARKER)
+    async def try_answer(
+        self,
+        path: str,
+        authorization: bytes,
+        etag_match: bytes | None,
+        headers: list[tuple[bytes, bytes]],
+        send: Send,
+    ) -> bool:
+        if not path.startswith(_PREFIX):
+            return False
+        customer_id, found, tracking_id = path[len(_PREFIX) :].partition(_MARKER)
+        if not found:
+            return False
         customer_id, tracking_id = customer_id.lower(), tracking_id.lower()
         doc = self.ctx.status_cache.document(customer_id, tracking_id)
-        if doc is None or "/" in tracking_id or not _is_guid(customer_id):
+        if doc is None:  # only canonical ids of finished jobs are ever cached
             return False
-        authorization = etag_match = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-            elif name == b"if-none-match":
-                etag_match = value
-        if authorization is None or authorization[:7].lower() != b"bearer ":
+        if authorization[:7].lower() != b"bearer ":
             return False
         try:
             principal = self.ctx.tokens.validate(authorization[7:].decode("latin-1").strip())
@@ -57,26 +54,15 @@ class FastStatus:
             return False
         etag = doc.etag.encode()
         if etag_match == etag:
-            await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", etag)]})
+            headers.append((b"etag", etag))
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return True
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json; charset=utf-8"),
-                    (b"content-length", str(len(doc.body)).encode()),
-                    (b"etag", etag),
-                ],
-            }
-        )
+        headers += [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(doc.body)).encode()),
+            (b"etag", etag),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": doc.body})
         return True
-
-
-def _is_guid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False

@@ -1,0 +1,267 @@
+"""Status-read benchmark: GET batchJobStatus of a finished 10-device and 1,000-device job under
+64 concurrent connections (wrk), against the ceiling = a bare ASGI app on the same server
+serving the same bytes, measured in the same run.
+
+    .venv/bin/python bench/status.py [--seconds 8] [--servers uvicorn,granian]
+
+Needs wrk (`apt-get install wrk`; the script installs it when it can).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import environment, free_port, machine_description, wait_until_up
+
+from ztd.identity import synthesize_device
+
+CONNECTIONS = 64
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 25.0
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk not found; installing it with apt-get", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is required: apt-get install wrk")
+    return found
+
+
+def server_command(server: str, target: str, port: int, factory: bool) -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    if server == "uvicorn":
+        cmd = [
+            str(bin_dir / "uvicorn"),
+            target,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--no-server-header",
+            "--no-date-header",
+        ]
+        return cmd + (["--factory"] if factory else [])
+    cmd = [
+        str(bin_dir / "granian"),
+        "--interface",
+        "asgi",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-ws",
+        target,
+    ]
+    return cmd + (["--factory"] if factory else [])
+
+
+def wrk(binary: str, url: str, token: str, seconds: int) -> tuple[float, float, float]:
+    out = subprocess.run(
+        [
+            binary,
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latencies = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
+    if "Non-2xx" in out:
+        raise SystemExit(f"errors during the run:\n{out}")
+    return rps, _ms(latencies["50"]), _ms(latencies["99"])
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run(
+    server_kind: str,
+    args: list[str],
+    env: dict[str, str],
+    url: str,
+    wrk_bin: str,
+    token: str,
+    seconds: int,
+) -> tuple[float, float, float]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = url.split("/v1")[0]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if (
+                    httpx.get(
+                        url, headers={"Authorization": f"Bearer {token}"}, timeout=2
+                    ).status_code
+                    == 200
+                ):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{server_kind} server at {base} did not answer")
+            time.sleep(0.1)
+        wrk(wrk_bin, url, token, 1)  # warm-up: fills the caches and the connection pools
+        return wrk(wrk_bin, url, token, seconds)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--servers", default="uvicorn,granian")
+    args = parser.parse_args()
+    wrk_bin = ensure_wrk()
+    servers = args.servers.split(",")
+    print(f"machine: {machine_description()}; wrk -t2 -c{CONNECTIONS} -d{args.seconds}s")
+    ok = True
+    with environment("sqlite") as env:
+        # Finished jobs of 10 and 1,000 devices, made through a short-lived ztd server.
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "ztd", "serve", "--port", str(port)],
+            env=env.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        headers = {"Authorization": f"Bearer {env.token}"}
+        jobs: dict[int, str] = {}
+        try:
+            wait_until_up(base)
+            for size in (10, 1000):
+                devices = [
+                    {
+                        "serialNumber": (
+                            m := synthesize_device(5_000_000 + size * 10_000 + i)
+                        ).serial,
+                        "hardwareHash": m.hardware_hash,
+                    }
+                    for i in range(size)
+                ]
+                response = httpx.post(
+                    f"{base}/v1/customers/{env.customer}/deviceBatches",
+                    json={"batchId": f"status-{size}", "devices": devices},
+                    headers=headers,
+                    timeout=60,
+                )
+                response.raise_for_status()
+                jobs[size] = response.headers["Location"]
+                while (
+                    httpx.get(f"{base}/v1{jobs[size]}", headers=headers).json()["status"]
+                    != "finished"
+                ):
+                    time.sleep(0.05)
+        finally:
+            serve.terminate()
+            serve.wait(10)
+        ztd_env = {**env.env, "ZTD_EMBEDDED_WORKER": "false"}
+        for size, location in jobs.items():
+            body_file = Path(tempfile.mkstemp(suffix=".json")[1])
+            body_file.write_bytes(_fetch(servers[0], ztd_env, location, env.token))
+            results = {}
+            for server in servers:
+                port = free_port()
+                url = f"http://127.0.0.1:{port}/v1{location}"
+                ours = run(
+                    server,
+                    server_command(server, "ztd.server.app:create_app_from_env", port, True),
+                    ztd_env,
+                    url,
+                    wrk_bin,
+                    env.token,
+                    args.seconds,
+                )
+                bare_env = {
+                    **os.environ,
+                    "ZTD_BENCH_BODY_FILE": str(body_file),
+                    "PYTHONPATH": str(Path(__file__).resolve().parent),
+                }
+                port = free_port()
+                bare = run(
+                    server,
+                    server_command(server, "_bare_app:app", port, False),
+                    bare_env,
+                    f"http://127.0.0.1:{port}/v1{location}",
+                    wrk_bin,
+                    env.token,
+                    args.seconds,
+                )
+                results[server] = (ours, bare)
+                print(
+                    f"{size:>5}-device job ({len(body_file.read_bytes()):,} bytes), {server:8}: "
+                    f"ztd {ours[0]:8.0f} req/s p50 {ours[1]:6.2f} ms p99 {ours[2]:6.2f} ms | "
+                    f"bare {bare[0]:8.0f} req/s p50 {bare[1]:6.2f} ms p99 {bare[2]:6.2f} ms | "
+                    f"ratio {ours[0] / bare[0]:4.2f}",
+                    flush=True,
+                )
+            best_server = max(results, key=lambda k: results[k][0][0])
+            best_ours = results[best_server][0]
+            best_bare = max(bare[0] for _, bare in results.values())
+            ratio = best_ours[0] / best_bare
+            passed = ratio >= TARGET_RATIO and best_ours[2] <= TARGET_P99_MS
+            ok &= passed
+            print(
+                f"{size:>5}-device job: best ztd ({best_server}) {best_ours[0]:.0f} req/s / "
+                f"best bare {best_bare:.0f} req/s = {ratio:.2f} (target >= {TARGET_RATIO}); "
+                f"p99 {best_ours[2]:.2f} ms (target <= {TARGET_P99_MS}) -> "
+                f"{'PASS' if passed else 'FAIL'}",
+                flush=True,
+            )
+            body_file.unlink()
+    return 0 if ok else 1
+
+
+def _fetch(server: str, env: dict[str, str], location: str, token: str) -> bytes:
+    """The exact bytes ztd serves for this job (read once through a fresh server)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        server_command(server, "ztd.server.app:create_app_from_env", port, True),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}")
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/v1{location}", headers={"Authorization": f"Bearer {token}"}
+        )
+        response.raise_for_status()
+        return response.content
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
