@@ -179,3 +179,56 @@ def test_concurrent_jobs_leave_one_owner_per_device(
         assert outcomes == ["808", "ok"], (first, second)
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(devices)).scalar() == 300
+
+
+@pytest.mark.slow
+def test_three_workers_share_a_job_and_survive_a_kill(
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    world: World,
+    tmp_path: Path,
+    backend: str,
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("several workers at once is the PostgreSQL deployment")
+    settings.chunk_size = 500
+    settings.max_devices_per_request = 20_000
+    settings.max_body_bytes = 200_000_000
+    devices_sent = [hash_device(300_000 + i) for i in range(20_000)]
+    tracking = create_batch(client, world.customer, world.auth(), "spread", devices_sent)
+    log = tmp_path / "workers.log"
+    workers = [_worker_process(settings, log) for _ in range(3)]
+    deadline = time.monotonic() + 120
+    try:
+        while _job_progress(db, tracking)[0] < 8:
+            assert all(w.poll() is None for w in workers), log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.01)
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait()
+        assert _job_progress(db, tracking)[1] == "processing", "finished before the kill"
+        while _job_progress(db, tracking)[1] == "processing":
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        for worker_proc in workers[1:]:
+            worker_proc.send_signal(signal.SIGTERM)
+            worker_proc.wait(10)
+    result = status_of(client, world.customer, tracking, world.auth())
+    assert result["status"] == "finished"
+    assert result["startedTime"] < result["completedTime"]
+    assert len(result["devicesStatus"]) == 20_000
+    with db.read() as conn:
+        registered = conn.execute(
+            select(func.count(), func.count(func.distinct(devices.c.hardware_key))).where(
+                devices.c.job_id == tracking
+            )
+        ).one()
+        owners = conn.execute(
+            select(func.count(func.distinct(job_chunks.c.lease_owner))).where(
+                job_chunks.c.job_id == tracking
+            )
+        ).scalar()
+    assert tuple(registered) == (20_000, 20_000)
+    assert owners is not None and owners >= 2
