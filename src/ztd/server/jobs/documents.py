@@ -41,7 +41,7 @@ def load_items(conn: Connection, job_id: str) -> list[ItemEcho]:
             select(job_items.c.device_ref, job_items.c.serial_number, job_items.c.product_key)
             .where(job_items.c.job_id == job_id)
             .order_by(job_items.c.ordinal)
-        )
+        ).all()
     ]
 
 
