@@ -50,9 +50,19 @@ class Result:
 
 
 def make_devices(count: int, offset: int) -> list[dict[str, str]]:
+    """Distinct machines: the synthesizer's serial space can repeat a serial over 100,000 seeds,
+    and a repeat would (rightly) be reported as 806 rather than registered."""
     devices = []
-    for i in range(count):
-        machine = synthesize_device(offset + i)
+    seen: set[str] = set()
+    seed = offset
+    while len(devices) < count:
+        machine = synthesize_device(seed)
+        seed += 1
+        keys = {f"{machine.manufacturer.casefold()}|{machine.serial.casefold()}", machine.pkid}
+        keys.discard(None)
+        if keys & seen:
+            continue
+        seen.update(keys)  # type: ignore[arg-type]
         devices.append({"serialNumber": machine.serial, "hardwareHash": machine.hardware_hash})
     return devices
 
