@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
+from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
 from ztd.server.api.idempotency import purge_expired
@@ -72,7 +74,7 @@ class Worker:
             return False
         with _Heartbeat(self, lease):
             try:
-                self._finish(lease)
+                self._finish_retrying(lease)
             except leases.LeaseLost:
                 log.warning("dropped chunk %s of job %s: lease lost", lease.chunk_no, lease.job_id)
         return True
@@ -113,6 +115,19 @@ class Worker:
                 finish_job_if_complete(conn, chunk.job_id, now)
             purge_expired(conn, now=now, retention_hours=self.settings.idempotency_retention_hours)
 
+    def _finish_retrying(self, lease: leases.Lease) -> None:
+        """Two jobs registering the same devices in different orders can deadlock on the
+        unique keys; PostgreSQL aborts one transaction, which is simply run again."""
+        for attempt in range(1, TRANSIENT_RETRIES + 1):
+            try:
+                self._finish(lease)
+                return
+            except OperationalError as exc:
+                if attempt == TRANSIENT_RETRIES or not _is_transient(exc):
+                    raise
+                log.info("chunk %s of job %s: %s; retrying", lease.chunk_no, lease.job_id, exc.orig)
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+
     def _finish(self, lease: leases.Lease) -> None:
         with self.db.write() as conn:
             leases.fence(conn, lease)
@@ -121,6 +136,14 @@ class Worker:
             outcomes = self.processors[job.kind](conn, lease, job, now)
             leases.mark_done(conn, lease.chunk_pk, encode_outcomes(outcomes))
             finish_job_if_complete(conn, lease.job_id, now)
+
+
+TRANSIENT_RETRIES = 5
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _is_transient(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 class _Heartbeat:

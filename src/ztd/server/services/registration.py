@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select
+from sqlalchemy import Connection, Row, or_, select, text
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
@@ -22,23 +22,6 @@ from ztd.server.settings import RegistrationMode
 from ztd.server.storage.bulk import db_time, insert_rows
 from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import devices, job_items
-
-DEVICE_COLUMNS = (
-    "id",
-    "customer_id",
-    "batch_pk",
-    "serial_number",
-    "product_key",
-    "hash_blob",
-    "hash_length",
-    "hardware_hash",
-    "model_name",
-    "manufacturer",
-    "hardware_key",
-    "pkid_key",
-    "job_id",
-    "uploaded_at",
-)
 
 # Bound-parameter lists stay well under SQLite's and PostgreSQL's limits.
 IN_LIST_SIZE = 500
@@ -51,8 +34,20 @@ def register_chunk(
     now: datetime,
     mode: RegistrationMode = RegistrationMode.OPEN,
 ) -> list[ItemOutcome]:
+    # Only the small columns come to Python; hashes go from job_items to devices inside the
+    # database (INSERT ... SELECT), which is most of the bytes of a job.
+    has_hash = or_(job_items.c.hash_blob.is_not(None), job_items.c.hardware_hash.is_not(None))
     items = conn.execute(
-        select(job_items)
+        select(
+            job_items.c.ordinal,
+            job_items.c.precheck_code,
+            job_items.c.precheck_name,
+            job_items.c.hardware_key,
+            job_items.c.pkid_key,
+            job_items.c.model_name,
+            job_items.c.manufacturer,
+            has_hash.label("has_hash"),
+        )
         .where(
             job_items.c.job_id == lease.job_id,
             job_items.c.ordinal >= lease.first_ordinal,
@@ -60,22 +55,21 @@ def register_chunk(
         )
         .order_by(job_items.c.ordinal)
     ).all()
-    unhashed = [i for i in items if not i.precheck_name and not _has_hash(i)]
+    unhashed = [i for i in items if not i.precheck_name and not i.has_hash]
     by_pkid, by_key = oem_registry.resolve(
         conn,
         [i.pkid_key for i in unhashed if i.pkid_key],
         [i.hardware_key for i in unhashed if i.hardware_key],
     )
     outcomes: list[ItemOutcome] = []
-    new_rows: list[tuple[Any, ...]] = []
-    uploaded_at = db_time(conn, now)
+    plan: list[tuple[Any, ...]] = []
     fresh_ids = iter(new_ids(len(items)))
     for item in items:
         if item.precheck_name:
             outcomes.append([None, item.precheck_code, item.precheck_name])
             continue
         oem = None
-        if not _has_hash(item):
+        if not item.has_hash:
             oem = by_pkid.get(item.pkid_key or "") or by_key.get(item.hardware_key or "")
             if oem is None and mode is RegistrationMode.STRICT:
                 error = dds.DEVICE_NOT_FOUND
@@ -83,52 +77,76 @@ def register_chunk(
                 continue
         device_id = next(fresh_ids)
         outcomes.append([device_id, None, None])
-        new_rows.append(
+        plan.append(
             (
+                item.ordinal,
                 device_id,
-                job.customer_id,
-                job.batch_pk,
-                item.serial_number,
-                item.product_key,
-                item.hash_blob,
-                item.hash_length,
-                item.hardware_hash,
                 # An OEM record gives a hashless upload the machine's full identity.
-                item.model_name or (oem.model_name if oem else None),
-                item.manufacturer or (oem.manufacturer if oem else None),
                 oem.hardware_key if oem else item.hardware_key,
                 (oem.pkid_key if oem else None) or item.pkid_key,
-                lease.job_id,
-                uploaded_at,
+                item.model_name or (oem.model_name if oem else None),
+                item.manufacturer or (oem.manufacturer if oem else None),
             )
         )
-    if not new_rows:
+    if not plan:
         return outcomes
-
-    inserted_count = insert_rows(conn, devices, DEVICE_COLUMNS, new_rows, ignore_conflicts=True)
-    if inserted_count == len(new_rows):
+    if _insert_planned(conn, plan, job, lease.job_id, now) == len(plan):
         return outcomes  # no conflict at all: the common case needs no further query
-    inserted = _existing_ids(conn, [row[0] for row in new_rows])
-    refused = [
-        dict(zip(DEVICE_COLUMNS, row, strict=True)) for row in new_rows if row[0] not in inserted
-    ]
-    if refused:
-        owners = _owners_by_key(conn, refused)
-        by_id = {outcome[0]: outcome for outcome in outcomes if outcome[0]}
-        for row in refused:
-            owner = owners.get(row["hardware_key"]) or owners.get(row["pkid_key"])
-            if owner is None:  # the conflicting device vanished meanwhile (deleted)
-                error = dds.STORAGE_ERROR
-            elif owner == job.customer_id:
-                error = dds.DEVICE_ALREADY_ASSIGNED
-            else:
-                error = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
-            by_id[row["id"]][:] = [None, error.code, error.name]
+
+    planned = {row[1]: dict(zip(PLAN_COLUMNS, row, strict=True)) for row in plan}
+    inserted = _existing_ids(conn, list(planned))
+    refused = [row for device_id, row in planned.items() if device_id not in inserted]
+    owners = _owners_by_key(conn, refused)
+    by_id = {outcome[0]: outcome for outcome in outcomes if outcome[0]}
+    for row in refused:
+        owner = owners.get(row["hardware_key"]) or owners.get(row["pkid_key"])
+        if owner is None:  # the conflicting device vanished meanwhile (deleted)
+            error = dds.STORAGE_ERROR
+        elif owner == job.customer_id:
+            error = dds.DEVICE_ALREADY_ASSIGNED
+        else:
+            error = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
+        by_id[row["id"]][:] = [None, error.code, error.name]
     return outcomes
 
 
-def _has_hash(item: Row[Any]) -> bool:
-    return item.hash_blob is not None or item.hardware_hash is not None
+PLAN_COLUMNS = ("ordinal", "id", "hardware_key", "pkid_key", "model_name", "manufacturer")
+_PLAN_TABLE = "_registration_plan"
+
+
+def _insert_planned(
+    conn: Connection, plan: list[tuple[Any, ...]], job: Row[Any], job_id: str, now: datetime
+) -> int:
+    """Insert the planned devices, taking their hashes straight from job_items; unique keys
+    decide races (ON CONFLICT DO NOTHING). Returns how many rows landed."""
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_PLAN_TABLE} (ordinal INTEGER, id VARCHAR(36), "
+        "hardware_key VARCHAR(520), pkid_key VARCHAR(64), model_name VARCHAR(256), "
+        "manufacturer VARCHAR(256))"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {_PLAN_TABLE}")
+    insert_rows(conn, _PLAN_TABLE, PLAN_COLUMNS, plan)
+    result = conn.execute(
+        text(
+            f"INSERT INTO devices (id, customer_id, batch_pk, serial_number, product_key, "
+            f"hash_blob, hash_length, hardware_hash, model_name, manufacturer, hardware_key, "
+            f"pkid_key, job_id, uploaded_at) "
+            f"SELECT p.id, :customer_id, :batch_pk, i.serial_number, i.product_key, i.hash_blob, "
+            f"i.hash_length, i.hardware_hash, p.model_name, p.manufacturer, p.hardware_key, "
+            f"p.pkid_key, :job_id, :uploaded_at "
+            f"FROM {_PLAN_TABLE} p "
+            f"JOIN job_items i ON i.job_id = :job_id AND i.ordinal = p.ordinal "
+            # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT to parse it.
+            f"WHERE true ORDER BY p.ordinal ON CONFLICT DO NOTHING"
+        ),
+        {
+            "customer_id": job.customer_id,
+            "batch_pk": job.batch_pk,
+            "job_id": job_id,
+            "uploaded_at": db_time(conn, now),
+        },
+    )
+    return int(result.rowcount)
 
 
 def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:

@@ -1,8 +1,8 @@
 """Bulk writes on the hot paths (enqueue, registration), below SQLAlchemy's per-row cost.
 
 SQLAlchemy Core spends ~20 µs per row building parameters; for 10,000-device jobs that is
-most of the time. These helpers hand tuples straight to the driver: PostgreSQL COPY when no
-conflict handling is needed, otherwise the driver's executemany (psycopg pipelines it).
+most of the time. These helpers hand tuples straight to the driver: COPY on PostgreSQL,
+executemany on SQLite.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
 
 
 def db_time(conn: Connection, value: datetime) -> Any:
@@ -23,49 +23,18 @@ def db_time(conn: Connection, value: datetime) -> Any:
 
 
 def insert_rows(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    ignore_conflicts: bool = False,
-) -> int:
-    """Insert ``rows``; returns how many landed, or -1 when the driver cannot tell."""
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     if not rows:
-        return 0
+        return
     names = ", ".join(columns)
-    if conn.dialect.name == "postgresql" and not ignore_conflicts:
-        _copy(conn, table.name, names, rows)
-        return len(rows)
     if conn.dialect.name == "postgresql":
-        return _copy_then_insert(conn, table, names, rows)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    result = conn.exec_driver_sql(sql, [tuple(row) for row in rows])
-    return int(result.rowcount)
-
-
-def _copy(conn: Connection, table_name: str, names: str, rows: Sequence[Sequence[Any]]) -> None:
-    driver: Any = conn.connection.driver_connection  # the psycopg connection
-    with driver.cursor() as cursor, cursor.copy(f"COPY {table_name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _copy_then_insert(
-    conn: Connection, table: Table, names: str, rows: Sequence[Sequence[Any]]
-) -> int:
-    """COPY into a scratch table, then one INSERT ... ON CONFLICT DO NOTHING: COPY speed with
-    the unique keys still deciding races (row-by-row executemany is several times slower)."""
-    scratch = f"_bulk_{table.name}"
+        driver: Any = conn.connection.driver_connection  # the psycopg connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
     conn.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS {scratch} "
-        f"AS SELECT {names} FROM {table.name} WITH NO DATA"
+        f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(row) for row in rows]
     )
-    _copy(conn, scratch, names, rows)
-    result = conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {scratch} ON CONFLICT DO NOTHING"
-    )
-    conn.exec_driver_sql(f"TRUNCATE {scratch}")
-    return int(result.rowcount)
