@@ -1,0 +1,56 @@
+"""`make run` = `ztd serve --demo`: a fresh data directory gets a migrated database, a demo
+partner and customer, and a printed curl line that works when pasted."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.live_server import free_port
+
+
+@pytest.mark.slow
+def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZTD_")}
+    env["ZTD_DATA_DIR"] = str(tmp_path / ".ztd")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ztd", "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        assert server.stderr is not None
+        while not any(line.startswith("curl ") for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            line = server.stderr.readline()
+            assert line, "server exited early:\n" + "".join(lines)
+            lines.append(line)
+        text = "".join(lines)
+        assert re.search(r"partner id : [0-9a-f-]{36}", text)
+        assert re.search(r"customer id: [0-9a-f-]{36}", text)
+        assert re.search(r"token      : \S+\.\S+\.\S+", text)
+        curl = next(line for line in lines if line.startswith("curl ")).strip()
+        while True:  # the line is printed just before the server starts listening
+            result = subprocess.run(
+                curl + " --fail-with-body", shell=True, capture_output=True, text=True
+            )
+            if result.returncode != 7 or time.monotonic() > deadline:  # 7: connection refused
+                break
+            time.sleep(0.1)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert '"objectType":"Collection"' in result.stdout
+        assert (tmp_path / ".ztd" / "ztd.sqlite3").exists()
+    finally:
+        server.terminate()
+        server.wait(10)
