@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.support.shared import shared_dir
 from ztd.server.app import create_app
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
@@ -27,7 +28,7 @@ from ztd.server.storage.schema import metadata
 
 PG_ADMIN_URL = os.environ.get("ZTD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = shared_dir()
 
 
 def _pg_admin() -> psycopg.Connection[tuple[object, ...]] | None:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parents[2] / ".." / "shared" / "fixtures"
+from tests.support.shared import shared_dir
+
+FIXTURES = shared_dir() / "fixtures"
 REAL_CSV_DIR = FIXTURES / "real-autopilot-csv"
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from ztd.server.api.errors import bad_request
 from ztd.server.services.uploads import UploadedDevice
 
+__all__ = ["UploadedDevice", "parse_batch_id", "parse_devices"]
+
 # Wire name (lower case) -> (field, longest value the registry stores).
 _FIELDS = {
     "serialnumber": ("serial_number", 256),

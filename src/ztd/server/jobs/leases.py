@@ -9,12 +9,14 @@ matches and the worker's whole transaction is rolled back, so a stale worker can
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, case, select, update
+from sqlalchemy import Connection, Row, and_, case, select, update
 
-from ztd.server.storage.schema import batch_jobs, job_chunks
+from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
 
@@ -145,6 +147,19 @@ def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[Exhauste
         )
     )
     return exhausted
+
+
+def chunk_items(conn: Connection, lease: Lease, *columns: Any) -> Sequence[Row[Any]]:
+    """The leased chunk's job items (the given columns), in request order."""
+    return conn.execute(
+        select(*columns)
+        .where(
+            job_items.c.job_id == lease.job_id,
+            job_items.c.ordinal >= lease.first_ordinal,
+            job_items.c.ordinal < lease.end_ordinal,
+        )
+        .order_by(job_items.c.ordinal)
+    ).all()
 
 
 def _held(lease: Lease):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 from ztd.identity import dds
 from ztd.server.api.ids import maybe_guid
 from ztd.server.jobs.documents import ItemOutcome
-from ztd.server.jobs.leases import Lease
+from ztd.server.jobs.leases import Lease, chunk_items
 from ztd.server.storage.schema import configuration_policies, devices, job_items
 from ztd.wire import Device, PolicyCategory
 
@@ -35,20 +35,14 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[dict[str, An
 
 
 def apply_chunk(conn: Connection, lease: Lease, job: Row[Any], _now: datetime) -> list[ItemOutcome]:
-    items = conn.execute(
-        select(
-            job_items.c.device_ref,
-            job_items.c.policy_ref,
-            job_items.c.precheck_code,
-            job_items.c.precheck_name,
-        )
-        .where(
-            job_items.c.job_id == lease.job_id,
-            job_items.c.ordinal >= lease.first_ordinal,
-            job_items.c.ordinal < lease.end_ordinal,
-        )
-        .order_by(job_items.c.ordinal)
-    ).all()
+    items = chunk_items(
+        conn,
+        lease,
+        job_items.c.device_ref,
+        job_items.c.policy_ref,
+        job_items.c.precheck_code,
+        job_items.c.precheck_name,
+    )
     device_ids = {g for i in items if (g := maybe_guid(i.device_ref or ""))}
     policy_ids = {g for i in items if (g := maybe_guid(i.policy_ref or ""))}
     device_owner = {

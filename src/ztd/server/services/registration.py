@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, or_, select, text
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
-from ztd.server.jobs.leases import Lease
+from ztd.server.jobs.leases import Lease, chunk_items
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
 from ztd.server.storage.bulk import db_time, insert_rows
@@ -37,24 +37,18 @@ def register_chunk(
     # Only the small columns come to Python; hashes go from job_items to devices inside the
     # database (INSERT ... SELECT), which is most of the bytes of a job.
     has_hash = or_(job_items.c.hash_blob.is_not(None), job_items.c.hardware_hash.is_not(None))
-    items = conn.execute(
-        select(
-            job_items.c.ordinal,
-            job_items.c.precheck_code,
-            job_items.c.precheck_name,
-            job_items.c.hardware_key,
-            job_items.c.pkid_key,
-            job_items.c.model_name,
-            job_items.c.manufacturer,
-            has_hash.label("has_hash"),
-        )
-        .where(
-            job_items.c.job_id == lease.job_id,
-            job_items.c.ordinal >= lease.first_ordinal,
-            job_items.c.ordinal < lease.end_ordinal,
-        )
-        .order_by(job_items.c.ordinal)
-    ).all()
+    items = chunk_items(
+        conn,
+        lease,
+        job_items.c.ordinal,
+        job_items.c.precheck_code,
+        job_items.c.precheck_name,
+        job_items.c.hardware_key,
+        job_items.c.pkid_key,
+        job_items.c.model_name,
+        job_items.c.manufacturer,
+        has_hash.label("has_hash"),
+    )
     unhashed = [i for i in items if not i.precheck_name and not i.has_hash]
     by_pkid, by_key = oem_registry.resolve(
         conn,

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import analyze_device, dds
 from ztd.server.api.errors import conflict, not_found
-from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches
 
@@ -70,73 +69,40 @@ def prepare_devices(devices: Sequence[UploadedDevice]) -> list[dict[str, Any]]:
     return rows
 
 
-def create_batch_and_enqueue(
-    conn: Connection,
-    *,
-    partner_id: str,
-    customer_id: str,
-    batch_id: str,
-    created_by: str,
-    items: list[dict[str, Any]],
-    chunk_size: int,
-    now: datetime,
-) -> str:
-    existing = _find_batch(conn, customer_id, batch_id)
-    if existing is not None:
+def create_batch(
+    conn: Connection, *, customer_id: str, batch_id: str, created_by: str, now: datetime
+) -> int:
+    """Insert a new batch and return its key; 409 when the customer already has one by that
+    name (names match ignoring case, as PowerShell compares them)."""
+    if find_batch(conn, customer_id, batch_id) is not None:
         raise _batch_exists(batch_id)
     try:
         with conn.begin_nested():
-            batch_pk = conn.execute(
-                insert(device_batches)
-                .values(
-                    customer_id=customer_id,
-                    batch_id=batch_id,
-                    batch_key=batch_id.casefold(),
-                    created_by=created_by,
-                    created_at=now,
-                )
-                .returning(device_batches.c.pk)
-            ).scalar_one()
+            return int(
+                conn.execute(
+                    insert(device_batches)
+                    .values(
+                        customer_id=customer_id,
+                        batch_id=batch_id,
+                        batch_key=batch_id.casefold(),
+                        created_by=created_by,
+                        created_at=now,
+                    )
+                    .returning(device_batches.c.pk)
+                ).scalar_one()
+            )
     except IntegrityError as exc:  # a concurrent create of the same batch won the race
         raise _batch_exists(batch_id) from exc
-    return enqueue_job(
-        conn,
-        kind="upload",
-        partner_id=partner_id,
-        customer_id=customer_id,
-        batch_pk=batch_pk,
-        items=items,
-        chunk_size=chunk_size,
-        now=now,
-    )
 
 
-def add_devices_and_enqueue(
-    conn: Connection,
-    *,
-    partner_id: str,
-    customer_id: str,
-    batch_id: str,
-    items: list[dict[str, Any]],
-    chunk_size: int,
-    now: datetime,
-) -> str:
-    batch_pk = _find_batch(conn, customer_id, batch_id)
+def existing_batch(conn: Connection, customer_id: str, batch_id: str) -> int:
+    batch_pk = find_batch(conn, customer_id, batch_id)
     if batch_pk is None:
         raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
-    return enqueue_job(
-        conn,
-        kind="upload",
-        partner_id=partner_id,
-        customer_id=customer_id,
-        batch_pk=batch_pk,
-        items=items,
-        chunk_size=chunk_size,
-        now=now,
-    )
+    return batch_pk
 
 
-def _find_batch(conn: Connection, customer_id: str, batch_id: str) -> int | None:
+def find_batch(conn: Connection, customer_id: str, batch_id: str) -> int | None:
     return conn.execute(
         select(device_batches.c.pk).where(
             device_batches.c.customer_id == customer_id,

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from ztd.server.api.context import context_of
-from ztd.server.api.ids import customer_guid, maybe_guid
+from ztd.server.api.customer_scope import CustomerCall, reading
+from ztd.server.api.ids import maybe_guid
 from ztd.server.api.responses import JSON_TYPE, json_response
-from ztd.server.api.security import reader
 from ztd.server.api.status_cache import FinishedDocument
-from ztd.server.auth.tokens import Principal
 from ztd.server.services import status
-from ztd.server.services.tenancy import require_customer
 
 router = APIRouter()
 
 
 @router.get("/v1/customers/{customer_id}/batchJobStatus/{tracking_id}")
-def get_batch_status(
-    request: Request, customer_id: str, tracking_id: str, principal: Principal = Depends(reader)
-) -> Response:
-    ctx = context_of(request)
-    cid = customer_guid(customer_id)
-    with ctx.db.read() as conn:
-        require_customer(conn, principal.partner_id, cid)
-        result = status.read_status(conn, cid, tracking_id, ctx.status_cache)
-    ctx.status_cache.remember_relationship(principal.partner_id, cid)
+def get_batch_status(tracking_id: str, call: CustomerCall = Depends(reading)) -> Response:
+    ctx, cid, request = call.ctx, call.customer_id, call.request
+    result = call.read(lambda conn: status.read_status(conn, cid, tracking_id, ctx.status_cache))
+    ctx.status_cache.remember_relationship(call.principal.partner_id, cid)
     if isinstance(result, FinishedDocument):
         ctx.status_cache.remember_document(cid, result_id(tracking_id), result)
         headers = {"ETag": result.etag}
