@@ -115,6 +115,9 @@ def finish_job_if_complete(conn: Connection, job_id: str, now: datetime) -> bool
     status = FAILED if failed else FINISHED
     document["status"] = status
     document["completedTime"] = wire_time(now)
+    # The documented property order: status, startedTime, completedTime, devicesStatus, ...
+    document["devicesStatus"] = document.pop("devicesStatus")
+    document["attributes"] = document.pop("attributes")
     body = orjson.dumps(document)
     conn.execute(
         update(batch_jobs)
