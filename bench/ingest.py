@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -88,6 +89,12 @@ def run_ingest(backend: str, devices: list[dict[str, str]], workers: int) -> Res
             headers = {"Authorization": f"Bearer {env.token}", "Content-Type": "application/json"}
             url = f"{base}/v1/customers/{env.customer}/deviceBatches"
             with httpx.Client(timeout=300) as client:
+                # Steady state, not cold start: one small upload first (imports, statement
+                # caches, the decoder's layout cache) on a batch the timing does not count.
+                warm = orjson.dumps({"batchId": "warm-up", "devices": make_devices(10, 9_000_000)})
+                wait_finished(
+                    client, base, client.post(url, content=warm, headers=headers), headers
+                )
                 started = time.perf_counter()
                 locations = []
                 for body in bodies:
@@ -95,11 +102,7 @@ def run_ingest(backend: str, devices: list[dict[str, str]], workers: int) -> Res
                     response.raise_for_status()
                     locations.append(response.headers["Location"])
                 for location in locations:
-                    while True:
-                        status = client.get(f"{base}/v1{location}", headers=headers).json()
-                        if status["status"] in ("finished", "finished_with_errors"):
-                            break
-                        time.sleep(0.02)
+                    status = poll(client, f"{base}/v1{location}", headers)
                     failed = [d for d in status["devicesStatus"] if d["status"] != "finished"]
                     if failed:
                         raise SystemExit(f"{len(failed)} devices failed, e.g. {failed[0]}")
@@ -109,6 +112,22 @@ def run_ingest(backend: str, devices: list[dict[str, str]], workers: int) -> Res
         ceiling = measure_ceiling(backend, env.database_url, devices)
         peak = max(procs.peak_rss.values(), default=0) / 2**20
         return Result(backend, len(devices), workers, seconds, ceiling, peak)
+
+
+def poll(client: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Poll every 20 ms (an impatient client; ztd answers unchanged states from memory)."""
+    while True:
+        status: dict[str, Any] = client.get(url, headers=headers).json()
+        if status["status"] in ("finished", "finished_with_errors"):
+            return status
+        time.sleep(0.02)
+
+
+def wait_finished(
+    client: httpx.Client, base: str, response: httpx.Response, headers: dict[str, str]
+) -> None:
+    response.raise_for_status()
+    poll(client, f"{base}/v1{response.headers['Location']}", headers)
 
 
 def measure_ceiling(backend: str, database_url: str, devices: list[dict[str, str]]) -> float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from ztd.server.jobs.documents import ItemEcho
 
@@ -20,6 +21,20 @@ RELATIONSHIP_TTL_SECONDS = 10.0
 class FinishedDocument(NamedTuple):
     body: bytes
     etag: str
+
+
+class RunningDocument(NamedTuple):
+    body: bytes
+
+
+@dataclass
+class RunningJob:
+    """What polls of an unfinished job reuse: the items' echo (never changes) and the last
+    document built, valid while the job's and chunks' states are the same."""
+
+    items: list[ItemEcho]
+    state: tuple[Any, ...] = ()
+    document: RunningDocument | None = None
 
 
 class StatusCache:
@@ -34,8 +49,7 @@ class StatusCache:
         self._max_bytes = max_bytes
         self._relationships: dict[tuple[str, str], float] = {}
         self._max_relationships = max_relationships
-        # Unfinished jobs: what each item echoes never changes, so polls need not reread it.
-        self._items: dict[str, list[ItemEcho]] = {}
+        self._running: dict[str, RunningJob] = {}
         self._item_count = 0
         self._max_items = max_items
         self._lock = threading.Lock()
@@ -62,22 +76,22 @@ class StatusCache:
                 _, evicted = self._documents.popitem(last=False)
                 self._bytes -= len(evicted.body)
 
-    def items(self, job_id: str) -> list[ItemEcho] | None:
-        return self._items.get(job_id)
+    def running(self, job_id: str) -> RunningJob | None:
+        return self._running.get(job_id)
 
-    def remember_items(self, job_id: str, items: list[ItemEcho]) -> None:
+    def remember_running(self, job_id: str, job: RunningJob) -> None:
         with self._lock:
-            if self._item_count + len(items) > self._max_items:
-                self._items.clear()
+            if self._item_count + len(job.items) > self._max_items:
+                self._running.clear()
                 self._item_count = 0
-            self._items[job_id] = items
-            self._item_count += len(items)
+            self._running[job_id] = job
+            self._item_count += len(job.items)
 
-    def forget_items(self, job_id: str) -> None:
+    def forget_running(self, job_id: str) -> None:
         with self._lock:
-            removed = self._items.pop(job_id, None)
+            removed = self._running.pop(job_id, None)
             if removed is not None:
-                self._item_count -= len(removed)
+                self._item_count -= len(removed.items)
 
     def may_act_for(self, partner_id: str, customer_id: str) -> bool:
         expires = self._relationships.get((partner_id, customer_id))

@@ -45,19 +45,27 @@ def load_items(conn: Connection, job_id: str) -> list[ItemEcho]:
     ]
 
 
-def build_document(
-    conn: Connection, job: Row[Any], items: list[ItemEcho] | None = None
-) -> dict[str, Any]:
-    chunks = conn.execute(
+def load_chunks(conn: Connection, job_id: str) -> Sequence[Any]:
+    return conn.execute(
         select(
             job_chunks.c.first_ordinal,
             job_chunks.c.end_ordinal,
             job_chunks.c.status,
             job_chunks.c.results,
         )
-        .where(job_chunks.c.job_id == job.id)
+        .where(job_chunks.c.job_id == job_id)
         .order_by(job_chunks.c.chunk_no)
     ).all()
+
+
+def build_document(
+    conn: Connection,
+    job: Row[Any],
+    items: list[ItemEcho] | None = None,
+    chunks: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    if chunks is None:
+        chunks = load_chunks(conn, job.id)
     if items is None:
         items = load_items(conn, job.id)
     devices_status: list[dict[str, Any]] = []

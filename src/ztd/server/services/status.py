@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import orjson
 from sqlalchemy import Connection, select
 
 from ztd.server.api.errors import not_found
 from ztd.server.api.ids import maybe_guid
-from ztd.server.api.status_cache import FinishedDocument, StatusCache
-from ztd.server.jobs.documents import build_document, load_items
+from ztd.server.api.status_cache import (
+    FinishedDocument,
+    RunningDocument,
+    RunningJob,
+    StatusCache,
+)
+from ztd.server.jobs.documents import build_document, load_chunks, load_items
 from ztd.server.storage.schema import batch_jobs
 
 
 def read_status(
     conn: Connection, customer_id: str, tracking_id: str, cache: StatusCache
-) -> FinishedDocument | dict[str, Any]:
-    """The stored document of a finished job, or a freshly built one (constant queries)."""
+) -> FinishedDocument | RunningDocument:
+    """The stored document of a finished job, or the current one of a running job; a
+    constant number of queries whatever the job's size."""
     job_id = maybe_guid(tracking_id)
     job = None
     if job_id is not None:
@@ -28,10 +33,16 @@ def read_status(
     if job is None:
         raise not_found(f"Batch tracking id {tracking_id!r} was not found for this customer.")
     if job.result_document is not None:
-        cache.forget_items(job.id)
+        cache.forget_running(job.id)
         return FinishedDocument(bytes(job.result_document), job.result_etag)
-    items = cache.items(job.id)
-    if items is None:
-        items = load_items(conn, job.id)
-        cache.remember_items(job.id, items)
-    return build_document(conn, job, items)
+    running = cache.running(job.id)
+    if running is None:
+        running = RunningJob(load_items(conn, job.id))
+        cache.remember_running(job.id, running)
+    chunks = load_chunks(conn, job.id)
+    # Pollers ask far more often than chunks finish: rebuild only when a state changed.
+    state = (job.status, job.started_at, *(chunk.status for chunk in chunks))
+    if running.document is None or running.state != state:
+        document = build_document(conn, job, running.items, chunks)
+        running.state, running.document = state, RunningDocument(orjson.dumps(document))
+    return running.document

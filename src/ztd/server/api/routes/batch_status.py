@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from ztd.server.api.customer_scope import CustomerCall, reading
 from ztd.server.api.ids import maybe_guid
-from ztd.server.api.responses import JSON_TYPE, json_response
+from ztd.server.api.responses import JSON_TYPE
 from ztd.server.api.status_cache import FinishedDocument
 from ztd.server.services import status
 
@@ -26,7 +26,7 @@ def get_batch_status(tracking_id: str, call: CustomerCall = Depends(reading)) ->
             return Response(status_code=304, headers=headers)
         return Response(result.body, media_type=JSON_TYPE, headers=headers)
     # Still running: tell pollers when to come back rather than letting them spin.
-    return json_response(result, headers={"Retry-After": "1"})
+    return Response(result.body, media_type=JSON_TYPE, headers={"Retry-After": "1"})
 
 
 def result_id(tracking_id: str) -> str:
