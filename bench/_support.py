@@ -131,8 +131,12 @@ class Processes:
             while not self._stop.is_set():
                 for proc in self.procs:
                     with contextlib.suppress(psutil.Error):
-                        rss = psutil.Process(proc.pid).memory_info().rss
-                        self.peak_rss[proc.pid] = max(self.peak_rss.get(proc.pid, 0), rss)
+                        parent = psutil.Process(proc.pid)
+                        # Servers like granian do the work in child processes.
+                        for each in [parent, *parent.children(recursive=True)]:
+                            with contextlib.suppress(psutil.Error):
+                                rss = each.memory_info().rss
+                                self.peak_rss[each.pid] = max(self.peak_rss.get(each.pid, 0), rss)
                 self._stop.wait(0.05)
 
         threading.Thread(target=run, daemon=True).start()

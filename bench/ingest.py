@@ -68,12 +68,14 @@ def make_devices(count: int, offset: int) -> list[dict[str, str]]:
     return devices
 
 
-def run_ingest(backend: str, devices: list[dict[str, str]], workers: int) -> Result:
+def run_ingest(
+    backend: str, devices: list[dict[str, str]], workers: int, server: str = "uvicorn"
+) -> Result:
     with environment(backend) as env:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         procs = Processes()
-        serve = ["serve", "--port", str(port)]
+        serve = ["serve", "--port", str(port), "--server", server]
         if workers:
             serve.append("--no-worker")
         procs.start(serve, env.env)
@@ -169,6 +171,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--devices", type=int, action="append")
     parser.add_argument("--workers", type=int, action="append")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     args = parser.parse_args()
     runs: list[tuple[str, int, int]] = []
     if args.backend or args.devices or args.workers:
@@ -190,7 +193,7 @@ def main() -> int:
     devices = make_devices(largest, offset=1_000_000)
     ok = True
     for backend, count, workers in runs:
-        result = run_ingest(backend, devices[:count], workers)
+        result = run_ingest(backend, devices[:count], workers, args.server)
         label = "embedded worker" if workers == 0 else f"{workers} worker(s)"
         checks = [result.ratio >= TARGETS["ratio"], result.peak_rss_mb <= TARGETS["rss_mb"]]
         if backend == "sqlite" and count == 10_000:
