@@ -57,3 +57,14 @@ def test_create_customer_needs_a_name(client: TestClient, world: World) -> None:
 
 def test_bad_page_size(client: TestClient, world: World) -> None:
     assert_error(client.get("/v1/customers?size=0", headers=world.auth()), 400, "800002")
+
+
+def test_over_long_names_are_400_not_database_errors(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/v1/customers", json={"billingProfile": {"companyName": "x" * 300}}, headers=world.auth()
+    )
+    assert "at most 256" in assert_error(response, 400, "800002")["description"]
+    policy = client.post(
+        f"/v1/customers/{world.customer}/policies", json={"name": "p" * 300}, headers=world.auth()
+    )
+    assert "at most 256" in assert_error(policy, 400, "800002")["description"]

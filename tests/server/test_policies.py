@@ -203,3 +203,12 @@ def test_snake_case_properties_and_empty_description(client: TestClient, world: 
     policy = response.json()
     assert "description" not in policy
     assert policy["policySettings"] == ["skip_eula"]
+
+
+def test_over_long_device_id_in_policy_update_is_400(client: TestClient, world: World) -> None:
+    response = client.patch(
+        f"/v1/customers/{world.customer}/DevicePolicyUpdates",
+        json={"devices": [{"id": "d" * 300, "policies": [{"key": "o_o_b_e", "value": "p"}]}]},
+        headers=world.auth(),
+    )
+    assert "devices[0].id: 300 characters" in assert_error(response, 400, "800002")["description"]

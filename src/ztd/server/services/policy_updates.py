@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ztd.identity import dds
+from ztd.server.api.errors import bad_request
 from ztd.server.api.ids import maybe_guid
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.leases import Lease, chunk_items
@@ -20,10 +21,18 @@ from ztd.wire import Device, PolicyCategory
 UNASSIGN = ""  # policy_ref of an item whose o_o_b_e value is null: remove the assignment
 
 
+MAX_REF = 256  # the longest device or policy id a job item keeps
+
+
 def prepare_policy_items(request_devices: Sequence[Device]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for device in request_devices:
+    for index, device in enumerate(request_devices):
         oobe = [p for p in device.policies or [] if p.key == PolicyCategory.OOBE]
+        for what, value in (("id", device.id), ("policies[].value", oobe and oobe[-1].value)):
+            if isinstance(value, str) and len(value) > MAX_REF:
+                raise bad_request(
+                    f"devices[{index}].{what}: {len(value)} characters; at most {MAX_REF}."
+                )
         item: dict[str, Any] = {"device_ref": (device.id or "").strip() or None}
         if item["device_ref"] is None or not oobe:
             error = dds.INVALID_REQUEST_BODY

@@ -24,6 +24,7 @@ def require_customer(conn: Connection, partner_id: str, customer_id: str) -> Non
 
 
 def add_partner(conn: Connection, name: str, now: datetime, partner_id: str | None = None) -> str:
+    _check_name(name)
     pid = _guid(partner_id)
     conn.execute(insert(partners).values(id=pid, name=name, created_at=now))
     return pid
@@ -37,6 +38,7 @@ def add_customer(
     customer_id: str | None = None,
     domain: str | None = None,
 ) -> str:
+    _check_name(name)
     cid = _guid(customer_id)
     if conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is None:
         raise LookupError(f"partner {partner_id} does not exist")
@@ -51,6 +53,11 @@ def partner_exists(conn: Connection, partner_id: str) -> bool:
     return (
         conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is not None
     )
+
+
+def _check_name(name: str) -> None:
+    if not name.strip() or len(name) > 256:
+        raise ValueError(f"a name must have 1 to 256 characters, not {len(name)}")
 
 
 def _guid(value: str | None) -> str:

@@ -21,6 +21,7 @@ from ztd.wire import Customer
 
 router = APIRouter(prefix="/v1/customers")
 MAX_PAGE = 500
+MAX_TEXT = 256
 
 
 @router.get("")
@@ -59,6 +60,9 @@ async def create_customer(request: Request, principal: Principal = Depends(write
     )
     if not name and not domain:
         raise bad_request("A customer needs billingProfile.companyName or companyProfile.domain.")
+    for what, value in (("companyName", name), ("domain", domain)):
+        if value and len(value) > MAX_TEXT:
+            raise bad_request(f"{what} is {len(value)} characters; at most {MAX_TEXT}.")
 
     def create(conn: Connection) -> StoredResponse:
         document = customers.create_customer(

@@ -20,6 +20,7 @@ from ztd.server.services.policy_updates import prepare_policy_items
 from ztd.wire import DevicePolicyUpdateRequest
 
 router = APIRouter(prefix="/v1/customers/{customer_id}")
+MAX_NAME = 256
 
 
 @router.get("/policies")
@@ -116,6 +117,8 @@ def _editable(fields: dict[str, Any]) -> dict[str, Any]:
     name = fields.get("name")
     if not isinstance(name, str) or not name.strip():
         raise bad_request("name is required: give the policy a non-empty name.")
+    if len(name.strip()) > MAX_NAME:
+        raise bad_request(f"name is {len(name.strip())} characters; at most {MAX_NAME}.")
     description = fields.get("description")
     if description is not None and not isinstance(description, str):
         raise bad_request("description must be a string.")
