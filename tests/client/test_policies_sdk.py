@@ -58,6 +58,12 @@ def _batch_devices(partner: PartnerClient, customer: str, batch: str, *seeds: in
 # -- sync ------------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Issue 6 asks for policies on both databases, through the SDK too."""
+    return str(request.param)
+
+
 def test_dotnet_sample_flow(partner: PartnerClient, world: World, fake_time: FakeTime) -> None:
     customer = partner.customers.by_id(world.customer)
     # CreateConfigurationPolicy.cs: a name, a description, two settings and no category.
