@@ -34,11 +34,10 @@ class FakeClock:
         return self.now
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the promise is about the embedded default
 def test_embedded_worker_finishes_ten_devices_quickly(
     db: Database, settings: Settings, world: World, backend: str
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("the 2-second promise is about the embedded SQLite default")
     app = create_app(settings, db=db, embedded_worker=True)
     with TestClient(app) as client:
         started = time.monotonic()
@@ -182,6 +181,7 @@ def test_concurrent_jobs_leave_one_owner_per_device(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql"])  # several workers: the PostgreSQL deployment
 def test_three_workers_share_a_job_and_survive_a_kill(
     client: TestClient,
     db: Database,
@@ -190,8 +190,6 @@ def test_three_workers_share_a_job_and_survive_a_kill(
     tmp_path: Path,
     backend: str,
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("several workers at once is the PostgreSQL deployment")
     settings.chunk_size = 500
     settings.max_devices_per_request = 20_000
     settings.max_body_bytes = 200_000_000
