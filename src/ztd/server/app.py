@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ztd.server.api.context import AppContext
-from ztd.server.api.errors import ApiError, error_response
+from ztd.server.api.errors import api_error_response, error_response
 from ztd.server.api.fast_status import FastStatus
 from ztd.server.api.middleware import PartnerCenterHeaders
 from ztd.server.api.routes import (
@@ -28,6 +28,7 @@ from ztd.server.api.routes import (
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
+from ztd.server.errors import ApiError
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -113,7 +114,7 @@ def create_app_from_env() -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> Response:
-        return exc.response()
+        return api_error_response(exc)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

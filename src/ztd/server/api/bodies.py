@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 
-from ztd.server.api.errors import bad_request, payload_too_large, unsupported_media_type
+from ztd.server.errors import bad_request, payload_too_large, unsupported_media_type
 
 JSON_TYPES = ("application/json", "text/json")
 M = TypeVar("M", bound=BaseModel)

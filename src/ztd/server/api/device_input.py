@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ztd.server.api.errors import bad_request
+from ztd.server.errors import bad_request
 from ztd.server.services.uploads import UploadedDevice
 
 __all__ = ["UploadedDevice", "parse_batch_id", "parse_devices"]

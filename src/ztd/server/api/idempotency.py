@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ztd.server.api.context import AppContext
-from ztd.server.api.errors import ApiError, conflict
 from ztd.server.api.responses import JSON_TYPE
+from ztd.server.errors import ApiError, conflict
 from ztd.server.storage.schema import idempotency_records
 
 
@@ -107,11 +107,3 @@ def _claim(
     if row.status_code is None:  # cannot happen: claims commit together with their response
         raise ApiError(409, "409", f"The request with MS-RequestId {request_id} is in progress.")
     return StoredResponse(row.status_code, row.location, row.body)
-
-
-def purge_expired(conn: Connection, *, now: datetime, retention_hours: float) -> int:
-    cutoff = now - timedelta(hours=retention_hours)
-    result = conn.execute(
-        delete(idempotency_records).where(idempotency_records.c.created_at < cutoff)
-    )
-    return result.rowcount

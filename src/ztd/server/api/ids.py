@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ztd.server.api.errors import ApiError
+from ztd.server.errors import ApiError
 
 
 def customer_guid(value: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Depends, Request
 
 from ztd.server.api.context import context_of
-from ztd.server.api.errors import forbidden, unauthorized
 from ztd.server.auth.tokens import InvalidToken, Principal, Role
+from ztd.server.errors import forbidden, unauthorized
 
 WRITER_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT})
 READER_ROLES = WRITER_ROLES | {Role.SALES_AGENT}

@@ -19,10 +19,10 @@ from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
-from ztd.server.api.idempotency import purge_expired
 from ztd.server.clock import Clock, utc_now
 from ztd.server.jobs import leases
 from ztd.server.jobs.documents import ItemOutcome, encode_outcomes, finish_job_if_complete
+from ztd.server.services.housekeeping import purge_expired_request_ids
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
@@ -113,7 +113,9 @@ class Worker:
                 failure = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
                 leases.mark_done(conn, chunk.chunk_pk, encode_outcomes([failure] * chunk.size))
                 finish_job_if_complete(conn, chunk.job_id, now)
-            purge_expired(conn, now=now, retention_hours=self.settings.idempotency_retention_hours)
+            purge_expired_request_ids(
+                conn, now=now, retention_hours=self.settings.idempotency_retention_hours
+            )
 
     def _finish_retrying(self, lease: leases.Lease) -> None:
         """Two jobs registering the same devices in different orders can deadlock on the

@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, delete, func, select
 
-from ztd.server.api.errors import bad_request, not_found
 from ztd.server.clock import wire_time
+from ztd.server.errors import bad_request, not_found
 from ztd.server.services.paging import decode_token, encode_token
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches, devices, partners

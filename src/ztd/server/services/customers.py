@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from ztd.server.api.errors import customer_not_found
+from ztd.server.errors import customer_not_found
 from ztd.server.services.paging import decode_token, encode_token
 from ztd.server.services.tenancy import add_customer
 from ztd.server.storage.schema import customers, partner_customers

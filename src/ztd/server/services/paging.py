@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ztd.server.api.errors import bad_request
+from ztd.server.errors import bad_request
 
 
 def encode_token(kind: str, position: str | int) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ztd.identity import dds
-from ztd.server.api.errors import bad_request
 from ztd.server.api.ids import maybe_guid
+from ztd.server.errors import bad_request
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.leases import Lease, chunk_items
 from ztd.server.storage.schema import configuration_policies, devices, job_items

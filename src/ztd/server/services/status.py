@@ -5,7 +5,6 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import Connection, select
 
-from ztd.server.api.errors import not_found
 from ztd.server.api.ids import maybe_guid
 from ztd.server.api.status_cache import (
     FinishedDocument,
@@ -13,6 +12,7 @@ from ztd.server.api.status_cache import (
     RunningJob,
     StatusCache,
 )
+from ztd.server.errors import not_found
 from ztd.server.jobs.documents import build_document, load_chunks, load_items
 from ztd.server.storage.schema import batch_jobs
 

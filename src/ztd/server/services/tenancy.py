@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
-from ztd.server.api.errors import customer_not_found
+from ztd.server.errors import customer_not_found
 from ztd.server.storage.schema import customers, partner_customers, partners
 
 

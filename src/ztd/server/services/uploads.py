@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import analyze_device, dds
-from ztd.server.api.errors import conflict, not_found
+from ztd.server.errors import conflict, not_found
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches
 

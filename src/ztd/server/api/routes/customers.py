@@ -10,12 +10,12 @@ from starlette.responses import Response
 
 from ztd.server.api.bodies import parse_json, parse_model, read_body
 from ztd.server.api.context import context_of
-from ztd.server.api.errors import bad_request
 from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import json_response
 from ztd.server.api.security import reader, writer
 from ztd.server.auth.tokens import Principal
+from ztd.server.errors import bad_request
 from ztd.server.services import customers
 from ztd.wire import Customer
 

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from ztd.server.api.bodies import parse_json, read_body
 from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading, writing
 from ztd.server.api.device_input import UploadedDevice, parse_batch_id, parse_devices
-from ztd.server.api.errors import bad_request
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.api.responses import job_location
+from ztd.server.errors import bad_request
 from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.services import catalog, uploads
 

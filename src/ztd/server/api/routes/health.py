@@ -7,8 +7,8 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 from ztd.server.api.context import context_of
-from ztd.server.api.errors import ApiError
 from ztd.server.api.responses import json_response
+from ztd.server.errors import ApiError
 
 router = APIRouter()
 

@@ -11,9 +11,9 @@ from starlette.responses import Response
 
 from ztd.server.api.bodies import parse_json, parse_model, read_body
 from ztd.server.api.customer_scope import CustomerCall, reading, writing
-from ztd.server.api.errors import bad_request
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.api.responses import job_location
+from ztd.server.errors import bad_request
 from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.services import policies
 from ztd.server.services.policy_updates import prepare_policy_items

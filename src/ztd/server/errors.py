@@ -1,0 +1,63 @@
+"""Partner Center errors as the service raises them (reference §7): the HTTP status, the
+``code`` and a ``description`` that says exactly what is wrong. Services raise these; the
+API renders them as ``{code, description, data, source}`` (``api/errors.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """Raised anywhere in request handling; rendered as the Partner Center error body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        description: str,
+        data: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.status = status
+        self.code = code
+        self.description = description
+        self.data = data or []
+        self.headers = headers or {}
+
+
+# The codes of reference §7.3, and the HTTP status as the code where Partner Center
+# documents none (405, 409, 413, 415).
+def bad_request(description: str, data: list[Any] | None = None) -> ApiError:
+    return ApiError(400, "800002", description, data)
+
+
+def unauthorized(description: str) -> ApiError:
+    return ApiError(401, "400", description, headers={"WWW-Authenticate": 'Bearer realm="ztd"'})
+
+
+def forbidden(description: str) -> ApiError:
+    return ApiError(403, "900150", description)
+
+
+def customer_not_found(customer_id: str) -> ApiError:
+    # Identical for "no such customer" and "another partner's customer": no existence oracle.
+    return ApiError(404, "60003", f"Tenant {customer_id} was not found.")
+
+
+def not_found(description: str) -> ApiError:
+    return ApiError(404, "1000", description)
+
+
+def conflict(description: str) -> ApiError:
+    return ApiError(409, "409", description)
+
+
+def payload_too_large(limit: int) -> ApiError:
+    return ApiError(413, "413", f"The request body exceeds the limit of {limit} bytes.")
+
+
+def unsupported_media_type(content_type: str) -> ApiError:
+    return ApiError(
+        415, "415", f"Content-Type {content_type!r} is not supported; send application/json."
+    )
