@@ -62,4 +62,9 @@ def _check_name(name: str) -> None:
 
 def _guid(value: str | None) -> str:
     # Tenant ids are GUIDs; store them in one canonical spelling so lookups are exact.
-    return str(uuid.UUID(value)) if value else str(uuid.uuid4())
+    if not value:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a GUID (tenant ids look like 0b9d2a51-...)") from None
