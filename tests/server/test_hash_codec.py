@@ -24,3 +24,15 @@ def test_real_shaped_hash_shrinks_to_a_third() -> None:
     assert stored.blob is not None and len(stored.blob) < len(text) / 2
     assert unpack(*stored) == text
     assert pack(None) == (None, None, None)
+
+
+def test_device_ids_are_unique_version_7_guids() -> None:
+    import uuid
+
+    from ztd.server.storage.ids import new_ids
+
+    ids = new_ids(2000)
+    assert len(set(ids)) == 2000
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value and parsed.version == 7 and parsed.variant == uuid.RFC_4122

@@ -35,14 +35,14 @@ ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, prod
 
 def load_items(conn: Connection, job_id: str) -> list[ItemEcho]:
     """What the document echoes of each item; it never changes once the job exists."""
-    return [
-        (row.device_ref, row.serial_number, row.product_key)
-        for row in conn.execute(
-            select(job_items.c.device_ref, job_items.c.serial_number, job_items.c.product_key)
-            .where(job_items.c.job_id == job_id)
-            .order_by(job_items.c.ordinal)
-        ).all()
-    ]
+    result = conn.execute(
+        select(job_items.c.device_ref, job_items.c.serial_number, job_items.c.product_key)
+        .where(job_items.c.job_id == job_id)
+        .order_by(job_items.c.ordinal)
+    )
+    # Plain text columns need no result processing; the driver's own tuples are several
+    # times cheaper than SQLAlchemy Rows for a 10,000-device job.
+    return list(result.cursor.fetchall())
 
 
 def load_chunks(conn: Connection, job_id: str) -> Sequence[Any]:

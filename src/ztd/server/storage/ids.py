@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 import time
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
 
 def new_ids(count: int) -> list[str]:
-    millis = time.time_ns() // 1_000_000
-    random = os.urandom(10 * count)
-    ids = []
-    for i in range(count):
-        # 48-bit timestamp, then version 7, then 74 random bits with the RFC 4122 variant.
-        r = random[10 * i : 10 * i + 10]
-        hi = int.from_bytes(r[:2], "big") & 0x0FFF | 0x7000
-        lo = int.from_bytes(r[2:], "big") & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-        h = f"{millis:012x}{hi:04x}{lo:016x}"
-        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return ids
+    # 48-bit millisecond timestamp, version 7, the RFC 4122 variant, 74 random bits.
+    ms = f"{time.time_ns() // 1_000_000:012x}"
+    head = f"{ms[:8]}-{ms[8:]}-7"
+    rnd = os.urandom(10 * count).hex()
+    variant = _VARIANT
+    return [
+        f"{head}{r[:3]}-{variant[r[3]]}{r[4:7]}-{r[7:19]}"
+        for r in (rnd[20 * i : 20 * i + 20] for i in range(count))
+    ]
