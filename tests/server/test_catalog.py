@@ -57,7 +57,8 @@ def test_devices_page_by_continuation_token(
     first = client.get(url, headers=world.auth()).json()["items"][0]
     assert first["attributes"] == {"objectType": "Device"}
     assert first["policies"] == []
-    assert "uploadedDate" in first and "hardwareHash" in first
+    assert "uploadedDate" in first
+    assert first["hardwareHash"] == devices[0]["HardwareHash"]  # exactly the string sent
 
 
 def test_bad_continuation_token_is_400(client: TestClient, world: World) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, select
 
 from ztd.server.clock import wire_time
 from ztd.server.errors import bad_request, not_found
 from ztd.server.services.paging import decode_token, encode_token
 from ztd.server.storage import hash_codec
-from ztd.server.storage.schema import device_batches, devices, partners
+from ztd.server.storage.schema import device_batches, devices, job_items, partners
 
 ALLOWED_OPERATIONS = ["GET", "DELETE"]
 
@@ -57,8 +57,18 @@ def list_devices(
 ) -> dict[str, Any]:
     batch_pk = _batch_pk(conn, customer_id, batch_id)
     after = _position(token) if token else 0
+    item = job_items.alias("item")
     rows = conn.execute(
-        select(devices)
+        select(
+            devices,
+            item.c.hash_blob.label("item_hash_blob"),
+            item.c.hash_length.label("item_hash_length"),
+            item.c.hardware_hash.label("item_hardware_hash"),
+        )
+        .outerjoin(
+            item,
+            and_(item.c.job_id == devices.c.job_id, item.c.ordinal == devices.c.job_ordinal),
+        )
         .where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
         .order_by(devices.c.pk)
         .limit(page_size + 1)
@@ -110,7 +120,7 @@ def _device(row: Any) -> dict[str, Any]:
     for key, value in (
         ("serialNumber", row.serial_number),
         ("productKey", row.product_key),
-        ("hardwareHash", hash_codec.unpack(row.hash_blob, row.hash_length, row.hardware_hash)),
+        ("hardwareHash", _hash_of(row)),
         ("modelName", row.model_name),
         ("oemManufacturerName", row.manufacturer),
     ):
@@ -121,6 +131,14 @@ def _device(row: Any) -> dict[str, Any]:
     device["allowedOperations"] = ALLOWED_OPERATIONS
     device["attributes"] = {"objectType": "Device"}
     return device
+
+
+def _hash_of(row: Any) -> str | None:
+    """The hash as uploaded: from the device's job item, or (rows registered before
+    migration 0006) from the device row itself."""
+    if row.job_ordinal is not None:
+        return hash_codec.unpack(row.item_hash_blob, row.item_hash_length, row.item_hardware_hash)
+    return hash_codec.unpack(row.hash_blob, row.hash_length, row.hardware_hash)
 
 
 def _position(token: str) -> int:

@@ -34,8 +34,8 @@ def register_chunk(
     now: datetime,
     mode: RegistrationMode = RegistrationMode.OPEN,
 ) -> list[ItemOutcome]:
-    # Only the small columns come to Python; hashes go from job_items to devices inside the
-    # database (INSERT ... SELECT), which is most of the bytes of a job.
+    # Only the small columns come to Python, and hashes are not copied at all: a device
+    # points at the job item it came from, which holds most of the bytes of a job.
     has_hash = or_(job_items.c.hash_blob.is_not(None), job_items.c.hardware_hash.is_not(None))
     items = chunk_items(
         conn,
@@ -111,8 +111,8 @@ _PLAN_TABLE = "_registration_plan"
 def _insert_planned(
     conn: Connection, plan: list[tuple[Any, ...]], job: Row[Any], job_id: str, now: datetime
 ) -> int:
-    """Insert the planned devices, taking their hashes straight from job_items; unique keys
-    decide races (ON CONFLICT DO NOTHING). Returns how many rows landed."""
+    """Insert the planned devices; unique keys decide races (ON CONFLICT DO NOTHING). The
+    hash is not copied: a device reads it from its job item. Returns how many rows landed."""
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {_PLAN_TABLE} (ordinal INTEGER, id VARCHAR(36), "
         "hardware_key VARCHAR(520), pkid_key VARCHAR(64), model_name VARCHAR(256), "
@@ -123,11 +123,11 @@ def _insert_planned(
     result = conn.execute(
         text(
             f"INSERT INTO devices (id, customer_id, batch_pk, serial_number, product_key, "
-            f"hash_blob, hash_length, hardware_hash, model_name, manufacturer, hardware_key, "
-            f"pkid_key, job_id, uploaded_at) "
-            f"SELECT p.id, :customer_id, :batch_pk, i.serial_number, i.product_key, i.hash_blob, "
-            f"i.hash_length, i.hardware_hash, p.model_name, p.manufacturer, p.hardware_key, "
-            f"p.pkid_key, :job_id, :uploaded_at "
+            f"model_name, manufacturer, hardware_key, pkid_key, job_id, job_ordinal, "
+            f"uploaded_at) "
+            f"SELECT p.id, :customer_id, :batch_pk, i.serial_number, i.product_key, "
+            f"p.model_name, p.manufacturer, p.hardware_key, p.pkid_key, :job_id, p.ordinal, "
+            f":uploaded_at "
             f"FROM {_PLAN_TABLE} p "
             f"JOIN job_items i ON i.job_id = :job_id AND i.ordinal = p.ordinal "
             # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT to parse it.

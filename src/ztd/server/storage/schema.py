@@ -83,7 +83,8 @@ devices = Table(
     Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=False),
     Column("serial_number", String(256), nullable=True),
     Column("product_key", String(64), nullable=True),
-    # The hash as sent, compactly: see hash_codec (stripped text + length, or plain text).
+    # Rows registered before migration 0006 kept their hash here; newer rows leave these
+    # empty and read the hash from the job item they came from (job_id, job_ordinal).
     Column("hash_blob", LargeBinary, nullable=True),
     Column("hash_length", Integer, nullable=True),
     Column("hardware_hash", Text, nullable=True),
@@ -93,6 +94,7 @@ devices = Table(
     Column("pkid_key", String(64), nullable=True, unique=True),
     Column("policy_id", GUID, nullable=True),
     Column("job_id", GUID, nullable=False),
+    Column("job_ordinal", Integer, nullable=True),  # the job item holding the hash as sent
     Column("uploaded_at", Timestamp, nullable=False),
     Index(None, "batch_pk", "pk"),
     Index(None, "policy_id"),
@@ -141,7 +143,9 @@ job_chunks = Table(
 )
 
 # One row per device of the request, in request order. Identity is resolved at enqueue
-# (pure CPU work in the API), so workers only do the registry writes.
+# (pure CPU work in the API), so workers only do the registry writes. Items are kept: a
+# registered device reads the hardware hash it was uploaded with from its item, so the
+# largest value of a job is written once.
 job_items = Table(
     "job_items",
     metadata,
