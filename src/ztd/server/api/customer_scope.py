@@ -5,7 +5,7 @@ forgotten by a new route."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,11 @@ from starlette.responses import Response
 from ztd.server.api.context import AppContext, context_of
 from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
-from ztd.server.api.responses import json_response
+from ztd.server.api.responses import job_location, json_response
 from ztd.server.api.security import batch_creator, reader, writer
 from ztd.server.auth.tokens import Principal
+from ztd.server.errors import bad_request
+from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.services.tenancy import require_customer
 
 
@@ -53,6 +55,43 @@ class CustomerCall:
         self, work: Callable[[Connection], StoredResponse], body: bytes = b""
     ) -> Response:
         return await run_in_threadpool(self.write, work, body)
+
+    async def start_job(
+        self,
+        kind: str,
+        items: Sequence[dict[str, Any]],
+        body: bytes,
+        batch_of: Callable[[Connection], int | None] = lambda _conn: None,
+    ) -> Response:
+        """Enqueue a job (with the batch ``batch_of`` finds or creates, in the same
+        transaction) and answer 202 with the relative Location clients poll."""
+
+        def enqueue(conn: Connection) -> StoredResponse:
+            tracking_id = enqueue_job(
+                conn,
+                kind=kind,
+                partner_id=self.principal.partner_id,
+                customer_id=self.customer_id,
+                batch_pk=batch_of(conn),
+                items=items,
+                chunk_size=self.ctx.settings.chunk_size,
+                now=self.ctx.clock(),
+            )
+            return StoredResponse(202, location=job_location(self.customer_id, tracking_id))
+
+        response = await self.write_async(enqueue, body)
+        self.ctx.wakeup.set()  # the embedded worker starts now instead of at its next poll
+        return response
+
+    def check_device_count(self, count: int) -> None:
+        limit = self.ctx.settings.max_devices_per_request
+        if not count:
+            raise bad_request("devices is empty: send at least one device.")
+        if count > limit:
+            raise bad_request(
+                f"Too many devices in one request: {count}; the limit is {limit} "
+                f"(ZTD_MAX_DEVICES_PER_REQUEST). Split the request into several."
+            )
 
 
 def _call(request: Request, customer_id: str, principal: Principal) -> CustomerCall:

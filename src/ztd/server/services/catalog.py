@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, delete, func, select
 
 from ztd.server.clock import wire_time
 from ztd.server.errors import bad_request, not_found
-from ztd.server.services.paging import decode_token, encode_token
+from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches, devices, job_items, partners
 
@@ -76,20 +76,13 @@ def list_devices(
     total = conn.execute(
         select(func.count()).select_from(devices).where(devices.c.batch_pk == batch_pk)
     ).scalar_one()
-    page = [_device(row) for row in rows[:page_size]]
-    collection: dict[str, Any] = {"totalCount": total, "items": page}
-    if len(rows) > page_size:
-        next_token = encode_token("d", rows[page_size - 1].pk)
-        collection["continuationToken"] = next_token
-        collection["links"] = {
-            "next": {
-                "uri": f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices",
-                "method": "GET",
-                "headers": [{"key": "MS-ContinuationToken", "value": next_token}],
-            }
-        }
-    collection["attributes"] = {"objectType": "Collection"}
-    return collection
+    more = len(rows) > page_size
+    return seek_collection(
+        [_device(row) for row in rows[:page_size]],
+        total,
+        encode_token("d", rows[page_size - 1].pk) if more else None,
+        f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices",
+    )
 
 
 def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from ztd.server.errors import customer_not_found
-from ztd.server.services.paging import decode_token, encode_token
+from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.services.tenancy import add_customer
 from ztd.server.storage.schema import customers, partner_customers
 
@@ -48,20 +48,14 @@ def list_customers(
     if token:
         query = query.where(customers.c.id > decode_token(token, "c"))
     rows = conn.execute(query).all()
-    items = [customer_document(row) for row in rows[:page_size]]
-    collection: dict[str, Any] = {"totalCount": len(items), "items": items}
-    if len(rows) > page_size:
-        next_token = encode_token("c", rows[page_size - 1].id)
-        collection["continuationToken"] = next_token
-        collection["links"] = {
-            "next": {
-                "uri": f"/customers?size={page_size}",
-                "method": "GET",
-                "headers": [{"key": "MS-ContinuationToken", "value": next_token}],
-            }
-        }
-    collection["attributes"] = {"objectType": "Collection"}
-    return collection
+    page = [customer_document(row) for row in rows[:page_size]]
+    more = len(rows) > page_size
+    return seek_collection(
+        page,
+        len(page),
+        encode_token("c", rows[page_size - 1].id) if more else None,
+        f"/customers?size={page_size}",
+    )
 
 
 def create_customer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from ztd.server.errors import bad_request
 
@@ -22,3 +23,22 @@ def decode_token(token: str, kind: str) -> str:
     if found != kind or not position:
         raise bad_request(f"The continuation token {token!r} is not valid.")
     return position
+
+
+def seek_collection(
+    items: list[dict[str, Any]], total: int, next_token: str | None, next_uri: str
+) -> dict[str, Any]:
+    """A SeekBasedResourceCollection: the page, and when more follow the token both as
+    ``continuationToken`` and in ``links.next`` (whose headers the .NET enumerator copies)."""
+    collection: dict[str, Any] = {"totalCount": total, "items": items}
+    if next_token is not None:
+        collection["continuationToken"] = next_token
+        collection["links"] = {
+            "next": {
+                "uri": next_uri,
+                "method": "GET",
+                "headers": [{"key": "MS-ContinuationToken", "value": next_token}],
+            }
+        }
+    collection["attributes"] = {"objectType": "Collection"}
+    return collection

@@ -13,9 +13,7 @@ from ztd.server.api.bodies import parse_json, read_body
 from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading, writing
 from ztd.server.api.device_input import UploadedDevice, parse_batch_id, parse_devices
 from ztd.server.api.idempotency import StoredResponse
-from ztd.server.api.responses import job_location
 from ztd.server.errors import bad_request
-from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.services import catalog, uploads
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
@@ -31,17 +29,16 @@ async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response
     batch_id = parse_batch_id(fields.get("batchid"))
     items = await _prepare(call, parse_devices(fields.get("devices", [])))
 
-    def enqueue(conn: Connection) -> StoredResponse:
-        batch_pk = uploads.create_batch(
+    def new_batch(conn: Connection) -> int:
+        return uploads.create_batch(
             conn,
             customer_id=call.customer_id,
             batch_id=batch_id,
             created_by=catalog.partner_name(conn, call.principal.partner_id),
             now=call.ctx.clock(),
         )
-        return _enqueue_upload(call, conn, batch_pk, items)
 
-    return await _accepted(call, enqueue, raw)
+    return await call.start_job("upload", items, raw, batch_of=new_batch)
 
 
 @router.post("/{batch_id}/devices")
@@ -55,11 +52,10 @@ async def add_devices(batch_id: str, call: CustomerCall = Depends(writing)) -> R
         raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
     items = await _prepare(call, parse_devices(data, where="body"))
 
-    def enqueue(conn: Connection) -> StoredResponse:
-        batch_pk = uploads.existing_batch(conn, call.customer_id, batch_id)
-        return _enqueue_upload(call, conn, batch_pk, items)
+    def existing(conn: Connection) -> int:
+        return uploads.existing_batch(conn, call.customer_id, batch_id)
 
-    return await _accepted(call, enqueue, raw)
+    return await call.start_job("upload", items, raw, batch_of=existing)
 
 
 @router.get("")
@@ -87,34 +83,5 @@ def delete_device(batch_id: str, device_id: str, call: CustomerCall = Depends(wr
 
 
 async def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> list[dict[str, Any]]:
-    limit = call.ctx.settings.max_devices_per_request
-    if not devices:
-        raise bad_request("devices is empty: send at least one device.")
-    if len(devices) > limit:
-        raise bad_request(
-            f"Too many devices in one request: {len(devices)}; the limit is {limit} "
-            f"(ZTD_MAX_DEVICES_PER_REQUEST). Split the upload into several requests."
-        )
+    call.check_device_count(len(devices))
     return await run_in_threadpool(uploads.prepare_devices, devices)
-
-
-def _enqueue_upload(
-    call: CustomerCall, conn: Connection, batch_pk: int, items: list[dict[str, Any]]
-) -> StoredResponse:
-    tracking_id = enqueue_job(
-        conn,
-        kind="upload",
-        partner_id=call.principal.partner_id,
-        customer_id=call.customer_id,
-        batch_pk=batch_pk,
-        items=items,
-        chunk_size=call.ctx.settings.chunk_size,
-        now=call.ctx.clock(),
-    )
-    return StoredResponse(202, location=job_location(call.customer_id, tracking_id))
-
-
-async def _accepted(call: CustomerCall, enqueue: Any, raw: bytes) -> Response:
-    response = await call.write_async(enqueue, raw)
-    call.ctx.wakeup.set()  # the embedded worker starts now instead of at its next poll
-    return response

@@ -12,9 +12,7 @@ from starlette.responses import Response
 from ztd.server.api.bodies import parse_json, parse_model, read_body
 from ztd.server.api.customer_scope import CustomerCall, reading, writing
 from ztd.server.api.idempotency import StoredResponse
-from ztd.server.api.responses import job_location
 from ztd.server.errors import bad_request
-from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.services import policies
 from ztd.server.services.policy_updates import prepare_policy_items
 from ztd.wire import DevicePolicyUpdateRequest
@@ -73,37 +71,14 @@ def delete_policy(policy_id: str, call: CustomerCall = Depends(writing)) -> Resp
 
 @router.patch("/DevicePolicyUpdates")
 async def update_device_policies(call: CustomerCall = Depends(writing)) -> Response:
-    settings = call.ctx.settings
-    raw = await read_body(call.request, settings.max_body_bytes)
+    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
     data = parse_json(raw)
     if not isinstance(data, dict):
         raise bad_request("The body must be a DevicePolicyUpdateRequest object.")
     body = parse_model(DevicePolicyUpdateRequest, data, what="DevicePolicyUpdateRequest")
-    if not body.devices:
-        raise bad_request("devices is empty: send at least one device with its policies.")
-    if len(body.devices) > settings.max_devices_per_request:
-        raise bad_request(
-            f"Too many devices in one request: {len(body.devices)}; the limit is "
-            f"{settings.max_devices_per_request} (ZTD_MAX_DEVICES_PER_REQUEST)."
-        )
+    call.check_device_count(len(body.devices))
     items = prepare_policy_items(body.devices)
-
-    def enqueue(conn: Connection) -> StoredResponse:
-        tracking_id = enqueue_job(
-            conn,
-            kind="policy_update",
-            partner_id=call.principal.partner_id,
-            customer_id=call.customer_id,
-            batch_pk=None,
-            items=items,
-            chunk_size=settings.chunk_size,
-            now=call.ctx.clock(),
-        )
-        return StoredResponse(202, location=job_location(call.customer_id, tracking_id))
-
-    response = await call.write_async(enqueue, raw)
-    call.ctx.wakeup.set()
-    return response
+    return await call.start_job("policy_update", items, raw)
 
 
 def _policy_fields(data: Any) -> dict[str, Any]:
