@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.schema import CreateTable
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
@@ -125,6 +126,7 @@ _PLAN = Table(
     Column("pkid_key", String(64)),
     Column("model_name", String(256)),
     Column("manufacturer", String(256)),
+    prefixes=["TEMPORARY"],
 )
 PLAN_COLUMNS = tuple(column.name for column in _PLAN.columns)
 _PLAN_TABLE = _PLAN.name
@@ -135,11 +137,7 @@ def _insert_planned(
 ) -> int:
     """Insert the planned devices; unique keys decide races (ON CONFLICT DO NOTHING). The
     hash is not copied: a device reads it from its job item. Returns how many rows landed."""
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_PLAN_TABLE} (ordinal INTEGER, id VARCHAR(36), "
-        "hardware_key VARCHAR(520), pkid_key VARCHAR(64), model_name VARCHAR(256), "
-        "manufacturer VARCHAR(256))"
-    )
+    conn.execute(CreateTable(_PLAN, if_not_exists=True))
     conn.exec_driver_sql(f"DELETE FROM {_PLAN_TABLE}")
     insert_rows(conn, _PLAN, PLAN_COLUMNS, plan)
     result = conn.execute(
