@@ -27,6 +27,7 @@ ITEM_COLUMNS = (
     "policy_ref",
     "precheck_code",
     "precheck_name",
+    "device_id",
 )
 
 

@@ -2,8 +2,12 @@
 
 Race safety comes from the database: devices are inserted with ON CONFLICT DO NOTHING against
 the unique identity keys, so of two jobs registering one device concurrently exactly one
-insert lands; the other finds the owner afterwards and reports 806 or 808. Every step works
-on a whole chunk with a handful of set-based statements.
+insert lands; the other finds the owner afterwards and reports 806 or 808.
+
+A chunk registers with one ``INSERT ... SELECT`` from its job items: each item that passed the
+prechecks got its device id at enqueue, and the hash is not copied (a device reads it from its
+item). Python then only reads each item's id to write the chunk's outcomes; hashless and
+refused devices are the only ones that need more.
 """
 
 from __future__ import annotations
@@ -12,31 +16,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    Row,
-    String,
-    Table,
-    or_,
-    select,
-    text,
-)
-from sqlalchemy.schema import CreateTable
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
-from ztd.server.jobs.leases import Lease, chunk_items
+from ztd.server.jobs.leases import Lease
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
-from ztd.server.storage.bulk import db_time, insert_rows
-from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import devices, job_items
 
 # Bound-parameter lists stay well under SQLite's and PostgreSQL's limits.
 IN_LIST_SIZE = 500
+
+Refusals = dict[int, dds.DdsError]  # item ordinal -> why its device was not registered
 
 
 def register_chunk(
@@ -46,138 +39,179 @@ def register_chunk(
     now: datetime,
     mode: RegistrationMode = RegistrationMode.OPEN,
 ) -> list[ItemOutcome]:
-    # Only the small columns come to Python, and hashes are not copied at all: a device
-    # points at the job item it came from, which holds most of the bytes of a job.
-    has_hash = or_(job_items.c.hash_blob.is_not(None), job_items.c.hardware_hash.is_not(None))
-    items = chunk_items(
-        conn,
-        lease,
-        job_items.c.ordinal,
-        job_items.c.precheck_code,
-        job_items.c.precheck_name,
-        job_items.c.hardware_key,
-        job_items.c.pkid_key,
-        job_items.c.model_name,
-        job_items.c.manufacturer,
-        has_hash.label("has_hash"),
-    )
-    unhashed = [i for i in items if not i.precheck_name and not i.has_hash]
-    by_pkid, by_key = oem_registry.resolve(
-        conn,
-        [i.pkid_key for i in unhashed if i.pkid_key],
-        [i.hardware_key for i in unhashed if i.hardware_key],
-    )
+    refused = _resolve_hashless(conn, lease, mode)
+    inserted = _insert_devices(conn, lease, job, now)
     outcomes: list[ItemOutcome] = []
-    plan: list[tuple[Any, ...]] = []
-    fresh_ids = iter(new_ids(len(items)))
-    for item in items:
-        if item.precheck_name:
-            outcomes.append([None, item.precheck_code, item.precheck_name])
-            continue
-        oem = None
-        if not item.has_hash:
-            oem = by_pkid.get(item.pkid_key or "") or by_key.get(item.hardware_key or "")
-            if oem is None and mode is RegistrationMode.STRICT:
-                error = dds.DEVICE_NOT_FOUND
-                outcomes.append([None, error.code, error.name])
-                continue
-        device_id = next(fresh_ids)
-        outcomes.append([device_id, None, None])
-        plan.append(
-            (
-                item.ordinal,
-                device_id,
-                # An OEM record gives a hashless upload the machine's full identity.
-                oem.hardware_key if oem else item.hardware_key,
-                (oem.pkid_key if oem else None) or item.pkid_key,
-                item.model_name or (oem.model_name if oem else None),
-                item.manufacturer or (oem.manufacturer if oem else None),
-            )
-        )
-    if not plan:
-        return outcomes
-    if _insert_planned(conn, plan, job, lease.job_id, now) == len(plan):
-        return outcomes  # no conflict at all: the common case needs no further query
-
-    planned = {row[1]: dict(zip(PLAN_COLUMNS, row, strict=True)) for row in plan}
-    inserted = _existing_ids(conn, list(planned))
-    refused = [row for device_id, row in planned.items() if device_id not in inserted]
-    owners = _owners_by_key(conn, refused)
-    by_id = {outcome[0]: outcome for outcome in outcomes if outcome[0]}
-    for row in refused:
-        owner = owners.get(row["hardware_key"]) or owners.get(row["pkid_key"])
-        if owner is None:  # the conflicting device vanished meanwhile (deleted)
-            error = dds.STORAGE_ERROR
-        elif owner == job.customer_id:
-            error = dds.DEVICE_ALREADY_ASSIGNED
+    planned = 0
+    for ordinal, device_id, code, name in _chunk_rows(
+        conn, lease, job_items.c.device_id, job_items.c.precheck_code, job_items.c.precheck_name
+    ):
+        if device_id is not None:
+            planned += 1
+            outcomes.append([device_id, None, None])
+        elif ordinal in refused:
+            outcomes.append([None, refused[ordinal].code, refused[ordinal].name])
         else:
-            error = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
-        by_id[row["id"]][:] = [None, error.code, error.name]
+            outcomes.append([None, code, name])  # the precheck's error
+    if inserted < planned:  # some identity keys were already taken
+        for ordinal, error in _conflicts(conn, lease, job).items():
+            outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
     return outcomes
 
 
-# A per-connection scratch table: what to insert for each registrable item of a chunk.
-_PLAN = Table(
-    "_registration_plan",
-    MetaData(),
-    Column("ordinal", Integer),
-    Column("id", String(36)),
-    Column("hardware_key", String(520)),
-    Column("pkid_key", String(64)),
-    Column("model_name", String(256)),
-    Column("manufacturer", String(256)),
-    prefixes=["TEMPORARY"],
-)
-PLAN_COLUMNS = tuple(column.name for column in _PLAN.columns)
-_PLAN_TABLE = _PLAN.name
-
-
-def _insert_planned(
-    conn: Connection, plan: list[tuple[Any, ...]], job: Row[Any], job_id: str, now: datetime
-) -> int:
-    """Insert the planned devices; unique keys decide races (ON CONFLICT DO NOTHING). The
-    hash is not copied: a device reads it from its job item. Returns how many rows landed."""
-    conn.execute(CreateTable(_PLAN, if_not_exists=True))
-    conn.exec_driver_sql(f"DELETE FROM {_PLAN_TABLE}")
-    insert_rows(conn, _PLAN, PLAN_COLUMNS, plan)
-    result = conn.execute(
-        text(
-            f"INSERT INTO devices (id, customer_id, batch_pk, serial_number, product_key, "
-            f"model_name, manufacturer, hardware_key, pkid_key, job_id, job_ordinal, "
-            f"uploaded_at) "
-            f"SELECT p.id, :customer_id, :batch_pk, i.serial_number, i.product_key, "
-            f"p.model_name, p.manufacturer, p.hardware_key, p.pkid_key, :job_id, p.ordinal, "
-            f":uploaded_at "
-            f"FROM {_PLAN_TABLE} p "
-            f"JOIN job_items i ON i.job_id = :job_id AND i.ordinal = p.ordinal "
-            # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT to parse it.
-            f"WHERE true ORDER BY p.ordinal ON CONFLICT DO NOTHING"
-        ),
-        {
-            "customer_id": job.customer_id,
-            "batch_pk": job.batch_pk,
-            "job_id": job_id,
-            "uploaded_at": db_time(conn, now),
-        },
+def _in_chunk(lease: Lease) -> ColumnElement[bool]:
+    return and_(
+        job_items.c.job_id == lease.job_id,
+        job_items.c.ordinal >= lease.first_ordinal,
+        job_items.c.ordinal < lease.end_ordinal,
     )
-    return int(result.rowcount)
 
 
-def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in _slices(ids):
-        found.update(conn.execute(select(devices.c.id).where(devices.c.id.in_(part))).scalars())
-    return found
+def _chunk_rows(
+    conn: Connection, lease: Lease, *columns: Any, where: ColumnElement[bool] | None = None
+) -> list[tuple[Any, ...]]:
+    """(ordinal, *columns) of the leased chunk's items in request order, as the driver's own
+    tuples: several times cheaper than SQLAlchemy Rows for thousands of items."""
+    query = select(job_items.c.ordinal, *columns).where(_in_chunk(lease))
+    if where is not None:
+        query = query.where(where)
+    result = conn.execute(query.order_by(job_items.c.ordinal))
+    return list(result.cursor.fetchall())
 
 
-def _owners_by_key(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+def _resolve_hashless(conn: Connection, lease: Lease, mode: RegistrationMode) -> Refusals:
+    """Devices uploaded without a hash take their identity from the OEM registry when it has
+    them, written to their item for registration to read; in strict mode the ones it lacks
+    are refused (812) and lose their device id."""
+    hashless = _chunk_rows(
+        conn,
+        lease,
+        job_items.c.pkid_key,
+        job_items.c.hardware_key,
+        job_items.c.model_name,
+        job_items.c.manufacturer,
+        where=and_(
+            job_items.c.device_id.is_not(None),
+            job_items.c.hash_blob.is_(None),
+            job_items.c.hardware_hash.is_(None),
+        ),
+    )
+    if not hashless:
+        return {}
+    by_pkid, by_key = oem_registry.resolve(
+        conn, [h[1] for h in hashless if h[1]], [h[2] for h in hashless if h[2]]
+    )
+    identities: list[dict[str, Any]] = []
+    refused: Refusals = {}
+    for ordinal, pkid, key, model, manufacturer in hashless:
+        oem = by_pkid.get(pkid or "") or by_key.get(key or "")
+        if oem is not None:
+            identities.append(
+                {
+                    "n": ordinal,
+                    "key": oem.hardware_key,
+                    "pkid": oem.pkid_key or pkid,
+                    "model": model or oem.model_name,
+                    "maker": manufacturer or oem.manufacturer,
+                }
+            )
+        elif mode is RegistrationMode.STRICT:
+            refused[ordinal] = dds.DEVICE_NOT_FOUND
+    this_item = and_(job_items.c.job_id == lease.job_id, job_items.c.ordinal == bindparam("n"))
+    if identities:
+        conn.execute(
+            update(job_items)
+            .where(this_item)
+            .values(
+                hardware_key=bindparam("key"),
+                pkid_key=bindparam("pkid"),
+                model_name=bindparam("model"),
+                manufacturer=bindparam("maker"),
+            ),
+            identities,
+        )
+    if refused:
+        conn.execute(
+            update(job_items).where(this_item).values(device_id=None),
+            [{"n": ordinal} for ordinal in refused],
+        )
+    return refused
+
+
+def _insert_devices(conn: Connection, lease: Lease, job: Row[Any], now: datetime) -> int:
+    """Insert the chunk's devices; unique keys decide races (ON CONFLICT DO NOTHING). Returns
+    how many rows landed."""
+    item = job_items.c
+    rows = (
+        select(
+            item.device_id,
+            literal(job.customer_id),
+            literal(job.batch_pk),
+            item.serial_number,
+            item.product_key,
+            item.model_name,
+            item.manufacturer,
+            item.hardware_key,
+            item.pkid_key,
+            item.job_id,
+            item.ordinal,
+            literal(now, devices.c.uploaded_at.type),
+        )
+        .where(_in_chunk(lease), item.device_id.is_not(None))
+        .order_by(item.ordinal)
+    )
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(devices).from_select(_DEVICE_COLUMNS, rows)
+    return int(conn.execute(statement.on_conflict_do_nothing()).rowcount)
+
+
+_DEVICE_COLUMNS = (
+    "id",
+    "customer_id",
+    "batch_pk",
+    "serial_number",
+    "product_key",
+    "model_name",
+    "manufacturer",
+    "hardware_key",
+    "pkid_key",
+    "job_id",
+    "job_ordinal",
+    "uploaded_at",
+)
+
+
+def _conflicts(conn: Connection, lease: Lease, job: Row[Any]) -> Refusals:
+    """Items whose device did not land, each with 806 (this customer holds the device) or 808
+    (another tenant does)."""
+    missing = conn.execute(
+        select(job_items.c.ordinal, job_items.c.hardware_key, job_items.c.pkid_key)
+        .select_from(job_items.outerjoin(devices, devices.c.id == job_items.c.device_id))
+        .where(_in_chunk(lease), job_items.c.device_id.is_not(None), devices.c.id.is_(None))
+    ).all()
+    owners = _owners_by_key(
+        conn, [row.hardware_key for row in missing], [row.pkid_key for row in missing]
+    )
+    refused: Refusals = {}
+    for ordinal, hardware_key, pkid_key in missing:
+        owner = owners.get(hardware_key) or owners.get(pkid_key)
+        if owner is None:  # the conflicting device vanished meanwhile (deleted)
+            refused[ordinal] = dds.STORAGE_ERROR
+        elif owner == job.customer_id:
+            refused[ordinal] = dds.DEVICE_ALREADY_ASSIGNED
+        else:
+            refused[ordinal] = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
+    return refused
+
+
+def _owners_by_key(
+    conn: Connection, hardware_keys: Sequence[str | None], pkids: Sequence[str | None]
+) -> dict[str, str]:
     """Identity key -> customer id of the device that holds it."""
-    hardware_keys = [r["hardware_key"] for r in rows if r["hardware_key"]]
-    pkids = [r["pkid_key"] for r in rows if r["pkid_key"]]
     owners: dict[str, str] = {}
     for column, keys in ((devices.c.hardware_key, hardware_keys), (devices.c.pkid_key, pkids)):
-        for part in _slices(keys):
-            query = select(column, devices.c.customer_id).where(or_(column.in_(part)))
+        for part in _slices([key for key in keys if key]):
+            query = select(column, devices.c.customer_id).where(column.in_(part))
             owners.update({key: customer for key, customer in conn.execute(query)})
     return owners
 

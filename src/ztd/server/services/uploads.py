@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ztd.identity import analyze_device, dds
 from ztd.server.errors import conflict, not_found
 from ztd.server.storage import hash_codec
+from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import device_batches
 
 
@@ -35,6 +36,7 @@ def prepare_devices(devices: Sequence[UploadedDevice]) -> list[dict[str, Any]]:
     write lock is held only for the inserts."""
     rows: list[dict[str, Any]] = []
     first_seen: set[str] = set()
+    device_ids = iter(new_ids(len(devices)))
     for device in devices:
         identity = analyze_device(
             serial_number=device.serial_number,
@@ -64,6 +66,7 @@ def prepare_devices(devices: Sequence[UploadedDevice]) -> list[dict[str, Any]]:
                 "pkid_key": identity.pkid if error is None else None,
                 "precheck_code": error.code if error else None,
                 "precheck_name": error.name if error else None,
+                "device_id": next(device_ids) if error is None else None,
             }
         )
     return rows

@@ -165,6 +165,9 @@ job_items = Table(
     # Set at enqueue when the item can never succeed (802, 803, duplicate in this job).
     Column("precheck_code", String(16), nullable=True),
     Column("precheck_name", String(64), nullable=True),
+    # Uploads: the id the device gets if it registers, given at enqueue to every item that
+    # passed the prechecks, so registration is one INSERT ... SELECT from these rows.
+    Column("device_id", GUID, nullable=True),
 )
 
 # Partner applications of the built-in issuer (client-credentials grant). Only a hash of the

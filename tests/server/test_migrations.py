@@ -1,0 +1,58 @@
+"""Migrations that move data, run against a database holding work in progress."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from sqlalchemy import select, update
+
+from tests.conftest import World
+from ztd.identity import synthesize_device
+from ztd.server.api.device_input import parse_devices
+from ztd.server.clock import utc_now
+from ztd.server.jobs.enqueue import enqueue_job
+from ztd.server.jobs.worker import Worker
+from ztd.server.services import uploads
+from ztd.server.settings import Settings
+from ztd.server.storage import migrate
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import devices, job_items
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # downgrading a shared PostgreSQL is not safe
+def test_uploads_queued_before_0007_register_after_it(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    """0007 gives job items their device id at enqueue; items queued before it had none."""
+    machines = [synthesize_device(seed) for seed in (401, 402)]
+    wire = [{"serialNumber": m.serial, "hardwareHash": m.hardware_hash} for m in machines]
+    wire.append({"serialNumber": "NO-HASH-NO-KEY"})  # fails its precheck (803)
+    with db.write() as conn:
+        batch = uploads.create_batch(
+            conn, customer_id=world.customer, batch_id="b", created_by="t", now=utc_now()
+        )
+        job_id = enqueue_job(
+            conn,
+            kind="upload",
+            partner_id=world.partner,
+            customer_id=world.customer,
+            batch_pk=batch,
+            items=uploads.prepare_devices(parse_devices(wire)),
+            chunk_size=settings.chunk_size,
+            now=utc_now(),
+        )
+        conn.execute(update(job_items).values(device_id=None))  # as 0006 stored them
+    command.downgrade(migrate.alembic_config(db), "0006")
+    migrate.upgrade(db)
+
+    with db.read() as conn:
+        given = conn.execute(select(job_items.c.device_id).order_by(job_items.c.ordinal))
+        ids = list(given.scalars())
+    assert ids[0] and ids[1] and ids[0] != ids[1]
+    assert ids[2] is None  # a precheck failure never registers
+    Worker(db, settings).run_until_idle()
+    with db.read() as conn:
+        registered = set(
+            conn.execute(select(devices.c.id).where(devices.c.job_id == job_id)).scalars()
+        )
+    assert registered == {ids[0], ids[1]}
