@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pytest
 from alembic import command
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from tests.conftest import World
 from ztd.identity import synthesize_device
@@ -16,7 +19,23 @@ from ztd.server.services import uploads
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import devices, job_items
+from ztd.server.storage.schema import batch_jobs, devices, job_chunks, job_items
+
+
+def _enqueue(conn: Connection, world: World, settings: Settings, wire: list[Any]) -> str:
+    batch = uploads.create_batch(
+        conn, customer_id=world.customer, batch_id="b", created_by="t", now=utc_now()
+    )
+    return enqueue_job(
+        conn,
+        kind="upload",
+        partner_id=world.partner,
+        customer_id=world.customer,
+        batch_pk=batch,
+        items=uploads.prepare_devices(parse_devices(wire)),
+        chunk_size=settings.chunk_size,
+        now=utc_now(),
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # downgrading a shared PostgreSQL is not safe
@@ -28,19 +47,7 @@ def test_uploads_queued_before_0007_register_after_it(
     wire = [{"serialNumber": m.serial, "hardwareHash": m.hardware_hash} for m in machines]
     wire.append({"serialNumber": "NO-HASH-NO-KEY"})  # fails its precheck (803)
     with db.write() as conn:
-        batch = uploads.create_batch(
-            conn, customer_id=world.customer, batch_id="b", created_by="t", now=utc_now()
-        )
-        job_id = enqueue_job(
-            conn,
-            kind="upload",
-            partner_id=world.partner,
-            customer_id=world.customer,
-            batch_pk=batch,
-            items=uploads.prepare_devices(parse_devices(wire)),
-            chunk_size=settings.chunk_size,
-            now=utc_now(),
-        )
+        job_id = _enqueue(conn, world, settings, wire)
         conn.execute(update(job_items).values(device_id=None))  # as 0006 stored them
     command.downgrade(migrate.alembic_config(db), "0006")
     migrate.upgrade(db)
@@ -56,3 +63,45 @@ def test_uploads_queued_before_0007_register_after_it(
             conn.execute(select(devices.c.id).where(devices.c.job_id == job_id)).scalars()
         )
     assert registered == {ids[0], ids[1]}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_job_half_done_before_0008_finishes_with_its_whole_document(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    """Chunks done before 0008 kept outcomes (``results``) instead of document parts."""
+    settings.chunk_size = 2
+    wire = [
+        {"serialNumber": m.serial, "hardwareHash": m.hardware_hash}
+        for m in (synthesize_device(seed) for seed in (501, 502, 503, 504))
+    ]
+    with db.write() as conn:
+        job_id = _enqueue(conn, world, settings, wire)
+    assert Worker(db, settings).run_once()  # the first chunk registers ...
+    with db.write() as conn:  # ... and is turned into what the code before 0008 stored
+        first_ids = list(
+            conn.execute(
+                select(devices.c.id).where(devices.c.job_id == job_id).order_by(devices.c.pk)
+            ).scalars()
+        )
+        legacy = orjson.dumps([[device_id, None, None] for device_id in first_ids])
+        conn.execute(
+            update(job_chunks)
+            .where(job_chunks.c.chunk_no == 0)
+            .values(results=legacy, entries=None, failed=None)
+        )
+        conn.execute(update(job_items).where(job_items.c.ordinal >= 2).values(device_id=None))
+    command.downgrade(migrate.alembic_config(db), "0006")
+    migrate.upgrade(db)
+
+    Worker(db, settings).run_until_idle()
+    with db.read() as conn:
+        body = conn.execute(
+            select(batch_jobs.c.result_document).where(batch_jobs.c.id == job_id)
+        ).scalar_one()
+    document = orjson.loads(body)
+    assert document["status"] == "finished"
+    entries = document["devicesStatus"]
+    assert [e["serialNumber"] for e in entries] == [d["serialNumber"] for d in wire]
+    assert [e["deviceId"] for e in entries[:2]] == first_ids
+    assert all(e["status"] == "finished" and e.get("deviceId") for e in entries)

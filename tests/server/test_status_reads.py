@@ -75,23 +75,32 @@ def test_cached_status_is_not_served_to_another_partner_or_without_a_token(
 def test_status_read_costs_the_same_queries_whatever_the_size(
     db: Database, settings: Settings, world: World, size: int
 ) -> None:
-    settings.chunk_size = 1000
+    settings.chunk_size = size // 2  # two chunks either way
     settings.max_devices_per_request = 10_000
     devices = [hash_device(200_000 + i) for i in range(size)]
     counts: dict[str, int] = {}
-    for phase in ("queued", "finished"):
+    for phase in ("queued", "half done", "finished"):
         # A fresh app each time: no in-memory cache, so this is the database path.
         app = create_app(settings, db=db, embedded_worker=False)
         with TestClient(app) as client:
             if phase == "queued":
                 tracking = create_batch(client, world.customer, world.auth(), "q", devices)
+            elif phase == "half done":
+                assert Worker(db, settings).run_once()
             else:
                 Worker(db, settings).run_until_idle()
             url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
             with count_queries(db) as statements:
                 response = client.get(url, headers=world.auth())
             assert response.status_code == 200
-            assert len(response.json()["devicesStatus"]) == size
+            statuses = [d["status"] for d in response.json()["devicesStatus"]]
             counts[phase] = len(statements)
-    # relationship, job (+ chunks and items while unfinished): never per device
-    assert counts == {"queued": 4, "finished": 2}
+        expected = {
+            "queued": ["queued"] * size,
+            "half done": ["finished"] * (size // 2) + ["queued"] * (size // 2),
+            "finished": ["finished"] * size,
+        }
+        assert statuses == expected[phase]
+    # relationship, job (+ chunks, items and done chunks' parts while unfinished): never
+    # per device
+    assert counts == {"queued": 4, "half done": 5, "finished": 2}

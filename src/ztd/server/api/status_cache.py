@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ztd.server.jobs.documents import ItemEcho
@@ -29,12 +29,14 @@ class RunningDocument(NamedTuple):
 
 @dataclass
 class RunningJob:
-    """What polls of an unfinished job reuse: the items' echo (never changes) and the last
-    document built, valid while the job's and chunks' states are the same."""
+    """What polls of an unfinished job reuse: the items' echo (never changes), each chunk's
+    rendered part per state, and the last document built, valid while the job's and chunks'
+    states are the same."""
 
     items: list[ItemEcho]
     state: tuple[Any, ...] = ()
     document: RunningDocument | None = None
+    parts: dict[tuple[int, str], bytes] = field(default_factory=dict)  # chunk, state -> part
 
 
 class StatusCache:

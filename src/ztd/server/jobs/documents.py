@@ -1,16 +1,18 @@
-"""BatchUploadDetails documents: built from a job's items and chunk outcomes.
+"""BatchUploadDetails documents, assembled from per-chunk parts.
 
-An unfinished job costs three queries whatever its size (job, chunks, items). When the last
-chunk finishes, the document is serialized once and stored with its ETag: a finished job's
-status never changes again, so reads serve the stored bytes.
+Each chunk's ``devicesStatus`` entries are serialized once, when the chunk is done, and
+stored with it. A document is then a header, the chunks' parts joined by commas, and a
+trailer: the transaction finishing a job's last chunk stores the final document without
+looking at a single device, and a poll of a running job renders only the chunks still queued
+or running. Reading a running job costs a fixed number of queries whatever its size.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Row, select, update
@@ -21,89 +23,156 @@ from ztd.wire import DeviceUploadStatusType as Status
 
 FINISHED = Status.FINISHED.value
 FAILED = Status.FINISHED_WITH_ERRORS.value
+PROCESSING = Status.PROCESSING.value
+QUEUED = Status.QUEUED.value
+DONE = "done"  # a chunk state, and the key of done parts in running_document's cache
 
 # One chunk outcome per item, in ordinal order: [device_id, error_code, error_name].
 ItemOutcome = list[str | None]
-
-
-def encode_outcomes(outcomes: Sequence[ItemOutcome]) -> bytes:
-    return orjson.dumps(list(outcomes))
-
-
 ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, product key
+EchoLoader = Callable[[int, int], Sequence[ItemEcho]]  # items first..end (exclusive)
+
+_ITEM_ATTRIBUTES = {"objectType": "DeviceUploadDetails"}
+_DEVICES_OPEN = b',"devicesStatus":['
+_TRAILER = b'],"attributes":{"objectType":"BatchUploadDetails"}}'
 
 
-def load_items(conn: Connection, job_id: str) -> list[ItemEcho]:
-    """What the document echoes of each item; it never changes once the job exists."""
-    result = conn.execute(
-        select(job_items.c.device_ref, job_items.c.serial_number, job_items.c.product_key)
-        .where(job_items.c.job_id == job_id)
-        .order_by(job_items.c.ordinal)
-    )
+class ChunkPart(NamedTuple):
+    """A done chunk's serialized entries, and how many of its devices failed."""
+
+    entries: bytes
+    failed: int
+
+
+def chunk_part(echo: Sequence[ItemEcho], outcomes: Sequence[ItemOutcome]) -> ChunkPart:
+    return ChunkPart(render_entries(echo, outcomes), sum(1 for o in outcomes if o[2]))
+
+
+def render_entries(
+    echo: Sequence[ItemEcho], outcomes: Sequence[ItemOutcome] | None, pending: str = QUEUED
+) -> bytes:
+    """The ``devicesStatus`` entries of consecutive items, serialized and comma-separated
+    (no brackets): with their outcomes when done, else all ``pending``."""
+    entries: list[dict[str, Any]] = []
+    for offset, (device_ref, serial, product_key) in enumerate(echo):
+        device_id, code, name = outcomes[offset] if outcomes is not None else (device_ref, 0, 0)
+        entry: dict[str, Any] = {}
+        if device_id:
+            entry["deviceId"] = device_id
+        if serial is not None:
+            entry["serialNumber"] = serial
+        if product_key is not None:
+            entry["productKey"] = product_key
+        if outcomes is None:
+            entry["status"] = pending
+        else:
+            entry["status"] = FAILED if name else FINISHED
+            if code:
+                entry["errorCode"] = code
+            if name:
+                entry["errorDescription"] = name
+        entry["attributes"] = _ITEM_ATTRIBUTES
+        entries.append(entry)
+    return orjson.dumps(entries)[1:-1]
+
+
+def load_echo(
+    conn: Connection, job_id: str, first: int = 0, end: int | None = None
+) -> list[ItemEcho]:
+    """What the document echoes of items ``first`` up to ``end`` (exclusive; all when None).
+    It never changes once the job exists."""
+    query = select(job_items.c.device_ref, job_items.c.serial_number, job_items.c.product_key)
+    query = query.where(job_items.c.job_id == job_id, job_items.c.ordinal >= first)
+    if end is not None:
+        query = query.where(job_items.c.ordinal < end)
     # Plain text columns need no result processing; the driver's own tuples are several
     # times cheaper than SQLAlchemy Rows for a 10,000-device job.
-    return list(result.cursor.fetchall())
+    return list(conn.execute(query.order_by(job_items.c.ordinal)).cursor.fetchall())
 
 
 def load_chunks(conn: Connection, job_id: str) -> Sequence[Any]:
+    """Each chunk's number, item range and state (small: no parts)."""
     return conn.execute(
         select(
+            job_chunks.c.chunk_no,
             job_chunks.c.first_ordinal,
             job_chunks.c.end_ordinal,
             job_chunks.c.status,
-            job_chunks.c.results,
         )
         .where(job_chunks.c.job_id == job_id)
         .order_by(job_chunks.c.chunk_no)
     ).all()
 
 
-def build_document(
+def load_parts(
+    conn: Connection, job_id: str, echo: EchoLoader, chunk_nos: Sequence[int] | None = None
+) -> dict[int, ChunkPart]:
+    """The parts of the job's done chunks (of those in ``chunk_nos``, when given). Chunks
+    done before parts were stored (migration 0008) are rendered from their outcomes."""
+    query = select(
+        job_chunks.c.chunk_no,
+        job_chunks.c.first_ordinal,
+        job_chunks.c.end_ordinal,
+        job_chunks.c.entries,
+        job_chunks.c.failed,
+        job_chunks.c.results,
+    ).where(job_chunks.c.job_id == job_id, job_chunks.c.status == DONE)
+    if chunk_nos is not None:
+        query = query.where(job_chunks.c.chunk_no.in_(chunk_nos))
+    parts: dict[int, ChunkPart] = {}
+    for chunk_no, first, end, entries, failed, results in conn.execute(query):
+        if entries is not None:
+            parts[chunk_no] = ChunkPart(bytes(entries), failed)
+        else:
+            parts[chunk_no] = chunk_part(echo(first, end), orjson.loads(results))
+    return parts
+
+
+def assemble(
+    job: Row[Any], status: str, parts: Sequence[bytes], completed: datetime | None
+) -> bytes:
+    """The document from its header fields and the chunks' parts, in the documented property
+    order: status, startedTime, completedTime, devicesStatus, attributes."""
+    header: dict[str, Any] = {"batchTrackingId": job.id, "status": status}
+    if job.started_at is not None:
+        header["startedTime"] = wire_time(job.started_at)
+    if completed is not None:
+        header["completedTime"] = wire_time(completed)
+    devices = b",".join(part for part in parts if part)
+    return orjson.dumps(header)[:-1] + _DEVICES_OPEN + devices + _TRAILER
+
+
+def running_document(
     conn: Connection,
     job: Row[Any],
-    items: list[ItemEcho] | None = None,
-    chunks: Sequence[Any] | None = None,
-) -> dict[str, Any]:
-    if chunks is None:
-        chunks = load_chunks(conn, job.id)
-    if items is None:
-        items = load_items(conn, job.id)
-    devices_status: list[dict[str, Any]] = []
+    chunks: Sequence[Any],
+    echo: Sequence[ItemEcho],
+    rendered: dict[tuple[int, str], bytes],
+) -> bytes:
+    """The document of an unfinished job. ``rendered`` keeps parts between calls, keyed by
+    chunk and state: a chunk's items never change, only its state does."""
+    unseen = [
+        c.chunk_no for c in chunks if c.status == DONE and (c.chunk_no, DONE) not in rendered
+    ]
+    if unseen:
+        loaded = load_parts(conn, job.id, lambda first, end: echo[first:end], unseen)
+        for chunk_no, part in loaded.items():
+            rendered[chunk_no, DONE] = part.entries
+    parts: list[bytes] = []
     for chunk in chunks:
-        outcomes = orjson.loads(chunk.results) if chunk.results else None
-        item_status = Status.PROCESSING.value if chunk.status == "running" else Status.QUEUED.value
-        for offset, (device_ref, serial, product_key) in enumerate(
-            items[chunk.first_ordinal : chunk.end_ordinal]
-        ):
-            entry: dict[str, Any] = {}
-            device_id = device_ref
-            if outcomes is not None:
-                device_id, code, name = outcomes[offset]
-                entry_status = FAILED if name else FINISHED
-            else:
-                code = name = None
-                entry_status = item_status
-            if device_id:
-                entry["deviceId"] = device_id
-            if serial is not None:
-                entry["serialNumber"] = serial
-            if product_key is not None:
-                entry["productKey"] = product_key
-            entry["status"] = entry_status
-            if code:
-                entry["errorCode"] = code
-            if name:
-                entry["errorDescription"] = name
-            entry["attributes"] = {"objectType": "DeviceUploadDetails"}
-            devices_status.append(entry)
-    document: dict[str, Any] = {"batchTrackingId": job.id, "status": job.status}
-    if job.started_at is not None:
-        document["startedTime"] = wire_time(job.started_at)
-    if job.completed_at is not None:
-        document["completedTime"] = wire_time(job.completed_at)
-    document["devicesStatus"] = devices_status
-    document["attributes"] = {"objectType": "BatchUploadDetails"}
-    return document
+        if chunk.status == DONE:
+            parts.append(rendered[chunk.chunk_no, DONE])
+            rendered.pop((chunk.chunk_no, QUEUED), None)  # states never come back
+            rendered.pop((chunk.chunk_no, PROCESSING), None)
+            continue
+        pending = PROCESSING if chunk.status == "running" else QUEUED
+        if pending == PROCESSING:
+            rendered.pop((chunk.chunk_no, QUEUED), None)
+        if (chunk.chunk_no, pending) not in rendered:
+            items = echo[chunk.first_ordinal : chunk.end_ordinal]
+            rendered[chunk.chunk_no, pending] = render_entries(items, None, pending)
+        parts.append(rendered[chunk.chunk_no, pending])
+    return assemble(job, job.status, parts, job.completed_at)
 
 
 def finish_job_if_complete(conn: Connection, job_id: str, now: datetime) -> bool:
@@ -118,15 +187,9 @@ def finish_job_if_complete(conn: Connection, job_id: str, now: datetime) -> bool
     if counts.chunks_done < counts.chunk_count:
         return False
     job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == job_id)).one()
-    document = build_document(conn, job)
-    failed = any(entry["status"] == FAILED for entry in document["devicesStatus"])
-    status = FAILED if failed else FINISHED
-    document["status"] = status
-    document["completedTime"] = wire_time(now)
-    # The documented property order: status, startedTime, completedTime, devicesStatus, ...
-    document["devicesStatus"] = document.pop("devicesStatus")
-    document["attributes"] = document.pop("attributes")
-    body = orjson.dumps(document)
+    parts = load_parts(conn, job_id, lambda first, end: load_echo(conn, job_id, first, end))
+    status = FAILED if any(part.failed for part in parts.values()) else FINISHED
+    body = assemble(job, status, [parts[n].entries for n in sorted(parts)], now)
     conn.execute(
         update(batch_jobs)
         .where(batch_jobs.c.id == job_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, case, select, update
 
+from ztd.server.jobs.documents import ChunkPart
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
@@ -104,11 +105,17 @@ def fence(conn: Connection, lease: Lease) -> None:
         raise LeaseLost(f"lease on chunk {lease.chunk_no} of job {lease.job_id} was lost")
 
 
-def mark_done(conn: Connection, chunk_pk: int, results: bytes) -> None:
+def mark_done(conn: Connection, chunk_pk: int, part: ChunkPart) -> None:
     conn.execute(
         update(job_chunks)
         .where(job_chunks.c.pk == chunk_pk)
-        .values(status="done", results=results, lease_token=None, lease_expires_at=None)
+        .values(
+            status="done",
+            entries=part.entries,
+            failed=part.failed,
+            lease_token=None,
+            lease_expires_at=None,
+        )
     )
 
 
@@ -116,7 +123,8 @@ def mark_done(conn: Connection, chunk_pk: int, results: bytes) -> None:
 class ExhaustedChunk:
     chunk_pk: int
     job_id: str
-    size: int
+    first_ordinal: int
+    end_ordinal: int
 
 
 def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[ExhaustedChunk]:
@@ -124,7 +132,7 @@ def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[Exhauste
     ran out of attempts are returned, still running with no lease, for the caller to fail."""
     expired = and_(job_chunks.c.status == "running", job_chunks.c.lease_expires_at < now)
     exhausted = [
-        ExhaustedChunk(row.pk, row.job_id, row.end_ordinal - row.first_ordinal)
+        ExhaustedChunk(row.pk, row.job_id, row.first_ordinal, row.end_ordinal)
         for row in conn.execute(
             select(
                 job_chunks.c.pk,

@@ -21,7 +21,12 @@ from sqlalchemy.exc import OperationalError
 from ztd.identity import dds
 from ztd.server.clock import Clock, utc_now
 from ztd.server.jobs import leases
-from ztd.server.jobs.documents import ItemOutcome, encode_outcomes, finish_job_if_complete
+from ztd.server.jobs.documents import (
+    ItemOutcome,
+    chunk_part,
+    finish_job_if_complete,
+    load_echo,
+)
 from ztd.server.services.housekeeping import purge_expired_request_ids
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -110,8 +115,9 @@ class Worker:
             exhausted = leases.reap(conn, now=now, max_attempts=self.settings.max_attempts)
             for chunk in exhausted:
                 log.error("chunk %s of job %s failed too often", chunk.chunk_pk, chunk.job_id)
+                echo = load_echo(conn, chunk.job_id, chunk.first_ordinal, chunk.end_ordinal)
                 failure = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
-                leases.mark_done(conn, chunk.chunk_pk, encode_outcomes([failure] * chunk.size))
+                leases.mark_done(conn, chunk.chunk_pk, chunk_part(echo, [failure] * len(echo)))
                 finish_job_if_complete(conn, chunk.job_id, now)
             purge_expired_request_ids(
                 conn, now=now, retention_hours=self.settings.idempotency_retention_hours
@@ -136,7 +142,8 @@ class Worker:
             job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
             now = self.clock()
             outcomes = self.processors[job.kind](conn, lease, job, now)
-            leases.mark_done(conn, lease.chunk_pk, encode_outcomes(outcomes))
+            echo = load_echo(conn, lease.job_id, lease.first_ordinal, lease.end_ordinal)
+            leases.mark_done(conn, lease.chunk_pk, chunk_part(echo, outcomes))
             finish_job_if_complete(conn, lease.job_id, now)
 
 

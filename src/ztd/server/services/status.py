@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from sqlalchemy import Connection, select
 
 from ztd.server.api.ids import maybe_guid
@@ -13,7 +12,7 @@ from ztd.server.api.status_cache import (
     StatusCache,
 )
 from ztd.server.errors import not_found
-from ztd.server.jobs.documents import build_document, load_chunks, load_items
+from ztd.server.jobs.documents import load_chunks, load_echo, running_document
 from ztd.server.storage.schema import batch_jobs
 
 
@@ -37,12 +36,12 @@ def read_status(
         return FinishedDocument(bytes(job.result_document), job.result_etag)
     running = cache.running(job.id)
     if running is None:
-        running = RunningJob(load_items(conn, job.id))
+        running = RunningJob(load_echo(conn, job.id))
         cache.remember_running(job.id, running)
     chunks = load_chunks(conn, job.id)
     # Pollers ask far more often than chunks finish: rebuild only when a state changed.
     state = (job.status, job.started_at, *(chunk.status for chunk in chunks))
     if running.document is None or running.state != state:
-        document = build_document(conn, job, running.items, chunks)
-        running.state, running.document = state, RunningDocument(orjson.dumps(document))
+        body = running_document(conn, job, chunks, running.items, running.parts)
+        running.state, running.document = state, RunningDocument(body)
     return running.document

@@ -136,7 +136,12 @@ job_chunks = Table(
     Column("lease_owner", String(128), nullable=True),
     Column("lease_token", GUID, nullable=True),
     Column("lease_expires_at", Timestamp, nullable=True),
-    # Per-item outcome of a done chunk: JSON [[device_id, code, name], ...] in ordinal order.
+    # A done chunk's devicesStatus entries, serialized (comma-separated JSON objects), and
+    # how many failed: status documents are assembled from these parts.
+    Column("entries", LargeBinary, nullable=True),
+    Column("failed", Integer, nullable=True),
+    # Chunks done before migration 0008 kept their outcomes instead of entries: JSON
+    # [[device_id, code, name], ...] in ordinal order.
     Column("results", LargeBinary, nullable=True),
     UniqueConstraint("job_id", "chunk_no"),
     Index(None, "status", "pk"),
