@@ -79,17 +79,16 @@ def test_status_read_costs_the_same_queries_whatever_the_size(
     settings.max_devices_per_request = 10_000
     devices = [hash_device(200_000 + i) for i in range(size)]
     counts: dict[str, int] = {}
+    with TestClient(create_app(settings, db=db, embedded_worker=False)) as client:
+        tracking = create_batch(client, world.customer, world.auth(), "q", devices)
+    url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
     for phase in ("queued", "half done", "finished"):
+        if phase == "half done":
+            assert Worker(db, settings).run_once()
+        elif phase == "finished":
+            Worker(db, settings).run_until_idle()
         # A fresh app each time: no in-memory cache, so this is the database path.
-        app = create_app(settings, db=db, embedded_worker=False)
-        with TestClient(app) as client:
-            if phase == "queued":
-                tracking = create_batch(client, world.customer, world.auth(), "q", devices)
-            elif phase == "half done":
-                assert Worker(db, settings).run_once()
-            else:
-                Worker(db, settings).run_until_idle()
-            url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
+        with TestClient(create_app(settings, db=db, embedded_worker=False)) as client:
             with count_queries(db) as statements:
                 response = client.get(url, headers=world.auth())
             assert response.status_code == 200
@@ -104,3 +103,22 @@ def test_status_read_costs_the_same_queries_whatever_the_size(
     # relationship, job (+ chunks, items and done chunks' parts while unfinished): never
     # per device
     assert counts == {"queued": 4, "half done": 5, "finished": 2}
+
+
+def test_the_process_that_accepted_a_job_answers_its_polls_without_reading_items_back(
+    db: Database, settings: Settings, world: World
+) -> None:
+    devices = [hash_device(300_000 + i) for i in range(20)]
+    with TestClient(create_app(settings, db=db, embedded_worker=False)) as accepting:
+        tracking = create_batch(accepting, world.customer, world.auth(), "s", devices)
+        url = f"/v1/customers/{world.customer}/batchJobStatus/{tracking}"
+        with count_queries(db) as statements:
+            seeded = accepting.get(url, headers=world.auth())
+    assert not any("job_items" in statement for statement in statements)
+    with TestClient(create_app(settings, db=db, embedded_worker=False)) as other:
+        from_database = other.get(url, headers=world.auth())
+    assert seeded.status_code == from_database.status_code == 200
+    assert seeded.content == from_database.content  # byte for byte
+    assert [d["serialNumber"] for d in seeded.json()["devicesStatus"]] == [
+        d["SerialNumber"] for d in devices
+    ]

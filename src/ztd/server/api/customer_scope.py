@@ -19,9 +19,10 @@ from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import job_location, json_response
 from ztd.server.api.security import batch_creator, reader, writer
+from ztd.server.api.status_cache import RunningJob
 from ztd.server.auth.tokens import Principal
 from ztd.server.errors import bad_request
-from ztd.server.jobs.enqueue import enqueue_job
+from ztd.server.jobs.enqueue import JobItem, enqueue_job
 from ztd.server.services.tenancy import require_customer
 
 
@@ -59,12 +60,14 @@ class CustomerCall:
     async def start_job(
         self,
         kind: str,
-        items: Sequence[dict[str, Any]],
+        items: Sequence[JobItem],
         body: bytes,
         batch_of: Callable[[Connection], int | None] = lambda _conn: None,
     ) -> Response:
         """Enqueue a job (with the batch ``batch_of`` finds or creates, in the same
         transaction) and answer 202 with the relative Location clients poll."""
+
+        created: list[str] = []
 
         def enqueue(conn: Connection) -> StoredResponse:
             tracking_id = enqueue_job(
@@ -77,10 +80,16 @@ class CustomerCall:
                 chunk_size=self.ctx.settings.chunk_size,
                 now=self.ctx.clock(),
             )
+            created.append(tracking_id)
             return StoredResponse(202, location=job_location(self.customer_id, tracking_id))
 
         response = await self.write_async(enqueue, body)
         self.ctx.wakeup.set()  # the embedded worker starts now instead of at its next poll
+        if created:  # (not when an MS-RequestId retry got the stored answer)
+            # Clients poll at once: this process holds what their documents echo, so their
+            # first poll need not read 10,000 items back.
+            echo = [(i.device_ref, i.serial_number, i.product_key) for i in items]
+            self.ctx.status_cache.remember_running(created[0], RunningJob(echo))
         return response
 
     def check_device_count(self, count: int) -> None:

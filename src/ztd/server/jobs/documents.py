@@ -151,9 +151,7 @@ def running_document(
 ) -> bytes:
     """The document of an unfinished job. ``rendered`` keeps parts between calls, keyed by
     chunk and state: a chunk's items never change, only its state does."""
-    unseen = [
-        c.chunk_no for c in chunks if c.status == DONE and (c.chunk_no, DONE) not in rendered
-    ]
+    unseen = [c.chunk_no for c in chunks if c.status == DONE and (c.chunk_no, DONE) not in rendered]
     if unseen:
         loaded = load_parts(conn, job.id, lambda first, end: echo[first:end], unseen)
         for chunk_no, part in loaded.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import Connection, insert
 
@@ -13,22 +13,24 @@ from ztd.server.storage.bulk import insert_rows
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
-ITEM_COLUMNS = (
-    "device_ref",
-    "serial_number",
-    "product_key",
-    "hash_blob",
-    "hash_length",
-    "hardware_hash",
-    "model_name",
-    "manufacturer",
-    "hardware_key",
-    "pkid_key",
-    "policy_ref",
-    "precheck_code",
-    "precheck_name",
-    "device_id",
-)
+
+class JobItem(NamedTuple):
+    """One row of a job's work, in request order; the columns of ``job_items``."""
+
+    device_ref: str | None = None  # policy updates: the device id sent
+    serial_number: str | None = None
+    product_key: str | None = None
+    hash_blob: bytes | None = None
+    hash_length: int | None = None
+    hardware_hash: str | None = None
+    model_name: str | None = None
+    manufacturer: str | None = None
+    hardware_key: str | None = None
+    pkid_key: str | None = None
+    policy_ref: str | None = None  # policy updates: the policy id sent
+    precheck_code: str | None = None  # set when the item can never succeed
+    precheck_name: str | None = None
+    device_id: str | None = None  # uploads: the id the device gets if it registers
 
 
 def enqueue_job(
@@ -38,7 +40,7 @@ def enqueue_job(
     partner_id: str,
     customer_id: str,
     batch_pk: int | None,
-    items: Sequence[dict[str, Any]],
+    items: Sequence[JobItem],
     chunk_size: int,
     now: datetime,
 ) -> str:
@@ -76,7 +78,7 @@ def enqueue_job(
     insert_rows(
         conn,
         job_items,
-        ("job_id", "ordinal", *ITEM_COLUMNS),
-        [(job_id, i, *[item.get(c) for c in ITEM_COLUMNS]) for i, item in enumerate(items)],
+        ("job_id", "ordinal", *JobItem._fields),
+        [(job_id, i, *item) for i, item in enumerate(items)],
     )
     return job_id

@@ -14,6 +14,7 @@ from ztd.identity import dds
 from ztd.server.api.ids import maybe_guid
 from ztd.server.errors import bad_request
 from ztd.server.jobs.documents import ItemOutcome
+from ztd.server.jobs.enqueue import JobItem
 from ztd.server.jobs.leases import Lease, chunk_items
 from ztd.server.storage.schema import configuration_policies, devices, job_items
 from ztd.wire import Device, PolicyCategory
@@ -24,8 +25,8 @@ UNASSIGN = ""  # policy_ref of an item whose o_o_b_e value is null: remove the a
 MAX_REF = 256  # the longest device or policy id a job item keeps
 
 
-def prepare_policy_items(request_devices: Sequence[Device]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
+    items: list[JobItem] = []
     for index, device in enumerate(request_devices):
         oobe = [p for p in device.policies or [] if p.key == PolicyCategory.OOBE]
         for what, value in (("id", device.id), ("policies[].value", oobe and oobe[-1].value)):
@@ -33,13 +34,13 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[dict[str, An
                 raise bad_request(
                     f"devices[{index}].{what}: {len(value)} characters; at most {MAX_REF}."
                 )
-        item: dict[str, Any] = {"device_ref": (device.id or "").strip() or None}
-        if item["device_ref"] is None or not oobe:
+        device_ref = (device.id or "").strip() or None
+        if device_ref is None or not oobe:
             error = dds.INVALID_REQUEST_BODY
-            item.update(precheck_code=error.code, precheck_name=error.name)
+            items.append(JobItem(device_ref, precheck_code=error.code, precheck_name=error.name))
         else:
-            item["policy_ref"] = (oobe[-1].value or "").strip() or UNASSIGN
-        items.append(item)
+            policy_ref = (oobe[-1].value or "").strip() or UNASSIGN
+            items.append(JobItem(device_ref, policy_ref=policy_ref))
     return items
 
 

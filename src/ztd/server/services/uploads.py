@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import analyze_device, dds
 from ztd.server.errors import conflict, not_found
+from ztd.server.jobs.enqueue import JobItem
 from ztd.server.storage import hash_codec
 from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import device_batches
@@ -31,10 +32,10 @@ class UploadedDevice(NamedTuple):
     oem_manufacturer_name: str | None = None
 
 
-def prepare_devices(devices: Sequence[UploadedDevice]) -> list[dict[str, Any]]:
+def prepare_devices(devices: Sequence[UploadedDevice]) -> list[JobItem]:
     """Resolve each device's identity: pure CPU work, done before the transaction so the
     write lock is held only for the inserts."""
-    rows: list[dict[str, Any]] = []
+    rows: list[JobItem] = []
     first_seen: set[str] = set()
     device_ids = iter(new_ids(len(devices)))
     for device in devices:
@@ -54,20 +55,20 @@ def prepare_devices(devices: Sequence[UploadedDevice]) -> list[dict[str, Any]]:
             first_seen.update(keys)
         stored = hash_codec.pack(device.hardware_hash)
         rows.append(
-            {
-                "serial_number": device.serial_number,
-                "product_key": device.product_key,
-                "hash_blob": stored.blob,
-                "hash_length": stored.length,
-                "hardware_hash": stored.text,
-                "model_name": device.model_name or identity.model,
-                "manufacturer": device.oem_manufacturer_name or identity.manufacturer,
-                "hardware_key": identity.hardware_key if error is None else None,
-                "pkid_key": identity.pkid if error is None else None,
-                "precheck_code": error.code if error else None,
-                "precheck_name": error.name if error else None,
-                "device_id": next(device_ids) if error is None else None,
-            }
+            JobItem(
+                serial_number=device.serial_number,
+                product_key=device.product_key,
+                hash_blob=stored.blob,
+                hash_length=stored.length,
+                hardware_hash=stored.text,
+                model_name=device.model_name or identity.model,
+                manufacturer=device.oem_manufacturer_name or identity.manufacturer,
+                hardware_key=identity.hardware_key if error is None else None,
+                pkid_key=identity.pkid if error is None else None,
+                precheck_code=error.code if error else None,
+                precheck_name=error.name if error else None,
+                device_id=next(device_ids) if error is None else None,
+            )
         )
     return rows
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +12,7 @@ from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading,
 from ztd.server.api.device_input import UploadedDevice, parse_batch_id, parse_devices
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.errors import bad_request
+from ztd.server.jobs.enqueue import JobItem
 from ztd.server.services import catalog, uploads
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
@@ -82,6 +81,6 @@ def delete_device(batch_id: str, device_id: str, call: CustomerCall = Depends(wr
     return call.write(remove)
 
 
-async def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> list[dict[str, Any]]:
+async def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> list[JobItem]:
     call.check_device_count(len(devices))
     return await run_in_threadpool(uploads.prepare_devices, devices)
