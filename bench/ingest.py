@@ -3,15 +3,26 @@
     .venv/bin/python bench/ingest.py                      # the issue's standard set
     .venv/bin/python bench/ingest.py --backend sqlite --devices 10000
 
-Prints devices per second, the ceiling measured in the same run (the same rows inserted into
-the same database by the fastest bulk path with no logic: SQLite executemany in one
-transaction, PostgreSQL COPY), their ratio, and the peak RSS of server and workers.
+Prints devices per second, the ceiling measured in the same run, their ratio, and the peak
+RSS of server and workers. The ceilings are the issue's:
+
+- PostgreSQL: the same rows (id, serial, full hash, a unique key) COPYed into the same
+  database, with no logic at all.
+- SQLite: what the issue measured as "~0.5 s with no logic at all": parse the same request
+  bodies, base64-decode and SHA-256 every hash, and insert the same rows with executemany in
+  one transaction. The rate of that insert alone is printed too.
+
+This machine kind is noisy (the same run moves by a third), so the 10,000-device SQLite case,
+which has an absolute target, runs three times and is judged on its median.
 """
 
 from __future__ import annotations
 
 import argparse
+import binascii
+import hashlib
 import sqlite3
+import statistics
 import sys
 import time
 import uuid
@@ -38,7 +49,7 @@ class Result:
     devices: int
     workers: int
     seconds: float
-    ceiling_rows_per_second: float
+    ceiling: Ceiling
     peak_rss_mb: float
 
     @property
@@ -47,7 +58,13 @@ class Result:
 
     @property
     def ratio(self) -> float:
-        return self.rate / self.ceiling_rows_per_second
+        return self.rate / self.ceiling.rows_per_second
+
+
+@dataclass
+class Ceiling:
+    rows_per_second: float
+    insert_only_rows_per_second: float  # SQLite: the executemany alone
 
 
 def make_devices(count: int, offset: int) -> list[dict[str, str]]:
@@ -111,7 +128,7 @@ def run_ingest(
                 seconds = time.perf_counter() - started
         finally:
             procs.stop()
-        ceiling = measure_ceiling(backend, env.database_url, devices)
+        ceiling = measure_ceiling(backend, env.database_url, bodies)
         peak = max(procs.peak_rss.values(), default=0) / 2**20
         return Result(backend, len(devices), workers, seconds, ceiling, peak)
 
@@ -132,36 +149,50 @@ def wait_finished(
     poll(client, f"{base}/v1{response.headers['Location']}", headers)
 
 
-def measure_ceiling(backend: str, database_url: str, devices: list[dict[str, str]]) -> float:
-    """Rows/s of the same rows into the same database by the fastest bulk path, no logic."""
-    rows = [
-        (str(uuid.uuid4()), d["serialNumber"], d["hardwareHash"], f"k{i}")
-        for i, d in enumerate(devices)
-    ]
-    ddl = "CREATE TABLE ceiling (id TEXT PRIMARY KEY, serial TEXT, hash TEXT, key TEXT UNIQUE)"
-    if backend == "sqlite":
-        path = database_url.removeprefix("sqlite:///")
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(ddl)
-        started = time.perf_counter()
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO ceiling VALUES (?, ?, ?, ?)", rows)
-        conn.execute("COMMIT")
-        seconds = time.perf_counter() - started
-        conn.close()
-    else:
+def measure_ceiling(backend: str, database_url: str, bodies: list[bytes]) -> Ceiling:
+    """The issue's ceiling for ``backend``, on the same rows (see the module docstring)."""
+    if backend == "postgresql":
+        rows = _ceiling_rows(bodies)
         with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
-            conn.execute(ddl)
+            conn.execute(CEILING_TABLE)
             conn.commit()
             started = time.perf_counter()
             with conn.cursor() as cur, cur.copy("COPY ceiling FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             conn.commit()
-            seconds = time.perf_counter() - started
-    return len(rows) / seconds
+            rate = len(rows) / (time.perf_counter() - started)
+        return Ceiling(rate, rate)
+    conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(CEILING_TABLE)
+    started = time.perf_counter()
+    rows = _ceiling_rows(bodies)  # parse + base64 + SHA-256: part of this ceiling
+    inserting = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO ceiling VALUES (?, ?, ?, ?)", rows)
+    conn.execute("COMMIT")
+    done = time.perf_counter()
+    conn.close()
+    return Ceiling(len(rows) / (done - started), len(rows) / (done - inserting))
+
+
+CEILING_TABLE = (
+    "CREATE TABLE ceiling (id TEXT PRIMARY KEY, serial TEXT, hash TEXT, key TEXT UNIQUE)"
+)
+
+
+def _ceiling_rows(bodies: list[bytes]) -> list[tuple[str, str, str, str]]:
+    """The request bodies parsed, each hash base64-decoded and hashed (its SHA-256 is the
+    row's unique key): the least any registration must do."""
+    rows = []
+    for body in bodies:
+        for device in orjson.loads(body)["devices"]:
+            text = device["hardwareHash"]
+            key = hashlib.sha256(binascii.a2b_base64(text)).hexdigest()
+            rows.append((str(uuid.uuid4()), device["serialNumber"], text, key))
+    return rows
 
 
 def main() -> int:
@@ -172,6 +203,9 @@ def main() -> int:
     parser.add_argument("--devices", type=int, action="append")
     parser.add_argument("--workers", type=int, action="append")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument(
+        "--repeat", type=int, help="runs per case (default: 3 for SQLite 10,000, else 1)"
+    )
     args = parser.parse_args()
     runs: list[tuple[str, int, int]] = []
     if args.backend or args.devices or args.workers:
@@ -193,22 +227,43 @@ def main() -> int:
     devices = make_devices(largest, offset=1_000_000)
     ok = True
     for backend, count, workers in runs:
-        result = run_ingest(backend, devices[:count], workers, args.server)
-        label = "embedded worker" if workers == 0 else f"{workers} worker(s)"
-        checks = [result.ratio >= TARGETS["ratio"], result.peak_rss_mb <= TARGETS["rss_mb"]]
-        if backend == "sqlite" and count == 10_000:
-            checks.append(result.seconds <= TARGETS["sqlite_10k_seconds"])
+        has_time_target = backend == "sqlite" and count == 10_000
+        repeats = args.repeat or (3 if has_time_target else 1)
+        results = []
+        for _ in range(repeats):
+            results.append(run_ingest(backend, devices[:count], workers, args.server))
+            print(describe(results[-1]), flush=True)
+        seconds = statistics.median(r.seconds for r in results)
+        ratio = statistics.median(r.ratio for r in results)
+        peak_rss_mb = max(r.peak_rss_mb for r in results)
+        checks = [ratio >= TARGETS["ratio"], peak_rss_mb <= TARGETS["rss_mb"]]
+        if has_time_target:
+            checks.append(seconds <= TARGETS["sqlite_10k_seconds"])
         verdict = "PASS" if all(checks) else "FAIL"
-        ok &= verdict == "PASS" or not ((backend == "sqlite" and count == 10_000) or workers == 2)
+        ok &= verdict == "PASS" or not (has_time_target or workers == 2)
+        which = f"median of {repeats}" if repeats > 1 else "result"
         print(
-            f"{backend:10} {count:>7} devices, {label:15}: {result.seconds:6.2f} s "
-            f"= {result.rate:8.0f} devices/s; "
-            f"ceiling {result.ceiling_rows_per_second:8.0f} rows/s; "
-            f"ratio {result.ratio:4.2f} (target >= {TARGETS['ratio']}); "
-            f"peak RSS {result.peak_rss_mb:5.0f} MB (<= {TARGETS['rss_mb']}) {verdict}",
+            f"  -> {which}: {seconds:.2f} s"
+            + (f" (target <= {TARGETS['sqlite_10k_seconds']} s)" if has_time_target else "")
+            + f", ratio {ratio:.2f} (target >= {TARGETS['ratio']}),"
+            f" peak RSS {peak_rss_mb:.0f} MB"
+            f" (target <= {TARGETS['rss_mb']}): {verdict}",
             flush=True,
         )
     return 0 if ok else 1
+
+
+def describe(result: Result) -> str:
+    label = "embedded worker" if result.workers == 0 else f"{result.workers} worker(s)"
+    ceiling = result.ceiling
+    insert_only = ""
+    if result.backend == "sqlite":
+        insert_only = f" (insert alone {ceiling.insert_only_rows_per_second:6.0f})"
+    return (
+        f"{result.backend:10} {result.devices:>7} devices, {label:15}: {result.seconds:6.2f} s"
+        f" = {result.rate:6.0f} devices/s; ceiling {ceiling.rows_per_second:6.0f} rows/s"
+        f"{insert_only}; ratio {result.ratio:4.2f}; peak RSS {result.peak_rss_mb:4.0f} MB"
+    )
 
 
 if __name__ == "__main__":
