@@ -36,3 +36,9 @@ def test_device_ids_are_unique_version_7_guids() -> None:
     for value in ids:
         parsed = uuid.UUID(value)
         assert str(parsed) == value and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+
+
+def test_hash_shaped_text_with_a_non_zero_tail_still_round_trips() -> None:
+    text = synthesize_device(4).hardware_hash
+    for changed in (text[:-1] + "B", text[:1700] + "B" + text[1701:], text[:8], text + "AAAA"):
+        assert unpack(*pack(changed)) == changed

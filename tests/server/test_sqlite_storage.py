@@ -24,12 +24,36 @@ def test_commits_leave_the_wal_to_the_background_checkpointer(tmp_path: Path) ->
             )
         # The commit returned with the rows in the log; the checkpointer then copies them into
         # the database file while the connections stay open.
+        checkpointer = db._checkpointer
+        assert checkpointer is not None
         deadline = time.monotonic() + 10
-        while path.stat().st_size < 8 << 20 and time.monotonic() < deadline:
+        while checkpointer.completed == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert checkpointer.completed >= 1
         assert path.stat().st_size >= 8 << 20
-        assert db._checkpointer is not None and db._checkpointer.completed >= 1
         with db.read() as conn:
             assert conn.execute(text("SELECT count(*) FROM blobs")).scalar() == 8
+    finally:
+        db.dispose()
+
+
+def test_the_checkpointer_waits_for_a_pause_in_the_writes(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'burst.sqlite3'}")
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
+    checkpointer.QUIET_SECONDS, checkpointer.MAX_DELAY_SECONDS = 0.5, 60.0
+    try:
+        with db.write() as conn:
+            conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        burst_ends = time.monotonic() + 1.0
+        while time.monotonic() < burst_ends:  # a commit every 20 ms
+            with db.write() as conn:
+                conn.execute(text("INSERT INTO t VALUES (1)"))
+            time.sleep(0.02)
+        assert checkpointer.completed == 0  # nothing copied while the commits kept coming
+        deadline = time.monotonic() + 10
+        while checkpointer.completed == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checkpointer.completed == 1  # one checkpoint for the whole burst
     finally:
         db.dispose()

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,9 +103,15 @@ class WalCheckpointer:
 
     SQLite's default runs that copy (with its fsyncs) inside whichever commit pushes the log
     past 4 MB: a 10,000-device upload paid about 60 ms in its commit for it. Here commits only
-    ask for a checkpoint, and this thread runs a PASSIVE one (it never blocks readers or
-    writers) on its own connection, with the GIL released while SQLite works.
+    ask for a checkpoint, and this thread runs a PASSIVE one on its own connection, with the
+    GIL released while SQLite works. It waits for writes to pause first: a checkpoint copying
+    20 MB while the worker registers a chunk slowed both (the flush holds up the writer's own
+    appends to the log), so a burst of commits is checkpointed once it is over, or after
+    MAX_DELAY_SECONDS of continuous writing.
     """
+
+    QUIET_SECONDS = 0.2
+    MAX_DELAY_SECONDS = 2.0
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -135,8 +142,7 @@ class WalCheckpointer:
         try:
             while True:
                 self._wanted.wait()
-                self._wanted.clear()
-                if self._stopping:
+                if not self._wait_for_quiet():
                     return
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -145,3 +151,15 @@ class WalCheckpointer:
                 self.completed += 1
         finally:
             conn.close()
+
+    def _wait_for_quiet(self) -> bool:
+        """Return once no commit asked for QUIET_SECONDS (or MAX_DELAY_SECONDS passed); False
+        when closing."""
+        deadline = time.monotonic() + self.MAX_DELAY_SECONDS
+        while True:
+            self._wanted.clear()
+            if self._stopping:
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._wanted.wait(min(self.QUIET_SECONDS, left)):
+                return not self._stopping
