@@ -139,3 +139,43 @@ def test_overlong_and_control_character_identifiers_are_errors() -> None:
     assert _codes(validate_hash(_hash("SER", "M" * 300)).errors) == {"manufacturer-too-long"}
     assert _codes(validate_hash(_hash("SER\x1f1")).errors) == {"control-characters"}
     assert validate_hash(_hash("SER\u00a01")).ok  # a no-break space is odd but not control
+
+
+IDENTITY_FIELDS = ("serial", "manufacturer", "model", "pkid", "checksum_ok", "total_len")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _hash(),
+        _hash(serial=None),
+        _hash(serial="SER\x01"),
+        _hash(manufacturer=" "),
+        synthesize_hash(8),
+        synthesize_hash(9)[:-8] + "AAAAAAAA",
+        synthesize_hash(10)[:60] + "B" + synthesize_hash(10)[61:],  # checksum mismatch
+        "not a hash",
+    ],
+)
+def test_without_warnings_the_errors_and_identity_are_the_same(text: str) -> None:
+    full = validate_hash(text, serial_number="X", manufacturer="Y", model="Z")
+    lean = validate_hash(text, serial_number="X", manufacturer="Y", model="Z", with_warnings=False)
+    assert lean.errors == full.errors and lean.warnings == ()
+    if full.decoded is None:
+        assert lean.decoded is None
+        return
+    assert lean.decoded is not None
+    for field in IDENTITY_FIELDS:
+        assert getattr(lean.decoded, field) == getattr(full.decoded, field), field
+    # The warning-only fields are skipped, not guessed.
+    assert (lean.decoded.smbios_uuid, lean.decoded.mac_addresses) == (None, ())
+
+
+@pytest.mark.parametrize("dev", REAL_DEVICES, ids=lambda d: d.file)
+def test_real_hashes_decode_to_the_same_identity_without_warnings(dev: RealDevice) -> None:
+    full = validate_hash(real_hash(dev.file))
+    lean = validate_hash(real_hash(dev.file), with_warnings=False)
+    assert lean.ok and full.ok
+    assert lean.decoded is not None and full.decoded is not None
+    for field in IDENTITY_FIELDS:
+        assert getattr(lean.decoded, field) == getattr(full.decoded, field), field

@@ -96,8 +96,10 @@ def analyze_device(
     hardware_hash: str | None,
     manufacturer: str | None,
     model: str | None,
+    with_warnings: bool = True,
 ) -> DeviceIdentity:
-    """Decide whether a device entry is registrable and derive its identity. Never raises."""
+    """Decide whether a device entry is registrable and derive its identity. Never raises.
+    Without ``with_warnings`` the hash is checked for errors only (faster; the server)."""
     pk = check_product_key(product_key)
     warnings: list[Diagnostic] = list(pk.warnings)
     serial = _usable("serial number", _present(serial_number), warnings)
@@ -105,7 +107,7 @@ def analyze_device(
     model_name = _usable("model", _present(model), warnings)
     hash_text = _present(hardware_hash)
     if hash_text is not None:
-        return _from_hash(hash_text, pk, serial, maker, model_name, warnings)
+        return _from_hash(hash_text, pk, serial, maker, model_name, warnings, with_warnings)
     return _from_columns(pk, serial, maker, model_name, warnings)
 
 
@@ -116,9 +118,16 @@ def _from_hash(
     maker: str | None,
     model_name: str | None,
     warnings: list[Diagnostic],
+    with_warnings: bool = True,
 ) -> DeviceIdentity:
     """Combinations 1-4: the hash decides, and the identity comes from inside it."""
-    check = validate_hash(hash_text, serial_number=serial, manufacturer=maker, model=model_name)
+    check = validate_hash(
+        hash_text,
+        serial_number=serial,
+        manufacturer=maker,
+        model=model_name,
+        with_warnings=with_warnings,
+    )
     d = check.decoded
     warnings.extend(check.warnings)
     if check.errors or d is None:

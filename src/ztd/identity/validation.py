@@ -139,14 +139,17 @@ def validate_hash(
     serial_number: str | None = None,
     manufacturer: str | None = None,
     model: str | None = None,
+    with_warnings: bool = True,
 ) -> HashCheck:
     """Decode ``text`` and report what would make Microsoft reject it, or merely look wrong.
 
     The optional arguments are the CSV/API columns of the same device; they are compared with
     the values inside the hash (mismatches are warnings). Never raises for bad input.
+    Without ``with_warnings`` only errors are reported, and ``decoded`` lacks the fields only
+    warnings use (see ``decode_hash(identity_only=True)``): the server's registration path.
     """
     try:
-        d = decode_hash(text)
+        d = decode_hash(text, identity_only=not with_warnings)
     except HashDecodeError as exc:
         return HashCheck(None, (Diagnostic(exc.code, exc.message),), ())
 
@@ -173,6 +176,8 @@ def validate_hash(
         and (model_name is None or (len(model_name) <= MAX_TEXT_LEN and model_name.isprintable()))
     ):
         _text_errors(d, errors)
+    if not with_warnings:
+        return HashCheck(d, tuple(errors), ())
 
     warnings: list[Diagnostic] = []
     if serial and is_placeholder_serial(serial):

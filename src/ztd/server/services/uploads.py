@@ -45,6 +45,7 @@ def prepare_devices(devices: Sequence[UploadedDevice]) -> list[JobItem]:
             hardware_hash=device.hardware_hash,
             manufacturer=device.oem_manufacturer_name,
             model=device.model_name,
+            with_warnings=False,  # nobody reads them here: `ztd csv check` shows them
         )
         error = identity.error
         keys = [k for k in (identity.hardware_key, identity.pkid) if k]
