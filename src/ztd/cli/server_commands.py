@@ -138,6 +138,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run a standalone job worker until SIGINT/SIGTERM."""
+        from ztd.server import heap
         from ztd.server.jobs.worker import Worker
 
         settings = Settings()
@@ -155,6 +156,7 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         err.print(f"worker {job_worker.name} processing jobs (Ctrl-C to stop)")
+        heap.settle()
         job_worker.run_forever(stop)
 
 

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ztd.server import heap
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import api_error_response, error_response
 from ztd.server.api.fast_status import FastStatus
@@ -107,8 +108,10 @@ class ZtdApp(FastAPI):
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` when serving with several processes."""
-    return create_app()
+    """Factory for `uvicorn --factory` and granian: what `ztd serve` runs in each process."""
+    app = create_app()
+    heap.settle()  # the app and everything it imported stay for the life of the process
+    return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
