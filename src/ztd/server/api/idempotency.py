@@ -53,12 +53,14 @@ def run_write(
 ) -> Response:
     """Run ``work`` in one write transaction; with MS-RequestId, at most once per request."""
     request_id = request.headers.get("ms-requestid", "").strip()
+    # Hashing a 40 MB upload takes tens of milliseconds: not while holding the write lock.
+    print_ = fingerprint(request, body) if request_id else ""
     with ctx.db.write() as conn:
         if not request_id:
             return work(conn).to_response()
         now = ctx.clock()
         retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
-        earlier = _claim(conn, partner_id, request_id, fingerprint(request, body), now, retention)
+        earlier = _claim(conn, partner_id, request_id, print_, now, retention)
         if earlier is not None:
             return earlier.to_response()
         stored = work(conn)

@@ -9,12 +9,11 @@ matches and the worker's whole transaction is rolled back, so a stale worker can
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Row, and_, case, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, update
 
 from ztd.server.jobs.documents import ChunkPart
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
@@ -157,17 +156,54 @@ def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[Exhauste
     return exhausted
 
 
-def chunk_items(conn: Connection, lease: Lease, *columns: Any) -> Sequence[Row[Any]]:
-    """The leased chunk's job items (the given columns), in request order."""
-    return conn.execute(
-        select(*columns)
-        .where(
-            job_items.c.job_id == lease.job_id,
-            job_items.c.ordinal >= lease.first_ordinal,
-            job_items.c.ordinal < lease.end_ordinal,
+class ChunkRow(NamedTuple):
+    """The small columns of a leased chunk's item: all that processing and the chunk's part
+    of the status document read (the hash stays in the database)."""
+
+    ordinal: int
+    device_ref: str | None
+    serial_number: str | None
+    product_key: str | None
+    device_id: str | None
+    policy_ref: str | None
+    precheck_code: str | None
+    precheck_name: str | None
+    has_hash: bool
+
+    @property
+    def echo(self) -> tuple[str | None, str | None, str | None]:
+        return self.device_ref, self.serial_number, self.product_key
+
+
+def chunk_rows(conn: Connection, lease: Lease) -> list[ChunkRow]:
+    """The leased chunk's items in request order, in one read. The driver's own tuples are
+    several times cheaper than SQLAlchemy Rows for thousands of items."""
+    item = job_items.c
+    has_hash = or_(item.hash_blob.is_not(None), item.hardware_hash.is_not(None))
+    result = conn.execute(
+        select(
+            item.ordinal,
+            item.device_ref,
+            item.serial_number,
+            item.product_key,
+            item.device_id,
+            item.policy_ref,
+            item.precheck_code,
+            item.precheck_name,
+            has_hash,
         )
-        .order_by(job_items.c.ordinal)
-    ).all()
+        .where(in_chunk(lease))
+        .order_by(item.ordinal)
+    )
+    return [ChunkRow._make(row) for row in result.cursor.fetchall()]
+
+
+def in_chunk(lease: Lease) -> ColumnElement[bool]:
+    return and_(
+        job_items.c.job_id == lease.job_id,
+        job_items.c.ordinal >= lease.first_ordinal,
+        job_items.c.ordinal < lease.end_ordinal,
+    )
 
 
 def _held(lease: Lease):  # type: ignore[no-untyped-def]

@@ -34,16 +34,25 @@ from ztd.server.storage.schema import batch_jobs
 
 log = logging.getLogger("ztd.worker")
 
-# Job kind -> the function computing a chunk's outcomes inside the finishing transaction.
-Processor = Callable[[Connection, leases.Lease, Row[Any], datetime], list[ItemOutcome]]
+# Job kind -> the function computing a chunk's outcomes (one per row, in order) inside the
+# finishing transaction.
+Processor = Callable[
+    [Connection, leases.Lease, Row[Any], datetime, list[leases.ChunkRow]], list[ItemOutcome]
+]
 
 
 def _processors(settings: Settings) -> dict[str, Processor]:
     from ztd.server.services.policy_updates import apply_chunk
     from ztd.server.services.registration import register_chunk
 
-    def upload(conn: Connection, lease: leases.Lease, job: Row[Any], now: datetime) -> Any:
-        return register_chunk(conn, lease, job, now, settings.registration_mode)
+    def upload(
+        conn: Connection,
+        lease: leases.Lease,
+        job: Row[Any],
+        now: datetime,
+        rows: list[leases.ChunkRow],
+    ) -> list[ItemOutcome]:
+        return register_chunk(conn, lease, job, now, rows, settings.registration_mode)
 
     return {"upload": upload, "policy_update": apply_chunk}
 
@@ -141,9 +150,10 @@ class Worker:
             leases.fence(conn, lease)
             job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
             now = self.clock()
-            outcomes = self.processors[job.kind](conn, lease, job, now)
-            echo = load_echo(conn, lease.job_id, lease.first_ordinal, lease.end_ordinal)
-            leases.mark_done(conn, lease.chunk_pk, chunk_part(echo, outcomes))
+            rows = leases.chunk_rows(conn, lease)
+            outcomes = self.processors[job.kind](conn, lease, job, now, rows)
+            part = chunk_part([row.echo for row in rows], outcomes)
+            leases.mark_done(conn, lease.chunk_pk, part)
             finish_job_if_complete(conn, lease.job_id, now)
 
 

@@ -15,8 +15,8 @@ from ztd.server.api.ids import maybe_guid
 from ztd.server.errors import bad_request
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
-from ztd.server.jobs.leases import Lease, chunk_items
-from ztd.server.storage.schema import configuration_policies, devices, job_items
+from ztd.server.jobs.leases import ChunkRow, Lease
+from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import Device, PolicyCategory
 
 UNASSIGN = ""  # policy_ref of an item whose o_o_b_e value is null: remove the assignment
@@ -44,15 +44,9 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
     return items
 
 
-def apply_chunk(conn: Connection, lease: Lease, job: Row[Any], _now: datetime) -> list[ItemOutcome]:
-    items = chunk_items(
-        conn,
-        lease,
-        job_items.c.device_ref,
-        job_items.c.policy_ref,
-        job_items.c.precheck_code,
-        job_items.c.precheck_name,
-    )
+def apply_chunk(
+    conn: Connection, _lease: Lease, job: Row[Any], _now: datetime, items: list[ChunkRow]
+) -> list[ItemOutcome]:
     device_ids = {g for i in items if (g := maybe_guid(i.device_ref or ""))}
     policy_ids = {g for i in items if (g := maybe_guid(i.policy_ref or ""))}
     device_owner = {
@@ -75,8 +69,8 @@ def apply_chunk(conn: Connection, lease: Lease, job: Row[Any], _now: datetime) -
         if item.precheck_name:
             outcomes.append([item.device_ref, item.precheck_code, item.precheck_name])
             continue
-        device_id = maybe_guid(item.device_ref)
-        policy_id = maybe_guid(item.policy_ref) if item.policy_ref != UNASSIGN else None
+        device_id = maybe_guid(item.device_ref or "")
+        policy_id = maybe_guid(item.policy_ref or "") if item.policy_ref != UNASSIGN else None
         error = None
         if device_id is None or device_owner.get(device_id) != job.customer_id:
             error = dds.DEVICE_NOT_REGISTERED

@@ -6,8 +6,8 @@ insert lands; the other finds the owner afterwards and reports 806 or 808.
 
 A chunk registers with one ``INSERT ... SELECT`` from its job items: each item that passed the
 prechecks got its device id at enqueue, and the hash is not copied (a device reads it from its
-item). Python then only reads each item's id to write the chunk's outcomes; hashless and
-refused devices are the only ones that need more.
+item). Python only turns the chunk's rows (read once by the worker) into outcomes; hashless
+and refused devices are the only ones that need more.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, literal, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
-from ztd.server.jobs.leases import Lease
+from ztd.server.jobs.leases import ChunkRow, Lease, in_chunk
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
 from ztd.server.storage.schema import devices, job_items
@@ -37,67 +37,42 @@ def register_chunk(
     lease: Lease,
     job: Row[Any],
     now: datetime,
+    rows: list[ChunkRow],
     mode: RegistrationMode = RegistrationMode.OPEN,
 ) -> list[ItemOutcome]:
-    refused = _resolve_hashless(conn, lease, mode)
+    hashless = [row.ordinal for row in rows if row.device_id and not row.has_hash]
+    refused = _resolve_hashless(conn, lease, hashless, mode) if hashless else {}
     inserted = _insert_devices(conn, lease, job, now)
     outcomes: list[ItemOutcome] = []
     planned = 0
-    for ordinal, device_id, code, name in _chunk_rows(
-        conn, lease, job_items.c.device_id, job_items.c.precheck_code, job_items.c.precheck_name
-    ):
-        if device_id is not None:
+    for row in rows:
+        if row.ordinal in refused:
+            error = refused[row.ordinal]
+            outcomes.append([None, error.code, error.name])
+        elif row.device_id is not None:
             planned += 1
-            outcomes.append([device_id, None, None])
-        elif ordinal in refused:
-            outcomes.append([None, refused[ordinal].code, refused[ordinal].name])
+            outcomes.append([row.device_id, None, None])
         else:
-            outcomes.append([None, code, name])  # the precheck's error
+            outcomes.append([None, row.precheck_code, row.precheck_name])  # the precheck's
     if inserted < planned:  # some identity keys were already taken
         for ordinal, error in _conflicts(conn, lease, job).items():
             outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
     return outcomes
 
 
-def _in_chunk(lease: Lease) -> ColumnElement[bool]:
-    return and_(
-        job_items.c.job_id == lease.job_id,
-        job_items.c.ordinal >= lease.first_ordinal,
-        job_items.c.ordinal < lease.end_ordinal,
-    )
-
-
-def _chunk_rows(
-    conn: Connection, lease: Lease, *columns: Any, where: ColumnElement[bool] | None = None
-) -> list[tuple[Any, ...]]:
-    """(ordinal, *columns) of the leased chunk's items in request order, as the driver's own
-    tuples: several times cheaper than SQLAlchemy Rows for thousands of items."""
-    query = select(job_items.c.ordinal, *columns).where(_in_chunk(lease))
-    if where is not None:
-        query = query.where(where)
-    result = conn.execute(query.order_by(job_items.c.ordinal))
-    return list(result.cursor.fetchall())
-
-
-def _resolve_hashless(conn: Connection, lease: Lease, mode: RegistrationMode) -> Refusals:
+def _resolve_hashless(
+    conn: Connection, lease: Lease, ordinals: list[int], mode: RegistrationMode
+) -> Refusals:
     """Devices uploaded without a hash take their identity from the OEM registry when it has
     them, written to their item for registration to read; in strict mode the ones it lacks
     are refused (812) and lose their device id."""
-    hashless = _chunk_rows(
-        conn,
-        lease,
-        job_items.c.pkid_key,
-        job_items.c.hardware_key,
-        job_items.c.model_name,
-        job_items.c.manufacturer,
-        where=and_(
-            job_items.c.device_id.is_not(None),
-            job_items.c.hash_blob.is_(None),
-            job_items.c.hardware_hash.is_(None),
-        ),
-    )
-    if not hashless:
-        return {}
+    item = job_items.c
+    hashless: list[Any] = []
+    for part in _slices(ordinals):
+        query = select(
+            item.ordinal, item.pkid_key, item.hardware_key, item.model_name, item.manufacturer
+        ).where(item.job_id == lease.job_id, item.ordinal.in_(part))
+        hashless.extend(conn.execute(query).all())
     by_pkid, by_key = oem_registry.resolve(
         conn, [h[1] for h in hashless if h[1]], [h[2] for h in hashless if h[2]]
     )
@@ -157,7 +132,7 @@ def _insert_devices(conn: Connection, lease: Lease, job: Row[Any], now: datetime
             item.ordinal,
             literal(now, devices.c.uploaded_at.type),
         )
-        .where(_in_chunk(lease), item.device_id.is_not(None))
+        .where(in_chunk(lease), item.device_id.is_not(None))
         .order_by(item.ordinal)
     )
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -187,7 +162,7 @@ def _conflicts(conn: Connection, lease: Lease, job: Row[Any]) -> Refusals:
     missing = conn.execute(
         select(job_items.c.ordinal, job_items.c.hardware_key, job_items.c.pkid_key)
         .select_from(job_items.outerjoin(devices, devices.c.id == job_items.c.device_id))
-        .where(_in_chunk(lease), job_items.c.device_id.is_not(None), devices.c.id.is_(None))
+        .where(in_chunk(lease), job_items.c.device_id.is_not(None), devices.c.id.is_(None))
     ).all()
     owners = _owners_by_key(
         conn, [row.hardware_key for row in missing], [row.pkid_key for row in missing]
@@ -216,6 +191,6 @@ def _owners_by_key(
     return owners
 
 
-def _slices(values: Sequence[str]) -> Iterable[Sequence[str]]:
+def _slices(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), IN_LIST_SIZE):
         yield values[start : start + IN_LIST_SIZE]
