@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -97,7 +98,13 @@ devices = Table(
     Column("job_ordinal", Integer, nullable=True),  # the job item holding the hash as sent
     Column("uploaded_at", Timestamp, nullable=False),
     Index(None, "batch_pk", "pk"),
-    Index(None, "policy_id"),
+    # Partial: most devices have no policy, and registering them then skips this index.
+    Index(
+        None,
+        "policy_id",
+        sqlite_where=text("policy_id IS NOT NULL"),
+        postgresql_where=text("policy_id IS NOT NULL"),
+    ),
 )
 
 # The job row is both the queue entry and the status resource.
