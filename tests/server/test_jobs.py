@@ -230,3 +230,34 @@ def test_three_workers_share_a_job_and_survive_a_kill(
         ).scalar()
     assert tuple(registered) == (20_000, 20_000)
     assert owners is not None and owners >= 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_standalone_worker_starts_a_job_when_it_is_committed(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    settings.poll_interval_seconds = 60.0  # only the NOTIFY can wake it in time
+    worker = Worker(db, settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while worker.listener is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.listener is not None and worker.listener.listening.wait(10)
+        time.sleep(0.2)  # the worker found nothing queued and went to sleep for a minute
+        with TestClient(create_app(settings, db=db, embedded_worker=False)) as client:
+            started = time.monotonic()
+            tracking = create_batch(client, world.customer, world.auth(), "n", [hash_device(9)])
+            while time.monotonic() - started < 10:
+                if status_of(client, world.customer, tracking, world.auth())["status"] == (
+                    "finished"
+                ):
+                    break
+                time.sleep(0.05)
+            assert time.monotonic() - started < 10
+    finally:
+        stop.set()
+        worker.wakeup.set()
+        thread.join(10)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, insert
 
+from ztd.server.jobs.notify import announce_job
 from ztd.server.storage.bulk import insert_rows
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
@@ -81,4 +82,5 @@ def enqueue_job(
         ("job_id", "ordinal", *JobItem._fields),
         [(job_id, i, *item) for i, item in enumerate(items)],
     )
+    announce_job(conn)  # standalone workers start at commit instead of at their next poll
     return job_id

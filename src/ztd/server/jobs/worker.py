@@ -27,6 +27,7 @@ from ztd.server.jobs.documents import (
     finish_job_if_complete,
     load_echo,
 )
+from ztd.server.jobs.notify import JobListener
 from ztd.server.services.housekeeping import purge_expired_request_ids
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -74,6 +75,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.processors = _processors(settings)
         self._last_reap = 0.0
+        self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
 
     def run_once(self) -> bool:
         """Process one chunk if one is queued. Returns whether there was work."""
@@ -103,6 +105,17 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.name)
+        if not self.db.is_sqlite:
+            self.listener = JobListener(self.db.url, self.wakeup)
+            self.listener.start()
+        try:
+            self._loop(stop)
+        finally:
+            if self.listener is not None:
+                self.listener.stop()
+        log.info("worker %s stopped", self.name)
+
+    def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
@@ -115,7 +128,6 @@ class Worker:
                 continue
             self.wakeup.wait(self.settings.poll_interval_seconds)
             self.wakeup.clear()
-        log.info("worker %s stopped", self.name)
 
     def reap(self) -> None:
         self._last_reap = time.monotonic()
