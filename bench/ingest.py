@@ -19,7 +19,6 @@ which has an absolute target, runs three times and is judged on its median.
 from __future__ import annotations
 
 import argparse
-import binascii
 import gc
 import hashlib
 import sqlite3
@@ -34,6 +33,7 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
+import pybase64
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import Processes, environment, free_port, machine_description, wait_until_up
@@ -196,7 +196,7 @@ def _ceiling_rows(bodies: list[bytes]) -> list[tuple[str, str, str, str]]:
     for body in bodies:
         for device in orjson.loads(body)["devices"]:
             text = device["hardwareHash"]
-            key = hashlib.sha256(binascii.a2b_base64(text)).hexdigest()
+            key = hashlib.sha256(pybase64.b64decode(text)).hexdigest()  # fastest base64
             rows.append((str(uuid.uuid4()), device["serialNumber"], text, key))
     return rows
 
