@@ -1,3 +1,4 @@
 from ztd.cli.main import run
 
-run()
+if __name__ == "__main__":  # not when a spawned helper process imports this module
+    run()
