@@ -261,3 +261,29 @@ def test_a_standalone_worker_starts_a_job_when_it_is_committed(
         stop.set()
         worker.wakeup.set()
         thread.join(10)
+
+
+def test_a_chunk_whose_devices_all_register_reads_none_of_its_items_back(
+    client: TestClient, db: Database, world: World, worker: Worker
+) -> None:
+    from tests.server.test_status_reads import count_queries
+
+    devices = [hash_device(700 + i) for i in range(5)] + [{"SerialNumber": "NO-HASH"}]  # 803
+    tracking = create_batch(client, world.customer, world.auth(), "fast", devices)
+    with count_queries(db) as statements:
+        worker.run_until_idle()
+    # The insert reads the items inside the database; no SELECT brings them to Python.
+    reads = [s for s in statements if s.lstrip().startswith("SELECT") and "job_items" in s]
+    assert not reads, reads
+    document = status_of(client, world.customer, tracking, world.auth())
+    codes = [d.get("errorCode") for d in document["devicesStatus"]]
+    assert document["status"] == "finished_with_errors" and codes == [None] * 5 + ["803"]
+    assert all(d.get("deviceId") for d in document["devicesStatus"][:5])
+
+    again = create_batch(client, world.customer, world.auth(), "again", devices[:2])
+    worker.run_until_idle()  # both already registered: the chunk is worked out in full
+    again_codes = [
+        d["errorCode"]
+        for d in status_of(client, world.customer, again, world.auth())["devicesStatus"]
+    ]
+    assert again_codes == ["806", "806"]

@@ -1,7 +1,8 @@
 """BatchUploadDetails documents, assembled from per-chunk parts.
 
-Each chunk's ``devicesStatus`` entries are serialized once, when the chunk is done, and
-stored with it. A document is then a header, the chunks' parts joined by commas, and a
+Each chunk's ``devicesStatus`` entries are serialized once and stored with it: an upload's
+at enqueue, as they read if its devices register (the worker rewrites them if not), any
+other job's when the chunk is done. A document is then a header, the chunks' parts joined by commas, and a
 trailer: the transaction finishing a job's last chunk stores the final document without
 looking at a single device, and a poll of a running job renders only the chunks still queued
 or running. Reading a running job costs a fixed number of queries whatever its size.

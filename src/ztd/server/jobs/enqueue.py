@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert
 
+from ztd.server.jobs.documents import ItemOutcome, chunk_part
 from ztd.server.jobs.notify import announce_job
 from ztd.server.storage.bulk import insert_rows
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
@@ -32,6 +33,24 @@ class JobItem(NamedTuple):
     precheck_code: str | None = None  # set when the item can never succeed
     precheck_name: str | None = None
     device_id: str | None = None  # uploads: the id the device gets if it registers
+
+
+def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
+    """What a chunk of an upload reports when every device that passed the prechecks
+    registers, the common case: the worker then only checks that as many rows landed
+    (expected_inserts) and keeps this part. Hashless devices are resolved through the OEM
+    registry first, so a chunk with any of them expects nothing and is worked out in full."""
+    outcomes: list[ItemOutcome] = []
+    hashless = False
+    for item in items:
+        if item.device_id is None:
+            outcomes.append([None, item.precheck_code, item.precheck_name])
+            continue
+        outcomes.append([item.device_id, None, None])
+        hashless = hashless or (item.hash_blob is None and item.hardware_hash is None)
+    part = chunk_part([(i.device_ref, i.serial_number, i.product_key) for i in items], outcomes)
+    expected = None if hashless else sum(1 for item in items if item.device_id is not None)
+    return {"entries": part.entries, "failed": part.failed, "expected_inserts": expected}
 
 
 def enqueue_job(
@@ -62,20 +81,21 @@ def enqueue_job(
             created_at=now,
         )
     )
-    conn.execute(
-        insert(job_chunks),
-        [
-            {
-                "job_id": job_id,
-                "chunk_no": n,
-                "first_ordinal": n * chunk_size,
-                "end_ordinal": min(len(items), (n + 1) * chunk_size),
-                "status": "queued",
-                "attempts": 0,
-            }
-            for n in range(chunk_count)
-        ],
-    )
+    chunks = []
+    for n in range(chunk_count):
+        first, end = n * chunk_size, min(len(items), (n + 1) * chunk_size)
+        chunk = {
+            "job_id": job_id,
+            "chunk_no": n,
+            "first_ordinal": first,
+            "end_ordinal": end,
+            "status": "queued",
+            "attempts": 0,
+        }
+        if kind == "upload":
+            chunk.update(expected_upload_part(items[first:end]))
+        chunks.append(chunk)
+    conn.execute(insert(job_chunks), chunks)
     insert_rows(
         conn,
         job_items,

@@ -29,6 +29,7 @@ class Lease:
     end_ordinal: int
     token: str
     attempts: int
+    expected_inserts: int | None = None  # uploads: see expected_upload_part
 
 
 class LeaseLost(Exception):
@@ -64,6 +65,7 @@ def claim(conn: Connection, *, owner: str, now: datetime, lease_seconds: float) 
             job_chunks.c.first_ordinal,
             job_chunks.c.end_ordinal,
             job_chunks.c.attempts,
+            job_chunks.c.expected_inserts,
         )
     ).first()
     if row is None:
@@ -81,6 +83,7 @@ def claim(conn: Connection, *, owner: str, now: datetime, lease_seconds: float) 
         end_ordinal=row.end_ordinal,
         token=token,
         attempts=row.attempts,
+        expected_inserts=row.expected_inserts,
     )
 
 
@@ -104,17 +107,13 @@ def fence(conn: Connection, lease: Lease) -> None:
         raise LeaseLost(f"lease on chunk {lease.chunk_no} of job {lease.job_id} was lost")
 
 
-def mark_done(conn: Connection, chunk_pk: int, part: ChunkPart) -> None:
+def mark_done(conn: Connection, chunk_pk: int, part: ChunkPart | None) -> None:
+    """Done with ``part``, or with the part the chunk got at enqueue when it is None."""
+    stored = {} if part is None else {"entries": part.entries, "failed": part.failed}
     conn.execute(
         update(job_chunks)
         .where(job_chunks.c.pk == chunk_pk)
-        .values(
-            status="done",
-            entries=part.entries,
-            failed=part.failed,
-            lease_token=None,
-            lease_expires_at=None,
-        )
+        .values(status="done", lease_token=None, lease_expires_at=None, **stored)
     )
 
 

@@ -35,11 +35,11 @@ from ztd.server.storage.schema import batch_jobs
 
 log = logging.getLogger("ztd.worker")
 
-# Job kind -> the function computing a chunk's outcomes (one per row, in order) inside the
-# finishing transaction.
-Processor = Callable[
-    [Connection, leases.Lease, Row[Any], datetime, list[leases.ChunkRow]], list[ItemOutcome]
-]
+# A chunk's items and their outcomes (one per item, in order).
+Processed = tuple[list[leases.ChunkRow], list[ItemOutcome]]
+# Job kind -> the function doing a chunk's work inside the finishing transaction. None: the
+# chunk turned out exactly as the part it got at enqueue says.
+Processor = Callable[[Connection, leases.Lease, Row[Any], datetime], Processed | None]
 
 
 def _processors(settings: Settings) -> dict[str, Processor]:
@@ -47,13 +47,9 @@ def _processors(settings: Settings) -> dict[str, Processor]:
     from ztd.server.services.registration import register_chunk
 
     def upload(
-        conn: Connection,
-        lease: leases.Lease,
-        job: Row[Any],
-        now: datetime,
-        rows: list[leases.ChunkRow],
-    ) -> list[ItemOutcome]:
-        return register_chunk(conn, lease, job, now, rows, settings.registration_mode)
+        conn: Connection, lease: leases.Lease, job: Row[Any], now: datetime
+    ) -> Processed | None:
+        return register_chunk(conn, lease, job, now, settings.registration_mode)
 
     return {"upload": upload, "policy_update": apply_chunk}
 
@@ -162,9 +158,11 @@ class Worker:
             leases.fence(conn, lease)
             job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
             now = self.clock()
-            rows = leases.chunk_rows(conn, lease)
-            outcomes = self.processors[job.kind](conn, lease, job, now, rows)
-            part = chunk_part([row.echo for row in rows], outcomes)
+            processed = self.processors[job.kind](conn, lease, job, now)
+            part = None
+            if processed is not None:
+                rows, outcomes = processed
+                part = chunk_part([row.echo for row in rows], outcomes)
             leases.mark_done(conn, lease.chunk_pk, part)
             finish_job_if_complete(conn, lease.job_id, now)
 

@@ -15,7 +15,7 @@ from ztd.server.api.ids import maybe_guid
 from ztd.server.errors import bad_request
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
-from ztd.server.jobs.leases import ChunkRow, Lease
+from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows
 from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import Device, PolicyCategory
 
@@ -45,8 +45,9 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
 
 
 def apply_chunk(
-    conn: Connection, _lease: Lease, job: Row[Any], _now: datetime, items: list[ChunkRow]
-) -> list[ItemOutcome]:
+    conn: Connection, lease: Lease, job: Row[Any], _now: datetime
+) -> tuple[list[ChunkRow], list[ItemOutcome]]:
+    items = chunk_rows(conn, lease)
     device_ids = {g for i in items if (g := maybe_guid(i.device_ref or ""))}
     policy_ids = {g for i in items if (g := maybe_guid(i.policy_ref or ""))}
     device_owner = {
@@ -90,4 +91,4 @@ def apply_chunk(
             .values(policy_id=bindparam("policy")),
             assignments,
         )
-    return outcomes
+    return items, outcomes

@@ -6,8 +6,9 @@ insert lands; the other finds the owner afterwards and reports 806 or 808.
 
 A chunk registers with one ``INSERT ... SELECT`` from its job items: each item that passed the
 prechecks got its device id at enqueue, and the hash is not copied (a device reads it from its
-item). Python only turns the chunk's rows (read once by the worker) into outcomes; hashless
-and refused devices are the only ones that need more.
+item). When as many rows land as the chunk expected, the part of the status document it got
+at enqueue holds and nothing else is read; otherwise its items are read once and turned into
+outcomes, and only hashless and refused devices need more.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome
-from ztd.server.jobs.leases import ChunkRow, Lease, in_chunk
+from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
 from ztd.server.storage.schema import devices, job_items
@@ -37,12 +38,21 @@ def register_chunk(
     lease: Lease,
     job: Row[Any],
     now: datetime,
-    rows: list[ChunkRow],
     mode: RegistrationMode = RegistrationMode.OPEN,
-) -> list[ItemOutcome]:
-    hashless = [row.ordinal for row in rows if row.device_id and not row.has_hash]
-    refused = _resolve_hashless(conn, lease, hashless, mode) if hashless else {}
-    inserted = _insert_devices(conn, lease, job, now)
+) -> tuple[list[ChunkRow], list[ItemOutcome]] | None:
+    """Register the chunk's devices. None when every expected device landed, so the part the
+    chunk got at enqueue holds; else its items and their outcomes."""
+    if lease.expected_inserts is not None:  # no hashless device: straight to the insert
+        inserted = _insert_devices(conn, lease, job, now)
+        if inserted == lease.expected_inserts:
+            return None
+        rows = chunk_rows(conn, lease)
+        refused: Refusals = {}
+    else:  # hashless devices, or a chunk queued before parts were expected (0010)
+        rows = chunk_rows(conn, lease)
+        hashless = [row.ordinal for row in rows if row.device_id and not row.has_hash]
+        refused = _resolve_hashless(conn, lease, hashless, mode) if hashless else {}
+        inserted = _insert_devices(conn, lease, job, now)
     outcomes: list[ItemOutcome] = []
     planned = 0
     for row in rows:
@@ -57,7 +67,7 @@ def register_chunk(
     if inserted < planned:  # some identity keys were already taken
         for ordinal, error in _conflicts(conn, lease, job).items():
             outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
-    return outcomes
+    return rows, outcomes
 
 
 def _resolve_hashless(
@@ -137,7 +147,9 @@ def _insert_devices(conn: Connection, lease: Lease, job: Row[Any], now: datetime
     )
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = dialect_insert(devices).from_select(_DEVICE_COLUMNS, rows)
-    return int(conn.execute(statement.on_conflict_do_nothing()).rowcount)
+    # SQLAlchemy keeps an INSERT's rowcount only when asked (PostgreSQL gave -1 otherwise).
+    statement = statement.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    return int(conn.execute(statement).rowcount)
 
 
 _DEVICE_COLUMNS = (

@@ -144,9 +144,12 @@ job_chunks = Table(
     Column("lease_token", GUID, nullable=True),
     Column("lease_expires_at", Timestamp, nullable=True),
     # A done chunk's devicesStatus entries, serialized (comma-separated JSON objects), and
-    # how many failed: status documents are assembled from these parts.
+    # how many failed: status documents are assembled from these parts. An upload's chunk
+    # gets them at enqueue as they will read if all of its expected_inserts devices register
+    # (no hashless device to resolve first); the worker rewrites them only if not.
     Column("entries", LargeBinary, nullable=True),
     Column("failed", Integer, nullable=True),
+    Column("expected_inserts", Integer, nullable=True),
     # Chunks done before migration 0008 kept their outcomes instead of entries: JSON
     # [[device_id, code, name], ...] in ordinal order.
     Column("results", LargeBinary, nullable=True),
