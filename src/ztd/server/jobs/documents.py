@@ -2,10 +2,11 @@
 
 Each chunk's ``devicesStatus`` entries are serialized once and stored with it: an upload's
 at enqueue, as they read if its devices register (the worker rewrites them if not), any
-other job's when the chunk is done. A document is then a header, the chunks' parts joined by commas, and a
-trailer: the transaction finishing a job's last chunk stores the final document without
-looking at a single device, and a poll of a running job renders only the chunks still queued
-or running. Reading a running job costs a fixed number of queries whatever its size.
+other job's when the chunk is done. A document is then a header, the chunks' parts joined
+by commas, and a trailer: the transaction finishing a job's last chunk stores the final
+document without looking at a single device, and a poll of a running job renders only the
+chunks still queued or running. Reading a running job costs a fixed number of queries
+whatever its size.
 """
 
 from __future__ import annotations
