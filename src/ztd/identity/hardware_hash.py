@@ -28,7 +28,13 @@ import pybase64
 from ztd.identity import records as rt
 from ztd.identity.errors import HashDecodeError
 from ztd.identity.hash_layout import Layout, layout_of, walk
-from ztd.identity.hash_text import MAX_HASH_CHARS, clean_base64, hash_to_bytes
+from ztd.identity.hash_text import (
+    MAX_HASH_CHARS,
+    clean_base64,
+    encoded_end,
+    hash_to_bytes,
+    zero_run,
+)
 
 __all__ = [
     "MAX_HASH_CHARS",
@@ -44,21 +50,7 @@ __all__ = [
 # Smallest blob that can hold a header, zero records and the trailer.
 _MIN_BYTES: Final = rt.HEADER_LEN + rt.TRAILER_LEN
 _MIN_CHARS: Final = -(-_MIN_BYTES // 3) * 4
-# Zero padding encodes as 'A's: comparing with a run of 'A's (cached per length, to avoid a
-# 2,400-character copy per hash) is far cheaper than decoding it.
-_zero_tails: dict[int, str] = {}
-
-
 _strict_b64 = partial(pybase64.b64decode, validate=True)
-
-
-def _zero_tail(length: int) -> str:
-    tail = _zero_tails.get(length)
-    if tail is None:
-        if len(_zero_tails) > 256:
-            _zero_tails.clear()
-        tail = _zero_tails[length] = "A" * length
-    return tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +173,11 @@ def _decode_text(s: str, strict: bool, identity_only: bool = False) -> DecodedHa
     if total_len < 4 or total_len + 36 > nbytes:
         raise _layout_error(total_len, nbytes)
     # Decode only the records and the trailer: ceil(end / 3) base64 quads.
-    cut = (total_len + 38) // 3 * 4
+    cut = encoded_end(total_len)
     # pybase64 (SIMD) decodes this ~1,600-character prefix 4x faster than binascii; with
     # validate=True it accepts and rejects exactly what strict a2b_base64 does (fuzzed).
     blob = _strict_b64(s[:cut]) if strict else binascii.a2b_base64(s[:cut])
-    if strict and cut < n and not s.endswith(_zero_tail(n - cut), cut):
+    if strict and cut < n and not s.endswith(zero_run(n - cut), cut):
         binascii.a2b_base64(s[cut:], strict_mode=True)  # non-zero padding must still be base64
     return _decode_blob(blob, total_len, nbytes, identity_only)
 

@@ -9,13 +9,36 @@ from __future__ import annotations
 import binascii
 from typing import Final
 
+from ztd.identity import records as rt
 from ztd.identity.errors import HashDecodeError
 
-__all__ = ["MAX_HASH_CHARS", "clean_base64", "hash_to_bytes"]
+__all__ = ["MAX_HASH_CHARS", "clean_base64", "encoded_end", "hash_to_bytes", "zero_run"]
 
 # 16 KiB decoded. No real hash comes close (3000 bytes); the bound stops a hostile upload from
 # making us copy megabytes per device. One third-party validator uses the same outer bound.
 MAX_HASH_CHARS: Final = 21848
+
+
+def encoded_end(total_len: int) -> int:
+    """How many base64 characters hold a hash's records (up to ``total_len``) and its CS
+    trailer: whole quads. What follows is zero padding."""
+    return -(-(total_len + rt.TRAILER_LEN) // 3) * 4
+
+
+# Zero padding encodes as runs of "A": comparing with a cached run (instead of building a
+# 2,400-character string per hash) is far cheaper than decoding it.
+_zero_runs: dict[int, str] = {}
+
+
+def zero_run(length: int) -> str:
+    """``"A" * length``, cached: hashes come in a handful of lengths."""
+    run = _zero_runs.get(length)
+    if run is None:
+        if len(_zero_runs) > 256:  # junk input must not grow this without bound
+            _zero_runs.clear()
+        run = _zero_runs[length] = "A" * length
+    return run
+
 
 _ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _WHITESPACE: Final = b" \t\r\n\v\f"

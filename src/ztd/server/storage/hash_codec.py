@@ -11,6 +11,8 @@ from __future__ import annotations
 import binascii
 from typing import NamedTuple
 
+from ztd.identity.hash_text import encoded_end, zero_run
+
 
 class StoredHash(NamedTuple):
     blob: bytes | None  # the ASCII text without its trailing run of "A"
@@ -32,7 +34,7 @@ def pack(text: str | None) -> StoredHash:
 def _without_zero_padding(text: str) -> str:
     """A prefix of ``text`` after which it is all "A" (any such prefix restores exactly)."""
     end = _padding_start(text)
-    if end is not None and text.endswith(_zeros(len(text) - end), end):
+    if end is not None and text.endswith(zero_run(len(text) - end), end):
         return text[:end]
     # Not shaped like a hash: find the run of "A"s the slow way. str.rstrip("A") walks the
     # characters one by one (~15 µs for a hash's 2,400); whole blocks compare at memcmp speed.
@@ -51,22 +53,11 @@ def _padding_start(text: str) -> int | None:
         return None
     if len(header) < 4:
         return None
-    data_bytes = header[2] + 256 * header[3] + 36
-    end = -(-data_bytes // 3) * 4  # whole base64 quads covering them
+    end = encoded_end(header[2] + 256 * header[3])
     return end if end <= len(text) else None
 
 
 _BLOCK = "A" * 256
-_zero_runs: dict[int, str] = {}
-
-
-def _zeros(length: int) -> str:
-    run = _zero_runs.get(length)
-    if run is None:
-        if len(_zero_runs) > 64:  # hashes have a handful of lengths; junk must not grow this
-            _zero_runs.clear()
-        run = _zero_runs[length] = "A" * length
-    return run
 
 
 def unpack(blob: bytes | None, length: int | None, text: str | None) -> str | None:
