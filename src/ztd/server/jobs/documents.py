@@ -39,6 +39,16 @@ _DEVICES_OPEN = b',"devicesStatus":['
 _TRAILER = b'],"attributes":{"objectType":"BatchUploadDetails"}}'
 
 
+def planned_outcome(
+    device_id: str | None, precheck_code: str | None, precheck_name: str | None
+) -> ItemOutcome:
+    """An upload item's outcome if its device registers: the id it was given at enqueue,
+    or, for an item that failed the prechecks (and got no id), that error."""
+    if device_id is not None:
+        return [device_id, None, None]
+    return [None, precheck_code, precheck_name]
+
+
 class ChunkPart(NamedTuple):
     """A done chunk's serialized entries, and how many of its devices failed."""
 

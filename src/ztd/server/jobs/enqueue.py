@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert
 
-from ztd.server.jobs.documents import ItemOutcome, chunk_part
+from ztd.server.jobs.documents import chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
 from ztd.server.storage.bulk import insert_rows
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
@@ -40,16 +40,11 @@ def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     registers, the common case: the worker then only checks that as many rows landed
     (expected_inserts) and keeps this part. Hashless devices are resolved through the OEM
     registry first, so a chunk with any of them expects nothing and is worked out in full."""
-    outcomes: list[ItemOutcome] = []
-    hashless = False
-    for item in items:
-        if item.device_id is None:
-            outcomes.append([None, item.precheck_code, item.precheck_name])
-            continue
-        outcomes.append([item.device_id, None, None])
-        hashless = hashless or (item.hash_blob is None and item.hardware_hash is None)
+    outcomes = [planned_outcome(i.device_id, i.precheck_code, i.precheck_name) for i in items]
     part = chunk_part([(i.device_ref, i.serial_number, i.product_key) for i in items], outcomes)
-    expected = None if hashless else sum(1 for item in items if item.device_id is not None)
+    planned = [i for i in items if i.device_id is not None]
+    hashless = any(i.hash_blob is None and i.hardware_hash is None for i in planned)
+    expected = None if hashless else len(planned)
     return {"entries": part.entries, "failed": part.failed, "expected_inserts": expected}
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import dds
-from ztd.server.jobs.documents import ItemOutcome
+from ztd.server.jobs.documents import ItemOutcome, planned_outcome
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
@@ -53,20 +53,12 @@ def register_chunk(
         hashless = [row.ordinal for row in rows if row.device_id and not row.has_hash]
         refused = _resolve_hashless(conn, lease, hashless, mode) if hashless else {}
         inserted = _insert_devices(conn, lease, job, now)
-    outcomes: list[ItemOutcome] = []
-    planned = 0
-    for row in rows:
-        if row.ordinal in refused:
-            error = refused[row.ordinal]
-            outcomes.append([None, error.code, error.name])
-        elif row.device_id is not None:
-            planned += 1
-            outcomes.append([row.device_id, None, None])
-        else:
-            outcomes.append([None, row.precheck_code, row.precheck_name])  # the precheck's
+    outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
+    planned = sum(1 for row in rows if row.device_id is not None) - len(refused)
     if inserted < planned:  # some identity keys were already taken
-        for ordinal, error in _conflicts(conn, lease, job).items():
-            outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
+        refused |= _conflicts(conn, lease, job)
+    for ordinal, error in refused.items():
+        outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
     return rows, outcomes
 
 
