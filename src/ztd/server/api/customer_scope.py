@@ -88,7 +88,7 @@ class CustomerCall:
         if created:  # (not when an MS-RequestId retry got the stored answer)
             # Clients poll at once: this process holds what their documents echo, so their
             # first poll need not read 10,000 items back.
-            echo = [(i.device_ref, i.serial_number, i.product_key) for i in items]
+            echo = [item.echo for item in items]
             self.ctx.status_cache.remember_running(created[0], RunningJob(echo))
         return response
 

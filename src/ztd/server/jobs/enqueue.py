@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert
 
-from ztd.server.jobs.documents import chunk_part, planned_outcome
+from ztd.server.jobs.documents import ItemEcho, chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
 from ztd.server.storage.bulk import insert_rows
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
@@ -34,6 +34,11 @@ class JobItem(NamedTuple):
     precheck_name: str | None = None
     device_id: str | None = None  # uploads: the id the device gets if it registers
 
+    @property
+    def echo(self) -> ItemEcho:
+        """What the status document repeats of this item."""
+        return self.device_ref, self.serial_number, self.product_key
+
 
 def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     """What a chunk of an upload reports when every device that passed the prechecks
@@ -41,7 +46,7 @@ def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     (expected_inserts) and keeps this part. Hashless devices are resolved through the OEM
     registry first, so a chunk with any of them expects nothing and is worked out in full."""
     outcomes = [planned_outcome(i.device_id, i.precheck_code, i.precheck_name) for i in items]
-    part = chunk_part([(i.device_ref, i.serial_number, i.product_key) for i in items], outcomes)
+    part = chunk_part([item.echo for item in items], outcomes)
     planned = [i for i in items if i.device_id is not None]
     hashless = any(i.hash_blob is None and i.hardware_hash is None for i in planned)
     expected = None if hashless else len(planned)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, update
 
-from ztd.server.jobs.documents import ChunkPart
+from ztd.server.jobs.documents import ChunkPart, ItemEcho
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
@@ -170,7 +170,7 @@ class ChunkRow(NamedTuple):
     has_hash: bool
 
     @property
-    def echo(self) -> tuple[str | None, str | None, str | None]:
+    def echo(self) -> ItemEcho:
         return self.device_ref, self.serial_number, self.product_key
 
 
