@@ -86,6 +86,22 @@ def test_same_request_id_with_another_body_is_409(client: TestClient, world: Wor
     assert "MS-RequestId" in body["description"] and "different request" in body["description"]
 
 
+def test_large_bodies_are_fingerprinted_exactly(client: TestClient, world: World) -> None:
+    """Bodies over 1 MiB are fingerprinted in a background thread: a retry still replays,
+    and a different body under the same MS-RequestId is still refused."""
+    headers = {**world.auth(), "MS-RequestId": REQUEST_ID}
+    url = f"/v1/customers/{world.customer}/deviceBatches"
+    devices = [hash_device(n) for n in range(1, 301)]
+    body = {"batchId": "big", "devices": devices}
+    assert len(str(body)) > 1 << 20
+    first = client.post(url, json=body, headers=headers)
+    assert first.status_code == 202
+    again = client.post(url, json=body, headers=headers)
+    assert again.status_code == 202 and again.headers["Location"] == first.headers["Location"]
+    changed = {"batchId": "big", "devices": [*devices[:-1], hash_device(999)]}
+    assert_error(client.post(url, json=changed, headers=headers), 409, "409")
+
+
 def test_request_ids_are_per_partner(client: TestClient, world: World) -> None:
     body = {"batchId": "p", "devices": [hash_device(1)]}
     mine = client.post(

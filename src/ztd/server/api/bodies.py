@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 
-from ztd.server.api.idempotency import body_fingerprint
+from ztd.server.api.idempotency import start_fingerprint
 from ztd.server.errors import bad_request, payload_too_large, unsupported_media_type
 
 JSON_TYPES = ("application/json", "text/json")
@@ -28,17 +28,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise payload_too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    digest = None
-    if request.headers.get("ms-requestid", "").strip():  # idempotent: fingerprint it
-        digest = request.state.body_fingerprint = body_fingerprint(request)
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:  # chunked bodies carry no length: count as they arrive
             raise payload_too_large(limit)
         chunks.append(chunk)
-        if digest is not None:
-            digest.update(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    start_fingerprint(request, body)
+    return body
 
 
 def parse_json(body: bytes) -> Any:
