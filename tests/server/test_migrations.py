@@ -35,7 +35,7 @@ def _enqueue(conn: Connection, world: World, settings: Settings, wire: list[Any]
         items=uploads.prepare_devices(parse_devices(wire)),
         chunk_size=settings.chunk_size,
         now=utc_now(),
-    )
+    ).job_id
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # downgrading a shared PostgreSQL is not safe

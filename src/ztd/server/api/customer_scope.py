@@ -22,7 +22,7 @@ from ztd.server.api.security import batch_creator, reader, writer
 from ztd.server.api.status_cache import RunningJob
 from ztd.server.auth.tokens import Principal
 from ztd.server.errors import bad_request
-from ztd.server.jobs.enqueue import JobItem, enqueue_job
+from ztd.server.jobs.enqueue import EnqueuedJob, ItemSlices, JobItem, enqueue_job
 from ztd.server.services.tenancy import require_customer
 
 
@@ -60,17 +60,19 @@ class CustomerCall:
     async def start_job(
         self,
         kind: str,
-        items: Sequence[JobItem],
+        items: Sequence[JobItem] | ItemSlices,
         body: bytes,
         batch_of: Callable[[Connection], int | None] = lambda _conn: None,
     ) -> Response:
         """Enqueue a job (with the batch ``batch_of`` finds or creates, in the same
-        transaction) and answer 202 with the relative Location clients poll."""
+        transaction) and answer 202 with the relative Location clients poll. Items given as
+        ItemSlices are worked out inside the transaction, overlapping their inserts, and not
+        at all when an MS-RequestId retry gets the stored answer."""
 
-        created: list[str] = []
+        created: list[EnqueuedJob] = []
 
         def enqueue(conn: Connection) -> StoredResponse:
-            tracking_id = enqueue_job(
+            job = enqueue_job(
                 conn,
                 kind=kind,
                 partner_id=self.principal.partner_id,
@@ -80,16 +82,17 @@ class CustomerCall:
                 chunk_size=self.ctx.settings.chunk_size,
                 now=self.ctx.clock(),
             )
-            created.append(tracking_id)
-            return StoredResponse(202, location=job_location(self.customer_id, tracking_id))
+            created.append(job)
+            return StoredResponse(202, location=job_location(self.customer_id, job.job_id))
 
         response = await self.write_async(enqueue, body)
         self.ctx.wakeup.set()  # the embedded worker starts now instead of at its next poll
         if created:  # (not when an MS-RequestId retry got the stored answer)
             # Clients poll at once: this process holds what their documents echo, so their
             # first poll need not read 10,000 items back.
-            echo = [item.echo for item in items]
-            self.ctx.status_cache.remember_running(created[0], RunningJob(echo))
+            job = created[0]
+            echo = [item.echo for item in job.items]
+            self.ctx.status_cache.remember_running(job.job_id, RunningJob(echo))
         return response
 
     def check_device_count(self, count: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert
 
 from ztd.server.jobs.documents import ItemEcho, chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
-from ztd.server.storage.bulk import insert_rows
+from ztd.server.storage.bulk import BackgroundInserts
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
@@ -53,6 +53,18 @@ def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     return {"entries": part.entries, "failed": part.failed, "expected_inserts": expected}
 
 
+class ItemSlices(NamedTuple):
+    """A job's items as they are worked out, a slice at a time, and how many there will be."""
+
+    total: int
+    slices: Iterable[Sequence[JobItem]]
+
+
+class EnqueuedJob(NamedTuple):
+    job_id: str  # the batch tracking id
+    items: list[JobItem]
+
+
 def enqueue_job(
     conn: Connection,
     *,
@@ -60,13 +72,15 @@ def enqueue_job(
     partner_id: str,
     customer_id: str,
     batch_pk: int | None,
-    items: Sequence[JobItem],
+    items: Sequence[JobItem] | ItemSlices,
     chunk_size: int,
     now: datetime,
-) -> str:
-    """Insert the job and return its tracking id. Commits with the caller's transaction."""
+) -> EnqueuedJob:
+    """Insert the job; commits with the caller's transaction. Items given as ItemSlices are
+    inserted one slice while the next is worked out (BackgroundInserts)."""
+    source = items if isinstance(items, ItemSlices) else ItemSlices(len(items), [items])
     job_id = str(uuid.uuid4())
-    chunk_count = max(1, -(-len(items) // chunk_size))
+    chunk_count = max(1, -(-source.total // chunk_size))
     conn.execute(
         insert(batch_jobs).values(
             id=job_id,
@@ -75,15 +89,22 @@ def enqueue_job(
             customer_id=customer_id,
             batch_pk=batch_pk,
             status=DeviceUploadStatusType.QUEUED.value,
-            item_count=len(items),
+            item_count=source.total,
             chunk_count=chunk_count,
             chunks_done=0,
             created_at=now,
         )
     )
+    every: list[JobItem] = []
+    with BackgroundInserts(conn, job_items, ("job_id", "ordinal", *JobItem._fields)) as writer:
+        for batch in source.slices:
+            writer.add([(job_id, len(every) + i, *item) for i, item in enumerate(batch)])
+            every.extend(batch)
+    if len(every) != source.total:
+        raise ValueError(f"{len(every)} items were worked out for a job of {source.total}")
     chunks = []
     for n in range(chunk_count):
-        first, end = n * chunk_size, min(len(items), (n + 1) * chunk_size)
+        first, end = n * chunk_size, min(len(every), (n + 1) * chunk_size)
         chunk = {
             "job_id": job_id,
             "chunk_no": n,
@@ -93,14 +114,8 @@ def enqueue_job(
             "attempts": 0,
         }
         if kind == "upload":
-            chunk.update(expected_upload_part(items[first:end]))
+            chunk.update(expected_upload_part(every[first:end]))
         chunks.append(chunk)
     conn.execute(insert(job_chunks), chunks)
-    insert_rows(
-        conn,
-        job_items,
-        ("job_id", "ordinal", *JobItem._fields),
-        [(job_id, i, *item) for i, item in enumerate(items)],
-    )
     announce_job(conn)  # standalone workers start at commit instead of at their next poll
-    return job_id
+    return EnqueuedJob(job_id, every)

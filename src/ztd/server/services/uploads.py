@@ -1,12 +1,14 @@
 """Accepting device uploads (E1 create batch, E2 add devices): validate, then enqueue one job.
 
 The batch row (for E1), the job, its chunks and its items commit in one transaction, so a
-202 always names a job whose data exists, and a failure leaves nothing behind.
+202 always names a job whose data exists, and a failure leaves nothing behind. The devices'
+identities are worked out inside that transaction a slice at a time (DevicePreparer), while
+SQLite inserts the slice before on a second core (storage.bulk.BackgroundInserts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -20,6 +22,11 @@ from ztd.server.storage import hash_codec
 from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import device_batches
 
+# Items checked per slice of the enqueue pipeline: small enough that the insert of the last
+# slice, the one nothing overlaps, is short; large enough that each insert amortises its
+# statement and thread hand-off.
+PREPARE_SLICE = 1000
+
 
 class UploadedDevice(NamedTuple):
     """The identifier properties of an uploaded device (a wire ``Device`` minus the junk).
@@ -32,46 +39,65 @@ class UploadedDevice(NamedTuple):
     oem_manufacturer_name: str | None = None
 
 
-def prepare_devices(devices: Sequence[UploadedDevice]) -> list[JobItem]:
-    """Resolve each device's identity: pure CPU work, done before the transaction so the
-    write lock is held only for the inserts."""
-    rows: list[JobItem] = []
-    first_seen: set[str] = set()
-    device_ids = iter(new_ids(len(devices)))
-    for device in devices:
-        identity = analyze_device(
-            serial_number=device.serial_number,
-            product_key=device.product_key,
-            hardware_hash=device.hardware_hash,
-            manufacturer=device.oem_manufacturer_name,
-            model=device.model_name,
-            with_warnings=False,  # nobody reads them here: `ztd csv check` shows them
-        )
-        error = identity.error
-        keys = [k for k in (identity.hardware_key, identity.pkid) if k]
-        if error is None:
-            # The first copy of a device in one job is processed; later copies are duplicates.
-            if any(k in first_seen for k in keys):
-                error = dds.DEVICE_DUPLICATED
-            first_seen.update(keys)
-        stored = hash_codec.pack(device.hardware_hash)
-        rows.append(
-            JobItem(
+class DevicePreparer:
+    """Resolves each device's identity (pure CPU work) a slice at a time, so the enqueue can
+    insert one slice while the next is checked. Remembers what it saw: the first copy of a
+    device in one job is processed, later copies are duplicates."""
+
+    def __init__(self) -> None:
+        self.first_seen: set[str] = set()
+
+    def prepare(self, devices: Sequence[UploadedDevice]) -> list[JobItem]:
+        rows: list[JobItem] = []
+        first_seen = self.first_seen
+        device_ids = iter(new_ids(len(devices)))
+        for device in devices:
+            identity = analyze_device(
                 serial_number=device.serial_number,
                 product_key=device.product_key,
-                hash_blob=stored.blob,
-                hash_length=stored.length,
-                hardware_hash=stored.text,
-                model_name=device.model_name or identity.model,
-                manufacturer=device.oem_manufacturer_name or identity.manufacturer,
-                hardware_key=identity.hardware_key if error is None else None,
-                pkid_key=identity.pkid if error is None else None,
-                precheck_code=error.code if error else None,
-                precheck_name=error.name if error else None,
-                device_id=next(device_ids) if error is None else None,
+                hardware_hash=device.hardware_hash,
+                manufacturer=device.oem_manufacturer_name,
+                model=device.model_name,
+                with_warnings=False,  # nobody reads them here: `ztd csv check` shows them
             )
-        )
-    return rows
+            error = identity.error
+            keys = [k for k in (identity.hardware_key, identity.pkid) if k]
+            if error is None:
+                if any(k in first_seen for k in keys):
+                    error = dds.DEVICE_DUPLICATED
+                first_seen.update(keys)
+            stored = hash_codec.pack(device.hardware_hash)
+            rows.append(
+                JobItem(
+                    serial_number=device.serial_number,
+                    product_key=device.product_key,
+                    hash_blob=stored.blob,
+                    hash_length=stored.length,
+                    hardware_hash=stored.text,
+                    model_name=device.model_name or identity.model,
+                    manufacturer=device.oem_manufacturer_name or identity.manufacturer,
+                    hardware_key=identity.hardware_key if error is None else None,
+                    pkid_key=identity.pkid if error is None else None,
+                    precheck_code=error.code if error else None,
+                    precheck_name=error.name if error else None,
+                    device_id=next(device_ids) if error is None else None,
+                )
+            )
+        return rows
+
+
+def prepare_devices(devices: Sequence[UploadedDevice]) -> list[JobItem]:
+    """All of an upload's items at once."""
+    return DevicePreparer().prepare(devices)
+
+
+def prepared_slices(
+    devices: Sequence[UploadedDevice], size: int = PREPARE_SLICE
+) -> Iterator[list[JobItem]]:
+    """An upload's items, ``size`` at a time, each checked when it is asked for."""
+    preparer = DevicePreparer()
+    for first in range(0, len(devices), size):
+        yield preparer.prepare(devices[first : first + size])
 
 
 def create_batch(

@@ -8,9 +8,12 @@ executemany on SQLite.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, LargeBinary, Table
 
 
@@ -41,6 +44,106 @@ def insert_rows(
     conn.exec_driver_sql(
         f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(row) for row in rows]
     )
+
+
+class BackgroundInserts:
+    """Inserts rows on a second thread while the caller works out the next ones (SQLite).
+
+    Made for enqueueing an upload: checking 1,000 hashes is Python work that holds the GIL,
+    while SQLite inserting the previous 1,000 rows as one statement (see _sqlite_json_insert)
+    does not, so the two run on two cores at once. The statement's parameters are built on
+    the caller's thread: Python work on the second thread would only make the two wait for
+    the GIL in turn. One statement at a time runs on the connection; the caller must not use
+    it between ``add`` and leaving the ``with`` block, which waits for the last insert.
+
+    PostgreSQL inserts right away with binary COPY, whose row encoding needs the GIL.
+    """
+
+    def __init__(self, conn: Connection, table: Table, columns: Sequence[str]) -> None:
+        self.conn, self.table, self.columns = conn, table, columns
+        self._pending: Future[Any] | None = None
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        if self.conn.dialect.name != "sqlite":
+            insert_rows(self.conn, self.table, self.columns, rows)
+            return
+        if not rows:
+            return
+        statement, params = _sqlite_json_insert(self.table, self.columns, rows)
+        self._wait()
+        if _NUL in params[1]:  # SQLite's ->> would cut such a string short at the NUL
+            insert_rows(self.conn, self.table, self.columns, rows)
+            return
+        self._pending = _inserter.submit(self.conn.exec_driver_sql, statement, params)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # re-raises the insert's error here, in the caller's thread
+
+    def __enter__(self) -> BackgroundInserts:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self._wait()
+        elif self._pending is not None:
+            # The transaction is about to roll back: not while a statement still runs on it.
+            self._pending.exception()
+
+
+# How JSON writes a NUL character. (A text holding a backslash and then "u0000" matches too,
+# and merely takes the executemany path.)
+_NUL = "\\u0000"
+
+# One thread per concurrent upload at most; more would only queue behind SQLite's lock.
+_inserter = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ztd-insert")
+
+
+def _sqlite_json_insert(
+    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[str, tuple[bytes, str]]:
+    """One ``INSERT ... SELECT`` over ``json_each`` for ``rows``: a single statement runs
+    wholly inside SQLite, which Python's sqlite3 module runs without holding the GIL
+    (executemany takes it back for every row). Binary values travel as one concatenated
+    blob and are cut out with ``substr``; every other value must be a str, int or None."""
+    kinds = [table.c[name].type for name in columns]
+    if any(isinstance(kind, DateTime) for kind in kinds):  # JSON would write them differently
+        raise TypeError("timestamps cannot take the JSON path; use insert_rows")
+    blob_at = [i for i, kind in enumerate(kinds) if isinstance(kind, LargeBinary)]
+    parts: list[bytes] = []
+    offset = 1  # substr counts from 1
+    meta: list[list[Any]] = []
+    for row in rows:
+        element = list(row)
+        for i in reversed(blob_at):  # from the right: earlier positions stay put
+            value = element[i]
+            if value is None:
+                element[i : i + 1] = (None, None)  # substr(x, NULL, NULL) is NULL
+            else:
+                parts.append(value)
+                element[i : i + 1] = (offset, len(value))
+                offset += len(value)
+        meta.append(element)
+    selected = []
+    k = 0
+    for i in range(len(columns)):
+        if i in blob_at:
+            selected.append(f"substr(?1, value->>{k}, value->>{k + 1})")
+            k += 2
+        else:
+            selected.append(f"value->>{k}")
+            k += 1
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selected)} FROM json_each(?2)"
+    )
+    return statement, (b"".join(parts), orjson.dumps(meta).decode())  # JSON must be text
 
 
 def _pg_type(column: Column[Any]) -> str:

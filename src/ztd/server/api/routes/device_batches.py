@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ztd.server.api.bodies import parse_json, read_body
@@ -12,7 +11,7 @@ from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading,
 from ztd.server.api.device_input import UploadedDevice, parse_batch_id, parse_devices
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.errors import bad_request
-from ztd.server.jobs.enqueue import JobItem
+from ztd.server.jobs.enqueue import ItemSlices
 from ztd.server.services import catalog, uploads
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
@@ -26,7 +25,7 @@ async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response
         raise bad_request("The body must be a DeviceBatchCreationRequest object.")
     fields = {str(k).lower(): v for k, v in data.items()}
     batch_id = parse_batch_id(fields.get("batchid"))
-    items = await _prepare(call, parse_devices(fields.get("devices", [])))
+    items = _prepare(call, parse_devices(fields.get("devices", [])))
 
     def new_batch(conn: Connection) -> int:
         return uploads.create_batch(
@@ -49,7 +48,7 @@ async def add_devices(batch_id: str, call: CustomerCall = Depends(writing)) -> R
         data = {k.lower(): v for k, v in data.items()}.get("devices")
     if not isinstance(data, list):
         raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
-    items = await _prepare(call, parse_devices(data, where="body"))
+    items = _prepare(call, parse_devices(data, where="body"))
 
     def existing(conn: Connection) -> int:
         return uploads.existing_batch(conn, call.customer_id, batch_id)
@@ -81,6 +80,7 @@ def delete_device(batch_id: str, device_id: str, call: CustomerCall = Depends(wr
     return call.write(remove)
 
 
-async def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> list[JobItem]:
+def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> ItemSlices:
+    """The upload's items, worked out inside the enqueue transaction a slice at a time."""
     call.check_device_count(len(devices))
-    return await run_in_threadpool(uploads.prepare_devices, devices)
+    return ItemSlices(len(devices), uploads.prepared_slices(devices))
