@@ -8,7 +8,9 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import World
 from tests.server.helpers import create_batch, hash_device, status_of
+from ztd.server.api.device_input import parse_devices
 from ztd.server.jobs.worker import Worker
+from ztd.server.services import uploads
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -210,3 +212,16 @@ def test_large_job_spans_chunks_and_keeps_order(
     assert serials == [d["SerialNumber"] for d in devices]
     assert result["devicesStatus"][75]["errorDescription"] == "ZtdDeviceDuplicated"
     assert sum("errorDescription" in d for d in result["devicesStatus"]) == 1
+
+
+def test_duplicates_are_found_across_the_slices_of_the_enqueue() -> None:
+    """Uploads are checked a slice at a time (while the slice before is inserted); the
+    first copy of a device still wins over a copy in a later slice."""
+    wire = [hash_device(2000 + i) for i in range(25)]
+    wire[23] = hash_device(2003)  # a copy of item 3, two slices later
+    slices = list(uploads.prepared_slices(parse_devices(wire), size=10))
+    assert [len(s) for s in slices] == [10, 10, 5]
+    items = [item for s in slices for item in s]
+    assert [i for i, item in enumerate(items) if item.precheck_name] == [23]
+    assert items[23].precheck_name == "ZtdDeviceDuplicated" and items[23].device_id is None
+    assert len({item.device_id for item in items if item.device_id}) == 24
