@@ -85,8 +85,14 @@ class CustomerCall:
             created.append(job)
             return StoredResponse(202, location=job_location(self.customer_id, job.job_id))
 
-        response = await self.write_async(enqueue, body)
-        self.ctx.wakeup.set()  # the embedded worker starts now instead of at its next poll
+        def enqueue_and_wake() -> Response:
+            response = self.write(enqueue, body)
+            # Right after the commit, on this thread: the embedded worker starts now, not at
+            # its next poll, and not after the event loop has come round to this request.
+            self.ctx.wakeup.set()
+            return response
+
+        response = await run_in_threadpool(enqueue_and_wake)
         if created:  # (not when an MS-RequestId retry got the stored answer)
             # Clients poll at once: this process holds what their documents echo, so their
             # first poll need not read 10,000 items back.

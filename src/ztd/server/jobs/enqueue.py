@@ -100,11 +100,21 @@ def enqueue_job(
         for batch in source.slices:
             writer.add([(job_id, len(every) + i, *item) for i, item in enumerate(batch)])
             every.extend(batch)
-    if len(every) != source.total:
-        raise ValueError(f"{len(every)} items were worked out for a job of {source.total}")
+        if len(every) != source.total:
+            raise ValueError(f"{len(every)} items were worked out for a job of {source.total}")
+        # While the last slice is inserted:
+        chunks = _chunk_rows(job_id, kind, every, chunk_size, chunk_count)
+    conn.execute(insert(job_chunks), chunks)
+    announce_job(conn)  # standalone workers start at commit instead of at their next poll
+    return EnqueuedJob(job_id, every)
+
+
+def _chunk_rows(
+    job_id: str, kind: str, items: Sequence[JobItem], chunk_size: int, chunk_count: int
+) -> list[dict[str, Any]]:
     chunks = []
     for n in range(chunk_count):
-        first, end = n * chunk_size, min(len(every), (n + 1) * chunk_size)
+        first, end = n * chunk_size, min(len(items), (n + 1) * chunk_size)
         chunk = {
             "job_id": job_id,
             "chunk_no": n,
@@ -114,8 +124,6 @@ def enqueue_job(
             "attempts": 0,
         }
         if kind == "upload":
-            chunk.update(expected_upload_part(every[first:end]))
+            chunk.update(expected_upload_part(items[first:end]))
         chunks.append(chunk)
-    conn.execute(insert(job_chunks), chunks)
-    announce_job(conn)  # standalone workers start at commit instead of at their next poll
-    return EnqueuedJob(job_id, every)
+    return chunks
