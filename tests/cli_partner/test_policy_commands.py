@@ -195,6 +195,10 @@ def test_assign_policy_to_a_batch_with_progress(
     assert started["location"] == f"/customers/{customer}/batchJobStatus/{started['trackingId']}"
     status = _ok(cli("status", "--customer", customer, started["trackingId"], "--wait", "--json"))
     assert status["status"] == "finished"
+    human = cli("status", "--customer", customer, started["trackingId"])
+    assert human.exit_code == 0
+    assert "1 of 1 device(s) processed, 1 succeeded, 0 failed" in human.stdout
+    assert "registered" not in human.stdout  # a policy update registers nothing
 
 
 def test_assign_policy_mixed_outcomes_exit_2(

@@ -263,9 +263,9 @@ def error_summary(details: BatchUploadDetails) -> list[dict[str, Any]]:
     return summary
 
 
-def _print_details(
-    console: Console, details: BatchUploadDetails, succeeded: str = "registered"
-) -> None:
+def _print_details(console: Console, details: BatchUploadDetails, succeeded: str) -> None:
+    """One line of counts ("3 registered", "3 assigned": ``succeeded`` names what a device
+    that did not fail went through), then the failures by error."""
     total = len(details.devices_status)
     failed = sum(1 for d in details.devices_status if d.error_code or d.error_description)
     done = devices_done(details)
@@ -410,7 +410,7 @@ def upload(
     if as_json:
         _echo_json({**out, "summary": error_summary(details), "result": details.to_wire()})
     else:
-        _print_details(_stdout(), details)
+        _print_details(_stdout(), details, "registered")
     _finish(details)
 
 
@@ -428,7 +428,8 @@ def status(
     if as_json:
         _echo_json(details.to_wire())
     else:
-        _print_details(_stdout(), details)
+        # A tracking id may be an upload's or a policy update's; the status does not say which.
+        _print_details(_stdout(), details, "succeeded")
     _finish(details)
 
 
