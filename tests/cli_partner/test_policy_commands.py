@@ -201,6 +201,25 @@ def test_assign_policy_to_a_batch_with_progress(
     assert "registered" not in human.stdout  # a policy update registers nothing
 
 
+def test_assign_policy_over_the_request_limit_goes_in_several_jobs(
+    cli_in_process: InProcessCli, tmp_path: Path
+) -> None:
+    cli, customer = cli_in_process, cli_in_process.world.customer
+    _upload(cli, tmp_path, "lab", 5, seed=3)
+    pid = _ok(cli("policies", "create", "--customer", customer, "--name", "P", "--json"))["id"]
+    base = ("devices", "assign-policy", "--customer", customer, "--batch", "lab")
+    out = _ok(cli(*base, "--policy", pid, "--per-request", "2", "--wait", "--json"))
+    assert [job["devices"] for job in out["jobs"]] == [2, 2, 1]
+    assert len(out["results"]) == 3 and out["summary"] == []
+    [policy] = _ok(cli("policies", "list", "--customer", customer, "--json"))
+    assert policy["devicesAssignedCount"] == 5
+
+    human = cli(*base, "--unassign", "--per-request", "4", "--wait")
+    assert human.exit_code == 0, human.output
+    assert "5/5" in human.stderr
+    assert "all 2 jobs: 5 of 5 device(s) processed, 5 unassigned, 0 failed" in human.stdout
+
+
 def test_assign_policy_mixed_outcomes_exit_2(
     cli_in_process: InProcessCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tests.cli_partner.conftest import Cli
 from ztd.identity import synthesize_device
 from ztd.identity.dds import DEVICE_ALREADY_ASSIGNED
+from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
 
@@ -134,3 +135,68 @@ def test_json_input_and_upload_without_wait(cli: Cli, tmp_path: Path) -> None:
     assert refused.exit_code == 3
     assert f"{broken}: device 1: 803 MissingZtdSerialNumberAndProductKey" in refused.stderr
     assert f"{broken}: device 2: not a JSON object" in refused.stderr
+
+
+def test_an_upload_over_the_request_limit_goes_in_several_jobs(
+    cli: Cli, tmp_path: Path, db: Database
+) -> None:
+    """More devices than --per-request: the first request creates the batch, the others add
+    to it; one progress bar, one summary and one exit code cover every job."""
+    csv_file = tmp_path / "many.csv"
+    made = cli("demo-data", "--count", "7", "--output", str(csv_file), "--seed", "11")
+    assert made.exit_code == 0, made.output
+
+    split = cli(
+        "upload", str(csv_file), "--customer", cli.world.customer, "--batch", "many",
+        "--per-request", "3", "--wait", "--json",
+    )  # fmt: skip
+    assert split.exit_code == 0, split.output
+    out = json.loads(split.stdout)
+    assert [job["devices"] for job in out["jobs"]] == [3, 3, 1]
+    assert out["trackingId"] == out["jobs"][0]["trackingId"] and "result" not in out
+    assert [r["batchTrackingId"] for r in out["results"]] == [j["trackingId"] for j in out["jobs"]]
+    assert all(r["status"] == "finished" for r in out["results"]) and out["summary"] == []
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(batch_jobs)).scalar() == 3
+    listed = cli("batches", "list", "--customer", cli.world.customer, "--json")
+    [batch] = json.loads(listed.stdout)
+    assert (batch["id"], batch["devicesCount"]) == ("many", 7)
+
+    human = cli(
+        "upload", str(csv_file), "--customer", cli.world.customer, "--batch", "again",
+        "--per-request", "5", "--wait",
+    )  # fmt: skip
+    assert human.exit_code == 2  # every device is already this customer's: 806
+    assert "7/7" in human.stderr  # one bar over both jobs
+    assert "all 2 jobs: 7 of 7 device(s) processed, 0 registered, 7 failed" in human.stdout
+    assert "ZtdDeviceAlreadyAssigned" in human.stdout
+
+    started = cli(
+        "upload", str(csv_file), "--customer", cli.world.customer, "--batch", "later",
+        "--per-request", "5",
+    )  # fmt: skip
+    assert started.exit_code == 0, started.output
+    assert "in 2 requests (jobs)" in started.stdout
+    assert started.stdout.count("follow it with: ztd status") == 2
+
+
+def test_when_a_later_request_fails_the_jobs_already_started_are_named(
+    cli: Cli, tmp_path: Path, settings: Settings
+) -> None:
+    """Three product-key devices fit the body limit, three with hashes do not: the first job
+    exists and runs, and the command says so before its error."""
+    small = [{"productKey": f"{n:013d}", "serialNumber": f"PK-{n}"} for n in range(3)]
+    large = [
+        {"serialNumber": d.serial, "hardwareHash": d.hardware_hash}
+        for d in (synthesize_device(60 + n) for n in range(3))
+    ]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps(small + large), encoding="utf-8")
+    settings.max_body_bytes = 5_000  # the live server reads its settings per request
+
+    result = cli("upload", str(path), "--customer", cli.world.customer, "--per-request", "3")
+    assert result.exit_code == 1
+    *_warnings, notice, error = [line for line in result.stderr.splitlines() if line.strip()]
+    assert notice.startswith("3 of 6 device(s) were sent before the error below, as job(s) ")
+    assert notice.endswith("; they are processed regardless")
+    assert error.startswith("error: ") and "413" in error

@@ -9,8 +9,7 @@ Configuration: ``ZTD_URL`` (default http://127.0.0.1:8000) and ``ZTD_TOKEN``, or
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,9 +20,19 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ztd.cli.batch_jobs import (
+    PER_REQUEST,
+    StartedJob,
+    error_summary,
+    has_failures,
+    in_parts,
+    jobs_json,
+    print_report,
+    start_all,
+    wait_all,
+)
 from ztd.client import (
     BatchUploadPoller,
     ClientCredentials,
@@ -34,10 +43,9 @@ from ztd.client import (
     ServiceRequestError,
     UnauthorizedError,
 )
-from ztd.identity import dds
 from ztd.identity.csv_reader import CsvFormatError, read_devices
 from ztd.identity.device import analyze_device
-from ztd.wire import BatchUploadDetails, Device, DeviceUploadStatusType, WireModel
+from ztd.wire import BatchUploadDetails, Device, WireModel
 
 __all__ = ["EXIT_CODES", "register"]
 
@@ -60,7 +68,6 @@ CONFIG_HELP = (
 RETRY_POLICY = RetryPolicy()
 # More PartnerClient arguments; tests set http_client, sleep and clock (an in-process app).
 CLIENT_OPTIONS: dict[str, Any] = {}
-_DONE = (DeviceUploadStatusType.FINISHED, DeviceUploadStatusType.FINISHED_WITH_ERRORS)
 
 
 def register(app: typer.Typer) -> None:
@@ -229,68 +236,6 @@ def _read_json(source: str, data: bytes) -> InputFile:
 # -- presenting results ----------------------------------------------------------------------
 
 
-def devices_done(details: BatchUploadDetails) -> int:
-    return sum(1 for d in details.devices_status if d.status in _DONE)
-
-
-def has_failures(details: BatchUploadDetails) -> bool:
-    return details.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS or any(
-        d.error_code or d.error_description for d in details.devices_status
-    )
-
-
-def error_summary(details: BatchUploadDetails) -> list[dict[str, Any]]:
-    """One entry per error, most frequent first, with what to do about it."""
-    counts = Counter(
-        (d.error_code, d.error_description)
-        for d in details.devices_status
-        if d.error_code or d.error_description
-    )
-    by_code = {e.code: e for e in dds.ALL if e.code}
-    summary = []
-    for (code, name), count in counts.most_common():
-        known = dds.BY_NAME.get(name or "") or by_code.get(code or "")
-        summary.append(
-            {
-                "errorCode": code,
-                "errorDescription": name,
-                "devices": count,
-                "remedy": known.remedy
-                if known
-                else "Unknown error; see the service's documentation.",
-            }
-        )
-    return summary
-
-
-def _print_details(console: Console, details: BatchUploadDetails, succeeded: str) -> None:
-    """One line of counts ("3 registered", "3 assigned": ``succeeded`` names what a device
-    that did not fail went through), then the failures by error."""
-    total = len(details.devices_status)
-    failed = sum(1 for d in details.devices_status if d.error_code or d.error_description)
-    done = devices_done(details)
-    console.print(
-        f"batch job [bold]{escape(details.batch_tracking_id or '?')}[/]: "
-        f"{details.status.value}; {done} of {total} device(s) processed, "
-        f"{done - failed} {succeeded}, {failed} failed",
-        highlight=False,
-    )
-    summary = error_summary(details)
-    if not summary:
-        return
-    table = Table(title="Devices that failed, by error")
-    for column in ("code", "error", "devices", "what to do"):
-        table.add_column(column, overflow="fold")
-    for entry in summary:
-        table.add_row(
-            escape(entry["errorCode"] or "-"),
-            escape(entry["errorDescription"] or "-"),
-            str(entry["devices"]),
-            escape(entry["remedy"]),
-        )
-    console.print(table)
-
-
 def _echo_json(value: Any) -> None:
     typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
@@ -299,33 +244,9 @@ def _wire_list(items: list[Any]) -> list[dict[str, Any]]:
     return [item.to_wire() for item in items if isinstance(item, WireModel)]
 
 
-def _finish(details: BatchUploadDetails) -> None:
-    if has_failures(details):
+def _finish(results: Sequence[BatchUploadDetails]) -> None:
+    if has_failures(results):
         raise typer.Exit(EXIT_DEVICE_FAILED)
-
-
-def _wait_with_progress(poller: BatchUploadPoller, total: int, timeout: float | None) -> None:
-    console = _stderr()
-    console.print(f"tracking id {poller.tracking_id}; waiting for every device", highlight=False)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("devices"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("queued", total=total)
-
-        def update(details: BatchUploadDetails) -> None:
-            progress.update(
-                task,
-                completed=devices_done(details),
-                total=len(details.devices_status) or total,
-                description=details.status.value,
-            )
-
-        poller.wait(timeout, on_update=update)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -334,6 +255,14 @@ CustomerOption = Annotated[str, typer.Option("--customer", help="The customer's 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeoutOption = Annotated[
     float | None, typer.Option("--timeout", min=0, help="Give up waiting after SECONDS.")
+]
+PerRequestOption = Annotated[
+    int,
+    typer.Option(
+        "--per-request",
+        min=1,
+        help="Most devices per request; more are sent as several jobs (ztd's default limit).",
+    ),
 ]
 
 
@@ -349,12 +278,14 @@ def upload(
     ] = False,
     as_json: JsonOption = False,
     timeout: TimeoutOption = None,
+    per_request: PerRequestOption = PER_REQUEST,
 ) -> None:
     """Upload the devices of FILE as a new batch for a customer.
 
     The file is checked first, as the service will check it; a file with bad rows is refused
-    (each bad line and why is printed) unless --skip-invalid. With --wait, shows progress and
-    ends with a summary per error and what to do about it.
+    (each bad line and why is printed) unless --skip-invalid. More devices than --per-request
+    go in several requests, each its own job, into the same batch. With --wait, shows
+    progress and ends with a summary per error and what to do about it.
     """
     try:
         data = file.read_bytes()
@@ -381,37 +312,63 @@ def upload(
     batch_id = batch or loaded.batch_id or f"{file.stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
     with _calling(), open_client() as partner:
-        poller = partner.customers.by_id(customer).device_batches.create(
-            batch_id=batch_id, devices=loaded.devices
-        )
+        batches = partner.customers.by_id(customer).device_batches
+
+        def send(n: int, devices: Sequence[Device]) -> BatchUploadPoller:
+            # The first request creates the batch (E1); any further one adds to it (E2).
+            if n == 0:
+                return batches.create(batch_id=batch_id, devices=devices)
+            return batches.by_id(batch_id).devices.create(devices)
+
+        jobs = start_all(in_parts(loaded.devices, per_request), send, err)
         out: dict[str, Any] = {
             "batchId": batch_id,
-            "trackingId": poller.tracking_id,
-            "location": poller.location,
+            "trackingId": jobs[0].poller.tracking_id,
+            "location": jobs[0].poller.location,
             "devices": len(loaded.devices),
             "skipped": len(loaded.problems),
+            "jobs": jobs_json(jobs),
         }
         if not wait:
             if as_json:
                 _echo_json(out)
             else:
-                _stdout().print(
-                    f"uploaded {len(loaded.devices)} device(s) as batch {escape(batch_id)!r}; "
-                    f"tracking id {poller.tracking_id}\n"
-                    f"follow it with: ztd status --customer {customer} {poller.tracking_id}",
-                    highlight=False,
+                _print_started(
+                    f"uploaded {len(loaded.devices)} device(s) as batch {batch_id!r}",
+                    customer,
+                    jobs,
                 )
             return
-        if as_json:
-            details = poller.result(timeout)
-        else:
-            _wait_with_progress(poller, len(loaded.devices), timeout)
-            details = poller.result()
+        results = wait_all(jobs, timeout, None if as_json else _stderr())
     if as_json:
-        _echo_json({**out, "summary": error_summary(details), "result": details.to_wire()})
+        _echo_json({**out, **_results_json(results)})
     else:
-        _print_details(_stdout(), details, "registered")
-    _finish(details)
+        print_report(_stdout(), results, "registered")
+    _finish(results)
+
+
+def _print_started(what: str, customer: str, jobs: Sequence[StartedJob]) -> None:
+    """What a command without --wait started, and how to follow it."""
+    lines = [f"{escape(what)}; tracking id {jobs[0].poller.tracking_id}"]
+    if len(jobs) > 1:
+        lines = [f"{escape(what)} in {len(jobs)} requests (jobs):"]
+        lines += [f"  {job.poller.tracking_id}  {job.devices} device(s)" for job in jobs]
+    lines += [
+        f"follow it with: ztd status --customer {customer} {job.poller.tracking_id}" for job in jobs
+    ]
+    _stdout().print("\n".join(lines), highlight=False)
+
+
+def _results_json(results: Sequence[BatchUploadDetails]) -> dict[str, Any]:
+    """``summary`` over every job and ``results``, each job's BatchUploadDetails; ``result``
+    too when there is one job (as before uploads were split)."""
+    out: dict[str, Any] = {
+        "summary": error_summary(results),
+        "results": [details.to_wire() for details in results],
+    }
+    if len(results) == 1:
+        out["result"] = results[0].to_wire()
+    return out
 
 
 def status(
@@ -429,8 +386,8 @@ def status(
         _echo_json(details.to_wire())
     else:
         # A tracking id may be an upload's or a policy update's; the status does not say which.
-        _print_details(_stdout(), details, "succeeded")
-    _finish(details)
+        print_report(_stdout(), [details], "succeeded")
+    _finish([details])
 
 
 def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:

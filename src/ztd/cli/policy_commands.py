@@ -10,21 +10,23 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all, wait_all
 from ztd.cli.partner_commands import (
     CONFIG_HELP,
     EXIT_INVALID_INPUT,
     CustomerOption,
     JsonOption,
+    PerRequestOption,
     TimeoutOption,
     _calling,
     _echo_json,
     _fail,
     _finish,
-    _print_details,
+    _print_started,
+    _results_json,
+    _stderr,
     _stdout,
-    _wait_with_progress,
     _wire_list,
-    error_summary,
     open_client,
 )
 from ztd.client._policies import SETTING_NAMES, to_setting
@@ -249,6 +251,7 @@ def assign_policy(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for every device's outcome.")] = False,
     as_json: JsonOption = False,
     timeout: TimeoutOption = None,
+    per_request: PerRequestOption = PER_REQUEST,
 ) -> None:
     """Assign a configuration policy to devices (the given ids and/or a whole batch).
 
@@ -271,12 +274,19 @@ def assign_policy(
         ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
         if not ids:
             _fail(f"no devices: batch {batch!r} has none", EXIT_INVALID_INPUT)
-        poller = customer_ops.device_policy.update(devices=[(i, policy_id) for i in ids])
+        jobs = start_all(
+            in_parts(ids, per_request),
+            lambda _n, part: customer_ops.device_policy.update(
+                devices=[(i, policy_id) for i in part]
+            ),
+            _stderr(),
+        )
         out: dict[str, Any] = {
             "policyId": policy_id,
-            "trackingId": poller.tracking_id,
-            "location": poller.location,
+            "trackingId": jobs[0].poller.tracking_id,
+            "location": jobs[0].poller.location,
             "devices": len(ids),
+            "jobs": jobs_json(jobs),
         }
         if batch is not None:
             out["batchId"] = batch
@@ -285,19 +295,11 @@ def assign_policy(
                 _echo_json(out)
             else:
                 what = f"assigning policy {policy_id}" if policy_id else "unassigning the policy"
-                _stdout().print(
-                    f"{escape(what)} to {len(ids)} device(s); tracking id {poller.tracking_id}\n"
-                    f"follow it with: ztd status --customer {customer} {poller.tracking_id}",
-                    highlight=False,
-                )
+                _print_started(f"{what} to {len(ids)} device(s)", customer, jobs)
             return
-        if as_json:
-            details = poller.result(timeout)
-        else:
-            _wait_with_progress(poller, len(ids), timeout)
-            details = poller.result()
+        results = wait_all(jobs, timeout, None if as_json else _stderr())
     if as_json:
-        _echo_json({**out, "summary": error_summary(details), "result": details.to_wire()})
+        _echo_json({**out, **_results_json(results)})
     else:
-        _print_details(_stdout(), details, "assigned" if policy_id else "unassigned")
-    _finish(details)
+        print_report(_stdout(), results, "assigned" if policy_id else "unassigned")
+    _finish(results)

@@ -1,0 +1,188 @@
+"""Following the batch jobs one command starts, and reporting how their devices fared.
+
+The service takes a bounded number of devices per request (ztd: ZTD_MAX_DEVICES_PER_REQUEST,
+10,000 by default; Partner Center documents no limit). A larger upload or policy assignment
+is sent as several requests, each its own batch job, and the commands follow them together:
+one progress bar over every device, one summary of the errors, one exit code.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ztd.client import BatchUploadPoller, PartnerError
+from ztd.client._lro import devices_done
+from ztd.identity import dds
+from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
+
+PER_REQUEST = 10_000  # ztd's default limit; a larger request would be refused with a 400
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StartedJob:
+    poller: BatchUploadPoller
+    devices: int  # how many devices its request carried
+
+
+def in_parts(items: Sequence[T], size: int = PER_REQUEST) -> list[Sequence[T]]:
+    """``items`` in consecutive runs of at most ``size`` (one per request)."""
+    return [items[first : first + size] for first in range(0, len(items), size)]
+
+
+def start_all(
+    parts: Sequence[Sequence[T]],
+    start: Callable[[int, Sequence[T]], BatchUploadPoller],
+    err: Console,
+) -> list[StartedJob]:
+    """Send one request per part (``start(n, part)``). When one fails after others were
+    accepted, says which jobs exist before the error goes on: they run regardless."""
+    jobs: list[StartedJob] = []
+    for n, part in enumerate(parts):
+        try:
+            jobs.append(StartedJob(start(n, part), len(part)))
+        except PartnerError:
+            if jobs:
+                sent = sum(job.devices for job in jobs)
+                ids = ", ".join(job.poller.tracking_id for job in jobs)
+                err.print(
+                    f"[yellow]{sent} of {sum(map(len, parts))} device(s) were sent before the "
+                    f"error below, as job(s) {ids}; they are processed regardless[/]",
+                    highlight=False,
+                )
+            raise
+    return jobs
+
+
+def jobs_json(jobs: Sequence[StartedJob]) -> list[dict[str, Any]]:
+    return [
+        {"trackingId": j.poller.tracking_id, "location": j.poller.location, "devices": j.devices}
+        for j in jobs
+    ]
+
+
+def wait_all(
+    jobs: Sequence[StartedJob], timeout: float | None, progress_on: Console | None
+) -> list[BatchUploadDetails]:
+    """Every job's final status, in order; PollingTimeoutError once ``timeout`` seconds have
+    passed in all. With ``progress_on``, one progress bar over the devices of every job."""
+    deadline = math.inf if timeout is None else time.monotonic() + timeout
+
+    def left(n: int) -> float | None:
+        # The first job gets the timeout as given (its message names it); later ones what
+        # is left of it.
+        return timeout if timeout is None or n == 0 else max(0.0, deadline - time.monotonic())
+
+    if progress_on is None:
+        return [job.poller.result(left(n)) for n, job in enumerate(jobs)]
+    ids = ", ".join(job.poller.tracking_id for job in jobs)
+    progress_on.print(
+        f"tracking id{'s' if len(jobs) > 1 else ''} {ids}; waiting for every device",
+        highlight=False,
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("devices"),
+        TimeElapsedColumn(),
+    )
+    results: list[BatchUploadDetails] = []
+    with Progress(*columns, console=progress_on) as progress:
+        task = progress.add_task("queued", total=sum(job.devices for job in jobs))
+        for n, job in enumerate(jobs):
+            before = sum(devices_done(d) for d in results)
+            label = f"job {n + 1} of {len(jobs)}: " if len(jobs) > 1 else ""
+
+            def update(
+                details: BatchUploadDetails, before: int = before, label: str = label
+            ) -> None:
+                progress.update(
+                    task,
+                    completed=before + devices_done(details),
+                    description=label + details.status.value,
+                )
+
+            results.append(job.poller.result(left(n), on_update=update))
+    return results
+
+
+def has_failures(results: Sequence[BatchUploadDetails]) -> bool:
+    return any(
+        details.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS
+        or any(d.error_code or d.error_description for d in details.devices_status)
+        for details in results
+    )
+
+
+def error_summary(results: Sequence[BatchUploadDetails]) -> list[dict[str, Any]]:
+    """One entry per error over all the jobs, most frequent first, with what to do."""
+    counts = Counter(
+        (d.error_code, d.error_description)
+        for details in results
+        for d in details.devices_status
+        if d.error_code or d.error_description
+    )
+    by_code = {e.code: e for e in dds.ALL if e.code}
+    summary = []
+    for (code, name), count in counts.most_common():
+        known = dds.BY_NAME.get(name or "") or by_code.get(code or "")
+        summary.append(
+            {
+                "errorCode": code,
+                "errorDescription": name,
+                "devices": count,
+                "remedy": known.remedy
+                if known
+                else "Unknown error; see the service's documentation.",
+            }
+        )
+    return summary
+
+
+def print_report(console: Console, results: Sequence[BatchUploadDetails], succeeded: str) -> None:
+    """A line of counts per job ("3 registered", "3 assigned": ``succeeded`` names what a
+    device that did not fail went through), a total over several, then the failures by
+    error over them all."""
+    for details in results:
+        console.print(
+            f"batch job [bold]{escape(details.batch_tracking_id or '?')}[/]: "
+            f"{details.status.value}; {_counted([details], succeeded)}",
+            highlight=False,
+        )
+    if len(results) > 1:
+        console.print(f"all {len(results)} jobs: {_counted(results, succeeded)}", highlight=False)
+    summary = error_summary(results)
+    if not summary:
+        return
+    table = Table(title="Devices that failed, by error")
+    for column in ("code", "error", "devices", "what to do"):
+        table.add_column(column, overflow="fold")
+    for entry in summary:
+        table.add_row(
+            escape(entry["errorCode"] or "-"),
+            escape(entry["errorDescription"] or "-"),
+            str(entry["devices"]),
+            escape(entry["remedy"]),
+        )
+    console.print(table)
+
+
+def _counted(results: Sequence[BatchUploadDetails], succeeded: str) -> str:
+    statuses = [d for details in results for d in details.devices_status]
+    failed = sum(1 for d in statuses if d.error_code or d.error_description)
+    done = sum(devices_done(details) for details in results)
+    return (
+        f"{done} of {len(statuses)} device(s) processed, {done - failed} {succeeded}, "
+        f"{failed} failed"
+    )
