@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text, select
 from sqlalchemy.exc import IntegrityError
 
+from ztd.server.storage import bulk
 from ztd.server.storage.bulk import BackgroundInserts
 from ztd.server.storage.database import Database
 
@@ -62,7 +63,12 @@ def _rows(first: int, count: int) -> list[tuple[object, ...]]:
     return out
 
 
-def test_rows_land_exactly_as_given(db: Database, rows_table: Table) -> None:
+@pytest.mark.parametrize("json_arrows", [True, False], ids=["sqlite>=3.38", "older sqlite"])
+def test_rows_land_exactly_as_given(
+    db: Database, rows_table: Table, json_arrows: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An SQLite older than 3.38 has no ->> operator: each slice then goes in by executemany.
+    monkeypatch.setattr(bulk, "SQLITE_HAS_JSON_ARROWS", json_arrows)
     expected = []
     with (
         db.write() as conn,

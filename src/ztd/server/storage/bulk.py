@@ -7,6 +7,7 @@ executemany on SQLite.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -64,7 +65,7 @@ class BackgroundInserts:
         self._pending: Future[Any] | None = None
 
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
-        if self.conn.dialect.name != "sqlite":
+        if self.conn.dialect.name != "sqlite" or not SQLITE_HAS_JSON_ARROWS:
             insert_rows(self.conn, self.table, self.columns, rows)
             return
         if not rows:
@@ -96,6 +97,10 @@ class BackgroundInserts:
             # The transaction is about to roll back: not while a statement still runs on it.
             self._pending.exception()
 
+
+# The ->> operator (and JSON functions built in) arrived with SQLite 3.38 (2022); an older
+# library inserts each slice with executemany, right away, as PostgreSQL does with COPY.
+SQLITE_HAS_JSON_ARROWS = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 # How JSON writes a NUL character. (A text holding a backslash and then "u0000" matches too,
 # and merely takes the executemany path.)
