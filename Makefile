@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit bench
+.PHONY: install run test lint typecheck unit bench unasync
 
 install: $(VENV)/.installed
 
@@ -17,8 +17,8 @@ run: install
 	$(BIN)/ztd serve --demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
@@ -30,3 +30,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/identity.py
+
+# The SDK's sync operations and poller are generated from their async originals.
+unasync: install
+	$(BIN)/python scripts/unasync_client.py

@@ -1,4 +1,5 @@
-"""The fluent surface (sync), mirroring the .NET SDK in snake_case:
+# Generated from ztd/client/aio/operations.py by scripts/unasync_client.py: edit that file.
+"""The fluent surface, mirroring the .NET SDK in snake_case:
 
     partner.customers.by_id(cid).device_batches.get() / .create(...) / .by_id(b).devices...
     partner.customers.by_id(cid).batch_upload_status.by_id(tid).get()
@@ -6,7 +7,12 @@
     partner.customers.by_id(cid).configuration_policies.get() / .create(...) / .by_id(p)...
     partner.customers.by_id(cid).device_policy.update(devices=[(device_id, policy_id)])
 
-Building the chain makes no request; the verbs at its end do.
+Building the chain makes no request; the verbs at its end do (awaited, with the async
+client; ``list()`` and ``pages()`` are then async iterators).
+
+Written once: the async original is ``ztd/client/aio/operations.py``, and
+``ztd/client/operations.py`` is generated from it by ``make unasync`` (scripts/unasync_client.py).
+Edit the async one.
 """
 
 from __future__ import annotations
@@ -17,9 +23,7 @@ from typing import TypeVar
 from ztd.client import _device_deployment as dd
 from ztd.client import _policies as pol
 from ztd.client._lro import StatusLocation
-from ztd.client._pipeline import Pipeline
 from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
-from ztd.client.poller import BatchUploadPoller
 from ztd.wire import (
     BatchUploadDetails,
     ConfigurationPolicy,
@@ -30,6 +34,9 @@ from ztd.wire import (
     ResourceCollection,
     WireModel,
 )
+
+from ._pipeline import Pipeline
+from .poller import BatchUploadPoller
 
 __all__ = [
     "BatchJobStatusCollectionOperations",
@@ -44,7 +51,6 @@ __all__ = [
     "DeviceOperations",
     "DevicePolicyOperations",
 ]
-
 
 M = TypeVar("M", bound=WireModel)
 
@@ -62,6 +68,10 @@ def _pages(
         token = dd.next_page_token(page, token)
         if token is None:
             return
+
+
+def _all(pages: Iterator[ResourceCollection[M]], item: type[M]) -> ResourceCollection[M]:
+    return dd.merge_pages([page for page in pages], item)
 
 
 def _begin(pipeline: Pipeline, request: ApiRequest) -> BatchUploadPoller:
@@ -109,7 +119,7 @@ class DeviceBatchCollectionOperations:
 
     def get(self) -> ResourceCollection[DeviceBatch]:
         """All the customer's device batches (E3)."""
-        return dd.merge_pages(list(self.pages()), DeviceBatch)
+        return _all(self.pages(), DeviceBatch)
 
     def list(self) -> Iterator[DeviceBatch]:
         for page in self.pages():
@@ -167,7 +177,7 @@ class DeviceCollectionOperations:
 
     def get(self) -> ResourceCollection[Device]:
         """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
-        return dd.merge_pages(list(self.pages()), Device)
+        return _all(self.pages(), Device)
 
     def list(self) -> Iterator[Device]:
         for page in self.pages():
@@ -243,7 +253,7 @@ class ConfigurationPolicyCollectionOperations:
 
     def get(self) -> ResourceCollection[ConfigurationPolicy]:
         """All the customer's configuration policies (E8)."""
-        return dd.merge_pages(list(self.pages()), ConfigurationPolicy)
+        return _all(self.pages(), ConfigurationPolicy)
 
     def list(self) -> Iterator[ConfigurationPolicy]:
         for page in self.pages():

@@ -1,4 +1,11 @@
-"""The poller a batch upload returns (sync): follow its job to the final BatchUploadDetails."""
+# Generated from ztd/client/aio/poller.py by scripts/unasync_client.py: edit that file.
+"""The poller a batch upload or policy update returns: follow its job to the final
+BatchUploadDetails.
+
+Written once: the async original is ``ztd/client/aio/poller.py``, and
+``ztd/client/poller.py`` is generated from it by ``make unasync`` (scripts/unasync_client.py).
+Edit the async one.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +20,14 @@ from ztd.client._lro import (
     is_terminal,
     timeout_error,
 )
-from ztd.client._pipeline import Pipeline
 from ztd.client._request import parse_model
 from ztd.client.retry import parse_retry_after
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
+from ._pipeline import Pipeline
+
 if TYPE_CHECKING:
-    from ztd.client._client import PartnerClient
+    from ._client import PartnerClient
 
 __all__ = ["BatchUploadPoller"]
 
@@ -27,7 +35,7 @@ ProgressCallback = Callable[[BatchUploadDetails], None]
 
 
 class BatchUploadPoller:
-    """Tracks one batch job (an upload, or later a policy update).
+    """Tracks one batch job (an upload or a policy update).
 
     ``status()`` and ``done()`` read the status once (no read after the job finished);
     ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``.
@@ -111,4 +119,4 @@ class BatchUploadPoller:
 
     def __repr__(self) -> str:
         state = self._last.status.value if self._last is not None else "not read"
-        return f"<BatchUploadPoller {self.tracking_id} {state}>"
+        return f"<{type(self).__name__} {self.tracking_id} {state}>"

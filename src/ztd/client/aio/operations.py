@@ -1,5 +1,18 @@
-"""The fluent surface (async): the same chain as ``ztd.client.operations``; the verbs at
-its end are awaited, and ``list()``/``pages()`` are async iterators."""
+"""The fluent surface, mirroring the .NET SDK in snake_case:
+
+    partner.customers.by_id(cid).device_batches.get() / .create(...) / .by_id(b).devices...
+    partner.customers.by_id(cid).batch_upload_status.by_id(tid).get()
+
+    partner.customers.by_id(cid).configuration_policies.get() / .create(...) / .by_id(p)...
+    partner.customers.by_id(cid).device_policy.update(devices=[(device_id, policy_id)])
+
+Building the chain makes no request; the verbs at its end do (awaited, with the async
+client; ``list()`` and ``pages()`` are then async iterators).
+
+Written once: the async original is ``ztd/client/aio/operations.py``, and
+``ztd/client/operations.py`` is generated from it by ``make unasync`` (scripts/unasync_client.py).
+Edit the async one.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +23,6 @@ from ztd.client import _device_deployment as dd
 from ztd.client import _policies as pol
 from ztd.client._lro import StatusLocation
 from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
-from ztd.client.aio._pipeline import AsyncPipeline
-from ztd.client.aio.poller import AsyncBatchUploadPoller
 from ztd.wire import (
     BatchUploadDetails,
     ConfigurationPolicy,
@@ -22,6 +33,9 @@ from ztd.wire import (
     ResourceCollection,
     WireModel,
 )
+
+from ._pipeline import AsyncPipeline
+from .poller import AsyncBatchUploadPoller
 
 __all__ = [
     "BatchJobStatusCollectionOperations",
@@ -103,6 +117,7 @@ class DeviceBatchCollectionOperations:
         self.customer_id = customer_id
 
     async def get(self) -> ResourceCollection[DeviceBatch]:
+        """All the customer's device batches (E3)."""
         return await _all(self.pages(), DeviceBatch)
 
     async def list(self) -> AsyncIterator[DeviceBatch]:
@@ -128,6 +143,11 @@ class DeviceBatchCollectionOperations:
         devices: Iterable[dd.DeviceLike] | None = None,
         request_id: str | None = None,
     ) -> AsyncBatchUploadPoller:
+        """Create a batch with its devices (E1); 409 ConflictError if the name is taken.
+
+        ``request_id`` fixes ``MS-RequestId``: sending the same create again with it (even
+        from another process) returns the first job instead of making a second one.
+        """
         body = dd.creation_request(request, batch_id, devices)
         return await _begin(self._pipeline, dd.create_batch(self.customer_id, body, request_id))
 
@@ -156,6 +176,7 @@ class DeviceCollectionOperations:
         self.batch_id = batch_id
 
     async def get(self) -> ResourceCollection[Device]:
+        """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
         return await _all(self.pages(), Device)
 
     async def list(self) -> AsyncIterator[Device]:
@@ -176,6 +197,7 @@ class DeviceCollectionOperations:
     async def create(
         self, devices: Iterable[dd.DeviceLike], *, request_id: str | None = None
     ) -> AsyncBatchUploadPoller:
+        """Add devices to the existing batch (E2)."""
         request = dd.add_devices(
             self.customer_id, self.batch_id, dd.to_devices(devices), request_id
         )
@@ -198,6 +220,7 @@ class DeviceOperations:
         self.device_id = device_id
 
     async def delete(self, *, request_id: str | None = None) -> None:
+        """Delete the device from the batch (E5)."""
         await self._pipeline.send(
             dd.delete_device(self.customer_id, self.batch_id, self.device_id, request_id)
         )
@@ -220,9 +243,11 @@ class BatchJobStatusOperations:
         self._where = StatusLocation.of(customer_id, tracking_id)
 
     async def get(self) -> BatchUploadDetails:
+        """The job's BatchUploadDetails (E7), as it is now."""
         return parse_model(await self._pipeline.send(self._where.request()), BatchUploadDetails)
 
     def poller(self) -> AsyncBatchUploadPoller:
+        """A poller for this job, to wait for it to finish."""
         return AsyncBatchUploadPoller(self._pipeline, self._where)
 
 
@@ -232,6 +257,7 @@ class ConfigurationPolicyCollectionOperations:
         self.customer_id = customer_id
 
     async def get(self) -> ResourceCollection[ConfigurationPolicy]:
+        """All the customer's configuration policies (E8)."""
         return await _all(self.pages(), ConfigurationPolicy)
 
     async def list(self) -> AsyncIterator[ConfigurationPolicy]:
@@ -259,6 +285,11 @@ class ConfigurationPolicyCollectionOperations:
         category: pol.CategoryLike | None = None,
         request_id: str | None = None,
     ) -> ConfigurationPolicy:
+        """Create a policy (E9) and return it as created (with its id).
+
+        Settings are ``PolicySettingsType`` members or their snake_case names. Without a
+        category the service makes it ``o_o_b_e``, the only one there is.
+        """
         body = pol.policy_for_create(
             policy,
             name=name,
@@ -283,21 +314,27 @@ class ConfigurationPolicyOperations:
         self.policy_id = policy_id.strip()
 
     async def get(self) -> ConfigurationPolicy:
+        """The policy (E10), with ``devices_assigned_count``."""
         response = await self._pipeline.send(pol.get_policy(self.customer_id, self.policy_id))
         return parse_model(response, ConfigurationPolicy)
 
     async def patch(
         self, policy: pol.PolicyLike, *, request_id: str | None = None
     ) -> ConfigurationPolicy:
+        """Replace the policy's name, description and settings (E11; an HTTP PUT, as .NET's
+        ``Patch``); its id and category stay. Returns the updated policy."""
         body = pol.policy_for_patch(policy)
         request = pol.replace_policy(self.customer_id, self.policy_id, body, request_id)
         return parse_model(await self._pipeline.send(request), ConfigurationPolicy)
 
     async def delete(self, *, request_id: str | None = None) -> None:
+        """Delete the policy (E12); the devices that used it are left without a policy."""
         await self._pipeline.send(pol.delete_policy(self.customer_id, self.policy_id, request_id))
 
 
 class DevicePolicyOperations:
+    """.NET's ``DevicePolicy``: assigning configuration policies to devices (E6)."""
+
     def __init__(self, pipeline: AsyncPipeline, customer_id: str) -> None:
         self._pipeline = pipeline
         self.customer_id = customer_id
@@ -309,6 +346,12 @@ class DevicePolicyOperations:
         devices: Iterable[pol.PolicyDeviceLike] | None = None,
         request_id: str | None = None,
     ) -> AsyncBatchUploadPoller:
+        """Assign policies to devices (E6): a batch job, followed like an upload's.
+
+        ``devices`` holds ``(device_id, policy_id)`` pairs (``policy_id=None`` removes the
+        assignment) or Devices with ``id`` and ``policies``. Per device, the job reports 807
+        (not this customer's device), 809 (no such policy) or 810 (another customer's).
+        """
         body = pol.update_request(request, devices)
         return await _begin(
             self._pipeline, pol.update_device_policies(self.customer_id, body, request_id)

@@ -1,4 +1,10 @@
-"""The poller a batch upload returns (async); the same contract as the sync one."""
+"""The poller a batch upload or policy update returns: follow its job to the final
+BatchUploadDetails.
+
+Written once: the async original is ``ztd/client/aio/poller.py``, and
+``ztd/client/poller.py`` is generated from it by ``make unasync`` (scripts/unasync_client.py).
+Edit the async one.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +20,13 @@ from ztd.client._lro import (
     timeout_error,
 )
 from ztd.client._request import parse_model
-from ztd.client.aio._pipeline import AsyncPipeline
 from ztd.client.retry import parse_retry_after
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
+from ._pipeline import AsyncPipeline
+
 if TYPE_CHECKING:
-    from ztd.client.aio._client import PartnerClient
+    from ._client import PartnerClient
 
 __all__ = ["AsyncBatchUploadPoller"]
 
@@ -27,7 +34,11 @@ ProgressCallback = Callable[[BatchUploadDetails], None]
 
 
 class AsyncBatchUploadPoller:
-    """Tracks one batch job. ``await poller.result(timeout)`` gives the final details."""
+    """Tracks one batch job (an upload or a policy update).
+
+    ``status()`` and ``done()`` read the status once (no read after the job finished);
+    ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``.
+    """
 
     def __init__(self, pipeline: AsyncPipeline, where: StatusLocation) -> None:
         self._pipeline = pipeline
@@ -37,6 +48,7 @@ class AsyncBatchUploadPoller:
 
     @classmethod
     def from_continuation_token(cls, client: PartnerClient, token: str) -> AsyncBatchUploadPoller:
+        """Resume polling a job started elsewhere (another process, an earlier run)."""
         return cls(client._pipeline, decode_continuation_token(token))
 
     @property
@@ -53,12 +65,14 @@ class AsyncBatchUploadPoller:
 
     @property
     def last_status(self) -> BatchUploadDetails | None:
+        """The last BatchUploadDetails read, without a request."""
         return self._last
 
     def continuation_token(self) -> str:
         return self._where.continuation_token()
 
     async def poll(self) -> BatchUploadDetails:
+        """Read the status now (one GET)."""
         response = await self._pipeline.send(self._where.request())
         self._retry_after = parse_retry_after(response.headers.get("retry-after"))
         self._last = parse_model(response, BatchUploadDetails)
@@ -77,6 +91,8 @@ class AsyncBatchUploadPoller:
     async def wait(
         self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
     ) -> None:
+        """Poll until the job finishes; PollingTimeoutError (with the last status) after
+        ``timeout`` seconds. ``on_update`` is called with every status read."""
         clock, sleep = self._pipeline.clock, self._pipeline.sleep
         deadline = math.inf if timeout is None else clock() + timeout
         backoff = PollBackoff()
@@ -95,10 +111,11 @@ class AsyncBatchUploadPoller:
     async def result(
         self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
     ) -> BatchUploadDetails:
+        """The final BatchUploadDetails (per-device errors are in ``devices_status``)."""
         await self.wait(timeout, on_update=on_update)
         assert self._last is not None
         return self._last
 
     def __repr__(self) -> str:
         state = self._last.status.value if self._last is not None else "not read"
-        return f"<AsyncBatchUploadPoller {self.tracking_id} {state}>"
+        return f"<{type(self).__name__} {self.tracking_id} {state}>"
