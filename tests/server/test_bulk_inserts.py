@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text, select
+from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, Table, Text, select
 from sqlalchemy.exc import IntegrityError
 
 from ztd.server.storage import bulk
@@ -42,7 +42,7 @@ def _probe_table(db: Database) -> Table:
     table = Table(
         "bulk_probe",
         MetaData(),
-        Column("n", Integer, primary_key=True),
+        Column("n", BigInteger, primary_key=True),
         Column("label", Text, nullable=True),
         Column("data", LargeBinary, nullable=True),
         Column("more", LargeBinary, nullable=True),
@@ -93,6 +93,26 @@ def test_a_text_with_a_nul_character_is_kept_whole(tmp_path: Path) -> None:
         assert _read(db, table) == batch
     finally:
         db.dispose()
+
+
+def test_empty_blobs_stay_empty_and_odd_values_land_exactly(
+    db: Database, rows_table: Table
+) -> None:
+    """Found in review: SQLite's substr() of an empty blob is NULL, so a slice whose only
+    bytes were b"" stored NULLs; an integer past 53 bits could come back from JSON as a
+    REAL; a memoryview's len() need not count bytes."""
+    only_empty = [(1, "a", b"", None), (2, "b", b"", b"")]
+    big_number = [(2**62, "big", b"x", None)]
+    views = [(3, "view", memoryview(b"abcd").cast("H"), bytearray(b"ef"))]
+    with db.write() as conn, BackgroundInserts(conn, rows_table, COLUMNS) as w:
+        for batch in (only_empty, big_number, views):
+            w.add(batch)
+    assert _read(db, rows_table) == [
+        (1, "a", b"", None),
+        (2, "b", b"", b""),
+        (3, "view", b"abcd", b"ef"),
+        (2**62, "big", b"x", None),
+    ]
 
 
 def test_a_failed_insert_reaches_the_caller_and_nothing_stays(

@@ -70,12 +70,12 @@ class BackgroundInserts:
             return
         if not rows:
             return
-        statement, params = _sqlite_json_insert(self.table, self.columns, rows)
+        prepared = _sqlite_json_insert(self.table, self.columns, rows)
         self._wait()
-        if _NUL in params[1]:  # SQLite's ->> would cut such a string short at the NUL
+        if prepared is None:
             insert_rows(self.conn, self.table, self.columns, rows)
             return
-        self._pending = _inserter.submit(self.conn.exec_driver_sql, statement, params)
+        self._pending = _inserter.submit(self.conn.exec_driver_sql, *prepared)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -112,17 +112,21 @@ _inserter = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ztd-insert")
 
 def _sqlite_json_insert(
     table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> tuple[str, tuple[bytes, str]]:
+) -> tuple[str, tuple[bytes, str]] | None:
     """One ``INSERT ... SELECT`` over ``json_each`` for ``rows``: a single statement runs
     wholly inside SQLite, which Python's sqlite3 module runs without holding the GIL
     (executemany takes it back for every row). Binary values travel as one concatenated
-    blob and are cut out with ``substr``; every other value must be a str, int or None."""
+    blob and are cut out with ``substr``; the others as JSON. None when a value would not
+    come back exactly that way (the caller then uses executemany): a text with a NUL, which
+    ->> cuts short, or an integer beyond 53 bits, which JSON may turn into a REAL."""
     kinds = [table.c[name].type for name in columns]
     if any(isinstance(kind, DateTime) for kind in kinds):  # JSON would write them differently
         raise TypeError("timestamps cannot take the JSON path; use insert_rows")
     blob_at = [i for i, kind in enumerate(kinds) if isinstance(kind, LargeBinary)]
-    parts: list[bytes] = []
-    offset = 1  # substr counts from 1
+    # substr() of an empty blob is NULL, not an empty blob: a leading byte keeps the
+    # parameter non-empty, so b"" cut out of it stays b"".
+    parts: list[bytes] = [b"\0"]
+    offset = 2  # substr counts from 1, and byte 1 is that leading one
     meta: list[list[Any]] = []
     for row in rows:
         element = list(row)
@@ -131,10 +135,17 @@ def _sqlite_json_insert(
             if value is None:
                 element[i : i + 1] = (None, None)  # substr(x, NULL, NULL) is NULL
             else:
+                value = bytes(value)  # a memoryview's len() need not count bytes
                 parts.append(value)
                 element[i : i + 1] = (offset, len(value))
                 offset += len(value)
         meta.append(element)
+    try:
+        text = orjson.dumps(meta, option=orjson.OPT_STRICT_INTEGER).decode()
+    except orjson.JSONEncodeError:
+        return None
+    if _NUL in text:
+        return None
     selected = []
     k = 0
     for i in range(len(columns)):
@@ -148,7 +159,7 @@ def _sqlite_json_insert(
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"SELECT {', '.join(selected)} FROM json_each(?2)"
     )
-    return statement, (b"".join(parts), orjson.dumps(meta).decode())  # JSON must be text
+    return statement, (b"".join(parts), text)  # JSON as text: a blob would not be JSON
 
 
 def _pg_type(column: Column[Any]) -> str:
