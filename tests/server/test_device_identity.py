@@ -80,6 +80,22 @@ def test_strict_mode_needs_the_oem_record(
         client, world, world.customer, world.token, [{"productKey": machine.pkid}]
     )
     assert (unknown["errorCode"], unknown["errorDescription"]) == ("812", "ZtdDeviceNotFound")
+    # A blank hash is no hash (found in review: it used to skip the registry and register).
+    blank = _only_status(
+        client,
+        world,
+        world.customer,
+        world.token,
+        [
+            {
+                "hardwareHash": "  ",
+                "serialNumber": "S-77",
+                "oemManufacturerName": "M",
+                "modelName": "X",
+            }
+        ],
+    )
+    assert (blank["errorCode"], blank["errorDescription"]) == ("812", "ZtdDeviceNotFound")
 
     records = tmp_path / "oem.json"
     records.write_bytes(

@@ -66,7 +66,10 @@ class DevicePreparer:
                 if any(k in first_seen for k in keys):
                     error = dds.DEVICE_DUPLICATED
                 first_seen.update(keys)
-            stored = hash_codec.pack(device.hardware_hash)
+            # A blank hash is no hash, to the identity rules and so to storage: the item must
+            # read as hashless, or it would skip the OEM registry (strict mode's 812).
+            sent_hash = device.hardware_hash
+            stored = hash_codec.pack(sent_hash if sent_hash and not sent_hash.isspace() else None)
             rows.append(
                 JobItem(
                     serial_number=device.serial_number,
