@@ -65,10 +65,16 @@ class CustomerCall:
         batch_of: Callable[[Connection], int | None] = lambda _conn: None,
     ) -> Response:
         """Enqueue a job (with the batch ``batch_of`` finds or creates, in the same
-        transaction) and answer 202 with the relative Location clients poll. Items given as
-        ItemSlices are worked out inside the transaction, overlapping their inserts, and not
-        at all when an MS-RequestId retry gets the stored answer."""
+        transaction) and answer 202 with the relative Location clients poll. On SQLite,
+        items given as ItemSlices are worked out inside the transaction, overlapping their
+        inserts, and not at all when an MS-RequestId retry gets the stored answer."""
 
+        if isinstance(items, ItemSlices) and not self.ctx.db.is_sqlite:
+            # PostgreSQL COPYs each slice as it comes, with nothing to overlap: work the items
+            # out first, so that the transaction's locks (the MS-RequestId claim, a new
+            # batch's name) are held only for the writes.
+            slices = items.slices
+            items = await run_in_threadpool(lambda: [item for part in slices for item in part])
         created: list[EnqueuedJob] = []
 
         def enqueue(conn: Connection) -> StoredResponse:
