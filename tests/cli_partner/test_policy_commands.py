@@ -299,6 +299,9 @@ def test_assign_policy_argument_errors_and_timeout(
     stuck = cli(*base, "--policy", pid, device, "--wait", "--timeout", "2", "--json")
     line = _error_line(stuck, 4)
     assert "did not finish within 2.0 s" in line and "ztd status" in line
+    started = json.loads(stuck.stdout)  # --json still says what was started
+    assert [job["trackingId"] for job in started["jobs"]] == [started["trackingId"]]
+    assert started["trackingId"] in line
 
 
 def test_help_lists_commands_settings_and_exit_codes() -> None:

@@ -129,6 +129,19 @@ def test_json_input_and_upload_without_wait(cli: Cli, tmp_path: Path) -> None:
     assert waited.exit_code == 0, waited.output
     assert json.loads(waited.stdout)["status"] == "finished"
 
+    twice = tmp_path / "twice.json"
+    copy = {"serialNumber": d.serial, "hardwareHash": d.hardware_hash}
+    other = synthesize_device(43)
+    twice.write_text(
+        json.dumps(
+            [copy, {"serialNumber": other.serial, "hardwareHash": other.hardware_hash}, copy]
+        ),
+        encoding="utf-8",
+    )
+    refused_copy = cli("upload", str(twice), "--customer", cli.world.customer)
+    assert refused_copy.exit_code == 3
+    assert f"{twice}: device 3: ZtdDeviceDuplicated: same device as device 1" in refused_copy.stderr
+
     broken = tmp_path / "broken.json"
     broken.write_text('[{"serial_number": "x"}, 3]', encoding="utf-8")
     refused = cli("upload", str(broken), "--customer", cli.world.customer)

@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ztd.client import BatchUploadPoller, PartnerError
-from ztd.client._lro import devices_done
+from ztd.client import BatchUploadPoller, PartnerError, PollingTimeoutError
+from ztd.client._lro import devices_done, progress_of
 from ztd.identity import dds
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
@@ -84,7 +84,7 @@ def wait_all(
         return timeout if timeout is None or n == 0 else max(0.0, deadline - time.monotonic())
 
     if progress_on is None:
-        return [job.poller.result(left(n)) for n, job in enumerate(jobs)]
+        return [_result(jobs, n, left(n), timeout) for n in range(len(jobs))]
     ids = ", ".join(job.poller.tracking_id for job in jobs)
     progress_on.print(
         f"tracking id{'s' if len(jobs) > 1 else ''} {ids}; waiting for every device",
@@ -100,7 +100,7 @@ def wait_all(
     results: list[BatchUploadDetails] = []
     with Progress(*columns, console=progress_on) as progress:
         task = progress.add_task("queued", total=sum(job.devices for job in jobs))
-        for n, job in enumerate(jobs):
+        for n in range(len(jobs)):
             before = sum(devices_done(d) for d in results)
             label = f"job {n + 1} of {len(jobs)}: " if len(jobs) > 1 else ""
 
@@ -113,8 +113,32 @@ def wait_all(
                     description=label + details.status.value,
                 )
 
-            results.append(job.poller.result(left(n), on_update=update))
+            results.append(_result(jobs, n, left(n), timeout, update))
     return results
+
+
+def _result(
+    jobs: Sequence[StartedJob],
+    n: int,
+    wait: float | None,
+    timeout: float | None,
+    on_update: Callable[[BatchUploadDetails], None] | None = None,
+) -> BatchUploadDetails:
+    """Job ``n``'s final status. Should a later job run out of the time left, the error
+    names the whole --timeout and every job still unfinished, not a fraction of a second."""
+    try:
+        return jobs[n].poller.result(wait, on_update=on_update)
+    except PollingTimeoutError as exc:
+        if n == 0:
+            raise
+        waiting = ", ".join(job.poller.tracking_id for job in jobs[n:])
+        raise PollingTimeoutError(
+            f"{len(jobs) - n} of {len(jobs)} batch jobs did not finish within {timeout} s "
+            f"({waiting}); the first of them: {progress_of(exc.last_status)}",
+            tracking_id=exc.tracking_id,
+            last_status=exc.last_status,
+            continuation_token=exc.continuation_token,
+        ) from exc
 
 
 def has_failures(results: Sequence[BatchUploadDetails]) -> bool:

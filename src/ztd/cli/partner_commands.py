@@ -210,6 +210,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
             f"{source}: expected a JSON array of devices, or an object with a 'devices' array"
         )
         return loaded
+    first_copy: dict[str, int] = {}  # identity key -> the device that had it first
     for index, item in enumerate(body, start=1):
         where = f"{source}: device {index}"
         if not isinstance(item, dict):
@@ -228,6 +229,17 @@ def _read_json(source: str, data: bytes) -> InputFile:
                 f"{where}: {identity.error.code} {identity.error.name}: {identity.detail}"
             )
             continue
+        # As `ztd csv check` does for CSV: a second copy would fail (ZtdDeviceDuplicated), or,
+        # sent in another request of a split upload, look like a device already registered.
+        keys = [k for k in (identity.hardware_key, identity.pkid) if k]
+        first = next((first_copy[k] for k in keys if k in first_copy), None)
+        if first is not None:
+            loaded.problems.append(
+                f"{where}: ZtdDeviceDuplicated: same device as device {first}; "
+                "only the first copy would be registered"
+            )
+            continue
+        first_copy.update(dict.fromkeys(keys, index))
         loaded.warnings += len(identity.warnings)
         loaded.devices.append(device)
     return loaded
@@ -339,12 +351,25 @@ def upload(
                     jobs,
                 )
             return
-        results = wait_all(jobs, timeout, None if as_json else _stderr())
+        results = _wait_for(jobs, timeout, as_json, out)
     if as_json:
         _echo_json({**out, **_results_json(results)})
     else:
         print_report(_stdout(), results, "registered")
     _finish(results)
+
+
+def _wait_for(
+    jobs: Sequence[StartedJob], timeout: float | None, as_json: bool, out: dict[str, Any]
+) -> list[BatchUploadDetails]:
+    """wait_all, with the progress bar unless --json. Should --timeout expire, --json still
+    prints what was started (every job's tracking id) before the error."""
+    try:
+        return wait_all(jobs, timeout, None if as_json else _stderr())
+    except PollingTimeoutError:
+        if as_json:
+            _echo_json(out)
+        raise
 
 
 def _print_started(what: str, customer: str, jobs: Sequence[StartedJob]) -> None:

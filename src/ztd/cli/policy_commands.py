@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all, wait_all
+from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
 from ztd.cli.partner_commands import (
     CONFIG_HELP,
     EXIT_INVALID_INPUT,
@@ -26,6 +26,7 @@ from ztd.cli.partner_commands import (
     _results_json,
     _stderr,
     _stdout,
+    _wait_for,
     _wire_list,
     open_client,
 )
@@ -297,7 +298,7 @@ def assign_policy(
                 what = f"assigning policy {policy_id}" if policy_id else "unassigning the policy"
                 _print_started(f"{what} to {len(ids)} device(s)", customer, jobs)
             return
-        results = wait_all(jobs, timeout, None if as_json else _stderr())
+        results = _wait_for(jobs, timeout, as_json, out)
     if as_json:
         _echo_json({**out, **_results_json(results)})
     else:

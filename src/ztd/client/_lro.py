@@ -14,7 +14,13 @@ from ztd.client._request import ApiRequest, segment
 from ztd.client.errors import PollingTimeoutError, UnexpectedResponseError
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
-__all__ = ["PollBackoff", "StatusLocation", "decode_continuation_token", "devices_done"]
+__all__ = [
+    "PollBackoff",
+    "StatusLocation",
+    "decode_continuation_token",
+    "devices_done",
+    "progress_of",
+]
 
 TOKEN_VERSION = 1
 _TERMINAL = frozenset(
@@ -113,16 +119,20 @@ def devices_done(details: BatchUploadDetails) -> int:
     return sum(1 for d in details.devices_status if d.status in _TERMINAL)
 
 
+def progress_of(last: BatchUploadDetails | None) -> str:
+    """Where a job stood at its last status read, for messages."""
+    if last is None:
+        return "no status was read"
+    total = len(last.devices_status)
+    return f"status {last.status.value}, {devices_done(last)} of {total} devices done"
+
+
 def timeout_error(
     where: StatusLocation, last: BatchUploadDetails | None, timeout: float | None
 ) -> PollingTimeoutError:
-    if last is None:
-        state = "no status was read"
-    else:
-        total = len(last.devices_status)
-        state = f"status {last.status.value}, {devices_done(last)} of {total} devices done"
     return PollingTimeoutError(
-        f"batch job {where.tracking_id} did not finish within {timeout} s ({state}); "
+        f"batch job {where.tracking_id} did not finish within {timeout} s "
+        f"({progress_of(last)}); "
         "poll again later, or resume with the poller's continuation token",
         tracking_id=where.tracking_id,
         last_status=last,
