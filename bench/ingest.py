@@ -13,7 +13,7 @@ RSS of server and workers. The ceilings are the issue's:
   one transaction. The rate of that insert alone is printed too.
 
 This machine kind is noisy (the same run moves by a third), so the 10,000-device SQLite case,
-which has an absolute target, runs three times and is judged on its median.
+which has an absolute target, runs five times and is judged on its median.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, action="append")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     parser.add_argument(
-        "--repeat", type=int, help="runs per case (default: 3 for SQLite 10,000, else 1)"
+        "--repeat", type=int, help="runs per case (default: 5 for SQLite 10,000, else 1)"
     )
     args = parser.parse_args()
     runs: list[tuple[str, int, int]] = []
@@ -237,7 +237,7 @@ def main() -> int:
     ok = True
     for backend, count, workers in runs:
         has_time_target = backend == "sqlite" and count == 10_000
-        repeats = args.repeat or (3 if has_time_target else 1)
+        repeats = args.repeat or (5 if has_time_target else 1)
         results = []
         for _ in range(repeats):
             results.append(run_ingest(backend, devices[:count], workers, args.server))
