@@ -13,7 +13,6 @@ from starlette.types import Send
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.security import READER_ROLES
-from ztd.server.auth.tokens import InvalidToken
 
 _PREFIX = "/v1/customers/"
 _MARKER = "/batchJobStatus/"
@@ -44,9 +43,10 @@ class FastStatus:
             return False
         if authorization[:7].lower() != b"bearer ":
             return False
-        try:
-            principal = self.ctx.tokens.validate(authorization[7:].decode("latin-1").strip())
-        except InvalidToken:
+        # Only a token verified before: verifying may read key files or fetch an issuer's
+        # keys, which must not happen on the event loop (the normal route does it).
+        principal = self.ctx.tokens.cached(authorization[7:].decode("latin-1").strip())
+        if principal is None:
             return False
         if not principal.app_only and not principal.roles & READER_ROLES:
             return False

@@ -7,7 +7,10 @@ until they expire; the newest file signs new tokens.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,16 +32,33 @@ class SigningKey:
 
 
 class KeyStore:
+    """The keys in ``directory``, oldest first; the newest signs.
+
+    Other processes change the directory (``ztd admin keys rotate`` adds a key, an operator
+    deletes a compromised one), so the store looks again every REFRESH_SECONDS, and at once
+    when a token names a key it does not hold. Looking is a directory listing; only a file
+    not seen before is parsed (tens of milliseconds), so tokens naming unknown keys cannot
+    make the server re-read every key.
+    """
+
+    REFRESH_SECONDS = 5.0
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._cache: list[SigningKey] | None = None
+        self._by_file: dict[str, SigningKey] = {}  # file name -> key, in file-name order
+        self._keys: list[SigningKey] = []
+        self._checked_at = -math.inf
+        self._lock = threading.RLock()
 
     def keys(self) -> list[SigningKey]:
         """All keys, oldest first. Creates the first key on first use."""
-        if self._cache is None:
-            files = sorted(self.directory.glob("*.pem")) if self.directory.exists() else []
-            self._cache = [_load(path) for path in files] if files else [self.rotate()]
-        return self._cache
+        if time.monotonic() - self._checked_at > self.REFRESH_SECONDS:
+            self._refresh()
+        if not self._keys:
+            with self._lock:  # two first requests at once must not make two keys
+                if not self._keys:
+                    self.rotate()
+        return self._keys
 
     def current(self) -> SigningKey:
         return self.keys()[-1]
@@ -46,10 +66,13 @@ class KeyStore:
     def by_kid(self, kid: str) -> SigningKey | None:
         found = next((key for key in self.keys() if key.kid == kid), None)
         if found is None:
-            # Another process (``ztd admin keys rotate``) may have added a key since.
-            self._cache = None
-            found = next((key for key in self.keys() if key.kid == kid), None)
+            self._refresh()  # another process may have added it a moment ago
+            found = next((key for key in self._keys if key.kid == kid), None)
         return found
+
+    def holds(self, kid: str) -> bool:
+        """Whether the key still exists (a deleted key no longer verifies anything)."""
+        return any(key.kid == kid for key in self.keys())
 
     def rotate(self) -> SigningKey:
         """Create a new signing key; older keys stay for verification."""
@@ -60,14 +83,30 @@ class KeyStore:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        index = len(list(self.directory.glob("*.pem")))
+        # Numbered after the highest number present (not the count: files may have been
+        # deleted), so that the new key sorts last and signs from now on.
+        numbers = [int(p.name[:4]) for p in self._files() if p.name[:4].isdigit()]
+        index = max(numbers, default=-1) + 1
         path = self.directory / f"{index:04d}-{_kid_of(private_key)}.pem"
         # The private key must never be world-readable.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
-        self._cache = None
+        self._refresh()
         return SigningKey(_kid_of(private_key), private_key)
+
+    def _files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.pem")) if self.directory.exists() else []
+
+    def _refresh(self) -> None:
+        with self._lock:
+            self._checked_at = time.monotonic()
+            files = self._files()
+            if [path.name for path in files] == list(self._by_file):
+                return
+            known = self._by_file
+            self._by_file = {p.name: known.get(p.name) or _load(p) for p in files}
+            self._keys = list(self._by_file.values())
 
 
 def _load(path: Path) -> SigningKey:

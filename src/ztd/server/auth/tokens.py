@@ -6,6 +6,7 @@ user's, and the user's roles, like the Entra ID tokens Partner Center accepts.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from ztd.server.settings import ExternalIssuer, Settings
 ALLOWED_ALGORITHMS = ["RS256"]  # never "none", never HMAC: no key-confusion attacks
 LEEWAY_SECONDS = 60
 VERIFIED_CACHE_SIZE = 10_000
+JWKS_REFETCH_SECONDS = 10.0
 
 
 class Role(StrEnum):
@@ -84,21 +86,38 @@ class TokenValidator:
             issuer.issuer: (issuer, jwt.PyJWKClient(issuer.jwks_uri, cache_keys=True, lifespan=300))
             for issuer in settings.trusted_issuers
         }
-        self._verified: dict[str, Principal] = {}
+        self._verified: dict[str, tuple[Principal, str | None]] = {}
+        self._jwks_refetched: dict[str, float] = {}  # issuer -> when its keys were last fetched
 
     def validate(self, token: str) -> Principal:
         """The token's principal. A token that verified once is remembered until it expires:
         verifying an RS256 signature costs more than answering a status poll."""
-        cached = self._verified.get(token)
-        if cached is not None and time.time() < cached.expires_at + LEEWAY_SECONDS:
+        cached = self.cached(token)
+        if cached is not None:
             return cached
-        principal = self._verify_token(token)
+        principal, builtin_kid = self._verify_token(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.clear()
-        self._verified[token] = principal
+        self._verified[token] = (principal, builtin_kid)
         return principal
 
-    def _verify_token(self, token: str) -> Principal:
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token that verified before and still holds, without verifying
+        anything: the status fast lane runs on the event loop, where a key lookup or a JWKS
+        fetch must not happen. A built-in token stops holding once its key file is deleted
+        (a revoked key), which the key store notices within seconds."""
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        principal, builtin_kid = entry
+        if time.time() >= principal.expires_at + LEEWAY_SECONDS:
+            return None
+        if builtin_kid is not None and not self.keys.holds(builtin_kid):
+            return None
+        return principal
+
+    def _verify_token(self, token: str) -> tuple[Principal, str | None]:
+        """The principal, and the kid when the built-in issuer signed it."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -109,9 +128,9 @@ class TokenValidator:
         kid = str(header.get("kid", ""))
         issuer = unverified.get("iss")
         if issuer == self.settings.issuer:
-            return self._builtin(token, kid)
+            return self._builtin(token, kid), kid
         if isinstance(issuer, str) and issuer in self.external:
-            return self._external(token, kid, *self.external[issuer])
+            return self._external(token, kid, *self.external[issuer]), None
         raise InvalidToken(f"issuer {issuer!r} is not trusted")
 
     def _builtin(self, token: str, kid: str) -> Principal:
@@ -133,11 +152,8 @@ class TokenValidator:
     def _external(
         self, token: str, kid: str, issuer: ExternalIssuer, jwks: jwt.PyJWKClient
     ) -> Principal:
-        try:
-            key = jwks.get_signing_key(kid)
-        except jwt.PyJWKClientError as exc:
-            raise InvalidToken(f"the token's signing key (kid) is unknown: {exc}") from exc
-        claims = _verify(token, key.key, issuer.issuer, issuer.audience, tenant=issuer.tenant_claim)
+        key = self._external_key(issuer, jwks, kid)
+        claims = _verify(token, key, issuer.issuer, issuer.audience, tenant=issuer.tenant_claim)
         mapped = (issuer.role_map.get(r) for r in _strings(claims.get(issuer.roles_claim)))
         roles = frozenset(Role(r) for r in mapped if r in _ROLE_VALUES)
         return Principal(
@@ -147,6 +163,22 @@ class TokenValidator:
             subject=str(claims.get("sub", "")),
             expires_at=float(claims["exp"]),
         )
+
+    def _external_key(self, issuer: ExternalIssuer, jwks: jwt.PyJWKClient, kid: str) -> Any:
+        """The issuer's key ``kid``, from its cached key set. An unknown kid refetches the
+        set (the issuer may have rotated) at most once per JWKS_REFETCH_SECONDS: otherwise
+        every forged token would make this service fetch from the issuer."""
+        try:
+            found = jwks.match_kid(jwks.get_signing_keys(), kid)
+            last = self._jwks_refetched.get(issuer.issuer, -math.inf)
+            if found is None and time.monotonic() - last > JWKS_REFETCH_SECONDS:
+                self._jwks_refetched[issuer.issuer] = time.monotonic()
+                found = jwks.match_kid(jwks.get_signing_keys(refresh=True), kid)
+        except jwt.PyJWKClientError as exc:
+            raise InvalidToken(f"the issuer's signing keys are unavailable: {exc}") from exc
+        if found is None:
+            raise InvalidToken("the token's signing key (kid) is unknown")
+        return found.key
 
 
 _ROLE_VALUES = {role.value for role in Role}
