@@ -86,6 +86,25 @@ def test_chunk_failing_every_attempt_reports_storage_error(
     assert result["devicesStatus"][0]["errorDescription"] == "StorageError"
 
 
+def test_a_chunk_left_running_without_a_lease_is_reaped(
+    client: TestClient, db: Database, settings: Settings, world: World
+) -> None:
+    """Found in review: the reaper used to pick exhausted chunks with one statement and move
+    them with another; on PostgreSQL a chunk could fall between the two and stay running
+    with no lease, its job never finishing. Such a chunk is now reaped too."""
+    clock = FakeClock()
+    tracking = create_batch(client, world.customer, world.auth(), "stranded", [hash_device(1)])
+    with db.write() as conn:
+        assert leases.claim(conn, owner="gone", now=clock.now, lease_seconds=5)
+        conn.execute(
+            job_chunks.update().values(lease_owner=None, lease_token=None, lease_expires_at=None)
+        )
+    worker = Worker(db, settings, clock=clock)
+    worker.reap()
+    assert worker.run_until_idle() == 1
+    assert status_of(client, world.customer, tracking, world.auth())["status"] == "finished"
+
+
 def _worker_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,

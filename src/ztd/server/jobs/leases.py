@@ -127,32 +127,35 @@ class ExhaustedChunk:
 
 def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[ExhaustedChunk]:
     """Requeue running chunks whose lease expired (their worker died or stalled). Chunks that
-    ran out of attempts are returned, still running with no lease, for the caller to fail."""
-    expired = and_(job_chunks.c.status == "running", job_chunks.c.lease_expires_at < now)
-    exhausted = [
-        ExhaustedChunk(row.pk, row.job_id, row.first_ordinal, row.end_ordinal)
-        for row in conn.execute(
-            select(
-                job_chunks.c.pk,
-                job_chunks.c.job_id,
-                job_chunks.c.first_ordinal,
-                job_chunks.c.end_ordinal,
-            )
-            .where(expired, job_chunks.c.attempts >= max_attempts)
-            .with_for_update(skip_locked=True)
-        )
-    ]
-    conn.execute(
+    ran out of attempts are returned, still running with no lease, for the caller to fail in
+    this same transaction.
+
+    One UPDATE decides which chunks move, and its RETURNING says which: a chunk another
+    reaper or a finishing worker holds is waited for and then re-checked, so each expired
+    chunk is handled exactly once. (A SELECT ... SKIP LOCKED first and an UPDATE after could
+    disagree: a chunk locked during the first and free by the second was left running with
+    no lease, stuck for good.) Such a chunk, from before, counts as expired too."""
+    chunk = job_chunks.c
+    expired = and_(
+        chunk.status == "running",
+        or_(chunk.lease_expires_at < now, chunk.lease_expires_at.is_(None)),
+    )
+    moved = conn.execute(
         update(job_chunks)
         .where(expired)
         .values(
-            status=case((job_chunks.c.attempts >= max_attempts, "running"), else_="queued"),
+            status=case((chunk.attempts >= max_attempts, "running"), else_="queued"),
             lease_owner=None,
             lease_token=None,
             lease_expires_at=None,
         )
-    )
-    return exhausted
+        .returning(chunk.pk, chunk.job_id, chunk.first_ordinal, chunk.end_ordinal, chunk.attempts)
+    ).all()
+    return [
+        ExhaustedChunk(row.pk, row.job_id, row.first_ordinal, row.end_ordinal)
+        for row in sorted(moved, key=lambda row: row.pk)
+        if row.attempts >= max_attempts
+    ]
 
 
 class ChunkRow(NamedTuple):

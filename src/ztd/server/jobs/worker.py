@@ -113,6 +113,9 @@ class Worker:
 
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            # Cleared before looking for work, not after waiting: a wake-up that lands while
+            # this looks is then kept, not lost for a poll interval.
+            self.wakeup.clear()
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
                     self.reap()
@@ -123,7 +126,6 @@ class Worker:
                 stop.wait(self.settings.poll_interval_seconds)
                 continue
             self.wakeup.wait(self.settings.poll_interval_seconds)
-            self.wakeup.clear()
 
     def reap(self) -> None:
         self._last_reap = time.monotonic()
