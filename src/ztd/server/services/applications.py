@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from datetime import datetime
 
@@ -15,6 +16,10 @@ from ztd.server.storage.schema import applications
 
 # scrypt parameters: deliberately slow to guess offline, fast enough per token request.
 _N, _R, _P = 2**14, 8, 1
+# Each scrypt holds 128 * r * n bytes (16 MiB): however many token requests arrive at once
+# (any client id costs one, so that unknown ids take as long), at most this many run.
+MAX_CONCURRENT_HASHES = 4
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
 def add_application(conn: Connection, partner_id: str, name: str, now: datetime) -> tuple[str, str]:
@@ -48,7 +53,8 @@ def authenticate_application(conn: Connection, client_id: str, secret: str) -> s
 
 def _hash(secret: str, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    with _hashing:
+        digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
 
 
