@@ -227,3 +227,10 @@ def test_external_issuer_tokens_are_trusted_by_configuration(
             headers={"kid": "entra-1"},
         )
         assert_error(client.get(url, headers=world.auth(forged)), 401, "400")
+        # A tenant the issuer vouches for but nobody registered here: a clear 403, not a 500.
+        stranger = server.token(
+            **{**base_claims, "tid": "0d1e2f3a-0000-4000-8000-00000000abcd"}, roles=["AdminAgent"]
+        )
+        body = {"companyProfile": {"domain": "new.example"}}
+        refused_create = client.post("/v1/customers", json=body, headers=world.auth(stranger))
+        assert "is not registered" in assert_error(refused_create, 403, "900150")["description"]

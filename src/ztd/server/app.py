@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -29,7 +29,7 @@ from ztd.server.api.routes import (
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
-from ztd.server.errors import ApiError
+from ztd.server.errors import ApiError, bad_request
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -76,6 +76,7 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(_no_nul_in_path)],
     )
     app.state.ztd = ctx
     for router in (
@@ -112,6 +113,13 @@ def create_app_from_env() -> FastAPI:
     app = create_app()
     heap.settle()  # the app and everything it imported stay for the life of the process
     return app
+
+
+def _no_nul_in_path(request: Request) -> None:
+    """A "%00" in a path segment (a batch or device id) would reach the database as a NUL,
+    which PostgreSQL refuses with an error: answer 400 for every route instead."""
+    if "\x00" in request.scope["path"]:
+        raise bad_request("The path contains a NUL character (%00).")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -47,6 +47,8 @@ def _fields(item: Any, where: str) -> dict[str, Any]:
             raise bad_request(
                 f"{where}.{key}: {len(value)} characters; at most {longest} are accepted."
             )
+        if "\x00" in value:  # no identifier holds one, and PostgreSQL cannot store it
+            raise bad_request(f"{where}.{key}: contains a NUL character (\\u0000).")
         fields[name] = value
     return fields
 
@@ -57,8 +59,16 @@ def parse_batch_id(raw: Any) -> str:
     batch_id = (raw or "").strip()
     if not batch_id:
         raise bad_request("batchId is required: name the batch (any non-empty string).")
-    if len(batch_id) > MAX_BATCH_ID:
+    # Names match ignoring case, by their casefolded form, which can be longer ("ß" -> "ss").
+    if len(batch_id) > MAX_BATCH_ID or len(batch_id.casefold()) > MAX_BATCH_ID:
         raise bad_request(f"batchId is {len(batch_id)} characters; at most {MAX_BATCH_ID}.")
+    if "/" in batch_id:
+        raise bad_request(
+            f"batchId {batch_id!r} contains '/': the batch is named in URLs "
+            "(.../deviceBatches/{batch-id}/devices), where it could never be found again."
+        )
+    if not batch_id.isprintable():
+        raise bad_request(f"batchId {batch_id!r} contains control characters.")
     return batch_id
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.responses import JSON_TYPE
-from ztd.server.errors import ApiError, conflict
+from ztd.server.errors import ApiError, bad_request, conflict
 from ztd.server.storage.schema import idempotency_records
 
 
@@ -83,6 +83,9 @@ def fingerprint(request: Request, body: bytes) -> str:
     return _hexdigest(_request_line_digest(request), body)
 
 
+MAX_REQUEST_ID = 128  # idempotency_records.request_id
+
+
 def run_write(
     ctx: AppContext,
     request: Request,
@@ -92,6 +95,11 @@ def run_write(
 ) -> Response:
     """Run ``work`` in one write transaction; with MS-RequestId, at most once per request."""
     request_id = request.headers.get("ms-requestid", "").strip()
+    if len(request_id) > MAX_REQUEST_ID:
+        raise bad_request(
+            f"MS-RequestId is {len(request_id)} characters; at most {MAX_REQUEST_ID} "
+            "(the SDKs send a GUID)."
+        )
     # Hashing a 40 MB upload takes tens of milliseconds: not while holding the write lock.
     print_ = fingerprint(request, body) if request_id else ""
     with ctx.db.write() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +42,7 @@ def list_batches(conn: Connection, customer_id: str) -> dict[str, Any]:
             "creationDate": wire_time(row.created_at),
             "devicesCount": row.devices_count,
             "devicesLink": {
+                # The raw batch id, spaces included, as Partner Center writes it.
                 "uri": f"/customers/{customer_id}/deviceBatches/{row.batch_id}/devices",
                 "method": "GET",
                 "headers": [],
@@ -136,6 +138,6 @@ def _hash_of(row: Any) -> str | None:
 
 def _position(token: str) -> int:
     position = decode_token(token, "d")
-    if not position.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", position):  # a row number that fits a BIGINT
         raise bad_request(f"The continuation token {token!r} is not valid.")
     return int(position)

@@ -20,7 +20,8 @@ def decode_token(token: str, kind: str) -> str:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         text = ""
     found, _, position = text.partition(":")
-    if found != kind or not position:
+    # Our positions are ids and row numbers: printable ASCII, never a NUL for the database.
+    if found != kind or not position or not (position.isascii() and position.isprintable()):
         raise bad_request(f"The continuation token {token!r} is not valid.")
     return position
 

@@ -34,6 +34,8 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
                 raise bad_request(
                     f"devices[{index}].{what}: {len(value)} characters; at most {MAX_REF}."
                 )
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store it
+                raise bad_request(f"devices[{index}].{what}: contains a NUL character (\\u0000).")
         device_ref = (device.id or "").strip() or None
         if device_ref is None or not oobe:
             error = dds.INVALID_REQUEST_BODY

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Connection
@@ -15,7 +17,7 @@ from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import json_response
 from ztd.server.api.security import reader, writer
 from ztd.server.auth.tokens import Principal
-from ztd.server.errors import bad_request
+from ztd.server.errors import bad_request, forbidden
 from ztd.server.services import customers
 from ztd.wire import Customer
 
@@ -28,7 +30,8 @@ MAX_TEXT = 256
 def list_customers(request: Request, principal: Principal = Depends(reader)) -> Response:
     ctx = context_of(request)
     size_text = request.query_params.get("size", "100")
-    if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE:
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,4}", size_text) or not 1 <= int(size_text) <= MAX_PAGE:
         raise bad_request(f"size must be a whole number from 1 to {MAX_PAGE}.")
     token = request.headers.get("ms-continuationtoken")
     with ctx.db.read() as conn:
@@ -54,8 +57,9 @@ async def create_customer(request: Request, principal: Principal = Depends(write
     body = parse_model(Customer, parse_json(raw), what="Customer")
     company = body.company_profile
     billing = body.billing_profile
-    domain = (company.domain if company else None) or None
-    name = (billing.company_name if billing else None) or (
+    # Blank counts as absent, as for every identifier: a name of spaces is no name.
+    domain = _text(company.domain if company else None)
+    name = _text(billing.company_name if billing else None) or _text(
         company.company_name if company else None
     )
     if not name and not domain:
@@ -63,11 +67,23 @@ async def create_customer(request: Request, principal: Principal = Depends(write
     for what, value in (("companyName", name), ("domain", domain)):
         if value and len(value) > MAX_TEXT:
             raise bad_request(f"{what} is {len(value)} characters; at most {MAX_TEXT}.")
+        if value and "\x00" in value:
+            raise bad_request(f"{what} contains a NUL character (\\u0000).")
 
     def create(conn: Connection) -> StoredResponse:
-        document = customers.create_customer(
-            conn, principal.partner_id, name or str(domain), domain, ctx.clock()
-        )
+        try:
+            document = customers.create_customer(
+                conn, principal.partner_id, name or str(domain), domain, ctx.clock()
+            )
+        except LookupError as exc:  # a trusted external issuer's tenant nobody registered
+            raise forbidden(
+                f"Partner tenant {principal.partner_id} is not registered with this service; "
+                "an operator adds it with `ztd admin partner add`."
+            ) from exc
         return StoredResponse(201, body=orjson.dumps(document))
 
     return await run_in_threadpool(run_write, ctx, request, principal.partner_id, raw, create)
+
+
+def _text(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None

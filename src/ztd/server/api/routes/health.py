@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.responses import Response
@@ -11,6 +13,7 @@ from ztd.server.api.responses import json_response
 from ztd.server.errors import ApiError
 
 router = APIRouter()
+log = logging.getLogger("ztd.server")
 
 
 @router.get("/healthz")
@@ -24,5 +27,7 @@ def readyz(request: Request) -> Response:
         with context_of(request).db.read() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise ApiError(503, "503", f"The database is not reachable: {exc}") from exc
+        # The details (host, port, user) go to the log, not to whoever asks without a token.
+        log.warning("readiness check failed: %s", exc)
+        raise ApiError(503, "503", "The database is not reachable; the log says why.") from exc
     return json_response({"status": "ready"})

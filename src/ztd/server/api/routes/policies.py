@@ -97,6 +97,9 @@ def _editable(fields: dict[str, Any]) -> dict[str, Any]:
     description = fields.get("description")
     if description is not None and not isinstance(description, str):
         raise bad_request("description must be a string.")
+    for what, value in (("name", name), ("description", description)):
+        if value and "\x00" in value:  # PostgreSQL cannot store it
+            raise bad_request(f"{what} contains a NUL character (\\u0000).")
     return {
         "name": name.strip(),
         "description": description or None,  # "" clears it; omitted rather than sent empty
