@@ -16,9 +16,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import analyze_device
+from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import oem_devices
-
-IN_LIST_SIZE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +92,7 @@ def resolve(
         (oem_devices.c.pkid_key, pkids),
         (oem_devices.c.hardware_key, hardware_keys),
     ):
-        for start in range(0, len(keys), IN_LIST_SIZE):
-            part = keys[start : start + IN_LIST_SIZE]
+        for part in in_slices(keys):
             for row in conn.execute(select(oem_devices).where(column.in_(part))):
                 record = OemRecord(
                     row.hardware_key,

@@ -145,8 +145,10 @@ def replace_policy(
 
 
 def delete_policy(conn: Connection, customer_id: str, policy_id: str) -> int:
-    """Delete the policy and unassign its devices; returns how many were unassigned."""
-    row = _row(conn, customer_id, policy_id)
+    """Delete the policy and unassign its devices; returns how many were unassigned. The
+    policy row is locked first, so an assignment job running meanwhile finishes before the
+    devices are unassigned, or runs after and finds no policy (see policy_updates)."""
+    row = _row(conn, customer_id, policy_id, lock=True)
     unassigned = conn.execute(
         update(devices).where(devices.c.policy_id == row.id).values(policy_id=None)
     ).rowcount
@@ -154,16 +156,15 @@ def delete_policy(conn: Connection, customer_id: str, policy_id: str) -> int:
     return int(unassigned or 0)
 
 
-def _row(conn: Connection, customer_id: str, policy_id: str) -> Any:
+def _row(conn: Connection, customer_id: str, policy_id: str, *, lock: bool = False) -> Any:
     guid = maybe_guid(policy_id)
     row = None
     if guid is not None:
-        row = conn.execute(
-            select(configuration_policies).where(
-                configuration_policies.c.id == guid,
-                configuration_policies.c.customer_id == customer_id,
-            )
-        ).first()
+        query = select(configuration_policies).where(
+            configuration_policies.c.id == guid,
+            configuration_policies.c.customer_id == customer_id,
+        )
+        row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise not_found(f"Configuration policy {policy_id!r} was not found for this customer.")
     return row

@@ -16,6 +16,7 @@ from ztd.server.errors import bad_request
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows
+from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import Device, PolicyCategory
 
@@ -50,20 +51,26 @@ def apply_chunk(
     conn: Connection, lease: Lease, job: Row[Any], _now: datetime
 ) -> tuple[list[ChunkRow], list[ItemOutcome]]:
     items = chunk_rows(conn, lease)
-    device_ids = {g for i in items if (g := maybe_guid(i.device_ref or ""))}
-    policy_ids = {g for i in items if (g := maybe_guid(i.policy_ref or ""))}
+    device_ids = sorted({g for i in items if (g := maybe_guid(i.device_ref or ""))})
+    policy_ids = sorted({g for i in items if (g := maybe_guid(i.policy_ref or ""))})
     device_owner = {
         row.id: row.customer_id
+        for part in in_slices(device_ids)
         for row in conn.execute(
-            select(devices.c.id, devices.c.customer_id).where(devices.c.id.in_(device_ids))
+            select(devices.c.id, devices.c.customer_id).where(devices.c.id.in_(part))
         )
     }
+    policy = configuration_policies.c
+    # FOR SHARE (PostgreSQL): a policy deleted meanwhile (delete_policy locks it first)
+    # either waits for this assignment and then unassigns it too, or is gone before (809);
+    # never a device pointing at a deleted policy.
     policy_owner = {
         row.id: row.customer_id
+        for part in in_slices(policy_ids)
         for row in conn.execute(
-            select(configuration_policies.c.id, configuration_policies.c.customer_id).where(
-                configuration_policies.c.id.in_(policy_ids)
-            )
+            select(policy.id, policy.customer_id)
+            .where(policy.id.in_(part))
+            .with_for_update(read=True)
         )
     }
     outcomes: list[ItemOutcome] = []

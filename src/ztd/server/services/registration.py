@@ -13,7 +13,7 @@ outcomes, and only hashless and refused devices need more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +25,8 @@ from ztd.server.jobs.documents import ItemOutcome, planned_outcome
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
 from ztd.server.services import oem_registry
 from ztd.server.settings import RegistrationMode
+from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import devices, job_items
-
-# Bound-parameter lists stay well under SQLite's and PostgreSQL's limits.
-IN_LIST_SIZE = 500
 
 Refusals = dict[int, dds.DdsError]  # item ordinal -> why its device was not registered
 
@@ -70,7 +68,7 @@ def _resolve_hashless(
     are refused (812) and lose their device id."""
     item = job_items.c
     hashless: list[Any] = []
-    for part in _slices(ordinals):
+    for part in in_slices(ordinals):
         query = select(
             item.ordinal, item.pkid_key, item.hardware_key, item.model_name, item.manufacturer
         ).where(item.job_id == lease.job_id, item.ordinal.in_(part))
@@ -189,12 +187,7 @@ def _owners_by_key(
     """Identity key -> customer id of the device that holds it."""
     owners: dict[str, str] = {}
     for column, keys in ((devices.c.hardware_key, hardware_keys), (devices.c.pkid_key, pkids)):
-        for part in _slices([key for key in keys if key]):
+        for part in in_slices([key for key in keys if key]):
             query = select(column, devices.c.customer_id).where(column.in_(part))
             owners.update({key: customer for key, customer in conn.execute(query)})
     return owners
-
-
-def _slices(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), IN_LIST_SIZE):
-        yield values[start : start + IN_LIST_SIZE]
