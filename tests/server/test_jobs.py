@@ -75,7 +75,8 @@ def test_chunk_failing_every_attempt_reports_storage_error(
 ) -> None:
     clock = FakeClock()
     settings.max_attempts = 2
-    tracking = create_batch(client, world.customer, world.auth(), "doomed", [hash_device(1)])
+    bad = {"hardwareHash": "DummyHash123", "serialNumber": "X1"}  # refused at enqueue: 802
+    tracking = create_batch(client, world.customer, world.auth(), "doomed", [hash_device(1), bad])
     for _ in range(2):  # two workers claim and die
         with db.write() as conn:
             assert leases.claim(conn, owner="dies", now=clock.now, lease_seconds=5)
@@ -83,7 +84,10 @@ def test_chunk_failing_every_attempt_reports_storage_error(
         Worker(db, settings, clock=clock).reap()
     result = status_of(client, world.customer, tracking, world.auth())
     assert result["status"] == "finished_with_errors"
-    assert result["devicesStatus"][0]["errorDescription"] == "StorageError"
+    assert [d["errorDescription"] for d in result["devicesStatus"]] == [
+        "StorageError",
+        "InvalidZtdHardwareHash",  # found in review: this used to become StorageError too
+    ]
 
 
 def test_a_chunk_left_running_without_a_lease_is_reaped(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, update
 
@@ -177,7 +177,18 @@ class ChunkRow(NamedTuple):
         return self.device_ref, self.serial_number, self.product_key
 
 
-def chunk_rows(conn: Connection, lease: Lease) -> list[ChunkRow]:
+class ItemRange(Protocol):
+    """A chunk's items: a Lease, or an ExhaustedChunk being failed."""
+
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def first_ordinal(self) -> int: ...
+    @property
+    def end_ordinal(self) -> int: ...
+
+
+def chunk_rows(conn: Connection, lease: ItemRange) -> list[ChunkRow]:
     """The leased chunk's items in request order, in one read. The driver's own tuples are
     several times cheaper than SQLAlchemy Rows for thousands of items."""
     item = job_items.c
@@ -200,7 +211,7 @@ def chunk_rows(conn: Connection, lease: Lease) -> list[ChunkRow]:
     return [ChunkRow._make(row) for row in result.cursor.fetchall()]
 
 
-def in_chunk(lease: Lease) -> ColumnElement[bool]:
+def in_chunk(lease: ItemRange) -> ColumnElement[bool]:
     return and_(
         job_items.c.job_id == lease.job_id,
         job_items.c.ordinal >= lease.first_ordinal,

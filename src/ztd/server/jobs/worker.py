@@ -25,7 +25,6 @@ from ztd.server.jobs.documents import (
     ItemOutcome,
     chunk_part,
     finish_job_if_complete,
-    load_echo,
 )
 from ztd.server.jobs.notify import JobListener
 from ztd.server.services.housekeeping import purge_expired_request_ids
@@ -134,9 +133,14 @@ class Worker:
             exhausted = leases.reap(conn, now=now, max_attempts=self.settings.max_attempts)
             for chunk in exhausted:
                 log.error("chunk %s of job %s failed too often", chunk.chunk_pk, chunk.job_id)
-                echo = load_echo(conn, chunk.job_id, chunk.first_ordinal, chunk.end_ordinal)
-                failure = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
-                leases.mark_done(conn, chunk.chunk_pk, chunk_part(echo, [failure] * len(echo)))
+                rows = leases.chunk_rows(conn, chunk)
+                failure: ItemOutcome = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
+                # An item refused at enqueue (802, 803, a duplicate) keeps that answer.
+                outcomes: list[ItemOutcome] = [
+                    [None, row.precheck_code, row.precheck_name] if row.precheck_name else failure
+                    for row in rows
+                ]
+                leases.mark_done(conn, chunk.chunk_pk, chunk_part([r.echo for r in rows], outcomes))
                 finish_job_if_complete(conn, chunk.job_id, now)
             purge_expired_request_ids(
                 conn, now=now, retention_hours=self.settings.idempotency_retention_hours
