@@ -15,7 +15,7 @@ from ztd.server.api.device_input import parse_devices
 from ztd.server.clock import utc_now
 from ztd.server.jobs.enqueue import enqueue_job
 from ztd.server.jobs.worker import Worker
-from ztd.server.services import uploads
+from ztd.server.services import catalog, uploads
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
 from ztd.server.storage.database import Database
@@ -105,3 +105,54 @@ def test_a_job_half_done_before_0008_finishes_with_its_whole_document(
     assert [e["serialNumber"] for e in entries] == [d["serialNumber"] for d in wire]
     assert [e["deviceId"] for e in entries[:2]] == first_ids
     assert all(e["status"] == "finished" and e.get("deviceId") for e in entries)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_downgrading_below_0005_keeps_every_hash_as_sent(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    """Found in review: 0005's and 0006's downgrades dropped the compact hash columns and
+    the device-to-item link, and with them every hash stored since."""
+    machines = [synthesize_device(seed) for seed in (601, 602)]
+    sent = [m.hardware_hash for m in machines] + ["DummyHash123", "T0FAAA" + "A" * 94]
+    wire = [{"serialNumber": f"S-{n}", "hardwareHash": h} for n, h in enumerate(sent)]
+    with db.write() as conn:
+        job_id = _enqueue(conn, world, settings, wire)
+    Worker(db, settings).run_until_idle()
+    command.downgrade(migrate.alembic_config(db), "0004")
+    with db.read() as conn:
+        items = conn.exec_driver_sql(
+            "SELECT hardware_hash FROM job_items WHERE job_id = ? ORDER BY ordinal", (job_id,)
+        ).scalars()
+        assert list(items) == sent
+        registered = conn.exec_driver_sql(
+            "SELECT hardware_hash FROM devices WHERE job_id = ? ORDER BY pk", (job_id,)
+        ).scalars()
+        assert list(registered) == sent[:2]  # the two valid machines registered
+    migrate.upgrade(db)
+    with db.read() as conn:
+        listing = catalog.list_devices(conn, world.customer, "b", None, 100)
+    assert [d["hardwareHash"] for d in listing["items"]] == sent[:2]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_downgrading_below_0008_waits_for_unfinished_jobs(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    """Chunks done since 0008 keep document parts, not the `results` the older code
+    finishes jobs from: with such a job unfinished, the downgrade refuses, changing nothing."""
+    settings.chunk_size = 2
+    wire = [
+        {"serialNumber": m.serial, "hardwareHash": m.hardware_hash}
+        for m in (synthesize_device(seed) for seed in (701, 702, 703, 704))
+    ]
+    with db.write() as conn:
+        _enqueue(conn, world, settings, wire)
+    assert Worker(db, settings).run_once()  # one chunk of two done
+    with pytest.raises(RuntimeError, match="let the jobs finish first"):
+        command.downgrade(migrate.alembic_config(db), "0007")
+    assert migrate.is_current(db)
+    Worker(db, settings).run_until_idle()
+    command.downgrade(migrate.alembic_config(db), "0007")
+    assert migrate.current_revision(db) == "0007"
+    migrate.upgrade(db)

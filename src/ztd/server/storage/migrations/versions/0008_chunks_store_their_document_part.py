@@ -22,7 +22,24 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Lossy for jobs still running: their chunks done since 0008 have no `results`.
+    # The code before 0008 finishes a job from its chunks' `results`; chunks done since
+    # 0008 have none (finished jobs keep their stored document and need none). Refuse rather
+    # than leave jobs that could never finish.
+    stranded = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT count(*) FROM job_chunks c JOIN batch_jobs j ON j.id = c.job_id "
+                "WHERE c.status = 'done' AND c.results IS NULL AND j.completed_at IS NULL"
+            )
+        )
+        .scalar()
+    )
+    if stranded:
+        raise RuntimeError(
+            f"cannot downgrade below 0008: {stranded} chunk(s) of unfinished jobs were done "
+            "since, and the older code could not finish their jobs; let the jobs finish first"
+        )
     with op.batch_alter_table("job_chunks", schema=None) as batch_op:
         batch_op.drop_column("failed")
         batch_op.drop_column("entries")
