@@ -96,6 +96,18 @@ def test_strict_mode_needs_the_oem_record(
         ],
     )
     assert (blank["errorCode"], blank["errorDescription"]) == ("812", "ZtdDeviceNotFound")
+    # A device already registered (from its hash) is known, OEM record or not: sent again by
+    # its product key alone it is this customer's (806), not unknown (found in review).
+    registered = synthesize_device(78)
+    assert registered.pkid
+    first = _only_status(
+        client, world, world.customer, world.token, [{"hardwareHash": registered.hardware_hash}]
+    )
+    assert first["status"] == "finished"
+    again = _only_status(
+        client, world, world.customer, world.token, [{"productKey": registered.pkid}]
+    )
+    assert (again["errorCode"], again["errorDescription"]) == ("806", "ZtdDeviceAlreadyAssigned")
 
     records = tmp_path / "oem.json"
     records.write_bytes(

@@ -76,6 +76,14 @@ def _resolve_hashless(
     by_pkid, by_key = oem_registry.resolve(
         conn, [h[1] for h in hashless if h[1]], [h[2] for h in hashless if h[2]]
     )
+    # Strict mode refuses a device nobody knows (812); one already registered is known
+    # (its hash gave its keys), and its insert then conflicts: 806 or 808, as for a hash.
+    registered: dict[str, str] = {}
+    if mode is RegistrationMode.STRICT:
+        unresolved = [
+            h for h in hashless if not (by_pkid.get(h[1] or "") or by_key.get(h[2] or ""))
+        ]
+        registered = _owners_by_key(conn, [h[2] for h in unresolved], [h[1] for h in unresolved])
     identities: list[dict[str, Any]] = []
     refused: Refusals = {}
     for ordinal, pkid, key, model, manufacturer in hashless:
@@ -90,7 +98,9 @@ def _resolve_hashless(
                     "maker": manufacturer or oem.manufacturer,
                 }
             )
-        elif mode is RegistrationMode.STRICT:
+        elif mode is RegistrationMode.STRICT and not (
+            registered.get(pkid or "") or registered.get(key or "")
+        ):
             refused[ordinal] = dds.DEVICE_NOT_FOUND
     this_item = and_(job_items.c.job_id == lease.job_id, job_items.c.ordinal == bindparam("n"))
     if identities:
