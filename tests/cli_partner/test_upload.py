@@ -213,3 +213,26 @@ def test_when_a_later_request_fails_the_jobs_already_started_are_named(
     assert notice.startswith("3 of 6 device(s) were sent before the error below, as job(s) ")
     assert notice.endswith("; they are processed regardless")
     assert error.startswith("error: ") and "413" in error
+
+
+def test_json_files_as_windows_writes_them_and_fields_of_the_wrong_type(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Found in review: a number where a string belongs printed a traceback, and JSON with a
+    BOM or in UTF-16 (Windows PowerShell 5.1's Out-File) was refused."""
+    d = synthesize_device(44)
+    devices = [{"serialNumber": d.serial, "hardwareHash": d.hardware_hash}]
+    utf16 = tmp_path / "from-powershell.json"
+    utf16.write_bytes(json.dumps(devices).encode("utf-16"))  # with its BOM
+    bom = tmp_path / "bom.txt"  # no .json suffix: recognised by its content
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"batchId": "bom", "devices": devices}).encode())
+    for path in (utf16, bom):
+        result = cli("upload", str(path), "--customer", cli.world.customer, "--json")
+        assert result.exit_code == 0, result.output
+
+    typed = tmp_path / "typed.json"
+    typed.write_text(json.dumps([{"serialNumber": 12345, "productKey": "x"}]), encoding="utf-8")
+    refused = cli("upload", str(typed), "--customer", cli.world.customer)
+    assert refused.exit_code == 3, refused.output
+    assert f"{typed}: device 1: serialNumber:" in refused.stderr
+    assert "Traceback" not in refused.output

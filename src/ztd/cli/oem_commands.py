@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ztd.cli.server_commands import err, prepare_database
 from ztd.identity.csv_reader import CsvFormatError, read_devices
+from ztd.identity.csv_text import load_json_bytes
 from ztd.server.clock import utc_now
 from ztd.server.services import oem_registry
 from ztd.server.settings import Settings
@@ -66,7 +67,7 @@ def _csv_rows(data: bytes, file: Path) -> list[Row]:
 
 def _json_rows(data: bytes) -> list[Row]:
     try:
-        parsed: Any = orjson.loads(data)
+        parsed: Any = load_json_bytes(data)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if isinstance(parsed, dict):

@@ -18,6 +18,8 @@ from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -44,6 +46,7 @@ from ztd.client import (
     UnauthorizedError,
 )
 from ztd.identity.csv_reader import CsvFormatError, read_devices
+from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json_bytes
 from ztd.identity.device import analyze_device
 from ztd.wire import BatchUploadDetails, Device, WireModel
 
@@ -159,7 +162,7 @@ class InputFile:
 
 def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
     """The devices of a CSV or JSON file, checked the way the service will check them."""
-    if path.suffix.lower() == ".json" or data.lstrip()[:1] in (b"[", b"{"):
+    if path.suffix.lower() == ".json" or _looks_like_json(data):
         loaded = _read_json(str(path), data)
     else:
         loaded = _read_csv(str(path), data)
@@ -168,6 +171,14 @@ def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
     if not loaded.devices:
         loaded.problems.append(f"{path}: no device left to upload")
     return loaded
+
+
+def _looks_like_json(data: bytes) -> bool:
+    try:
+        text = decode_csv_bytes(data[:4096]).text
+    except TextDecodeProblem:
+        return False
+    return text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{")
 
 
 def _read_csv(source: str, data: bytes) -> InputFile:
@@ -196,9 +207,11 @@ def _read_csv(source: str, data: bytes) -> InputFile:
 
 def _read_json(source: str, data: bytes) -> InputFile:
     try:
-        body = orjson.loads(data)
+        body = load_json_bytes(data)
     except orjson.JSONDecodeError as exc:
         return InputFile(problems=[f"{source}: not valid JSON: {exc}"])
+    except TextDecodeProblem as exc:
+        return InputFile(problems=[f"{source}: {exc}"])
     loaded = InputFile()
     if isinstance(body, dict):
         lowered = {str(k).lower(): v for k, v in body.items()}
@@ -216,7 +229,13 @@ def _read_json(source: str, data: bytes) -> InputFile:
         if not isinstance(item, dict):
             loaded.problems.append(f"{where}: not a JSON object")
             continue
-        device = Device.model_validate(item)
+        try:
+            device = Device.model_validate(item)
+        except ValidationError as exc:  # e.g. a serial number written as a JSON number
+            problem = exc.errors()[0]
+            field_name = ".".join(to_camel(str(part)) for part in problem["loc"])
+            loaded.problems.append(f"{where}: {field_name}: {problem['msg']}")
+            continue
         identity = analyze_device(
             serial_number=device.serial_number,
             product_key=device.product_key,

@@ -94,9 +94,10 @@ def _paging(continuation_token: str | None) -> dict[str, str]:
     return {CONTINUATION_HEADER: continuation_token} if continuation_token else {}
 
 
-def next_page_token(page: ResourceCollection[M], previous: str | None) -> str | None:
+def next_page_token(page: ResourceCollection[M], seen: set[str]) -> str | None:
     """The token of the page after ``page``: its ``continuationToken``, else the
-    ``MS-ContinuationToken`` header of ``links.next``; None on the last page."""
+    ``MS-ContinuationToken`` header of ``links.next``; None on the last page. ``seen`` holds
+    the tokens used so far: one coming round again (A, B, A ...) would page for ever."""
     token = page.continuation_token
     if not token and page.links is not None and page.links.next is not None:
         for header in page.links.next.headers:
@@ -104,11 +105,12 @@ def next_page_token(page: ResourceCollection[M], previous: str | None) -> str | 
                 token = header.value
     if not token:
         return None
-    if token == previous:
+    if token in seen:
         raise UnexpectedResponseError(
-            f"the service returned the same continuation token twice ({token!r}); "
+            f"the service returned a continuation token it had returned before ({token!r}); "
             "stopping rather than looping"
         )
+    seen.add(token)
     return token
 
 

@@ -95,8 +95,11 @@ def decode_continuation_token(token: str) -> StatusLocation:
 
 
 class PollBackoff:
-    """The wait before the next poll: the server's ``Retry-After`` when it sends one, else
-    1 s, 2 s, 4 s, then 5 s for as long as it takes."""
+    """The wait before the next poll: the server's ``Retry-After`` when it sends one (at
+    most MAX_POLL_WAIT: a job is worth a look every minute whatever a proxy says), else 1 s,
+    2 s, 4 s, then 5 s for as long as it takes."""
+
+    MAX_POLL_WAIT = 60.0
 
     def __init__(self, first: float = 1.0, ceiling: float = 5.0) -> None:
         self._next = first
@@ -104,7 +107,7 @@ class PollBackoff:
 
     def next(self, retry_after: float | None) -> float:
         if retry_after is not None:
-            return retry_after
+            return min(retry_after, self.MAX_POLL_WAIT)
         delay = self._next
         self._next = min(self._next * 2, self._ceiling)
         return delay

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from ztd.client.errors import UnexpectedResponseError
 from ztd.wire import ResourceCollection, WireModel
@@ -16,6 +17,7 @@ from ztd.wire import ResourceCollection, WireModel
 __all__ = ["ApiRequest", "parse_collection", "parse_model", "segment"]
 
 M = TypeVar("M", bound=WireModel)
+W = TypeVar("W", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -33,15 +35,34 @@ def segment(value: str, what: str) -> str:
     address the collection instead), percent-encode the rest (batch names have spaces)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if value.strip() in (".", ".."):  # URL resolution would step out of the path instead
+        raise ValueError(f"{what} {value.strip()!r} cannot be addressed in a URL")
     return quote(value.strip(), safe="")
 
 
 def parse_model(response: httpx.Response, model: type[M]) -> M:
-    return model.model_validate(_json(response))
+    return _validated(response, model)
 
 
 def parse_collection(response: httpx.Response, item: type[M]) -> ResourceCollection[M]:
-    return ResourceCollection[item].model_validate(_json(response))  # type: ignore[valid-type]
+    return _validated(response, ResourceCollection[item])  # type: ignore[valid-type]
+
+
+def _validated(response: httpx.Response, model: type[W]) -> W:
+    """The body as ``model``; an answer of the wrong shape is the service's fault, so it is
+    an UnexpectedResponseError (a PartnerError), not pydantic's ValidationError."""
+    try:
+        return model.model_validate(_json(response))
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "body"
+        raise UnexpectedResponseError(
+            f"{response.status_code} from {response.request.method} {response.request.url} "
+            f"is not a {model.__name__}: {where}: {problem['msg']}",
+            status=response.status_code,
+            request_id=response.headers.get("ms-requestid"),
+            correlation_id=response.headers.get("ms-correlationid"),
+        ) from exc
 
 
 def _json(response: httpx.Response) -> Any:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import httpx
 
+from ztd.client._pipeline_base import normalize_base_url
 from ztd.client.errors import ServiceRequestError, UnauthorizedError
 
 __all__ = [
@@ -130,7 +131,9 @@ def parse_token_response(response: httpx.Response, now: float) -> AccessToken:
 
 
 def token_url(base_url: str) -> str:
-    return base_url.rstrip("/") + TOKEN_PATH
+    """The issuer's token endpoint under the service root, as the API calls see it: a base
+    URL given with its /v1 (which the client accepts) must not end up in front of it."""
+    return normalize_base_url(base_url) + TOKEN_PATH
 
 
 class ClientCredentials:

@@ -62,10 +62,11 @@ def _pages(
     continuation_token: str | None,
 ) -> Iterator[ResourceCollection[M]]:
     token = continuation_token
+    seen = {token} if token else set()
     while True:
         page = parse_collection(pipeline.send(request_for(token)), item)
         yield page
-        token = dd.next_page_token(page, token)
+        token = dd.next_page_token(page, seen)
         if token is None:
             return
 

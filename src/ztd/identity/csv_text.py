@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 __all__ = ["DecodedText", "decode_csv_bytes"]
 
@@ -46,6 +49,13 @@ def _utf16(data: bytes, codec: str, label: str) -> DecodedText:
         raise TextDecodeProblem(
             f"the file looks like {label} but byte {exc.start} is not valid UTF-16 ({exc.reason})"
         ) from None
+
+
+def load_json_bytes(data: bytes) -> Any:
+    """A JSON file as Windows tools write it: UTF-8 with or without a BOM, or UTF-16 (what
+    Windows PowerShell 5.1's ``Out-File`` writes). orjson.JSONDecodeError when it is not
+    JSON; TextDecodeProblem when its UTF-16 is broken."""
+    return orjson.loads(decode_csv_bytes(data).text)
 
 
 def decode_csv_bytes(data: bytes) -> DecodedText:

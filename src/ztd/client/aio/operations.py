@@ -61,10 +61,11 @@ async def _pages(
     continuation_token: str | None,
 ) -> AsyncIterator[ResourceCollection[M]]:
     token = continuation_token
+    seen = {token} if token else set()
     while True:
         page = parse_collection(await pipeline.send(request_for(token)), item)
         yield page
-        token = dd.next_page_token(page, token)
+        token = dd.next_page_token(page, seen)
         if token is None:
             return
 

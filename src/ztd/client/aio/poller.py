@@ -20,6 +20,7 @@ from ztd.client._lro import (
     timeout_error,
 )
 from ztd.client._request import parse_model
+from ztd.client.errors import ServerError, ServiceRequestError, ThrottledError
 from ztd.client.retry import parse_retry_after
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatchUploadPoller"]
 
 ProgressCallback = Callable[[BatchUploadDetails], None]
+# No answer, or the service's own trouble: worth another look later while waiting.
+TRANSIENT_POLL_ERRORS = (ServiceRequestError, ServerError, ThrottledError)
+MAX_OUTAGE_SECONDS = 300.0
 
 
 class AsyncBatchUploadPoller:
@@ -92,14 +96,29 @@ class AsyncBatchUploadPoller:
         self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
     ) -> None:
         """Poll until the job finishes; PollingTimeoutError (with the last status) after
-        ``timeout`` seconds. ``on_update`` is called with every status read."""
+        ``timeout`` seconds. ``on_update`` is called with every status read. A service that
+        does not answer for a while (a restart, overload: what the pipeline's own retries
+        could not ride out) does not end the wait, for up to MAX_OUTAGE_SECONDS in a row;
+        the job runs on regardless."""
         clock, sleep = self._pipeline.clock, self._pipeline.sleep
         deadline = math.inf if timeout is None else clock() + timeout
         backoff = PollBackoff()
+        failing_since: float | None = None
         while True:
-            details = self._last if is_terminal(self._last) else await self.poll()
-            assert details is not None
-            if on_update is not None:
+            details = self._last
+            if not is_terminal(details):
+                try:
+                    details = await self.poll()
+                except TRANSIENT_POLL_ERRORS:
+                    failing_since = clock() if failing_since is None else failing_since
+                    if clock() - failing_since > MAX_OUTAGE_SECONDS:
+                        raise
+                    self._retry_after = None
+                else:
+                    failing_since = None
+                    if on_update is not None:
+                        on_update(details)
+            elif on_update is not None and details is not None:
                 on_update(details)
             if is_terminal(details):
                 return
