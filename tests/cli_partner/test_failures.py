@@ -38,6 +38,14 @@ def test_connection_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "cannot reach http://127.0.0.1:" in line and "is the server running?" in line
 
 
+def test_a_malformed_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZTD_URL", "http://[::1")  # found in review: httpx.InvalidURL escaped
+    monkeypatch.setenv("ZTD_TOKEN", "anything")
+    result = CliRunner().invoke(make_app(), ["batches", "list", "--customer", UNKNOWN])
+    assert result.exit_code == 1
+    assert _one_error_line(result.stderr).startswith("error: ZTD_URL: ")
+
+
 def test_rejected_token(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZTD_TOKEN", "not-a-jwt")
     result = cli("status", "--customer", cli.world.customer, UNKNOWN)

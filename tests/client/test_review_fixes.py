@@ -134,3 +134,12 @@ def test_the_timeout_still_ends_a_wait_during_an_outage() -> None:
     )
     with pytest.raises(PollingTimeoutError):
         poller.result(timeout=30)
+
+
+def test_an_unmapped_client_error_is_not_a_server_error() -> None:
+    from ztd.client import HttpResponseError, ServerError
+
+    script = Script([httpx.Response(422, json=PC_ERROR)])
+    with pytest.raises(HttpResponseError) as caught:
+        sdk(script, FakeTime()).customers.by_id(CID).device_batches.get()
+    assert not isinstance(caught.value, ServerError) and caught.value.status == 422

@@ -33,6 +33,10 @@ def normalize_base_url(base_url: str) -> str:
     url = base_url.rstrip("/")
     if url.lower().endswith(API_VERSION_PREFIX):
         url = url[: -len(API_VERSION_PREFIX)]
+    try:  # now, not at the first request, where it would be httpx's own error
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url {base_url!r} is not a valid URL: {exc}") from None
     return url
 
 

@@ -177,7 +177,9 @@ def error_from_response(
     """The exception for an error response, from Partner Center's ``{code, description,
     data, source}`` body or the API gateway's ``{statusCode, message}`` (429)."""
     status = response.status_code
-    cls, reason = _BY_STATUS.get(status, (ServerError, response.reason_phrase or "Error"))
+    # An unmapped status (412, 422 ...) is the client's problem unless it is a 5xx.
+    fallback = ServerError if status >= 500 else HttpResponseError
+    cls, reason = _BY_STATUS.get(status, (fallback, response.reason_phrase or "Error"))
     body = _json_object(response)
     code = _text(body.get("code"))
     description = _text(body.get("description")) or _text(body.get("message"))
