@@ -143,3 +143,17 @@ def test_an_unmapped_client_error_is_not_a_server_error() -> None:
     with pytest.raises(HttpResponseError) as caught:
         sdk(script, FakeTime()).customers.by_id(CID).device_batches.get()
     assert not isinstance(caught.value, ServerError) and caught.value.status == 422
+
+
+def test_an_issuer_in_trouble_is_not_reported_as_bad_credentials() -> None:
+    from ztd.client import ClientCredentials, ServerError, UnauthorizedError
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"code": "503", "description": "restarting"})
+
+    credentials = ClientCredentials(
+        "http://ztd.test/v1", "app", "s", transport=httpx.MockTransport(busy)
+    )
+    with pytest.raises(ServerError) as caught:
+        credentials.get_token()
+    assert not isinstance(caught.value, UnauthorizedError) and caught.value.status == 503

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import httpx
 
 from ztd.client._pipeline_base import normalize_base_url
-from ztd.client.errors import ServiceRequestError, UnauthorizedError
+from ztd.client.errors import ServiceRequestError, UnauthorizedError, error_from_response
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -105,13 +105,17 @@ def token_request(client_id: str, client_secret: str) -> dict[str, str]:
 
 
 def parse_token_response(response: httpx.Response, now: float) -> AccessToken:
-    """An ``AccessToken`` from the token endpoint's answer, or UnauthorizedError."""
+    """An ``AccessToken`` from the token endpoint's answer; UnauthorizedError when the
+    credentials are refused, ServerError or ThrottledError when the issuer is in trouble."""
     try:
         body = response.json()
     except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {}
+    if response.status_code >= 500 or response.status_code == 429:
+        # The issuer's own trouble, not the credentials': say so (and let it be retried).
+        raise error_from_response(response)
     if response.status_code != 200 or not isinstance(body.get("access_token"), str):
         error = str(body["error"]) if body.get("error") else None
         reason = str(body.get("error_description") or response.text.strip() or "")
