@@ -223,7 +223,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
             f"{source}: expected a JSON array of devices, or an object with a 'devices' array"
         )
         return loaded
-    first_copy: dict[str, int] = {}  # identity key -> the device that had it first
+    first_copy: dict[tuple[str, str], int] = {}  # (kind, identity key) -> its first device
     for index, item in enumerate(body, start=1):
         where = f"{source}: device {index}"
         if not isinstance(item, dict):
@@ -250,7 +250,9 @@ def _read_json(source: str, data: bytes) -> InputFile:
             continue
         # As `ztd csv check` does for CSV: a second copy would fail (ZtdDeviceDuplicated), or,
         # sent in another request of a split upload, look like a device already registered.
-        keys = [k for k in (identity.hardware_key, identity.pkid) if k]
+        keys = [
+            (kind, k) for kind, k in (("key", identity.hardware_key), ("pkid", identity.pkid)) if k
+        ]
         first = next((first_copy[k] for k in keys if k in first_copy), None)
         if first is not None:
             loaded.problems.append(

@@ -153,14 +153,17 @@ def _from_hash(
             )
         )
         hash_pkid = None
-    pkid = pk.key
-    if pkid is not None and hash_pkid and pkid != hash_pkid:
+    # Only a canonical PKID from the column names the machine; anything else kept there (a
+    # Product ID shared by a whole volume-licensed fleet, "N/A") would make every device
+    # sent with it one and the same. The hash's own PKID serves instead.
+    if pk.key is not None and hash_pkid and pk.key != hash_pkid:
         warnings.append(
             Diagnostic(
                 "pkid-mismatch",
-                f"product key {pkid!r} differs from the hash's product key id {hash_pkid!r}",
+                f"product key {pk.key!r} differs from the hash's product key id {hash_pkid!r}",
             )
         )
+    pkid = pk.key if pk.key is not None and is_pkid(pk.key) else None
     return DeviceIdentity(
         None,
         key,

@@ -149,7 +149,10 @@ def decode_hash(text: str, *, identity_only: bool = False) -> DecodedHash:
             return _decode_text(s, True, identity_only)
         except (binascii.Error, ValueError):  # not strict base64: the precise path says why
             pass
-    return _decode_text(clean_base64(s), False, identity_only)
+    try:
+        return _decode_text(clean_base64(s), False, identity_only)
+    except binascii.Error as exc:  # clean_base64 should have said why; never let it escape
+        raise HashDecodeError("not-base64", f"the hash is not valid base64 ({exc})") from None
 
 
 def _decode_text(s: str, strict: bool, identity_only: bool = False) -> DecodedHash:
@@ -176,6 +179,9 @@ def _decode_text(s: str, strict: bool, identity_only: bool = False) -> DecodedHa
     cut = encoded_end(total_len)
     # pybase64 (SIMD) decodes this ~1,600-character prefix 4x faster than binascii; with
     # validate=True it accepts and rejects exactly what strict a2b_base64 does (fuzzed).
+    if strict and cut < n and s[cut - 1] == "=":
+        # Valid padding for the prefix alone, but "=" cannot come before the zero padding.
+        raise ValueError("padding inside the hash")
     blob = _strict_b64(s[:cut]) if strict else binascii.a2b_base64(s[:cut])
     if strict and cut < n and not s.endswith(zero_run(n - cut), cut):
         binascii.a2b_base64(s[cut:], strict_mode=True)  # non-zero padding must still be base64

@@ -63,9 +63,12 @@ def clean_base64(text: str) -> str:
             "(16 KiB decoded, a real hash is 4,000)",
         )
     junk = raw.translate(None, _ALPHABET)
-    if junk and (junk.strip(b"=") or len(junk) > 2 or not raw.endswith(junk)):
+    padding = len(raw) - len(raw.rstrip(b"="))
+    if junk and (padding > 2 or junk != b"=" * padding):
+        # "=" is padding only as the final run of one or two; anywhere else it is an error.
+        body_end = len(raw) - padding if padding <= 2 else len(raw)
         for i, c in enumerate(raw):
-            if c not in _ALPHABET and not (c == 0x3D and i >= len(raw) - 2):
+            if c not in _ALPHABET and not (c == 0x3D and i >= body_end):
                 what = "padding '=' before the end" if c == 0x3D else f"character {chr(c)!r}"
                 raise HashDecodeError(
                     "not-base64", f"{what} at position {i + 1} is not valid base64"

@@ -26,13 +26,15 @@ __all__ = ["MAX_PRODUCT_KEY_LEN", "ProductKeyCheck", "check_product_key", "is_pk
 # Longest value kept as a product key (the registry column holds 64 characters).
 MAX_PRODUCT_KEY_LEN: Final = 64
 
-_PKID: Final = re.compile(r"\d{13}")
+# ASCII digits only: \d would also take fullwidth or Arabic-Indic digits, giving one machine
+# a second, different key.
+_PKID: Final = re.compile(r"[0-9]{13}")
 # Separators people type or scanners add between digit groups of a PKID.
-_PKID_SEPARATED: Final = re.compile(r"\d[\d -]{11,}\d")
+_PKID_SEPARATED: Final = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
 # Shape of a license key: five groups of five letters/digits, dashes optional. The shape alone
 # decides: even a key outside the base-24 alphabet should not be uploaded as an identifier.
 _LICENSE_KEY: Final = re.compile(r"[A-Za-z0-9]{5}(?:-?[A-Za-z0-9]{5}){4}")
-_PID: Final = re.compile(r"\d{5}-\d{5}-\d{4,5}-[A-Za-z]{2}\d{3,4}")
+_PID: Final = re.compile(r"[0-9]{5}-[0-9]{5}-[0-9]{4,5}-[A-Za-z]{2}[0-9]{3,4}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,11 +45,13 @@ class DevicePreparer:
     device in one job is processed, later copies are duplicates."""
 
     def __init__(self) -> None:
-        self.first_seen: set[str] = set()
+        # Apart: a product key kept as given could otherwise equal some hardware key.
+        self.keys_seen: set[str] = set()
+        self.pkids_seen: set[str] = set()
 
     def prepare(self, devices: Sequence[UploadedDevice]) -> list[JobItem]:
         rows: list[JobItem] = []
-        first_seen = self.first_seen
+        keys_seen, pkids_seen = self.keys_seen, self.pkids_seen
         device_ids = iter(new_ids(len(devices)))
         for device in devices:
             identity = analyze_device(
@@ -61,11 +63,14 @@ class DevicePreparer:
                 with_warnings=False,  # nobody reads them here: `ztd csv check` shows them
             )
             error = identity.error
-            keys = [k for k in (identity.hardware_key, identity.pkid) if k]
+            key, pkid = identity.hardware_key, identity.pkid
             if error is None:
-                if any(k in first_seen for k in keys):
+                if (key and key in keys_seen) or (pkid and pkid in pkids_seen):
                     error = dds.DEVICE_DUPLICATED
-                first_seen.update(keys)
+                if key:
+                    keys_seen.add(key)
+                if pkid:
+                    pkids_seen.add(pkid)
             # A blank hash is no hash, to the identity rules and so to storage: the item must
             # read as hashless, or it would skip the OEM registry (strict mode's 812).
             sent_hash = device.hardware_hash
