@@ -79,3 +79,28 @@ def test_a_product_key_equal_to_a_hardware_key_is_no_duplicate() -> None:
     ]
     items = prepare_devices(parse_devices(wire))
     assert [item.precheck_name for item in items] == [None, None]
+
+
+def test_white_box_pcs_with_a_placeholder_serial_are_told_apart_by_their_uuid() -> None:
+    from dataclasses import replace
+
+    from ztd.identity.synthetic import machine_profile, read_machine
+
+    boards = [
+        replace(
+            machine_profile(seed),
+            manufacturer="To Be Filled By O.E.M.",
+            serial="Default string",
+            pkid=None,
+        )
+        for seed in (21, 22, 23)
+    ]
+    hashes = [read_machine(board) for board in boards]
+    items = prepare_devices(parse_devices([{"hardwareHash": h} for h in hashes]))
+    assert [item.precheck_name for item in items] == [None, None, None]
+    assert len({item.hardware_key for item in items}) == 3
+    # The same board read again (a later generation of its hash) is the same device.
+    again = read_machine(boards[0], generation=1)
+    assert again != hashes[0]
+    [reread] = prepare_devices(parse_devices([{"hardwareHash": again}]))
+    assert reread.hardware_key == items[0].hardware_key

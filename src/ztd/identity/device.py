@@ -19,8 +19,15 @@ from dataclasses import dataclass
 from ztd.identity import dds
 from ztd.identity.dds import DdsError
 from ztd.identity.diagnostics import Diagnostic
+from ztd.identity.hardware_hash import DecodedHash, decode_hash
 from ztd.identity.product_key import ProductKeyCheck, check_product_key, is_pkid
-from ztd.identity.validation import MAX_TEXT_LEN, has_control_characters, validate_hash
+from ztd.identity.validation import (
+    MAX_TEXT_LEN,
+    has_control_characters,
+    is_placeholder_serial,
+    is_placeholder_uuid,
+    validate_hash,
+)
 
 __all__ = ["KEY_SEPARATOR", "MAX_KEY_LEN", "DeviceIdentity", "analyze_device", "hardware_key"]
 
@@ -136,6 +143,8 @@ def _from_hash(
     # validate_hash guarantees a non-empty serial and manufacturer when it reports no error.
     assert d.serial is not None and d.manufacturer is not None
     key = hardware_key(d.manufacturer, d.serial)
+    if is_placeholder_serial(d.serial):
+        key = _placeholder_serial_key(key, d, hash_text)
     if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion (e.g. "ß")
         reason = (
             f"the hash's manufacturer and serial number make a {len(key)}-character identity "
@@ -174,6 +183,18 @@ def _from_hash(
         None,
         tuple(warnings),
     )
+
+
+def _placeholder_serial_key(key: str, d: DecodedHash, hash_text: str) -> str:
+    """A firmware placeholder serial ("Default string", "To be filled by O.E.M.") is shared
+    by countless white-box PCs, so manufacturer + serial would make them all one device. The
+    SMBIOS UUID tells them apart (one machine reads the same UUID every time); without a
+    usable one, the first MAC address; without either the key stays as it is."""
+    if d.smbios_uuid is None and not d.mac_addresses:  # an identity-only decode skips them
+        d = decode_hash(hash_text)
+    uuid = d.smbios_uuid if d.smbios_uuid and not is_placeholder_uuid(d.smbios_uuid) else None
+    extra = uuid or (d.mac_addresses[0] if d.mac_addresses else None)
+    return key + KEY_SEPARATOR + extra.casefold() if extra else key
 
 
 def _from_columns(

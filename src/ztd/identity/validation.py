@@ -22,6 +22,7 @@ __all__ = [
     "HashCheck",
     "has_control_characters",
     "is_placeholder_serial",
+    "is_placeholder_uuid",
     "validate_hash",
 ]
 
@@ -78,6 +79,11 @@ def has_control_characters(value: str) -> bool:
     """True when ``value`` holds C0 controls or DEL (never part of a real SMBIOS string)."""
     # isprintable() is a fast C pre-check; it is also False for harmless non-ASCII spaces.
     return not value.isprintable() and _CONTROL.search(value) is not None
+
+
+def is_placeholder_uuid(uuid: str) -> bool:
+    """True for an SMBIOS UUID that firmware fills in the same on every board."""
+    return uuid in _PLACEHOLDER_UUIDS
 
 
 def is_placeholder_serial(serial: str) -> bool:
