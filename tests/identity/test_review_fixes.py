@@ -69,16 +69,22 @@ def test_a_shared_product_id_does_not_make_hashed_devices_duplicates() -> None:
     assert len({item.pkid_key for item in items}) == 4
 
 
-def test_a_product_key_equal_to_a_hardware_key_is_no_duplicate() -> None:
+def test_control_characters_and_spaced_licence_keys_are_not_product_keys() -> None:
     machine = synthesize_device(15)
     [first] = prepare_devices(parse_devices([{"hardwareHash": machine.hardware_hash}]))
-    assert first.hardware_key
-    wire = [
-        {"hardwareHash": machine.hardware_hash},
-        {"productKey": first.hardware_key},  # kept as given: a product key, not a hardware key
-    ]
-    items = prepare_devices(parse_devices(wire))
-    assert [item.precheck_name for item in items] == [None, None]
+    assert first.hardware_key and "\x1f" in first.hardware_key
+    # A hardware key sent as a product key (control characters) is not kept as one.
+    assert check_product_key(first.hardware_key).key is None
+    spaced = "VK7JG NPHTM C97JM 9MPGT 3V66T"  # a licence key is a secret, however spaced
+    check = check_product_key(spaced)
+    assert check.key is None and check.error is not None and check.error.code == "license-key"
+    assert spaced not in check.error.message
+
+
+def test_one_machine_spelled_in_nfc_or_nfd_has_one_key() -> None:
+    from ztd.identity.device import hardware_key
+
+    assert hardware_key("Acme\u0301", "SN1") == hardware_key("Acm\u00e9", "sn1")
 
 
 def test_white_box_pcs_with_a_placeholder_serial_are_told_apart_by_their_uuid() -> None:

@@ -14,6 +14,7 @@ identifier would suffice, because registering a broken hash is what Microsoft re
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from ztd.identity import dds
@@ -59,8 +60,16 @@ class DeviceIdentity:
 
 
 def hardware_key(manufacturer: str, serial: str) -> str:
-    """The identity key of a machine: manufacturer and serial, stripped and casefolded."""
-    return manufacturer.strip().casefold() + KEY_SEPARATOR + serial.strip().casefold()
+    """The identity key of a machine: manufacturer and serial, stripped, in Unicode NFC
+    (a hash and a typed column may spell "é" as one code point or two) and casefolded."""
+    return _folded(manufacturer) + KEY_SEPARATOR + _folded(serial)
+
+
+def _folded(text: str) -> str:
+    text = text.strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.casefold()
 
 
 def _present(value: str | None) -> str | None:

@@ -33,7 +33,7 @@ _PKID: Final = re.compile(r"[0-9]{13}")
 _PKID_SEPARATED: Final = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
 # Shape of a license key: five groups of five letters/digits, dashes optional. The shape alone
 # decides: even a key outside the base-24 alphabet should not be uploaded as an identifier.
-_LICENSE_KEY: Final = re.compile(r"[A-Za-z0-9]{5}(?:-?[A-Za-z0-9]{5}){4}")
+_LICENSE_KEY: Final = re.compile(r"[A-Za-z0-9]{5}(?:[-\s_\u2013]?[A-Za-z0-9]{5}){4}")
 _PID: Final = re.compile(r"[0-9]{5}-[0-9]{5}-[0-9]{4,5}-[A-Za-z]{2}[0-9]{3,4}")
 
 
@@ -63,6 +63,15 @@ def check_product_key(value: str | None) -> ProductKeyCheck:
         return _ABSENT
     if _PKID.fullmatch(v):
         return ProductKeyCheck(v, None, ())
+    if not v.isprintable():  # control characters: never part of a key anyone typed or read
+        return ProductKeyCheck(
+            None,
+            Diagnostic(
+                "product-key-control-characters",
+                "the product key contains control characters; a product key id (PKID) is 13 digits",
+            ),
+            (),
+        )
     if len(v) > MAX_PRODUCT_KEY_LEN:
         return ProductKeyCheck(
             None,
