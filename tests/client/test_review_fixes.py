@@ -10,7 +10,7 @@ import pytest
 
 from tests.client.conftest import FakeTime
 from tests.client.test_transport_policy import CID, PC_ERROR, Script, sdk
-from ztd.client import PollingTimeoutError, ServerBusyError
+from ztd.client import BatchUploadPoller, PollingTimeoutError, ServerBusyError
 from ztd.client._lro import PollBackoff
 from ztd.client.credentials import token_url
 from ztd.client.errors import UnexpectedResponseError
@@ -24,6 +24,17 @@ def _status(state: str, retry_after: str | None = None) -> httpx.Response:
     body = {"batchTrackingId": TRACKING, "status": state, "devicesStatus": []}
     headers = {"Retry-After": retry_after} if retry_after else {}
     return httpx.Response(200, json=body, headers=headers)
+
+
+def _start(script: Script, time: FakeTime) -> BatchUploadPoller:
+    """An upload through ``script``, whose first answer must be the 202."""
+    return (
+        sdk(script, time)
+        .customers.by_id(CID)
+        .device_batches.create(
+            batch_id="b", devices=[{"serial_number": "S", "product_key": "1234567890123"}]
+        )
+    )
 
 
 def test_retry_after_must_be_a_finite_number_of_seconds() -> None:
@@ -42,13 +53,7 @@ def test_a_status_poll_waits_at_most_a_minute_whatever_retry_after_says() -> Non
             _status("finished"),
         ]
     )
-    poller = (
-        sdk(script, time)
-        .customers.by_id(CID)
-        .device_batches.create(
-            batch_id="b", devices=[{"serial_number": "S", "product_key": "1234567890123"}]
-        )
-    )
+    poller = _start(script, time)
     assert poller.result().status.value == "finished"
     assert time.sleeps == [60.0]
 
@@ -93,13 +98,7 @@ def test_waiting_rides_out_a_service_restart() -> None:
             _status("finished"),
         ]
     )
-    poller = (
-        sdk(script, time)
-        .customers.by_id(CID)
-        .device_batches.create(
-            batch_id="b", devices=[{"serial_number": "S", "product_key": "1234567890123"}]
-        )
-    )
+    poller = _start(script, time)
     assert poller.result(timeout=600).status.value == "finished"
 
 
@@ -108,13 +107,7 @@ def test_an_outage_longer_than_five_minutes_ends_the_wait() -> None:
     script = Script(
         [httpx.Response(202, headers={"Location": LOCATION}), httpx.Response(503, json=PC_ERROR)]
     )
-    poller = (
-        sdk(script, time)
-        .customers.by_id(CID)
-        .device_batches.create(
-            batch_id="b", devices=[{"serial_number": "S", "product_key": "1234567890123"}]
-        )
-    )
+    poller = _start(script, time)
     with pytest.raises(ServerBusyError):
         poller.result()
     assert time.now - 1000.0 > 300.0
@@ -125,13 +118,7 @@ def test_the_timeout_still_ends_a_wait_during_an_outage() -> None:
     script = Script(
         [httpx.Response(202, headers={"Location": LOCATION}), httpx.Response(503, json=PC_ERROR)]
     )
-    poller = (
-        sdk(script, time)
-        .customers.by_id(CID)
-        .device_batches.create(
-            batch_id="b", devices=[{"serial_number": "S", "product_key": "1234567890123"}]
-        )
-    )
+    poller = _start(script, time)
     with pytest.raises(PollingTimeoutError):
         poller.result(timeout=30)
 

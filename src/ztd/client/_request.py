@@ -56,12 +56,8 @@ def _validated(response: httpx.Response, model: type[W]) -> W:
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]) or "body"
-        raise UnexpectedResponseError(
-            f"{response.status_code} from {response.request.method} {response.request.url} "
-            f"is not a {model.__name__}: {where}: {problem['msg']}",
-            status=response.status_code,
-            request_id=response.headers.get("ms-requestid"),
-            correlation_id=response.headers.get("ms-correlationid"),
+        raise _unexpected(
+            response, f"is not a {model.__name__}: {where}: {problem['msg']}"
         ) from exc
 
 
@@ -69,10 +65,13 @@ def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise UnexpectedResponseError(
-            f"{response.status_code} from {response.request.method} {response.request.url} "
-            f"is not JSON: {response.text[:200]!r}",
-            status=response.status_code,
-            request_id=response.headers.get("ms-requestid"),
-            correlation_id=response.headers.get("ms-correlationid"),
-        ) from exc
+        raise _unexpected(response, f"is not JSON: {response.text[:200]!r}") from exc
+
+
+def _unexpected(response: httpx.Response, what: str) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"{response.status_code} from {response.request.method} {response.request.url} {what}",
+        status=response.status_code,
+        request_id=response.headers.get("ms-requestid"),
+        correlation_id=response.headers.get("ms-correlationid"),
+    )
