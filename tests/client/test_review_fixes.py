@@ -144,3 +144,17 @@ def test_an_issuer_in_trouble_is_not_reported_as_bad_credentials() -> None:
     with pytest.raises(ServerError) as caught:
         credentials.get_token()
     assert not isinstance(caught.value, UnauthorizedError) and caught.value.status == 503
+
+
+def test_a_short_lived_token_is_used_for_half_its_life() -> None:
+    from ztd.client import AccessToken
+    from ztd.client.credentials import BearerTokenCache
+
+    now = [1000.0]
+    cache = BearerTokenCache(("scope",), now=lambda: now[0])
+    cache.store(AccessToken("short", int(now[0]) + 300))  # within the usual 5-minute margin
+    assert cache.current() == "short"
+    now[0] += 140
+    assert cache.current() == "short"
+    now[0] += 20
+    assert cache.current() is None

@@ -78,15 +78,20 @@ class BearerTokenCache:
         self._now = now
         self._margin = margin
         self._token: AccessTokenLike | None = None
+        self._token_margin = margin
 
     def current(self) -> str | None:
         """The cached token if it is still comfortably valid, else None (fetch a new one)."""
-        if self._token is None or self._token.expires_on - self._now() <= self._margin:
+        if self._token is None or self._token.expires_on - self._now() <= self._token_margin:
             return None
         return self._token.token
 
     def store(self, token: AccessTokenLike) -> str:
         self._token = token
+        # A short-lived token (an issuer set to 5 minutes) is used for half its life, not
+        # refreshed on every call because its whole life is within the usual margin.
+        lifetime = token.expires_on - self._now()
+        self._token_margin = min(self._margin, max(0.0, lifetime / 2))
         return token.token
 
     def invalidate(self) -> None:
