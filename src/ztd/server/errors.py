@@ -32,6 +32,14 @@ def bad_request(description: str, data: list[Any] | None = None) -> ApiError:
     return ApiError(400, "800002", description, data)
 
 
+def refuse_nul(value: object, *what: str) -> None:
+    """400 when a text holds a NUL character: no identifier or name has one, and PostgreSQL
+    cannot store it. ``what`` names the field, joined only when refusing (hot paths call this
+    for every device)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise bad_request(f"{''.join(what)} contains a NUL character (\\u0000).")
+
+
 def unauthorized(description: str) -> ApiError:
     return ApiError(401, "400", description, headers={"WWW-Authenticate": 'Bearer realm="ztd"'})
 

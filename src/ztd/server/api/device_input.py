@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ztd.server.errors import bad_request
+from ztd.server.errors import bad_request, refuse_nul
 from ztd.server.services.uploads import UploadedDevice
 
 __all__ = ["UploadedDevice", "parse_batch_id", "parse_devices"]
@@ -47,8 +47,7 @@ def _fields(item: Any, where: str) -> dict[str, Any]:
             raise bad_request(
                 f"{where}.{key}: {len(value)} characters; at most {longest} are accepted."
             )
-        if "\x00" in value:  # no identifier holds one, and PostgreSQL cannot store it
-            raise bad_request(f"{where}.{key}: contains a NUL character (\\u0000).")
+        refuse_nul(value, where, ".", key, ":")
         fields[name] = value
     return fields
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ztd.identity import dds
 from ztd.server.api.ids import maybe_guid
-from ztd.server.errors import bad_request
+from ztd.server.errors import bad_request, refuse_nul
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows
@@ -35,8 +35,7 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
                 raise bad_request(
                     f"devices[{index}].{what}: {len(value)} characters; at most {MAX_REF}."
                 )
-            if isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store it
-                raise bad_request(f"devices[{index}].{what}: contains a NUL character (\\u0000).")
+            refuse_nul(value, f"devices[{index}].{what}:")
         device_ref = (device.id or "").strip() or None
         if device_ref is None or not oobe:
             error = dds.INVALID_REQUEST_BODY

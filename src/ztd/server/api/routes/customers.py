@@ -17,7 +17,7 @@ from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import json_response
 from ztd.server.api.security import reader, writer
 from ztd.server.auth.tokens import Principal
-from ztd.server.errors import bad_request, forbidden
+from ztd.server.errors import bad_request, forbidden, refuse_nul
 from ztd.server.services import customers
 from ztd.wire import Customer
 
@@ -67,8 +67,7 @@ async def create_customer(request: Request, principal: Principal = Depends(write
     for what, value in (("companyName", name), ("domain", domain)):
         if value and len(value) > MAX_TEXT:
             raise bad_request(f"{what} is {len(value)} characters; at most {MAX_TEXT}.")
-        if value and "\x00" in value:
-            raise bad_request(f"{what} contains a NUL character (\\u0000).")
+        refuse_nul(value, what)
 
     def create(conn: Connection) -> StoredResponse:
         try:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ztd.server.api.bodies import parse_json, parse_model, read_body
 from ztd.server.api.customer_scope import CustomerCall, reading, writing
 from ztd.server.api.idempotency import StoredResponse
-from ztd.server.errors import bad_request
+from ztd.server.errors import bad_request, refuse_nul
 from ztd.server.services import policies
 from ztd.server.services.policy_updates import prepare_policy_items
 from ztd.wire import DevicePolicyUpdateRequest
@@ -98,8 +98,7 @@ def _editable(fields: dict[str, Any]) -> dict[str, Any]:
     if description is not None and not isinstance(description, str):
         raise bad_request("description must be a string.")
     for what, value in (("name", name), ("description", description)):
-        if value and "\x00" in value:  # PostgreSQL cannot store it
-            raise bad_request(f"{what} contains a NUL character (\\u0000).")
+        refuse_nul(value, what)
     return {
         "name": name.strip(),
         "description": description or None,  # "" clears it; omitted rather than sent empty
