@@ -47,7 +47,7 @@ from ztd.client import (
 )
 from ztd.identity.csv_reader import CsvFormatError, read_devices
 from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json_bytes
-from ztd.identity.device import analyze_device
+from ztd.identity.device import FirstCopies, analyze_device
 from ztd.wire import BatchUploadDetails, Device, WireModel
 
 __all__ = ["EXIT_CODES", "register"]
@@ -223,7 +223,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
             f"{source}: expected a JSON array of devices, or an object with a 'devices' array"
         )
         return loaded
-    first_copy: dict[tuple[str, str], int] = {}  # (kind, identity key) -> its first device
+    copies: FirstCopies[int] = FirstCopies()  # the first device of each machine
     for index, item in enumerate(body, start=1):
         where = f"{source}: device {index}"
         if not isinstance(item, dict):
@@ -250,17 +250,13 @@ def _read_json(source: str, data: bytes) -> InputFile:
             continue
         # As `ztd csv check` does for CSV: a second copy would fail (ZtdDeviceDuplicated), or,
         # sent in another request of a split upload, look like a device already registered.
-        keys = [
-            (kind, k) for kind, k in (("key", identity.hardware_key), ("pkid", identity.pkid)) if k
-        ]
-        first = next((first_copy[k] for k in keys if k in first_copy), None)
-        if first is not None:
+        earlier = copies.earlier(identity, index)
+        if earlier is not None:
             loaded.problems.append(
-                f"{where}: ZtdDeviceDuplicated: same device as device {first}; "
+                f"{where}: ZtdDeviceDuplicated: same device as device {earlier[1]}; "
                 "only the first copy would be registered"
             )
             continue
-        first_copy.update(dict.fromkeys(keys, index))
         loaded.warnings += len(identity.warnings)
         loaded.devices.append(device)
     return loaded

@@ -19,7 +19,7 @@ from typing import Final, Literal
 
 from ztd.identity.csv_columns import OFFICIAL_HEADERS, ColumnMap, Field, map_columns
 from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes
-from ztd.identity.device import DeviceIdentity, analyze_device
+from ztd.identity.device import DeviceIdentity, FirstCopies, analyze_device
 
 __all__ = [
     "INTUNE_ROW_LIMIT",
@@ -254,8 +254,7 @@ def _read_rows(result: CsvResult, text: str, columns: ColumnMap) -> None:
     col = result.columns.get
     # Physical lines, only needed to spot the first quoted row.
     quoted_lines = io.StringIO(text, newline="").readlines() if '"' in text else None
-    first_by_key: dict[str, int] = {}
-    first_by_pkid: dict[str, int] = {}
+    copies: FirstCopies[int] = FirstCopies()
     ncols = len(columns.headers)
     for start, end, cells in _rows(text, result.delimiter):
         if start <= result.header_line:
@@ -339,43 +338,28 @@ def _read_rows(result: CsvResult, text: str, columns: ColumnMap) -> None:
         for w in identity.warnings:
             f = _CODE_FIELD.get(w.code, "hardware_hash" if device.hardware_hash else None)
             diags.append(CsvDiagnostic(start, "warning", col(f) if f else None, w.code, w.message))
-        _check_duplicate(result, device, first_by_key, first_by_pkid)
+        _check_duplicate(result, device, copies)
 
 
-def _check_duplicate(
-    result: CsvResult,
-    device: CsvDevice,
-    first_by_key: dict[str, int],
-    first_by_pkid: dict[str, int],
-) -> None:
+def _check_duplicate(result: CsvResult, device: CsvDevice, copies: FirstCopies[int]) -> None:
     """Intune processes the first copy of a device and fails the others (ZtdDeviceDuplicated)."""
     ident = device.identity
-    if ident.error is not None:
+    earlier = None if ident.error is not None else copies.earlier(ident, device.line)
+    if earlier is None:
         return
-    if ident.hardware_key is not None:
-        first = first_by_key.setdefault(ident.hardware_key, device.line)
-        if first != device.line:
-            result.diagnostics.append(
-                CsvDiagnostic(
-                    device.line,
-                    "error",
-                    None,
-                    "ZtdDeviceDuplicated",
-                    f"same device as line {first} (manufacturer {ident.manufacturer!r}, "
-                    f"serial {ident.serial_number!r}); only the first copy would be registered",
-                )
-            )
-            return
-    if ident.pkid is not None:
-        first = first_by_pkid.setdefault(ident.pkid, device.line)
-        if first != device.line:
-            result.diagnostics.append(
-                CsvDiagnostic(
-                    device.line,
-                    "error",
-                    result.columns.get("product_key"),
-                    "ZtdDeviceDuplicated",
-                    f"product key {ident.pkid!r} already appears on line {first}; "
-                    "a product key identifies exactly one device",
-                )
-            )
+    shared, first = earlier
+    if shared == "hardware_key":
+        column = None
+        message = (
+            f"same device as line {first} (manufacturer {ident.manufacturer!r}, "
+            f"serial {ident.serial_number!r}); only the first copy would be registered"
+        )
+    else:
+        column = result.columns.get("product_key")
+        message = (
+            f"product key {ident.pkid!r} already appears on line {first}; "
+            "a product key identifies exactly one device"
+        )
+    result.diagnostics.append(
+        CsvDiagnostic(device.line, "error", column, "ZtdDeviceDuplicated", message)
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
 
 from ztd.identity import dds
 from ztd.identity.dds import DdsError
@@ -30,7 +31,14 @@ from ztd.identity.validation import (
     validate_hash,
 )
 
-__all__ = ["KEY_SEPARATOR", "MAX_KEY_LEN", "DeviceIdentity", "analyze_device", "hardware_key"]
+__all__ = [
+    "KEY_SEPARATOR",
+    "MAX_KEY_LEN",
+    "DeviceIdentity",
+    "FirstCopies",
+    "analyze_device",
+    "hardware_key",
+]
 
 # ASCII unit separator: cannot occur in SMBIOS strings, so "a\x1fbc" and "ab\x1fc" never clash.
 KEY_SEPARATOR = "\x1f"
@@ -57,6 +65,35 @@ class DeviceIdentity:
     model: str | None
     detail: str | None
     warnings: tuple[Diagnostic, ...]
+
+
+P = TypeVar("P")
+
+
+class FirstCopies(Generic[P]):
+    """The first copy of each machine in one upload. Intune registers the first copy of a
+    device and fails the others (ZtdDeviceDuplicated); the server, ``ztd csv check`` and
+    ``ztd upload`` all judge copies here. Hardware keys and PKIDs are looked up apart."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, P] = {}
+        self._by_pkid: dict[str, P] = {}
+
+    def earlier(
+        self, identity: DeviceIdentity, position: P
+    ) -> tuple[Literal["hardware_key", "pkid"], P] | None:
+        """None for a first copy, which is remembered at ``position``; for a later copy,
+        which key it shares and the first copy's position."""
+        key, pkid = identity.hardware_key, identity.pkid
+        if key is not None and key in self._by_key:
+            return "hardware_key", self._by_key[key]
+        if pkid is not None and pkid in self._by_pkid:
+            return "pkid", self._by_pkid[pkid]
+        if key is not None:
+            self._by_key[key] = position
+        if pkid is not None:
+            self._by_pkid[pkid] = position
+        return None
 
 
 def hardware_key(manufacturer: str, serial: str) -> str:

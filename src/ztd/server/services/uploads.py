@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import analyze_device, dds
+from ztd.identity.device import FirstCopies
 from ztd.server.errors import conflict, not_found
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.storage import hash_codec
@@ -45,13 +46,11 @@ class DevicePreparer:
     device in one job is processed, later copies are duplicates."""
 
     def __init__(self) -> None:
-        # Apart: a product key kept as given could otherwise equal some hardware key.
-        self.keys_seen: set[str] = set()
-        self.pkids_seen: set[str] = set()
+        self.copies: FirstCopies[None] = FirstCopies()
 
     def prepare(self, devices: Sequence[UploadedDevice]) -> list[JobItem]:
         rows: list[JobItem] = []
-        keys_seen, pkids_seen = self.keys_seen, self.pkids_seen
+        copies = self.copies
         device_ids = iter(new_ids(len(devices)))
         for device in devices:
             identity = analyze_device(
@@ -63,14 +62,8 @@ class DevicePreparer:
                 with_warnings=False,  # nobody reads them here: `ztd csv check` shows them
             )
             error = identity.error
-            key, pkid = identity.hardware_key, identity.pkid
-            if error is None:
-                if (key and key in keys_seen) or (pkid and pkid in pkids_seen):
-                    error = dds.DEVICE_DUPLICATED
-                if key:
-                    keys_seen.add(key)
-                if pkid:
-                    pkids_seen.add(pkid)
+            if error is None and copies.earlier(identity, None) is not None:
+                error = dds.DEVICE_DUPLICATED
             # A blank hash is no hash, to the identity rules and so to storage: the item must
             # read as hashless, or it would skip the OEM registry (strict mode's 812).
             sent_hash = device.hardware_hash
