@@ -47,6 +47,7 @@ class KeyStore:
         self.directory = directory
         self._by_file: dict[str, SigningKey] = {}  # file name -> key, in file-name order
         self._keys: list[SigningKey] = []
+        self._by_kid: dict[str, SigningKey] = {}
         self._checked_at = -math.inf
         self._lock = threading.RLock()
 
@@ -64,15 +65,18 @@ class KeyStore:
         return self.keys()[-1]
 
     def by_kid(self, kid: str) -> SigningKey | None:
-        found = next((key for key in self.keys() if key.kid == kid), None)
+        self.keys()
+        found = self._by_kid.get(kid)
         if found is None:
             self._refresh()  # another process may have added it a moment ago
-            found = next((key for key in self._keys if key.kid == kid), None)
+            found = self._by_kid.get(kid)
         return found
 
     def holds(self, kid: str) -> bool:
-        """Whether the key still exists (a deleted key no longer verifies anything)."""
-        return any(key.kid == kid for key in self.keys())
+        """Whether the key still exists (a deleted key no longer verifies anything). Asked
+        on every status poll: a dictionary lookup."""
+        self.keys()
+        return kid in self._by_kid
 
     def rotate(self) -> SigningKey:
         """Create a new signing key; older keys stay for verification."""
@@ -107,6 +111,7 @@ class KeyStore:
             known = self._by_file
             self._by_file = {p.name: known.get(p.name) or _load(p) for p in files}
             self._keys = list(self._by_file.values())
+            self._by_kid = {key.kid: key for key in self._keys}
 
 
 def _load(path: Path) -> SigningKey:
