@@ -47,7 +47,7 @@ from ztd.client import (
 )
 from ztd.identity.csv_reader import CsvFormatError, read_devices
 from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json_bytes
-from ztd.identity.device import FirstCopies, analyze_device
+from ztd.identity.device import FirstCopies, identity_of
 from ztd.wire import BatchUploadDetails, Device, WireModel
 
 __all__ = ["EXIT_CODES", "register"]
@@ -236,13 +236,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
             field_name = ".".join(to_camel(str(part)) for part in problem["loc"])
             loaded.problems.append(f"{where}: {field_name}: {problem['msg']}")
             continue
-        identity = analyze_device(
-            serial_number=device.serial_number,
-            product_key=device.product_key,
-            hardware_hash=device.hardware_hash,
-            manufacturer=device.oem_manufacturer_name,
-            model=device.model_name,
-        )
+        identity = identity_of(device)
         if identity.error is not None:
             loaded.problems.append(
                 f"{where}: {identity.error.code} {identity.error.name}: {identity.detail}"

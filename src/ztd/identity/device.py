@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from ztd.identity import dds
 from ztd.identity.dds import DdsError
@@ -34,10 +34,12 @@ from ztd.identity.validation import (
 __all__ = [
     "KEY_SEPARATOR",
     "MAX_KEY_LEN",
+    "DeviceFields",
     "DeviceIdentity",
     "FirstCopies",
     "analyze_device",
     "hardware_key",
+    "identity_of",
 ]
 
 # ASCII unit separator: cannot occur in SMBIOS strings, so "a\x1fbc" and "ab\x1fc" never clash.
@@ -68,6 +70,33 @@ class DeviceIdentity:
 
 
 P = TypeVar("P")
+
+
+class DeviceFields(Protocol):
+    """A device as the API names its fields: the wire ``Device``, the server's upload rows."""
+
+    @property
+    def serial_number(self) -> str | None: ...
+    @property
+    def product_key(self) -> str | None: ...
+    @property
+    def hardware_hash(self) -> str | None: ...
+    @property
+    def oem_manufacturer_name(self) -> str | None: ...
+    @property
+    def model_name(self) -> str | None: ...
+
+
+def identity_of(device: DeviceFields, *, with_warnings: bool = True) -> DeviceIdentity:
+    """``analyze_device`` for a device with the API's field names."""
+    return analyze_device(
+        serial_number=device.serial_number,
+        product_key=device.product_key,
+        hardware_hash=device.hardware_hash,
+        manufacturer=device.oem_manufacturer_name,
+        model=device.model_name,
+        with_warnings=with_warnings,
+    )
 
 
 class FirstCopies(Generic[P]):

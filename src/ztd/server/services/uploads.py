@@ -15,8 +15,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ztd.identity import analyze_device, dds
-from ztd.identity.device import FirstCopies
+from ztd.identity import dds
+from ztd.identity.device import FirstCopies, identity_of
 from ztd.server.errors import conflict, not_found
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.storage import hash_codec
@@ -53,14 +53,8 @@ class DevicePreparer:
         copies = self.copies
         device_ids = iter(new_ids(len(devices)))
         for device in devices:
-            identity = analyze_device(
-                serial_number=device.serial_number,
-                product_key=device.product_key,
-                hardware_hash=device.hardware_hash,
-                manufacturer=device.oem_manufacturer_name,
-                model=device.model_name,
-                with_warnings=False,  # nobody reads them here: `ztd csv check` shows them
-            )
+            # Without warnings: nobody reads them here (`ztd csv check` shows them).
+            identity = identity_of(device, with_warnings=False)
             error = identity.error
             if error is None and copies.earlier(identity, None) is not None:
                 error = dds.DEVICE_DUPLICATED
