@@ -24,6 +24,7 @@ from ztd.server.storage.database import Database
 err = Console(stderr=True)
 
 APP_FACTORY = "ztd.server.app:create_app_from_env"
+GRANIAN_APP_FACTORY = "ztd.server.http_limits:create_granian_app"  # adds what hyper lacks
 
 
 class HttpServer(StrEnum):
@@ -108,21 +109,27 @@ def register(app: typer.Typer) -> None:
             from granian import Granian
             from granian.constants import Interfaces
 
+            from ztd.server.http_limits import granian_http1_settings, limits_from_env
+
             Granian(
-                APP_FACTORY,
+                GRANIAN_APP_FACTORY,
                 address=host,
                 port=port,
                 interface=Interfaces.ASGI,
                 workers=workers,
                 factory=True,
                 websockets=False,
+                http1_settings=granian_http1_settings(limits_from_env()),
             ).serve()
             return
         import uvicorn
 
+        from ztd.server.http_limits import UVICORN_PROTOCOL
+
         uvicorn.run(
             APP_FACTORY,
             factory=True,
+            http=UVICORN_PROTOCOL,  # request limits and slow-client timeouts
             host=host,
             port=port,
             workers=workers,

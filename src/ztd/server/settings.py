@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 50_000_000  # admits 10,000 devices with full 4,000-char hashes
     max_devices_per_request: int = 10_000
     page_size: int = 100
+    # Per request and connection, enforced by the HTTP server (server/http_limits.py).
+    max_url_bytes: int = Field(default=8192, ge=256)
+    max_header_bytes: int = Field(default=65536, ge=1024)
+    max_header_count: int = Field(default=100, ge=8)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
 
     # Job engine.
     chunk_size: int = Field(default=2500, ge=1)  # devices per leased unit of work
