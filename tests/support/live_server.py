@@ -12,6 +12,8 @@ from typing import Any
 
 import uvicorn
 
+from ztd.server.http_limits import UVICORN_PROTOCOL
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -22,7 +24,14 @@ def free_port() -> int:
 @contextmanager
 def live_server(app: Any) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=UVICORN_PROTOCOL,  # as `ztd serve` runs it: request limits and timeouts
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -12,7 +12,7 @@ The limits are settings (``ZTD_MAX_URL_BYTES``, ``ZTD_MAX_HEADER_BYTES``,
 * granian: hyper already bounds the head (``max_buffer_size``, 100 header fields, 64 KiB
   URIs) and times out header reads (which covers idle keep-alive connections too);
   `granian_http1_settings` sets those from the limits and `RequestLimits` adds what hyper
-  lacks: the URL and header-count settings and the body timeout.
+  lacks: the exact URL, header count and header bytes settings, and the body timeout.
 
 Nothing here costs the fast path more than a few comparisons per request: the timers are
 only armed when a head or a body does not arrive in one read.
@@ -279,9 +279,9 @@ def granian_http1_settings(limits: HttpLimits) -> Any:
 
 
 class RequestLimits:
-    """What hyper does not check, for granian: the URL length and header count settings
-    (hyper caps at 100 fields and 64 KiB URIs) and the body timeout, which answers 408
-    through the app's own error handling when a body is still incomplete."""
+    """What hyper does not check, for granian: the URL length, header count and header
+    bytes settings exactly (hyper caps at 100 fields, 64 KiB URIs and its buffer), and the
+    body timeout, which answers 408 through the app's own error handling."""
 
     def __init__(self, app: ASGIApp, limits: HttpLimits) -> None:
         self.app = app
@@ -295,8 +295,13 @@ class RequestLimits:
         if len(scope["raw_path"]) + len(scope["query_string"]) > limits.max_url_bytes:
             await _send_refusal(send, 414, limits.url_too_long())
             return
-        if len(scope["headers"]) > limits.max_header_count:
+        headers = scope["headers"]
+        if len(headers) > limits.max_header_count:
             await _send_refusal(send, 431, limits.too_many_headers())
+            return
+        # hyper's buffer may take in up to one more read past max_buffer_size.
+        if sum(len(name) + len(value) + 4 for name, value in headers) > limits.max_header_bytes:
+            await _send_refusal(send, 431, limits.headers_too_large())
             return
         await self.app(scope, _deadline_receive(receive, limits), send)
 
