@@ -24,7 +24,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import environment, free_port, machine_description, wait_until_up
 
+from ztd.cli.server_commands import GRANIAN_APP_FACTORY
 from ztd.identity import synthesize_device
+from ztd.server.http_limits import granian_http1_settings, limits_from_env
 
 CONNECTIONS = 64
 TARGET_RATIO = 0.5
@@ -45,6 +47,8 @@ def ensure_wrk() -> str:
 
 def server_command(server: str, target: str, port: int, factory: bool) -> list[str]:
     bin_dir = Path(sys.executable).parent
+    if factory:  # ztd itself, with the request limits `ztd serve` runs it with
+        return ztd_server_command(server, port)
     if server == "uvicorn":
         cmd = [
             str(bin_dir / "uvicorn"),
@@ -70,6 +74,35 @@ def server_command(server: str, target: str, port: int, factory: bool) -> list[s
         target,
     ]
     return cmd + (["--factory"] if factory else [])
+
+
+def ztd_server_command(server: str, port: int) -> list[str]:
+    if server == "uvicorn":  # its command line takes no protocol class: run it as ztd does
+        run = (
+            "import uvicorn; from ztd.cli.server_commands import APP_FACTORY; "
+            "from ztd.server.http_limits import UVICORN_PROTOCOL; "
+            f"uvicorn.run(APP_FACTORY, factory=True, port={port}, log_level='warning', "
+            "access_log=False, server_header=False, date_header=False, http=UVICORN_PROTOCOL)"
+        )
+        return [sys.executable, "-c", run]
+    limits = limits_from_env()
+    settings = granian_http1_settings(limits)
+    return [
+        str(Path(sys.executable).parent / "granian"),
+        "--interface",
+        "asgi",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-ws",
+        "--http1-buffer-size",
+        str(settings.max_buffer_size),
+        "--http1-header-read-timeout",
+        str(settings.header_read_timeout),
+        GRANIAN_APP_FACTORY,
+        "--factory",
+    ]
 
 
 def wrk(binary: str, url: str, token: str, seconds: int) -> tuple[float, float, float]:
