@@ -60,6 +60,7 @@ PLACEHOLDER_SERIALS: Final = frozenset(
         "NA",
         "No Serial",
         "No Asset Tag",
+        "0",
         # counting sequences (Supermicro's "0123456789" until the integrator writes one)
         "0123456789",
         "123456789",
@@ -95,7 +96,7 @@ def is_placeholder_serial(serial: str) -> bool:
     spacing, QEMU's "SMBIOS_STRING_INDEX_<n>", one character repeated ("00000000",
     "XXXXXXXX", "FF-FF-FF"), or nothing visible at all."""
     key = " ".join(fold(serial).split())
-    if not key or key in PLACEHOLDER_SERIALS or _INDEX_PLACEHOLDER.fullmatch(key):
+    if key in PLACEHOLDER_SERIALS or _INDEX_PLACEHOLDER.fullmatch(key):
         return True
     bare = _SEPARATORS.sub("", key)
     return not bare or (len(bare) > 1 and bare.count(bare[0]) == len(bare))
