@@ -199,3 +199,23 @@ def test_hash_decode_and_csv_check_warn(tmp_path: Path) -> None:
     ]
     assert [d["line"] for d in found] == [2]
     assert "U+0422 CYRILLIC CAPITAL LETTER TE" in found[0]["message"]
+
+
+@pytest.mark.parametrize("serial", ["Default string", "SMBIOS_STRING_INDEX_0", "0000000"])
+def test_a_tuple_with_a_placeholder_serial_identifies_nothing(serial: str) -> None:
+    alone = analyze_device(
+        serial_number=serial, product_key=None, hardware_hash=None, manufacturer="QEMU", model="M"
+    )
+    assert alone.error is not None and alone.error.code == "803"
+    assert "firmware placeholder" in (alone.detail or "") and "hardware hash" in (
+        alone.detail or ""
+    )
+    with_pkid = analyze_device(
+        serial_number=serial,
+        product_key="3305404496774",
+        hardware_hash=None,
+        manufacturer="QEMU",
+        model="M",
+    )
+    assert with_pkid.error is None and with_pkid.hardware_key is None
+    assert [w.code for w in with_pkid.warnings] == ["placeholder-serial"]

@@ -55,9 +55,10 @@ class DeviceIdentity:
 
     ``error`` is dds.INVALID_HARDWARE_HASH (802) or dds.MISSING_SERIAL_AND_PRODUCT_KEY (803) when
     the entry cannot be registered as sent, with the precise reason in ``detail``.
-    ``hardware_key`` identifies the physical machine across uploads ("manufacturer\\x1fserial",
-    casefolded): taken from inside the hash when one is given, since a hash string differs on
-    every read of the same machine, else from the tuple columns.
+    ``hardware_key`` identifies the physical machine across uploads ("manufacturer\\x1fserial"
+    in ``key_text.fold`` form, plus the SMBIOS UUID for a placeholder serial): taken from
+    inside the hash when one is given, since a hash string differs on every read of the same
+    machine, else from the tuple columns.
     """
 
     error: DdsError | None
@@ -290,14 +291,13 @@ def _from_columns(
         unusual = _unusual_column(what, value)
         if unusual is not None:
             warnings.append(unusual)
+    # A placeholder serial is shared by many machines, and a tuple has no UUID to tell them
+    # apart: it identifies nothing.
     placeholder = serial is not None and is_placeholder_serial(serial)
-    if placeholder:
-        assert serial is not None
+    if placeholder and serial is not None:
         warnings.append(placeholder_serial_warning(serial, "the"))
     key = None
-    if placeholder:
-        pass  # shared by many machines, and a tuple has no UUID to tell them apart
-    elif serial is not None and maker is not None and model_name is not None:
+    if not placeholder and serial is not None and maker is not None and model_name is not None:
         key = hardware_key(maker, serial)
         if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion
             key = None
@@ -311,7 +311,7 @@ def _from_columns(
         )
     if pk.error is not None:
         warnings.append(_ignored(pk.error))
-    if key is None and (serial or maker or model_name):
+    if key is None and not placeholder and (serial or maker or model_name):
         warnings.append(
             Diagnostic(
                 "incomplete-tuple",

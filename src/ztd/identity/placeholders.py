@@ -95,7 +95,10 @@ def is_placeholder_serial(serial: str) -> bool:
     """True for SMBIOS filler: a catalogue value in any letter case, look-alike spelling or
     spacing, QEMU's "SMBIOS_STRING_INDEX_<n>", one character repeated ("00000000",
     "XXXXXXXX", "FF-FF-FF"), or nothing visible at all."""
-    key = " ".join(fold(serial).split())
+    key = fold(serial)
+    if key.isalnum():  # the usual serial (no spaces or separators): two cheap tests
+        return key in PLACEHOLDER_SERIALS or (len(key) > 1 and key.count(key[0]) == len(key))
+    key = " ".join(key.split())
     if key in PLACEHOLDER_SERIALS or _INDEX_PLACEHOLDER.fullmatch(key):
         return True
     bare = _SEPARATORS.sub("", key)
