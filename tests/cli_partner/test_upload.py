@@ -236,3 +236,22 @@ def test_json_files_as_windows_writes_them_and_fields_of_the_wrong_type(
     assert refused.exit_code == 3, refused.output
     assert f"{typed}: device 1: serialNumber:" in refused.stderr
     assert "Traceback" not in refused.output
+
+
+def test_upload_warns_about_placeholder_serials(cli: Cli, tmp_path: Path) -> None:
+    from ztd.identity.synthetic import synthesize_hash
+
+    vms = [
+        synthesize_hash(seed, serial="SMBIOS_STRING_INDEX_0", manufacturer="QEMU")
+        for seed in (3, 4)
+    ]
+    path = tmp_path / "vms.csv"
+    path.write_text("\n".join([HEADER, *(f",,{h}" for h in vms)]) + "\n", encoding="utf-8")
+    done = cli("upload", str(path), "--customer", cli.world.customer, "--wait")
+    assert done.exit_code == 0, done.output
+    for line in (2, 3):
+        assert (
+            f"{path}:{line}: the hash's serial number 'SMBIOS_STRING_INDEX_0' is a firmware "
+            "placeholder" in done.stderr
+        )
+    assert "recapture the hash" in done.stderr

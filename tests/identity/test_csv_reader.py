@@ -276,6 +276,7 @@ def test_invalid_utf8_after_bom_is_replaced_with_a_warning() -> None:
     assert [(d.line, d.code) for d in result.diagnostics] == [
         (1, "encoding"),
         (2, "MissingZtdSerialNumberAndProductKey"),
+        (2, "non-ascii-serial"),  # names U+FFFD, where the undecodable byte was
     ]
 
 

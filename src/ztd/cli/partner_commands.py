@@ -152,11 +152,17 @@ def _calling() -> Iterator[None]:
 # -- reading the input file ------------------------------------------------------------------
 
 
+_NOTICE_CODES = frozenset({"placeholder-serial"})
+
+
 @dataclass
 class InputFile:
     devices: list[Device] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # "FILE:LINE: reason", one per bad row
     warnings: int = 0
+    # Warnings shown even without `ztd csv check`: "FILE:LINE: ..." for placeholder serials,
+    # which make the machine impossible to tell apart from its siblings.
+    notices: list[str] = field(default_factory=list)
     batch_id: str | None = None  # named inside a JSON DeviceBatchCreationRequest
 
 
@@ -188,6 +194,9 @@ def _read_csv(source: str, data: bytes) -> InputFile:
         return InputFile(problems=[str(exc)])
     bad_lines = {d.line for d in result.errors}
     loaded = InputFile(warnings=len(result.warnings))
+    loaded.notices = [
+        f"{source}:{d.line}: {d.message}" for d in result.warnings if d.code in _NOTICE_CODES
+    ]
     loaded.problems = [
         f"{source}:{d.line}: {d.message}" for d in sorted(result.errors, key=lambda d: d.line)
     ]
@@ -252,6 +261,9 @@ def _read_json(source: str, data: bytes) -> InputFile:
             )
             continue
         loaded.warnings += len(identity.warnings)
+        loaded.notices += [
+            f"{where}: {w.message}" for w in identity.warnings if w.code in _NOTICE_CODES
+        ]
         loaded.devices.append(device)
     return loaded
 
@@ -331,6 +343,8 @@ def upload(
             highlight=False,
         )
     if loaded.warnings and not as_json:
+        for notice in loaded.notices:
+            err.print(f"[yellow]warning[/] {escape(notice)}", highlight=False)
         err.print(f"{loaded.warnings} warning(s); `ztd csv check` lists them", highlight=False)
     batch_id = batch or loaded.batch_id or f"{file.stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 

@@ -14,7 +14,6 @@ identifier would suffice, because registering a broken hash is what Microsoft re
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
@@ -22,12 +21,14 @@ from ztd.identity import dds
 from ztd.identity.dds import DdsError
 from ztd.identity.diagnostics import Diagnostic
 from ztd.identity.hardware_hash import DecodedHash, decode_hash
+from ztd.identity.key_text import fold
+from ztd.identity.placeholders import RECAPTURE_ADVICE, is_placeholder_serial, is_placeholder_uuid
 from ztd.identity.product_key import ProductKeyCheck, check_product_key, is_pkid
 from ztd.identity.validation import (
     MAX_TEXT_LEN,
     has_control_characters,
-    is_placeholder_serial,
-    is_placeholder_uuid,
+    placeholder_serial_warning,
+    unusual_text_warning,
     validate_hash,
 )
 
@@ -54,9 +55,10 @@ class DeviceIdentity:
 
     ``error`` is dds.INVALID_HARDWARE_HASH (802) or dds.MISSING_SERIAL_AND_PRODUCT_KEY (803) when
     the entry cannot be registered as sent, with the precise reason in ``detail``.
-    ``hardware_key`` identifies the physical machine across uploads ("manufacturer\\x1fserial",
-    casefolded): taken from inside the hash when one is given, since a hash string differs on
-    every read of the same machine, else from the tuple columns.
+    ``hardware_key`` identifies the physical machine across uploads ("manufacturer\\x1fserial"
+    in ``key_text.fold`` form, plus the SMBIOS UUID for a placeholder serial): taken from
+    inside the hash when one is given, since a hash string differs on every read of the same
+    machine, else from the tuple columns.
     """
 
     error: DdsError | None
@@ -126,16 +128,11 @@ class FirstCopies(Generic[P]):
 
 
 def hardware_key(manufacturer: str, serial: str) -> str:
-    """The identity key of a machine: manufacturer and serial, stripped, in Unicode NFC
-    (a hash and a typed column may spell "é" as one code point or two) and casefolded."""
-    return _folded(manufacturer) + KEY_SEPARATOR + _folded(serial)
-
-
-def _folded(text: str) -> str:
-    text = text.strip()
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    return text.casefold()
+    """The identity key of a machine: manufacturer and serial, each in its ``key_text.fold``
+    form (stripped, NFKC, invisible characters removed, look-alikes mapped, casefolded), so
+    "XT12345678" with a Cyrillic TE (U+0422) or a zero-width space in it is still "XT12345678".
+    The registry, the OEM registry and duplicate detection all key on this."""
+    return fold(manufacturer) + KEY_SEPARATOR + fold(serial)
 
 
 def _present(value: str | None) -> str | None:
@@ -212,6 +209,15 @@ def _from_hash(
     )
     d = check.decoded
     warnings.extend(check.warnings)
+    if with_warnings and d is not None:
+        # The hash's own values were looked at by validate_hash; a column that differs is not.
+        for what, column, in_hash in (
+            ("serial number", serial, d.serial),
+            ("manufacturer", maker, d.manufacturer),
+        ):
+            unusual = None if column == in_hash else _unusual_column(what, column)
+            if unusual is not None:
+                warnings.append(unusual)
     if check.errors or d is None:
         reason = "; ".join(e.message for e in check.errors)
         return _refused(dds.INVALID_HARDWARE_HASH, reason, pk, serial, maker, model_name, warnings)
@@ -261,10 +267,11 @@ def _from_hash(
 
 
 def _placeholder_serial_key(key: str, d: DecodedHash, hash_text: str) -> str:
-    """A firmware placeholder serial ("Default string", "To be filled by O.E.M.") is shared
-    by countless white-box PCs, so manufacturer + serial would make them all one device. The
-    SMBIOS UUID tells them apart (one machine reads the same UUID every time); without a
-    usable one, the first MAC address; without either the key stays as it is."""
+    """A firmware placeholder serial (the catalogue in ``placeholders``: "Default string",
+    QEMU's "SMBIOS_STRING_INDEX_0", ...) is shared by countless white-box PCs and VMs, so
+    manufacturer + serial would make them all one device. The SMBIOS UUID tells them apart
+    (one machine reads the same UUID every time); without a usable one, the first MAC
+    address; without either the key stays as it is."""
     if d.smbios_uuid is None and not d.mac_addresses:  # an identity-only decode skips them
         d = decode_hash(hash_text)
     uuid = d.smbios_uuid if d.smbios_uuid and not is_placeholder_uuid(d.smbios_uuid) else None
@@ -280,8 +287,17 @@ def _from_columns(
     warnings: list[Diagnostic],
 ) -> DeviceIdentity:
     """Combinations 5 and 6: a product key, or serial + manufacturer + model."""
+    for what, value in (("serial number", serial), ("manufacturer", maker)):
+        unusual = _unusual_column(what, value)
+        if unusual is not None:
+            warnings.append(unusual)
+    # A placeholder serial is shared by many machines, and a tuple has no UUID to tell them
+    # apart: it identifies nothing.
+    placeholder = serial is not None and is_placeholder_serial(serial)
+    if placeholder and serial is not None:
+        warnings.append(placeholder_serial_warning(serial, "the"))
     key = None
-    if serial is not None and maker is not None and model_name is not None:
+    if not placeholder and serial is not None and maker is not None and model_name is not None:
         key = hardware_key(maker, serial)
         if len(key) > MAX_KEY_LEN:  # only reachable through casefold expansion
             key = None
@@ -295,7 +311,7 @@ def _from_columns(
         )
     if pk.error is not None:
         warnings.append(_ignored(pk.error))
-    if key is None and (serial or maker or model_name):
+    if key is None and not placeholder and (serial or maker or model_name):
         warnings.append(
             Diagnostic(
                 "incomplete-tuple",
@@ -304,6 +320,10 @@ def _from_columns(
             )
         )
     return DeviceIdentity(None, key, pk.key, serial, maker, model_name, None, tuple(warnings))
+
+
+def _unusual_column(what: str, value: str | None) -> Diagnostic | None:
+    return None if value is None else unusual_text_warning(what, value, "the")
 
 
 def _refused(
@@ -334,7 +354,14 @@ def _why_unidentified(
     parts: list[str] = []
     if pk_error is not None:
         parts.append(pk_error.message)
-    if serial and maker and model:
+    if serial and is_placeholder_serial(serial):
+        parts.append(
+            f"the serial number {serial!r} is a firmware placeholder shared by many machines, "
+            "so serial number + manufacturer + model cannot identify this one; send its "
+            "hardware hash (the SMBIOS UUID inside tells such machines apart), or "
+            + RECAPTURE_ADVICE
+        )
+    elif serial and maker and model:
         parts.append("manufacturer + serial number are too long to form an identity key")
     elif serial or maker or model:
         parts.append(

@@ -14,6 +14,13 @@ from typing import Final
 
 from ztd.identity.diagnostics import Diagnostic
 from ztd.identity.hardware_hash import DecodedHash, HashDecodeError, decode_hash
+from ztd.identity.key_text import fold, unusual_characters
+from ztd.identity.placeholders import (
+    PLACEHOLDER_SERIALS,
+    RECAPTURE_ADVICE,
+    is_placeholder_serial,
+    is_placeholder_uuid,
+)
 from ztd.identity.records import STANDARD_BYTES, STANDARD_CHARS
 
 __all__ = [
@@ -23,6 +30,8 @@ __all__ = [
     "has_control_characters",
     "is_placeholder_serial",
     "is_placeholder_uuid",
+    "placeholder_serial_warning",
+    "unusual_text_warning",
     "validate_hash",
 ]
 
@@ -30,36 +39,6 @@ __all__ = [
 # section 4); real SMBIOS strings stay under 64 characters, and the registry stores 256.
 MAX_TEXT_LEN: Final = 256
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
-
-# SMBIOS defaults left in by board makers (casefolded). Autopilot cannot tell such machines
-# apart, so a hash carrying one is suspicious even though it decodes.
-PLACEHOLDER_SERIALS: Final = frozenset(
-    s.casefold()
-    for s in (
-        "Default string",
-        "System Serial Number",
-        "To be filled by O.E.M.",
-        "To Be Filled By O.E.M.",
-        "Not Specified",
-        "Not Applicable",
-        "None",
-        "N/A",
-        "0",
-        "0123456789",
-        "123456789",
-        "1234567890",
-        "Chassis Serial Number",
-        "Serial Number",
-        "Invalid",
-    )
-)
-_PLACEHOLDER_UUIDS: Final = frozenset(
-    {
-        "00000000-0000-0000-0000-000000000000",
-        "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
-        "03000200-0400-0500-0006-000700080009",  # the classic AMI "To be filled" UUID
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +60,28 @@ def has_control_characters(value: str) -> bool:
     return not value.isprintable() and _CONTROL.search(value) is not None
 
 
-def is_placeholder_uuid(uuid: str) -> bool:
-    """True for an SMBIOS UUID that firmware fills in the same on every board."""
-    return uuid in _PLACEHOLDER_UUIDS
+def placeholder_serial_warning(serial: str, where: str) -> Diagnostic:
+    """The warning for a firmware placeholder serial (``where``: "the hash's", "the")."""
+    return Diagnostic(
+        "placeholder-serial",
+        f"{where} serial number {serial!r} is a firmware placeholder, not a real serial, "
+        f"shared by many machines; {RECAPTURE_ADVICE}",
+    )
 
 
-def is_placeholder_serial(serial: str) -> bool:
-    """True for SMBIOS filler such as "To be filled by O.E.M." or a run of "0"s or "X"s."""
-    s = serial.strip().casefold()
-    return s in PLACEHOLDER_SERIALS or (len(s) > 1 and s[0] in "0x" and s.count(s[0]) == len(s))
+def unusual_text_warning(what: str, value: str, where: str) -> Diagnostic | None:
+    """A warning naming the non-ASCII characters of a serial or manufacturer, or None.
+
+    Real SMBIOS strings are ASCII; other characters are usually look-alikes pasted in by
+    accident (or on purpose). The identity key sees through them (``key_text``)."""
+    if value.isascii():
+        return None
+    found = unusual_characters(value)
+    shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    return Diagnostic(
+        f"non-ascii-{what.split()[0]}",
+        f"{where} {what} {value!r} contains {shown}; it is matched as {fold(value)!r}",
+    )
 
 
 def _compare(
@@ -187,15 +179,14 @@ def validate_hash(
 
     warnings: list[Diagnostic] = []
     if serial and is_placeholder_serial(serial):
-        warnings.append(
-            Diagnostic(
-                "placeholder-serial",
-                f"the serial number {serial!r} is a firmware placeholder, not a real serial",
-            )
-        )
+        warnings.append(placeholder_serial_warning(serial, "the hash's"))
+    for what, value in (("serial number", serial), ("manufacturer", maker)):
+        unusual = unusual_text_warning(what, value, "the hash's") if value else None
+        if unusual is not None:
+            warnings.append(unusual)
     if d.smbios_uuid is None:
         warnings.append(Diagnostic("missing-uuid", "the hash has no SMBIOS UUID"))
-    elif d.smbios_uuid in _PLACEHOLDER_UUIDS:
+    elif is_placeholder_uuid(d.smbios_uuid):
         warnings.append(
             Diagnostic("placeholder-uuid", f"the SMBIOS UUID {d.smbios_uuid} is a placeholder")
         )

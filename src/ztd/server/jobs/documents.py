@@ -29,7 +29,8 @@ PROCESSING = Status.PROCESSING.value
 QUEUED = Status.QUEUED.value
 DONE = "done"  # a chunk state, and the key of done parts in running_document's cache
 
-# One chunk outcome per item, in ordinal order: [device_id, error_code, error_name].
+# One chunk outcome per item, in ordinal order: [device_id, error_code, error_name], and
+# optionally a fourth element, a hint for people (rendered as errorDetail).
 ItemOutcome = list[str | None]
 ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, product key
 EchoLoader = Callable[[int, int], Sequence[ItemEcho]]  # items first..end (exclusive)
@@ -67,7 +68,8 @@ def render_entries(
     (no brackets): with their outcomes when done, else all ``pending``."""
     entries: list[dict[str, Any]] = []
     for offset, (device_ref, serial, product_key) in enumerate(echo):
-        device_id, code, name = outcomes[offset] if outcomes is not None else (device_ref, 0, 0)
+        outcome = outcomes[offset] if outcomes is not None else (device_ref, 0, 0)
+        device_id, code, name = outcome[0], outcome[1], outcome[2]
         entry: dict[str, Any] = {}
         if device_id:
             entry["deviceId"] = device_id
@@ -83,6 +85,8 @@ def render_entries(
                 entry["errorCode"] = code
             if name:
                 entry["errorDescription"] = name
+            if len(outcome) > 3 and outcome[3]:  # a hint beyond Partner Center's fields (812)
+                entry["errorDetail"] = outcome[3]
         entry["attributes"] = _ITEM_ATTRIBUTES
         entries.append(entry)
     return orjson.dumps(entries)[1:-1]

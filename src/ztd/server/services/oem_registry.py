@@ -107,5 +107,33 @@ def resolve(
     return by_pkid, by_key
 
 
+def tuple_differences(
+    record: OemRecord, serial: str | None, manufacturer: str | None, model: str | None
+) -> list[str]:
+    """How an uploaded manufacturer / model / serial tuple differs from the OEM record it
+    resolved to (by its identity key, which ignores letter case and look-alikes); empty
+    when it matches exactly.
+
+    Exact is what Partner Center documents for tuple registration: the values must be the
+    SMBIOS strings the OEM reported, letter case included ("LENOVO", not "Lenovo"). Only
+    surrounding whitespace is ignored, as everywhere else in a device entry."""
+    differences: list[str] = []
+    for what, given, recorded in (
+        ("manufacturer", manufacturer, record.manufacturer),
+        ("model", model, record.model_name),
+        ("serial number", serial, record.serial_number),
+    ):
+        value = (given or "").strip()
+        if recorded is None or value == recorded:
+            continue
+        note = " (only in letter case; the tuple is case-sensitive)"
+        same_but_case = value.casefold() == recorded.casefold()
+        differences.append(
+            f"{what} {value!r} differs from the OEM record's {recorded!r}"
+            + (note if same_but_case else "")
+        )
+    return differences
+
+
 def _count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(oem_devices)).scalar_one())

@@ -40,6 +40,7 @@ def register_chunk(
 ) -> tuple[list[ChunkRow], list[ItemOutcome]] | None:
     """Register the chunk's devices. None when every expected device landed, so the part the
     chunk got at enqueue holds; else its items and their outcomes."""
+    hints: dict[int, str] = {}
     if lease.expected_inserts is not None:  # no hashless device: straight to the insert
         inserted = _insert_devices(conn, lease, job, now)
         if inserted == lease.expected_inserts:
@@ -49,28 +50,42 @@ def register_chunk(
     else:  # hashless devices, or a chunk queued before parts were expected (0010)
         rows = chunk_rows(conn, lease)
         hashless = [row.ordinal for row in rows if row.device_id and not row.has_hash]
-        refused = _resolve_hashless(conn, lease, hashless, mode) if hashless else {}
+        refused = _resolve_hashless(conn, lease, hashless, mode, hints) if hashless else {}
         inserted = _insert_devices(conn, lease, job, now)
     outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
     planned = sum(1 for row in rows if row.device_id is not None) - len(refused)
     if inserted < planned:  # some identity keys were already taken
         refused |= _conflicts(conn, lease, job)
     for ordinal, error in refused.items():
-        outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
+        outcome: ItemOutcome = [None, error.code, error.name]
+        if ordinal in hints:
+            outcome.append(hints[ordinal])
+        outcomes[ordinal - lease.first_ordinal] = outcome
     return rows, outcomes
 
 
 def _resolve_hashless(
-    conn: Connection, lease: Lease, ordinals: list[int], mode: RegistrationMode
+    conn: Connection,
+    lease: Lease,
+    ordinals: list[int],
+    mode: RegistrationMode,
+    hints: dict[int, str],
 ) -> Refusals:
     """Devices uploaded without a hash take their identity from the OEM registry when it has
-    them, written to their item for registration to read; in strict mode the ones it lacks
-    are refused (812) and lose their device id."""
+    them, written to their item for registration to read: the record's manufacturer and
+    model, never the upload's. In strict mode the ones it lacks are refused (812) and lose
+    their device id, and so are tuples that match a record only ignoring letter case or
+    look-alikes (812, with ``hints`` naming each difference)."""
     item = job_items.c
     hashless: list[Any] = []
     for part in in_slices(ordinals):
         query = select(
-            item.ordinal, item.pkid_key, item.hardware_key, item.model_name, item.manufacturer
+            item.ordinal,
+            item.pkid_key,
+            item.hardware_key,
+            item.model_name,
+            item.manufacturer,
+            item.serial_number,
         ).where(item.job_id == lease.job_id, item.ordinal.in_(part))
         hashless.extend(conn.execute(query).all())
     by_pkid, by_key = oem_registry.resolve(
@@ -86,16 +101,23 @@ def _resolve_hashless(
         registered = _owners_by_key(conn, [h[2] for h in unresolved], [h[1] for h in unresolved])
     identities: list[dict[str, Any]] = []
     refused: Refusals = {}
-    for ordinal, pkid, key, model, manufacturer in hashless:
-        oem = by_pkid.get(pkid or "") or by_key.get(key or "")
+    for ordinal, pkid, key, model, manufacturer, serial in hashless:
+        oem = by_pkid.get(pkid or "")
+        if oem is None and key and key in by_key:
+            oem = by_key[key]
+            differences = oem_registry.tuple_differences(oem, serial, manufacturer, model)
+            if differences and mode is RegistrationMode.STRICT:
+                refused[ordinal] = dds.DEVICE_NOT_FOUND
+                hints[ordinal] = "; ".join(differences)
+                continue
         if oem is not None:
             identities.append(
                 {
                     "n": ordinal,
                     "key": oem.hardware_key,
                     "pkid": oem.pkid_key or pkid,
-                    "model": model or oem.model_name,
-                    "maker": manufacturer or oem.manufacturer,
+                    "model": oem.model_name or model,
+                    "maker": oem.manufacturer,
                 }
             )
         elif mode is RegistrationMode.STRICT and not (
