@@ -87,8 +87,9 @@ def clean_base64(text: str) -> str:
 def _unpadded_or_truncated(raw: bytes) -> HashDecodeError:
     """Base64 whose length is not a multiple of 4: either its '=' padding was cut off (the
     hash is whole: with the padding appended its SHA-256 trailer verifies) or it was cut
-    short. Both are refused, as Partner Center's base64 decoder refuses them, but the
-    message says which, and for missing padding exactly what to append."""
+    short. Both are refused (strict base64 decoders such as .NET's Convert.FromBase64String
+    refuse unpadded text, so accepting it here could pass a file that fails at Microsoft),
+    but the message says which, and for missing padding exactly what to append."""
     n = len(raw)
     missing = 4 - n % 4
     if missing < 3:  # one or two '=' can be missing; three never (n % 4 == 1)
@@ -110,7 +111,7 @@ def _unpadded_or_truncated(raw: bytes) -> HashDecodeError:
                 "missing-padding",
                 f"the base64 '=' padding at the end of the hash is missing: append {pad!r} "
                 f"(with it the hash is whole and its SHA-256 checksum verifies; base64 "
-                f"length {n} is not a multiple of 4, which Partner Center refuses)",
+                f"length {n} is not a multiple of 4, which strict base64 decoders refuse)",
             )
     return HashDecodeError(
         "not-base64",
