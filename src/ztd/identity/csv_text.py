@@ -81,43 +81,57 @@ def _looks_utf16(data: bytes) -> str | None:
 
 # -- UTF-16 -------------------------------------------------------------------------------
 
-# Bytes that are text in an 8-bit encoding: tab, LF, CR and printable ASCII.
-_TEXT_BYTES: Final = range(0x09, 0x7F)
+# A UTF-16 code unit that bytes in another encoding turn into has both bytes in 8-bit text
+# (tab, LF, CR, printable ASCII: "PF" -> U+4650), or its low byte NUL (text in the other byte
+# order: "A" -> U+4100). Sixteen such units in a row never occur in real UTF-16 device files (a
+# run of CJK letters whose bytes all happen to be ASCII is about 1 in 10 million), and appended
+# rows give thousands of them (a hash alone is 4,000). Searched on the byte planes, not per
+# character: an 80 MB file costs a few regex scans in C.
+_TEXT: Final = bytes(1 if 0x09 <= b <= 0x7E else 0 for b in range(256))
+_TEXT_OR_NUL: Final = bytes(1 if b == 0 or 0x09 <= b <= 0x7E else 0 for b in range(256))
+_RUN: Final = b"\x01" * 16
 
 
-def _foreign_units() -> str:
-    """A regex class of the UTF-16 code units that bytes in another encoding turn into: two
-    8-bit text bytes ("PF" -> U+4650), or text in the other byte order ("A" -> U+4100)."""
-    # Every character here is U+0900 or above: none is special in a regex class.
-    return "".join(
-        f"{chr(high << 8)}{chr(high << 8 | 0x09)}-{chr(high << 8 | 0x7E)}" for high in _TEXT_BYTES
-    )
-
-
-# Sixteen such units in a row never occur in real UTF-16 device files (a run of CJK letters
-# whose both bytes happen to be ASCII is about 1 in 10 million), and appended rows give
-# thousands of them (a hash alone is 4,000).
-_FOREIGN_RUN: Final = re.compile(f"[{_foreign_units()}]{{16,}}")
-# A few such units that end the file (maybe with half a unit left over) were appended too.
-_FOREIGN_TAIL: Final = re.compile(
-    f"(?:[{_foreign_units()}]{{2,}}\ufffd|[{_foreign_units()}]{{8,}})$"
-)
-_FOREIGN_BOM: Final = re.compile("[\ufeff\ufffe]")
+def _foreign_unit(body: bytes, order: str) -> int | None:
+    """Index of the first code unit of a run that is not UTF-16 text of this byte order."""
+    n = len(body) // 2
+    high = body[1::2] if order == "le" else body[0 : 2 * n : 2]
+    if high == bytes(n):
+        return None  # every high byte NUL: ASCII text in this byte order (the common file)
+    low = body[0::2] if order == "le" else body[1::2]
+    # 1 where a unit's high byte is 8-bit text and its low byte text or NUL, else 0: flags
+    # built and ANDed by bytes.translate and big-integer arithmetic, all in C.
+    hi = int.from_bytes(high.translate(_TEXT), "big")
+    lo = int.from_bytes(low[:n].translate(_TEXT_OR_NUL), "big")
+    flags = (hi & lo).to_bytes(n, "big")
+    i = flags.find(_RUN)
+    if i >= 0:
+        return i
+    # A few such units that end the file (maybe with half a unit left over) were appended too.
+    k = len(flags) - len(flags.rstrip(b"\x01"))
+    if k >= 8 or (k >= 2 and len(body) % 2):
+        return n - k
+    return None
 
 
 def _utf16(data: bytes, skip: int, order: str, label: str) -> DecodedText:
     codec = f"utf-16-{order}"
     body = data[skip:]
-    text = body.decode(codec, "replace")  # one character per code unit: offsets stay 2 * index
+    try:
+        text, broken = body.decode(codec), None
+    except UnicodeDecodeError as exc:
+        # One character per code unit: offsets stay 2 * index.
+        text, broken = body.decode(codec, "replace"), exc
     what = f"the file is {label}"
-    bom = _FOREIGN_BOM.search(text)
+    boms = [i for i in (text.find("\ufeff"), text.find("\ufffe")) if i >= 0]
+    bom = min(boms) if boms else None
     nul = text.find("\0")
-    run = _FOREIGN_RUN.search(text) or _FOREIGN_TAIL.search(text)
-    found = [m.start() for m in (bom, run) if m is not None] + ([nul] if nul >= 0 else [])
+    run = _foreign_unit(body, order)
+    found = [i for i in (bom, run, nul if nul >= 0 else None) if i is not None]
     if found:
         i = min(found)
         where = f"byte {skip + 2 * i:,} (line {_line_at(text, i)})"
-        if bom is not None and i == bom.start():
+        if i == bom:
             reason = f"a second byte-order mark at {where}: another file was appended to this one"
         elif i == nul:
             reason = f"a NUL character at {where}, which no CSV holds"
@@ -128,13 +142,12 @@ def _utf16(data: bytes, skip: int, order: str, label: str) -> DecodedText:
                 "another tool were appended"
             )
         raise TextDecodeProblem(f"the encoding changes part-way: {what}, but {reason}. {RESAVE}")
-    try:
-        body.decode(codec)
-    except UnicodeDecodeError as exc:
+    if broken is not None:
+        at = broken.start
         raise TextDecodeProblem(
-            f"{what} but byte {skip + exc.start:,} (line {_line_at(text, exc.start // 2)}) "
-            f"is not valid UTF-16 ({exc.reason}). {RESAVE}"
-        ) from None
+            f"{what} but byte {skip + at:,} (line {_line_at(text, at // 2)}) "
+            f"is not valid UTF-16 ({broken.reason}). {RESAVE}"
+        )
     return DecodedText(text, label, _line_ending_notes(text))
 
 
@@ -223,6 +236,9 @@ _ENDING_NAMES: Final = {"\r\n": "CRLF (Windows)", "\n": "LF (Unix)", "\r": "CR (
 def _line_ending_notes(text: str) -> tuple[TextNote, ...]:
     """One warning where the line endings change: a sign of rows appended by another tool.
     The rows still read correctly (every ending is understood), so it is not an error."""
+    crlf, lf, cr = text.count("\r\n"), text.count("\n"), text.count("\r")
+    if (crlf == lf == cr) or (crlf == 0 and (lf == 0 or cr == 0)):
+        return ()  # one style throughout (counted in C; the scan below is for mixed files)
     first = _BREAKS.search(text)
     if first is None:
         return ()
