@@ -4,9 +4,11 @@ check every row the way the registration service will.
 Line numbers are 1-based *physical* lines, header = line 1, matching what Intune shows; a row
 whose quoted field contains line breaks is reported at the line where it starts.
 
-Only ``CsvFormatError`` is raised, and only when the file as a whole cannot be read (no
-recognizable header, bytes that contradict their own byte-order mark, an oversized field).
-Everything wrong with individual rows becomes a diagnostic instead.
+Only ``CsvFormatError`` is raised, and only when the file as a whole cannot be read: no
+recognizable header or none at all (csv_shape), an encoding that changes part-way or bytes
+that contradict their byte-order mark (csv_text), an oversized field. Everything wrong with
+individual rows becomes a diagnostic instead, as does what cannot be sent (Group Tag and
+Assigned User values: a Partner Center device has neither).
 """
 
 from __future__ import annotations
