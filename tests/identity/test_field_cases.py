@@ -7,10 +7,14 @@ from __future__ import annotations
 import base64
 import codecs
 import os
+from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from tests.support.shared import shared_dir
+from ztd.cli import identity_commands
 from ztd.identity.csv_reader import CsvFormatError, CsvResult, check_devices, read_devices
 from ztd.identity.errors import HashDecodeError
 from ztd.identity.hardware_hash import decode_hash, hash_to_bytes
@@ -444,3 +448,39 @@ def test_invisible_characters_in_a_hash_are_named() -> None:
     h = regenerate_hash(206)
     with pytest.raises(HashDecodeError, match=r"U\+200B, zero width space\) at position 11"):
         decode_hash(h[:10] + "\u200b" + h[10:])
+
+
+def test_a_lone_cr_inside_a_hash_is_a_broken_hash_and_a_line_ending_change() -> None:
+    h = D1.hardware_hash
+    text = f"{INTUNE}\r\n{D1.serial},,{h[:1200]}\r{h[1200:]}\r\n{D2.serial},,{D2.hardware_hash}\r\n"
+    result = read_devices(text.encode())
+    assert [(d.line, d.code) for d in result.errors] == [(2, "hash-line-break")]
+    assert ("line-endings", 2) in [(d.code, d.line) for d in result.warnings]
+    assert [d.line for d in result.devices] == [2, 4]
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("case03-no-header.csv", f"top of the file: {INTUNE}"),
+        ("case15-mixed-encoding-append.csv", "at byte 4,080 (line 3) UTF-16 LE text begins"),
+    ],
+)
+def test_csv_check_prints_whole_file_problems(name: str, says: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(case(name))
+    result = CliRunner().invoke(_check_app(), ["csv", "check", str(path)], env={"COLUMNS": "300"})
+    assert result.exit_code != 0
+    flat = " ".join(result.output.split())
+    assert says in flat and "skip-invalid" not in flat
+
+
+def _check_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Keeps Typer from collapsing a single command into the root."""
+
+    identity_commands.register(app)
+    return app
