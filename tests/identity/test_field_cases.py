@@ -102,7 +102,8 @@ def test_case03_missing_header_gives_the_line_to_add() -> None:
 def test_missing_header_variants(rows: list[str], header: str) -> None:
     message = _format_error(_lines(*rows).encode())
     assert "header line is missing" in message
-    assert message.endswith(f"top of the file: {header}")
+    place = "above line 3" if rows[0] == "Autopilot devices" else "at the top of the file"
+    assert message.endswith(f"Add this line {place}: {header}")
     if rows[0] == "Autopilot devices":
         assert "line 3, the first line with data" in message
 

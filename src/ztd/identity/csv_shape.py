@@ -185,7 +185,7 @@ def find_header(text: str, delimiter: str | None, source: str) -> FileShape:
     """Locate the header (or the label layout) in the first HEADER_SCAN_LINES non-blank lines.
     ``delimiter`` is forced when given (Excel's ``sep=`` line)."""
     skipped: list[int] = []
-    before: tuple[int, list[str]] | None = None  # the previous non-blank line
+    before: tuple[int, str] | None = None  # the previous non-blank line
     lines = list(islice(_nonblank(text), HEADER_SCAN_LINES + 1))
     for pos, (n, line) in enumerate(lines[:HEADER_SCAN_LINES]):
         d = delimiter or _best_delimiter(line)
@@ -195,9 +195,10 @@ def find_header(text: str, delimiter: str | None, source: str) -> FileShape:
             if layout is None:
                 raise CsvFormatError(_missing_header(source, n, cells, skipped))
             # A report's "Textbox1,Textbox2,..." header line, when one precedes the rows.
-            header = before if before is not None and len(before[1]) > 1 else None
+            header_cells = [] if before is None else _split(before[1], d)
+            header = before if len(header_cells) > 1 else None
             titles = tuple(skipped[:-1] if header is not None else skipped)
-            header_cells = header[1] if header is not None else []
+            header_cells = header_cells if header is not None else []
             return FileShape(
                 d,
                 header[0] if header is not None else 0,
@@ -219,7 +220,7 @@ def find_header(text: str, delimiter: str | None, source: str) -> FileShape:
                     )
             return shape
         skipped.append(n)
-        before = (n, cells)
+        before = (n, line)
     if not lines:
         raise CsvFormatError(f"{source}: the file is empty")
     n, line = lines[0]
@@ -233,8 +234,9 @@ def _missing_header(source: str, n: int, cells: list[str], skipped: list[int]) -
     hashed = any(_HASH_LIKE.fullmatch(c.strip()) for c in cells)
     held = "a hardware hash" if hashed else "a product key id"
     where = f"line {n}" if not skipped else f"line {n}, the first line with data,"
+    place = "at the top of the file" if not skipped else f"above line {n}"
     return (
         f"{source}: the header line is missing: {where} already holds a device "
-        f"({held}), so the columns have no names. Add this line at the top of the file: "
+        f"({held}), so the columns have no names. Add this line {place}: "
         f"{suggest_header(cells)}"
     )
