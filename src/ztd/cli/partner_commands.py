@@ -164,6 +164,7 @@ class InputFile:
     # which make the machine impossible to tell apart from its siblings.
     notices: list[str] = field(default_factory=list)
     batch_id: str | None = None  # named inside a JSON DeviceBatchCreationRequest
+    whole_file: bool = False  # the file as a whole is unreadable: --skip-invalid cannot help
 
 
 def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
@@ -172,7 +173,7 @@ def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
         loaded = _read_json(str(path), data)
     else:
         loaded = _read_csv(str(path), data)
-    if loaded.problems and not skip_invalid:
+    if loaded.problems and (not skip_invalid or loaded.whole_file):
         return loaded
     if not loaded.devices:
         loaded.problems.append(f"{path}: no device left to upload")
@@ -191,7 +192,7 @@ def _read_csv(source: str, data: bytes) -> InputFile:
     try:
         result = read_devices(data, source=source)
     except CsvFormatError as exc:
-        return InputFile(problems=[str(exc)])
+        return InputFile(problems=[str(exc)], whole_file=True)
     bad_lines = {d.line for d in result.errors}
     loaded = InputFile(warnings=len(result.warnings))
     loaded.notices = [
@@ -218,9 +219,9 @@ def _read_json(source: str, data: bytes) -> InputFile:
     try:
         body = load_json_bytes(data)
     except orjson.JSONDecodeError as exc:
-        return InputFile(problems=[f"{source}: not valid JSON: {exc}"])
+        return InputFile(problems=[f"{source}: not valid JSON: {exc}"], whole_file=True)
     except TextDecodeProblem as exc:
-        return InputFile(problems=[f"{source}: {exc}"])
+        return InputFile(problems=[f"{source}: {exc}"], whole_file=True)
     loaded = InputFile()
     if isinstance(body, dict):
         lowered = {str(k).lower(): v for k, v in body.items()}
@@ -228,6 +229,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
         loaded.batch_id = batch_id if isinstance(batch_id, str) and batch_id.strip() else None
         body = lowered.get("devices")
     if not isinstance(body, list):
+        loaded.whole_file = True
         loaded.problems.append(
             f"{source}: expected a JSON array of devices, or an object with a 'devices' array"
         )
@@ -332,9 +334,13 @@ def upload(
         if not skip_invalid or not loaded.devices:
             for problem in loaded.problems:
                 err.print(escape(problem), highlight=False)
+            remedy = (
+                "fix the file as said above"
+                if loaded.whole_file
+                else "fix the rows, or pass --skip-invalid to upload the others"
+            )
             _fail(
-                f"{file}: {len(loaded.problems)} problem(s); nothing was uploaded "
-                "(fix the rows, or pass --skip-invalid to upload the others)",
+                f"{file}: {len(loaded.problems)} problem(s); nothing was uploaded ({remedy})",
                 EXIT_INVALID_INPUT,
             )
         err.print(

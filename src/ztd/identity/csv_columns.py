@@ -15,8 +15,11 @@ from typing import Final, Literal
 
 __all__ = [
     "FIELDS",
+    "LOOSE_ALIASES",
+    "OFFICIAL_HEADERS",
     "ColumnMap",
     "Field",
+    "field_of",
     "map_columns",
     "normalize_header",
 ]
@@ -75,7 +78,7 @@ _ALIASES: Final[dict[Field, tuple[str, ...]]] = {
         "OEM Manufacturer",
         "Make",
     ),
-    "model": ("Device model", "Model", "Model Name", "Device Name", "Product Name"),
+    "model": ("Device model", "Model", "Model Name", "Product Name", "Device Name"),
     "group_tag": ("Group Tag", "GroupTag", "Order ID", "OrderIdentifier"),
     "assigned_user": (
         "Assigned User",
@@ -84,6 +87,12 @@ _ALIASES: Final[dict[Field, tuple[str, ...]]] = {
         "UPN",
     ),
 }
+
+# Aliases that mean the field only in some files. "Device Name" is the model in Partner
+# Center's CSV specification, but the computer's host name in inventory exports (Intune,
+# Endpoint analytics), which carry a "Model" column as well: any other alias of the field
+# wins over a loose one, whatever the column order.
+LOOSE_ALIASES: Final[dict[Field, frozenset[str]]] = {"model": frozenset({"devicename"})}
 
 # Exact spellings that Intune / Partner Center accept; other spellings get a warning because
 # Intune's import treats headers case-sensitively.
@@ -124,25 +133,49 @@ class ColumnMap:
     headers: tuple[str, ...]
     unknown: tuple[int, ...]  # indexes of columns that map to no field
     duplicates: tuple[tuple[int, Field], ...]  # later columns mapping to an already-seen field
+    # Loose-alias columns (LOOSE_ALIASES) not read because a proper alias of the field exists.
+    outranked: tuple[tuple[int, Field], ...] = ()
+    loose: frozenset[Field] = frozenset()  # fields read from a loose alias (nothing better)
 
     def header_of(self, field: Field) -> str | None:
         i = self.index.get(field)
         return None if i is None else self.headers[i]
 
 
+def field_of(cell: str) -> Field | None:
+    """The field a header cell (or a label cell of a report export) names, if any."""
+    return _BY_KEY.get(normalize_header(cell))
+
+
 def map_columns(cells: list[str]) -> ColumnMap:
-    """Map header cells to fields (first occurrence wins)."""
+    """Map header cells to fields: first occurrence wins, but never a loose alias over a
+    proper one."""
     index: dict[Field, int] = {}
     unknown: list[int] = []
     duplicates: list[tuple[int, Field]] = []
+    loose_at: dict[Field, list[int]] = {}
     headers = tuple(c.lstrip("\ufeff").strip() for c in cells)
     for i, cell in enumerate(headers):
-        field = _BY_KEY.get(normalize_header(cell))
+        key = normalize_header(cell)
+        field = _BY_KEY.get(key)
         if field is None:
             if cell:
                 unknown.append(i)
+        elif key in LOOSE_ALIASES.get(field, ()):
+            loose_at.setdefault(field, []).append(i)
         elif field in index:
             duplicates.append((i, field))
         else:
             index[field] = i
-    return ColumnMap(index, headers, tuple(unknown), tuple(duplicates))
+    outranked: list[tuple[int, Field]] = []
+    loose: set[Field] = set()
+    for field, at in loose_at.items():
+        if field in index:
+            outranked += [(i, field) for i in at]
+        else:
+            index[field] = at[0]
+            loose.add(field)
+            duplicates += [(i, field) for i in at[1:]]
+    return ColumnMap(
+        index, headers, tuple(unknown), tuple(duplicates), tuple(outranked), frozenset(loose)
+    )

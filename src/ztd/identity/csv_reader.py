@@ -4,21 +4,25 @@ check every row the way the registration service will.
 Line numbers are 1-based *physical* lines, header = line 1, matching what Intune shows; a row
 whose quoted field contains line breaks is reported at the line where it starts.
 
-Only ``CsvFormatError`` is raised, and only when the file as a whole cannot be read (no
-recognizable header, bytes that contradict their own byte-order mark, an oversized field).
-Everything wrong with individual rows becomes a diagnostic instead.
+Only ``CsvFormatError`` is raised, and only when the file as a whole cannot be read: no
+recognizable header or none at all (csv_shape), an encoding that changes part-way or bytes
+that contradict their byte-order mark (csv_text), an oversized field. Everything wrong with
+individual rows becomes a diagnostic instead, as does what cannot be sent (Group Tag and
+Assigned User values: a Partner Center device has neither).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from ztd.identity.csv_columns import OFFICIAL_HEADERS, ColumnMap, Field, map_columns
-from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes
+from ztd.identity.csv_columns import OFFICIAL_HEADERS, ColumnMap, Field
+from ztd.identity.csv_shape import CsvFormatError, FileShape, find_header, is_value
+from ztd.identity.csv_text import TextDecodeProblem, TextNote, decode_csv_bytes
 from ztd.identity.device import DeviceIdentity, FirstCopies, analyze_device
 
 __all__ = [
@@ -35,13 +39,8 @@ __all__ = [
 INTUNE_ROW_LIMIT: Final = 500
 _DELIMITERS: Final = (",", ";", "\t")
 _DELIMITER_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab"}
-_IDENTIFIER_FIELDS: Final[tuple[Field, ...]] = ("serial_number", "product_key", "hardware_hash")
 
 Severity = Literal["error", "warning"]
-
-
-class CsvFormatError(ValueError):
-    """The file cannot be read as a device CSV at all (the message says why and where)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,27 +120,13 @@ def _rows(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
         last = reader.line_num
 
 
-def _first_line(text: str) -> tuple[int, str, int]:
-    """(line number, content, character offset) of the first non-blank physical line;
-    line number 0 when there is none."""
+def _nonblank_lines(text: str) -> Iterator[tuple[int, str, int]]:
+    """(line number, content, character offset) of each non-blank physical line."""
     offset = 0
     for n, line in enumerate(io.StringIO(text, newline=""), start=1):
         if line.strip():
-            return n, line.rstrip("\r\n"), offset
+            yield n, line.rstrip("\r\n"), offset
         offset += len(line)
-    return 0, "", 0
-
-
-def _pick_delimiter(header: str) -> tuple[str, ColumnMap]:
-    """The delimiter under which the header yields the most recognized columns."""
-    best: tuple[int, str, ColumnMap] | None = None
-    for d in _DELIMITERS:
-        cells = next(csv.reader([header], delimiter=d), [])
-        cols = map_columns(cells)
-        if best is None or len(cols.index) > best[0]:
-            best = (len(cols.index), d, cols)
-    assert best is not None
-    return best[1], best[2]
 
 
 def read_devices(data: bytes, *, source: str = "<input>") -> CsvResult:
@@ -151,47 +136,56 @@ def read_devices(data: bytes, *, source: str = "<input>") -> CsvResult:
     except TextDecodeProblem as exc:
         raise CsvFormatError(f"{source}: {exc}") from None
     text = decoded.text
-
-    header_line, header_text, offset = _first_line(text)
-    if header_line == 0:
+    first = next(_nonblank_lines(text), None)
+    if first is None:
         raise CsvFormatError(f"{source}: the file is empty")
     sep_hint: str | None = None
-    if len(header_text) == 5 and header_text.lower().startswith("sep="):
+    if len(first[1]) == 5 and first[1].lower().startswith("sep="):
         # Excel's "sep=;" line announces the delimiter. Blank it out (keeping its line break,
         # so physical line numbers stay right) and look for the header after it.
-        sep_hint = header_text[4]
-        text = text[:offset] + text[offset + 5 :]
-        header_line, header_text, offset = _first_line(text)
-        if header_line == 0:
+        sep_hint = first[1][4]
+        text = text[: first[2]] + text[first[2] + 5 :]
+        if next(_nonblank_lines(text), None) is None:
             raise CsvFormatError(f"{source}: nothing follows the 'sep=' line")
-    delimiter, columns = _pick_delimiter(header_text)
-    if sep_hint is not None and sep_hint in _DELIMITERS:
-        delimiter = sep_hint
-        columns = map_columns(next(csv.reader([header_text], delimiter=delimiter), []))
-    if not any(f in columns.index for f in _IDENTIFIER_FIELDS):
-        raise CsvFormatError(
-            f"{source}: no recognizable header on line {header_line} "
-            f"(found {header_text[:120]!r}); expected a header such as "
-            "'Device Serial Number,Windows Product ID,Hardware Hash'"
-        )
-
+    shape = find_header(text, sep_hint if sep_hint in _DELIMITERS else None, source)
     result = CsvResult(
         source=source,
         encoding=decoded.encoding,
-        delimiter=delimiter,
-        header_line=header_line,
-        columns={f: columns.headers[i] for f, i in columns.index.items()},
+        delimiter=shape.delimiter,
+        header_line=shape.header_line,
+        columns={f: shape.columns.headers[i] for f, i in shape.columns.index.items()},
     )
-    _header_diagnostics(result, columns, decoded.note)
-    _read_rows(result, text, columns)
+    _header_diagnostics(result, shape, decoded.notes)
+    _read_rows(result, text, shape)
+    _unsent_columns(result, shape)
     return result
 
 
-def _header_diagnostics(result: CsvResult, columns: ColumnMap, note: str | None) -> None:
-    line = result.header_line
+def _header_diagnostics(result: CsvResult, shape: FileShape, notes: tuple[TextNote, ...]) -> None:
+    line = result.header_line or shape.first_data_line
+    columns = shape.columns
     warn = result.diagnostics.append
-    if note is not None:
-        warn(CsvDiagnostic(line, "warning", None, "encoding", note))
+    for note in notes:
+        warn(CsvDiagnostic(note.line or line, "warning", None, note.code, note.message))
+    if shape.title_lines:
+        lines = shape.title_lines
+        span = f"line {lines[0]} was" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]} were"
+        warn(
+            CsvDiagnostic(
+                lines[0],
+                "warning",
+                None,
+                "title-lines",
+                f"{span} skipped: the header comes after (a report title?); Intune and Partner "
+                "Center expect the header on line 1",
+            )
+        )
+    if shape.labels is not None:
+        warn(
+            CsvDiagnostic(
+                shape.first_data_line, "warning", None, "report-layout", shape.labels.explain()
+            )
+        )
     if result.delimiter != ",":
         name = _DELIMITER_NAMES[result.delimiter]
         warn(
@@ -203,7 +197,10 @@ def _header_diagnostics(result: CsvResult, columns: ColumnMap, note: str | None)
                 f"columns are separated by {name}s; Intune and Partner Center expect commas",
             )
         )
+    label_columns = set() if shape.labels is None else set(shape.labels.label_columns)
     for i in columns.unknown:
+        if i in label_columns:
+            continue  # explained by the report-layout warning
         warn(
             CsvDiagnostic(
                 line,
@@ -225,9 +222,37 @@ def _header_diagnostics(result: CsvResult, columns: ColumnMap, note: str | None)
                 "only the first is read",
             )
         )
+    for i, f in columns.outranked:
+        warn(
+            CsvDiagnostic(
+                line,
+                "warning",
+                columns.headers[i],
+                "outranked-column",
+                f"column {columns.headers[i]!r} is not read: {columns.header_of(f)!r} holds "
+                f"the {f.replace('_', ' ')} (in device inventory exports "
+                f"{columns.headers[i]!r} is the computer's host name, not its model)",
+            )
+        )
+    for f in columns.loose:
+        h = columns.header_of(f)
+        warn(
+            CsvDiagnostic(
+                line,
+                "warning",
+                h,
+                "loose-header",
+                f"column {h!r} was read as the device model (Partner Center's CSV "
+                "specification names it so); if it holds computer host names, as inventory "
+                "exports do, rename it or remove it, and give the model the firmware reports "
+                "in a 'Device model' column",
+            )
+        )
+    if shape.labels is not None:
+        return  # the header's spelling does not matter: the values come from the labels
     for f, i in columns.index.items():
         h = columns.headers[i]
-        if h not in OFFICIAL_HEADERS:
+        if h not in OFFICIAL_HEADERS and f not in columns.loose:
             warn(
                 CsvDiagnostic(
                     line,
@@ -241,6 +266,42 @@ def _header_diagnostics(result: CsvResult, columns: ColumnMap, note: str | None)
             )
 
 
+# What Partner Center's device upload cannot carry, and where the value is set instead.
+_UNSENT: Final[dict[Field, str]] = {
+    "group_tag": (
+        "set group tags in Intune (Devices > Windows > Enrollment > Devices, or import "
+        "this file there)"
+    ),
+    "assigned_user": (
+        "assign users in Intune (Devices > Windows > Enrollment > Devices > Assign user, "
+        "or import this file there)"
+    ),
+}
+
+
+def _unsent_columns(result: CsvResult, shape: FileShape) -> None:
+    """A Partner Center device has no group tag or assigned user: say that the values of
+    such columns are not sent, instead of dropping them without a word."""
+    for f, where in _UNSENT.items():
+        header = result.columns.get(f)
+        if header is None:
+            continue
+        rows = [d.line for d in result.devices if getattr(d, f) is not None]
+        if not rows:
+            continue
+        result.diagnostics.append(
+            CsvDiagnostic(
+                result.header_line or shape.first_data_line,
+                "warning",
+                header,
+                "not-sent",
+                f"{len(rows)} row(s) have a {header!r} value (first: line {rows[0]}); Partner "
+                f"Center's device upload has no such field, so `ztd upload` does not send "
+                f"these values: {where}",
+            )
+        )
+
+
 def _cell(cells: list[str], columns: ColumnMap, f: Field) -> str | None:
     i = columns.index.get(f)
     if i is None or i >= len(cells):
@@ -249,18 +310,23 @@ def _cell(cells: list[str], columns: ColumnMap, f: Field) -> str | None:
     return v or None
 
 
-def _read_rows(result: CsvResult, text: str, columns: ColumnMap) -> None:
+def _read_rows(result: CsvResult, text: str, shape: FileShape) -> None:
     diags = result.diagnostics
+    columns = shape.columns
     col = result.columns.get
     # Physical lines, only needed to spot the first quoted row.
     quoted_lines = io.StringIO(text, newline="").readlines() if '"' in text else None
     copies: FirstCopies[int] = FirstCopies()
     ncols = len(columns.headers)
+    broken: CsvDevice | None = None  # the last row, when its hash failed: may continue below
     for start, end, cells in _rows(text, result.delimiter):
-        if start <= result.header_line:
+        if start < shape.first_data_line:
             continue
         if not any(c.strip() for c in cells):
             continue  # blank line, or a row of bare delimiters as Excel leaves them
+        if broken is not None and _continues_hash(result, broken, start, cells):
+            broken = None
+            continue
         if quoted_lines is not None and any('"' in ln for ln in quoted_lines[start - 1 : end]):
             quoted_lines = None  # warn once per file
             diags.append(
@@ -282,18 +348,48 @@ def _read_rows(result: CsvResult, text: str, columns: ColumnMap) -> None:
                     f"this row spans lines {start}-{end} (a quoted field contains a line break)",
                 )
             )
+        if shape.labels is not None and not shape.labels.row_matches(cells):
+            labels = ", ".join(repr(label) for label in shape.labels.labels)
+            diags.append(
+                CsvDiagnostic(
+                    start,
+                    "error",
+                    None,
+                    "report-layout-row",
+                    f"this row does not repeat the labels {labels} that the file's other rows "
+                    "carry, so which value is which is unknown; fix or remove the row",
+                )
+            )
+            continue
         if len(cells) > ncols and any(c.strip() for c in cells[ncols:]):
+            name = _DELIMITER_NAMES[result.delimiter]
+            diags.append(
+                CsvDiagnostic(
+                    start,
+                    "error",
+                    None,
+                    "too-many-fields",
+                    f"the row has {len(cells)} fields but the header has {ncols}: a value "
+                    f"contains a {name} (e.g. a manufacturer 'VMware, Inc.' whose quotes were "
+                    f"stripped); quote values that contain {name}s, or remove the {name}s",
+                )
+            )
+            continue
+        values = {f: _cell(cells, columns, f) for f in columns.index}
+        hash_cell = values.get("hardware_hash")
+        if hash_cell is not None and _has_space(hash_cell):
+            values["hardware_hash"] = "".join(hash_cell.split())
             diags.append(
                 CsvDiagnostic(
                     start,
                     "warning",
-                    None,
-                    "extra-fields",
-                    f"the row has {len(cells)} fields but the header has {ncols}; the extra "
-                    "ones are ignored (values must not contain the delimiter)",
+                    col("hardware_hash"),
+                    "hash-whitespace",
+                    "the hardware hash contains spaces or line breaks; they were removed "
+                    "(base64 ignores them), but put the hash on one line without spaces: "
+                    "Intune's import may not accept it as it is",
                 )
             )
-        values = {f: _cell(cells, columns, f) for f in columns.index}
         identity = analyze_device(
             serial_number=values.get("serial_number"),
             product_key=values.get("product_key"),
@@ -324,8 +420,11 @@ def _read_rows(result: CsvResult, text: str, columns: ColumnMap) -> None:
                     "(split it; Partner Center uploads are not affected)",
                 )
             )
+        broken = None
         if identity.error is not None:
             column = col("hardware_hash") if identity.error.code == "802" else None
+            if identity.error.code == "802":
+                broken = device
             diags.append(
                 CsvDiagnostic(
                     start,
@@ -339,6 +438,48 @@ def _read_rows(result: CsvResult, text: str, columns: ColumnMap) -> None:
             f = _CODE_FIELD.get(w.code, "hardware_hash" if device.hardware_hash else None)
             diags.append(CsvDiagnostic(start, "warning", col(f) if f else None, w.code, w.message))
         _check_duplicate(result, device, copies)
+
+
+def _has_space(value: str) -> bool:
+    """Whitespace inside a stripped cell (split runs in C: a hash is 4,000 characters)."""
+    return len(value.split(None, 1)) > 1
+
+
+def _continues_hash(result: CsvResult, broken: CsvDevice, line: int, cells: list[str]) -> bool:
+    """A row that is the rest of the previous row's hash, cut by an unquoted line break:
+    name both lines in one error instead of a truncated hash and a phantom device."""
+    head = cells[0].strip()
+    if not head or not _BASE64_PIECE.fullmatch(head) or any(is_value(c) for c in cells[1:]):
+        return False
+    joined = (broken.hardware_hash or "") + head
+    whole = analyze_device(
+        serial_number=None,
+        product_key=None,
+        hardware_hash=joined,
+        manufacturer=None,
+        model=None,
+        with_warnings=False,
+    )
+    if whole.error is not None and not (head.endswith("=") and len(head) >= 8):
+        return False  # not provably the same hash: leave both rows to their own errors
+    result.diagnostics[:] = [
+        d for d in result.diagnostics if not (d.line == broken.line and d.severity == "error")
+    ]
+    verdict = "joined, the hash is valid" if whole.error is None else "the hash is still invalid"
+    result.diagnostics.append(
+        CsvDiagnostic(
+            broken.line,
+            "error",
+            result.columns.get("hardware_hash"),
+            "hash-line-break",
+            f"the hardware hash is broken across lines {broken.line}-{line} by a line break "
+            f"({verdict}); put the whole hash on line {broken.line}",
+        )
+    )
+    return True
+
+
+_BASE64_PIECE: Final = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 
 def _check_duplicate(result: CsvResult, device: CsvDevice, copies: FirstCopies[int]) -> None:

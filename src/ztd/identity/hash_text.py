@@ -7,6 +7,8 @@ that has whitespace inside, or an odd size), so the detail costs nothing for goo
 from __future__ import annotations
 
 import binascii
+import hashlib
+import unicodedata
 from typing import Final
 
 from ztd.identity import records as rt
@@ -51,7 +53,11 @@ def clean_base64(text: str) -> str:
         raise HashDecodeError("too-short", "the hardware hash is empty")
     if not s.isascii():
         pos, ch = next((i, c) for i, c in enumerate(s) if not c.isascii())
-        raise HashDecodeError("not-base64", f"character {ch!r} at position {pos + 1} is not base64")
+        name = unicodedata.name(ch, "unnamed").lower()  # NBSP, zero-width space: invisible
+        raise HashDecodeError(
+            "not-base64",
+            f"character {ch!r} (U+{ord(ch):04X}, {name}) at position {pos + 1} is not base64",
+        )
     raw = s.encode("ascii")
     if raw.translate(None, _WHITESPACE) != raw:
         # Line-wrapped base64 (e.g. pasted from a mail) is still the same hash.
@@ -74,11 +80,44 @@ def clean_base64(text: str) -> str:
                     "not-base64", f"{what} at position {i + 1} is not valid base64"
                 )
     if len(raw) % 4:
-        raise HashDecodeError(
-            "not-base64",
-            f"base64 length {len(raw)} is not a multiple of 4 (the hash looks truncated)",
-        )
+        raise _unpadded_or_truncated(raw)
     return raw.decode("ascii")
+
+
+def _unpadded_or_truncated(raw: bytes) -> HashDecodeError:
+    """Base64 whose length is not a multiple of 4: either its '=' padding was cut off (the
+    hash is whole: with the padding appended its SHA-256 trailer verifies) or it was cut
+    short. Both are refused (strict base64 decoders such as .NET's Convert.FromBase64String
+    refuse unpadded text, so accepting it here could pass a file that fails at Microsoft),
+    but the message says which, and for missing padding exactly what to append."""
+    n = len(raw)
+    missing = 4 - n % 4
+    if missing < 3:  # one or two '=' can be missing; three never (n % 4 == 1)
+        try:
+            data = binascii.a2b_base64(raw + b"=" * missing, strict_mode=True)
+        except binascii.Error:
+            data = b""  # padding inside the text already: not this fault
+        total_len = data[2] | data[3] << 8 if len(data) >= 4 else 0
+        end = total_len + rt.TRAILER_LEN
+        if (
+            data[:2] == rt.MAGIC
+            and total_len >= rt.HEADER_LEN
+            and end <= len(data)
+            and data[total_len : total_len + 4] == b"CS\x24\x00"
+            and hashlib.sha256(data[:total_len]).digest() == data[total_len + 4 : end]
+        ):
+            pad = "=" * missing
+            return HashDecodeError(
+                "missing-padding",
+                f"the base64 '=' padding at the end of the hash is missing: append {pad!r} "
+                f"(with it the hash is whole and its SHA-256 checksum verifies; base64 "
+                f"length {n} is not a multiple of 4, which strict base64 decoders refuse)",
+            )
+    return HashDecodeError(
+        "not-base64",
+        f"base64 length {n} is not a multiple of 4 and the hash is incomplete (it looks "
+        "truncated: copy the whole hash again)",
+    )
 
 
 def hash_to_bytes(text: str) -> bytes:
