@@ -100,6 +100,24 @@ class BatchUploadDetails(WireModel):
             DeviceUploadStatusType.FINISHED_WITH_ERRORS,
         )
 
+    @property
+    def failed_devices(self) -> list[DeviceUploadDetails]:
+        """The entries of devices that failed. The top-level status says only whether every
+        device was processed (a batch with an 808 reads ``finished``, as Partner Center's
+        example shows); success or failure is in the device entries."""
+        return [
+            d
+            for d in self.devices_status
+            if d.error_code
+            or d.error_description
+            or d.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS
+        ]
+
+    @property
+    def succeeded(self) -> bool:
+        """Done, and no device failed."""
+        return self.done and not self.failed_devices
+
 
 class ConfigurationPolicy(WireModel):
     id: str | None = None
