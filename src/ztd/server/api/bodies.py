@@ -56,15 +56,26 @@ def parse_json(body: bytes) -> Any:
 
 # A JSON string (kept as is), or a comma before a closing bracket (dropped).
 _STRING_OR_TRAILING_COMMA = re.compile(rb'"(?:[^"\\]|\\.)*"|,(?=\s*[\]}])')
+_WHITESPACE = b" \t\r\n"
+_OPENERS = b"[{,"
 
 
 def _without_trailing_commas(body: bytes) -> Any | None:
     """The body read as Newtonsoft reads it, which accepts ``[1, 2,]`` and ``{"a": 1,}``
     (scripts that build JSON by hand send them); None when it is not JSON even so. Only
     bodies orjson refused come here."""
-    cleaned = _STRING_OR_TRAILING_COMMA.sub(
-        lambda m: m.group(0) if m.group(0)[:1] == b'"' else b"", body
-    )
+
+    def keep_or_drop(match: re.Match[bytes]) -> bytes:
+        text = match.group(0)
+        if text[:1] == b'"':
+            return text
+        before = match.start() - 1
+        while before >= 0 and body[before] in _WHITESPACE:
+            before -= 1
+        # A comma after a value goes; "[,]" and "{,}" stay refused (no value before it).
+        return text if before < 0 or body[before] in _OPENERS else b""
+
+    cleaned = _STRING_OR_TRAILING_COMMA.sub(keep_or_drop, body)
     if cleaned == body:
         return None
     try:
