@@ -351,3 +351,25 @@ def test_policies_over_http(settings: Settings, db: Database, world: World) -> N
         assert poller.status() is DeviceUploadStatusType.QUEUED  # no worker: it stays queued
         policies.by_id(created.id).delete()
         assert policies.get().total_count == 0
+
+
+def test_device_patch_sets_its_policy_as_dotnet_does(partner: PartnerClient, world: World) -> None:
+    """IDevice.Patch: the device read back, its policies changed, PUT whole."""
+    customer = partner.customers.by_id(world.customer)
+    policy = customer.configuration_policies.create(name="p", policy_settings=["SkipEula"])
+    [device_id] = _batch_devices(partner, world.customer, "patch", 41)
+    device_ops = customer.device_batches.by_id("patch").devices.by_id(device_id)
+    device = device_ops.get()
+    assert device.hardware_hash and device.policies == [KeyValuePair(key=PolicyCategory.OOBE)]
+    assert device.allowed_operations == ["GET", "PATCH", "DELETE"]
+    device.policies = [KeyValuePair(key=PolicyCategory.OOBE, value=policy.id)]
+    patched = device_ops.patch(device)
+    assert patched.id == device_id and patched.policies == device.policies
+    assert customer.configuration_policies.by_id(policy.id).get().devices_assigned_count == 1
+    cleared = device_ops.patch({"policies": [{"key": "OOBE"}]})
+    assert cleared.policies == [KeyValuePair(key=PolicyCategory.OOBE)]
+    other = world.other_customer
+    with pytest.raises(NotFoundError):
+        partner.customers.by_id(other).device_batches.by_id("patch").devices.by_id(device_id).patch(
+            device
+        )

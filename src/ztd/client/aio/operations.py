@@ -220,6 +220,21 @@ class DeviceOperations:
         self.batch_id = batch_id
         self.device_id = device_id
 
+    async def get(self) -> Device:
+        """The device, its hardware hash included."""
+        request = dd.get_device(self.customer_id, self.batch_id, self.device_id)
+        return parse_model(await self._pipeline.send(request), Device)
+
+    async def patch(self, device: dd.DeviceLike, *, request_id: str | None = None) -> Device:
+        """Change what a partner may change on the device, its policy (``policies``: an
+        OOBE entry with the policy id, or without a value for none); an HTTP PUT, as
+        .NET's ``IDevice.Patch``. Returns the device as it now is."""
+        body = dd.to_device(device)
+        request = dd.update_device(
+            self.customer_id, self.batch_id, self.device_id, body, request_id
+        )
+        return parse_model(await self._pipeline.send(request), Device)
+
     async def delete(self, *, request_id: str | None = None) -> None:
         """Delete the device from the batch (E5)."""
         await self._pipeline.send(
