@@ -362,6 +362,11 @@ def test_device_patch_sets_its_policy_as_dotnet_does(partner: PartnerClient, wor
     device = device_ops.get()
     assert device.hardware_hash and device.policies == [KeyValuePair(key=PolicyCategory.OOBE)]
     assert device.allowed_operations == ["GET", "PATCH", "DELETE"]
+    assert device.uploaded_by == "Fabrikam Partner"
+    assert device.links is not None and device.links.self_ is not None
+    assert device.links.self_.uri.endswith(f"/deviceBatches/patch/devices/{device_id}")
+    [batch] = customer.device_batches.get().items
+    assert batch.status is DeviceUploadStatusType.FINISHED and batch.links is not None
     device.policies = [KeyValuePair(key=PolicyCategory.OOBE, value=policy.id)]
     patched = device_ops.patch(device)
     assert patched.id == device_id and patched.policies == device.policies

@@ -28,6 +28,7 @@ from tests.conftest import World
 from tests.server.helpers import hash_device
 from ztd.identity import synthesize_device
 from ztd.server.jobs.worker import Worker
+from ztd.wire import Customer
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
@@ -392,6 +393,8 @@ def test_customer_pages(client: TestClient, world: World) -> None:
         {"objectType": "Customer"},
     )
     assert one["links"]["self"]["uri"] == f"/customers/{world.customer}"
+    read = Customer.model_validate(one)  # as the SDK reads it
+    assert (read.commerce_id, read.allow_delegated_access) == (one["commerceId"], True)
     # Another partner's customer: 404, as a missing one.
     headers = doc_headers(world, world.other_token)
     missing = client.get(f"/v1/customers/{world.customer}", headers=headers)
