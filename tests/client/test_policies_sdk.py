@@ -365,6 +365,10 @@ def test_device_patch_sets_its_policy_as_dotnet_does(partner: PartnerClient, wor
     assert device.uploaded_by == "Fabrikam Partner"
     assert device.links is not None and device.links.self_ is not None
     assert device.links.self_.uri.endswith(f"/deviceBatches/patch/devices/{device_id}")
+    batch_devices = customer.device_batches.by_id("patch").devices
+    assert batch_devices.get().items[0].hardware_hash is None  # ~4 KB each: left out
+    [with_hash] = batch_devices.get(include_hardware_hash=True).items
+    assert with_hash.hardware_hash == device.hardware_hash
     [batch] = customer.device_batches.get().items
     assert batch.status is DeviceUploadStatusType.FINISHED and batch.links is not None
     device.policies = [KeyValuePair(key=PolicyCategory.OOBE, value=policy.id)]

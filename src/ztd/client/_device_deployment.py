@@ -76,11 +76,16 @@ def add_devices(
 
 
 def list_devices(
-    customer_id: str, batch_id: str, continuation_token: str | None = None
+    customer_id: str,
+    batch_id: str,
+    continuation_token: str | None = None,
+    include_hardware_hash: bool = False,
 ) -> ApiRequest:
-    return ApiRequest(
-        "GET", devices_path(customer_id, batch_id), headers=_paging(continuation_token)
-    )
+    # Lists leave the ~4 KB hashes out unless asked (ztd's option; Partner Center ignores it).
+    path = devices_path(customer_id, batch_id)
+    if include_hardware_hash:
+        path += "?includeHardwareHash=true"
+    return ApiRequest("GET", path, headers=_paging(continuation_token))
 
 
 def device_path(customer_id: str, batch_id: str, device_id: str) -> str:

@@ -176,18 +176,23 @@ class DeviceCollectionOperations:
         self.customer_id = customer_id
         self.batch_id = batch_id
 
-    def get(self) -> ResourceCollection[Device]:
-        """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
-        return _all(self.pages(), Device)
+    def get(self, *, include_hardware_hash: bool = False) -> ResourceCollection[Device]:
+        """Every device of the batch (E4), across all pages (the .NET SDK stops at one);
+        their hardware hashes only with ``include_hardware_hash``."""
+        return _all(self.pages(include_hardware_hash=include_hardware_hash), Device)
 
-    def list(self) -> Iterator[Device]:
-        for page in self.pages():
+    def list(self, *, include_hardware_hash: bool = False) -> Iterator[Device]:
+        for page in self.pages(include_hardware_hash=include_hardware_hash):
             yield from page.items
 
-    def pages(self, continuation_token: str | None = None) -> Iterator[ResourceCollection[Device]]:
+    def pages(
+        self, continuation_token: str | None = None, *, include_hardware_hash: bool = False
+    ) -> Iterator[ResourceCollection[Device]]:
         return _pages(
             self._pipeline,
-            lambda token: dd.list_devices(self.customer_id, self.batch_id, token),
+            lambda token: dd.list_devices(
+                self.customer_id, self.batch_id, token, include_hardware_hash
+            ),
             Device,
             continuation_token,
         )

@@ -176,21 +176,24 @@ class DeviceCollectionOperations:
         self.customer_id = customer_id
         self.batch_id = batch_id
 
-    async def get(self) -> ResourceCollection[Device]:
-        """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
-        return await _all(self.pages(), Device)
+    async def get(self, *, include_hardware_hash: bool = False) -> ResourceCollection[Device]:
+        """Every device of the batch (E4), across all pages (the .NET SDK stops at one);
+        their hardware hashes only with ``include_hardware_hash``."""
+        return await _all(self.pages(include_hardware_hash=include_hardware_hash), Device)
 
-    async def list(self) -> AsyncIterator[Device]:
-        async for page in self.pages():
+    async def list(self, *, include_hardware_hash: bool = False) -> AsyncIterator[Device]:
+        async for page in self.pages(include_hardware_hash=include_hardware_hash):
             for item in page.items:
                 yield item
 
     def pages(
-        self, continuation_token: str | None = None
+        self, continuation_token: str | None = None, *, include_hardware_hash: bool = False
     ) -> AsyncIterator[ResourceCollection[Device]]:
         return _pages(
             self._pipeline,
-            lambda token: dd.list_devices(self.customer_id, self.batch_id, token),
+            lambda token: dd.list_devices(
+                self.customer_id, self.batch_id, token, include_hardware_hash
+            ),
             Device,
             continuation_token,
         )
