@@ -277,7 +277,10 @@ def test_assign_policy_mixed_outcomes_exit_2(
     for secret in ("Hidden", world.other_customer):
         assert secret not in json.dumps(out) and secret not in other.stdout
     listed = _ok(cli("devices", "list", "--customer", world.customer, "--batch", "mine", "--json"))
-    assert [d["policies"] for d in listed] == [[{"key": "o_o_b_e", "value": mine["id"]}], []]
+    assert [d["policies"] for d in listed] == [
+        [{"key": "o_o_b_e", "value": mine["id"]}],
+        [{"key": "o_o_b_e"}],  # the OOBE entry without a value: no policy
+    ]
 
 
 def test_assign_policy_argument_errors_and_timeout(

@@ -56,9 +56,11 @@ def test_devices_page_by_continuation_token(
     assert seen == [d["SerialNumber"] for d in devices]
     first = client.get(url, headers=world.auth()).json()["items"][0]
     assert first["attributes"] == {"objectType": "Device"}
-    assert first["policies"] == []
+    assert first["policies"] == [{"key": "o_o_b_e"}]
     assert "uploadedDate" in first
-    assert first["hardwareHash"] == devices[0]["HardwareHash"]  # exactly the string sent
+    assert "hardwareHash" not in first  # ~4 KB a device: only when asked for
+    asked = client.get(url + "?includeHardwareHash=true", headers=world.auth()).json()
+    assert asked["items"][0]["hardwareHash"] == devices[0]["HardwareHash"]  # as sent
 
 
 def test_bad_continuation_token_is_400(client: TestClient, world: World) -> None:

@@ -131,7 +131,7 @@ def test_downgrading_below_0005_keeps_every_hash_as_sent(
         assert list(registered) == sent[:2]  # the two valid machines registered
     migrate.upgrade(db)
     with db.read() as conn:
-        listing = catalog.list_devices(conn, world.customer, "b", None, 100)
+        listing = catalog.list_devices(conn, world.customer, "b", None, 100, with_hash=True)
     assert [d["hardwareHash"] for d in listing["items"]] == sent[:2]
 
 

@@ -143,8 +143,7 @@ def _result(
 
 def has_failures(results: Sequence[BatchUploadDetails]) -> bool:
     return any(
-        details.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS
-        or any(d.error_code or d.error_description for d in details.devices_status)
+        details.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS or details.failed_devices
         for details in results
     )
 

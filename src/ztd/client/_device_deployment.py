@@ -76,18 +76,40 @@ def add_devices(
 
 
 def list_devices(
-    customer_id: str, batch_id: str, continuation_token: str | None = None
+    customer_id: str,
+    batch_id: str,
+    continuation_token: str | None = None,
+    include_hardware_hash: bool = False,
 ) -> ApiRequest:
-    return ApiRequest(
-        "GET", devices_path(customer_id, batch_id), headers=_paging(continuation_token)
-    )
+    # Lists leave the ~4 KB hashes out unless asked (ztd's option; Partner Center ignores it).
+    path = devices_path(customer_id, batch_id)
+    if include_hardware_hash:
+        path += "?includeHardwareHash=true"
+    return ApiRequest("GET", path, headers=_paging(continuation_token))
+
+
+def device_path(customer_id: str, batch_id: str, device_id: str) -> str:
+    return f"{devices_path(customer_id, batch_id)}/{segment(device_id, 'device_id')}"
+
+
+def get_device(customer_id: str, batch_id: str, device_id: str) -> ApiRequest:
+    return ApiRequest("GET", device_path(customer_id, batch_id, device_id))
+
+
+def update_device(
+    customer_id: str, batch_id: str, device_id: str, device: Device, request_id: str | None
+) -> ApiRequest:
+    # An HTTP PUT of the whole Device, as .NET's IDevice.Patch sends it.
+    path = device_path(customer_id, batch_id, device_id)
+    return ApiRequest("PUT", path, device.to_wire(), request_id=request_id)
 
 
 def delete_device(
     customer_id: str, batch_id: str, device_id: str, request_id: str | None
 ) -> ApiRequest:
-    path = f"{devices_path(customer_id, batch_id)}/{segment(device_id, 'device_id')}"
-    return ApiRequest("DELETE", path, request_id=request_id)
+    return ApiRequest(
+        "DELETE", device_path(customer_id, batch_id, device_id), request_id=request_id
+    )
 
 
 def _paging(continuation_token: str | None) -> dict[str, str]:

@@ -41,15 +41,15 @@ def device_policy_path(customer_id: str) -> str:
 
 
 def to_setting(value: SettingLike) -> PolicySettingsType:
-    """A policy setting from the enum or its snake_case name (any case). Strict: the wire
-    enum turns an unknown string into ``none``, which would drop a misspelt setting."""
+    """A policy setting from the enum or its name in any spelling (skip_eula, SkipEula).
+    Strict: the wire enum turns an unknown string into ``none``, which would drop a
+    misspelt setting."""
     if isinstance(value, PolicySettingsType):
         return value
     if isinstance(value, str):
-        lowered = value.strip().lower()
-        for member in PolicySettingsType:
-            if lowered in (member.value, member.name.lower()):
-                return member
+        member = PolicySettingsType.lookup(value.strip())
+        if member is not None:
+            return member
         raise ValueError(f"unknown policy setting {value!r}; allowed: {', '.join(SETTING_NAMES)}")
     raise TypeError(f"a policy setting must be a str or PolicySettingsType, not {value!r}")
 
@@ -69,10 +69,9 @@ def to_category(value: CategoryLike) -> PolicyCategory:
     if isinstance(value, PolicyCategory):
         return value
     if isinstance(value, str):
-        lowered = value.strip().lower()
-        for member in PolicyCategory:
-            if lowered in (member.value, member.name.lower()):
-                return member
+        member = PolicyCategory.lookup(value.strip())
+        if member is not None:
+            return member
         allowed = ", ".join(m.value for m in PolicyCategory)
         raise ValueError(f"unknown policy category {value!r}; allowed: {allowed}")
     raise TypeError(f"a policy category must be a str or PolicyCategory, not {value!r}")

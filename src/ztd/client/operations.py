@@ -176,18 +176,23 @@ class DeviceCollectionOperations:
         self.customer_id = customer_id
         self.batch_id = batch_id
 
-    def get(self) -> ResourceCollection[Device]:
-        """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
-        return _all(self.pages(), Device)
+    def get(self, *, include_hardware_hash: bool = False) -> ResourceCollection[Device]:
+        """Every device of the batch (E4), across all pages (the .NET SDK stops at one);
+        their hardware hashes only with ``include_hardware_hash``."""
+        return _all(self.pages(include_hardware_hash=include_hardware_hash), Device)
 
-    def list(self) -> Iterator[Device]:
-        for page in self.pages():
+    def list(self, *, include_hardware_hash: bool = False) -> Iterator[Device]:
+        for page in self.pages(include_hardware_hash=include_hardware_hash):
             yield from page.items
 
-    def pages(self, continuation_token: str | None = None) -> Iterator[ResourceCollection[Device]]:
+    def pages(
+        self, continuation_token: str | None = None, *, include_hardware_hash: bool = False
+    ) -> Iterator[ResourceCollection[Device]]:
         return _pages(
             self._pipeline,
-            lambda token: dd.list_devices(self.customer_id, self.batch_id, token),
+            lambda token: dd.list_devices(
+                self.customer_id, self.batch_id, token, include_hardware_hash
+            ),
             Device,
             continuation_token,
         )
@@ -214,6 +219,21 @@ class DeviceOperations:
         self.customer_id = customer_id
         self.batch_id = batch_id
         self.device_id = device_id
+
+    def get(self) -> Device:
+        """The device, its hardware hash included."""
+        request = dd.get_device(self.customer_id, self.batch_id, self.device_id)
+        return parse_model(self._pipeline.send(request), Device)
+
+    def patch(self, device: dd.DeviceLike, *, request_id: str | None = None) -> Device:
+        """Change what a partner may change on the device, its policy (``policies``: an
+        OOBE entry with the policy id, or without a value for none); an HTTP PUT, as
+        .NET's ``IDevice.Patch``. Returns the device as it now is."""
+        body = dd.to_device(device)
+        request = dd.update_device(
+            self.customer_id, self.batch_id, self.device_id, body, request_id
+        )
+        return parse_model(self._pipeline.send(request), Device)
 
     def delete(self, *, request_id: str | None = None) -> None:
         """Delete the device from the batch (E5)."""

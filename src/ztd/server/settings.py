@@ -74,6 +74,9 @@ class Settings(BaseSettings):
 
     embedded_worker: bool = True  # `ztd serve --no-worker` turns it off
     registration_mode: RegistrationMode = RegistrationMode.OPEN
+    # Top-level batch status "finished_with_errors" when a device failed (the seed says
+    # "finished": every device processed, outcomes in the device entries).
+    batch_status_with_errors: bool = False
     server_id: str = "000000001"
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ztd.wire.base import ResourceAttributes, WireModel, attributes
+from ztd.wire.resources import ResourceLinks
 
 
 class CustomerCompanyProfile(WireModel):
@@ -22,7 +23,10 @@ class CustomerBillingProfile(WireModel):
 
 class Customer(WireModel):
     id: str | None = None
+    commerce_id: str | None = None
     company_profile: CustomerCompanyProfile | None = None
     billing_profile: CustomerBillingProfile | None = None
     relationship_to_partner: str | None = None
+    allow_delegated_access: bool | None = None
+    links: ResourceLinks | None = None
     attributes: ResourceAttributes = attributes("Customer")

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
+
+
+def fold(text: str) -> str:
+    """An enum name with case and underscores folded away: the SDK's converter reads
+    ``o_o_b_e``, ``OOBE`` and ``oobe`` alike, and PowerShell 3.x sends the PascalCase
+    names (``OobeUserNotLocalAdmin``) where the SDK writes ``oobe_user_not_local_admin``."""
+    return text.replace("_", "").casefold()
 
 
 class WireEnum(StrEnum):
-    """Reads like .NET: case-insensitive, and an unknown string becomes the 0 value."""
+    """Reads like .NET: any spelling of a name (see ``fold``), and an unknown string becomes
+    the 0 value. Responses write the snake_case value."""
+
+    @classmethod
+    def lookup(cls, value: str) -> Self | None:
+        """The member ``value`` names in any spelling, or None."""
+        return _by_folded_name(cls).get(fold(value))  # type: ignore[return-value]
 
     @classmethod
     def _missing_(cls, value: Any) -> WireEnum:
-        if isinstance(value, str):
-            for member in cls:
-                if member.value == value.lower():
-                    return member
-        return cls._zero()
+        member = cls.lookup(value) if isinstance(value, str) else None
+        return member if member is not None else cls._zero()
 
     @classmethod
     def _zero(cls) -> WireEnum:
         return next(iter(cls))
+
+
+@functools.cache
+def _by_folded_name(cls: type[WireEnum]) -> dict[str, WireEnum]:
+    return {fold(member.value): member for member in cls}
 
 
 class DeviceUploadStatusType(WireEnum):

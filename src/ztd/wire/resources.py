@@ -42,10 +42,12 @@ class Device(WireModel):
     oem_manufacturer_name: str | None = None
     policies: list[KeyValuePair] | None = None
     uploaded_date: datetime | None = None
+    uploaded_by: str | None = None
     allowed_operations: list[str] | None = None
+    links: ResourceLinks | None = None
     attributes: ResourceAttributes = attributes("Device")
 
-    @field_validator("uploaded_date", "allowed_operations", mode="wrap")
+    @field_validator("uploaded_date", "allowed_operations", "links", mode="wrap")
     @classmethod
     def _tolerate_client_junk(cls, value: object, handler: Any) -> object:
         # Clients echo these back with placeholder values the server never reads.
@@ -60,7 +62,9 @@ class DeviceBatch(WireModel):
     created_by: str | None = None
     creation_date: datetime | None = None
     devices_count: int = 0
+    status: DeviceUploadStatusType | None = None  # of its latest upload
     devices_link: Link | None = None
+    links: ResourceLinks | None = None
     attributes: ResourceAttributes = attributes("DeviceBatch")
 
 
@@ -99,6 +103,24 @@ class BatchUploadDetails(WireModel):
             DeviceUploadStatusType.FINISHED,
             DeviceUploadStatusType.FINISHED_WITH_ERRORS,
         )
+
+    @property
+    def failed_devices(self) -> list[DeviceUploadDetails]:
+        """The entries of devices that failed. The top-level status says only whether every
+        device was processed (a batch with an 808 reads ``finished``, as Partner Center's
+        example shows); success or failure is in the device entries."""
+        return [
+            d
+            for d in self.devices_status
+            if d.error_code
+            or d.error_description
+            or d.status is DeviceUploadStatusType.FINISHED_WITH_ERRORS
+        ]
+
+    @property
+    def succeeded(self) -> bool:
+        """Done, and no device failed."""
+        return self.done and not self.failed_devices
 
 
 class ConfigurationPolicy(WireModel):

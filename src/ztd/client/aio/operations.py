@@ -176,21 +176,24 @@ class DeviceCollectionOperations:
         self.customer_id = customer_id
         self.batch_id = batch_id
 
-    async def get(self) -> ResourceCollection[Device]:
-        """Every device of the batch (E4), across all pages (the .NET SDK stops at one)."""
-        return await _all(self.pages(), Device)
+    async def get(self, *, include_hardware_hash: bool = False) -> ResourceCollection[Device]:
+        """Every device of the batch (E4), across all pages (the .NET SDK stops at one);
+        their hardware hashes only with ``include_hardware_hash``."""
+        return await _all(self.pages(include_hardware_hash=include_hardware_hash), Device)
 
-    async def list(self) -> AsyncIterator[Device]:
-        async for page in self.pages():
+    async def list(self, *, include_hardware_hash: bool = False) -> AsyncIterator[Device]:
+        async for page in self.pages(include_hardware_hash=include_hardware_hash):
             for item in page.items:
                 yield item
 
     def pages(
-        self, continuation_token: str | None = None
+        self, continuation_token: str | None = None, *, include_hardware_hash: bool = False
     ) -> AsyncIterator[ResourceCollection[Device]]:
         return _pages(
             self._pipeline,
-            lambda token: dd.list_devices(self.customer_id, self.batch_id, token),
+            lambda token: dd.list_devices(
+                self.customer_id, self.batch_id, token, include_hardware_hash
+            ),
             Device,
             continuation_token,
         )
@@ -219,6 +222,21 @@ class DeviceOperations:
         self.customer_id = customer_id
         self.batch_id = batch_id
         self.device_id = device_id
+
+    async def get(self) -> Device:
+        """The device, its hardware hash included."""
+        request = dd.get_device(self.customer_id, self.batch_id, self.device_id)
+        return parse_model(await self._pipeline.send(request), Device)
+
+    async def patch(self, device: dd.DeviceLike, *, request_id: str | None = None) -> Device:
+        """Change what a partner may change on the device, its policy (``policies``: an
+        OOBE entry with the policy id, or without a value for none); an HTTP PUT, as
+        .NET's ``IDevice.Patch``. Returns the device as it now is."""
+        body = dd.to_device(device)
+        request = dd.update_device(
+            self.customer_id, self.batch_id, self.device_id, body, request_id
+        )
+        return parse_model(await self._pipeline.send(request), Device)
 
     async def delete(self, *, request_id: str | None = None) -> None:
         """Delete the device from the batch (E5)."""

@@ -3,6 +3,7 @@ failing with an error that says exactly what is wrong and where."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import orjson
@@ -44,10 +45,43 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        lenient = _without_trailing_commas(body)
+        if lenient is not None:
+            return lenient
         raise bad_request(
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}."
         ) from exc
+
+
+# A JSON string (kept as is), or a comma before a closing bracket (dropped).
+_STRING_OR_TRAILING_COMMA = re.compile(rb'"(?:[^"\\]|\\.)*"|,(?=\s*[\]}])')
+_WHITESPACE = b" \t\r\n"
+_OPENERS = b"[{,"
+
+
+def _without_trailing_commas(body: bytes) -> Any | None:
+    """The body read as Newtonsoft reads it, which accepts ``[1, 2,]`` and ``{"a": 1,}``
+    (scripts that build JSON by hand send them); None when it is not JSON even so. Only
+    bodies orjson refused come here."""
+
+    def keep_or_drop(match: re.Match[bytes]) -> bytes:
+        text = match.group(0)
+        if text[:1] == b'"':
+            return text
+        before = match.start() - 1
+        while before >= 0 and body[before] in _WHITESPACE:
+            before -= 1
+        # A comma after a value goes; "[,]" and "{,}" stay refused (no value before it).
+        return text if before < 0 or body[before] in _OPENERS else b""
+
+    cleaned = _STRING_OR_TRAILING_COMMA.sub(keep_or_drop, body)
+    if cleaned == body:
+        return None
+    try:
+        return orjson.loads(cleaned)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def parse_model(model: type[M], data: Any, *, what: str) -> M:

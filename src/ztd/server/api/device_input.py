@@ -8,12 +8,19 @@ the device and the property.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ztd.server.errors import bad_request, refuse_nul
 from ztd.server.services.uploads import UploadedDevice
+from ztd.wire import PolicyCategory
 
-__all__ = ["UploadedDevice", "parse_batch_id", "parse_devices"]
+__all__ = [
+    "DeviceChange",
+    "UploadedDevice",
+    "parse_batch_id",
+    "parse_device_change",
+    "parse_devices",
+]
 
 # Wire name (lower case) -> (field, longest value the registry stores).
 _FIELDS = {
@@ -24,6 +31,7 @@ _FIELDS = {
     "oemmanufacturername": ("oem_manufacturer_name", 256),
 }
 MAX_BATCH_ID = 256
+MAX_POLICY_REF = 256
 
 
 def parse_devices(raw: Any, *, where: str = "devices") -> list[UploadedDevice]:
@@ -37,7 +45,13 @@ def _fields(item: Any, where: str) -> dict[str, Any]:
         raise bad_request(f"{where}: expected a Device object, got {_json_type(item)}.")
     fields: dict[str, Any] = {}
     for key, value in item.items():
-        known = _FIELDS.get(key.lower().replace("_", "")) if isinstance(key, str) else None
+        folded = key.lower().replace("_", "") if isinstance(key, str) else None
+        if folded == "policies" and value is not None:
+            # PowerShell copies a device's Policies into uploads: they take effect once the
+            # device registers, as if a DevicePolicyUpdates request followed.
+            fields["policy_ref"] = _policy_ref(value, f"{where}.{key}")
+            continue
+        known = _FIELDS.get(folded) if folded is not None else None
         if known is None or value is None:
             continue  # junk the SDKs send (Attributes, UploadedDate, Id: null ...) is ignored
         if type(value) is not str:
@@ -50,6 +64,52 @@ def _fields(item: Any, where: str) -> dict[str, Any]:
         refuse_nul(value, where, ".", key, ":")
         fields[name] = value
     return fields
+
+
+def _policy_ref(raw: Any, where: str) -> str | None:
+    """The policy an uploaded device's ``policies`` names: the value of its OOBE entry (key
+    in any spelling: o_o_b_e, OOBE), or None when there is none or it has no value."""
+    if not isinstance(raw, list):
+        raise bad_request(f"{where}: expected an array of {{key, value}}, got {_json_type(raw)}.")
+    ref = None
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise bad_request(f"{where}[{index}]: expected an object, got {_json_type(entry)}.")
+        named = {str(k).lower(): v for k, v in entry.items()}
+        key, value = named.get("key"), named.get("value")
+        if key is not None and not isinstance(key, str):
+            raise bad_request(f"{where}[{index}].key: expected a string, got {_json_type(key)}.")
+        if value is not None and not isinstance(value, str):
+            raise bad_request(
+                f"{where}[{index}].value: expected a string (a policy id), got {_json_type(value)}."
+            )
+        if key is None or PolicyCategory.lookup(key) is not PolicyCategory.OOBE:
+            continue  # the only category there is; others mean nothing to a device
+        if value is not None and len(value) > MAX_POLICY_REF:
+            raise bad_request(
+                f"{where}[{index}].value: {len(value)} characters; at most {MAX_POLICY_REF}."
+            )
+        refuse_nul(value, f"{where}[{index}].value:")
+        ref = value.strip() or None if value is not None else None
+    return ref
+
+
+class DeviceChange(NamedTuple):
+    """What a PUT/PATCH of one device changes: its OOBE policy, when ``sets_policy``."""
+
+    sets_policy: bool
+    policy_ref: str | None  # None: no policy
+
+
+def parse_device_change(raw: Any) -> DeviceChange:
+    """A ``Device`` body: ``policies`` absent (or null) keeps the device's policy; present,
+    its OOBE entry's value is the policy, and no entry or no value means none."""
+    if not isinstance(raw, dict):
+        raise bad_request(f"The body must be a Device object, got {_json_type(raw)}.")
+    for key, value in raw.items():
+        if isinstance(key, str) and key.lower() == "policies" and value is not None:
+            return DeviceChange(True, _policy_ref(value, key))
+    return DeviceChange(False, None)
 
 
 def parse_batch_id(raw: Any) -> str:

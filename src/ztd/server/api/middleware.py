@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import os
+import re
 import time
 from email.utils import formatdate
 
@@ -30,6 +31,7 @@ _LITERAL_POSITIONS = (1, 2, 4, 6)  # "", v1, customers, {cid}, X, {id}, Y, {id}
 
 
 def canonical_path(path: str) -> str:
+    path = clean_path(path)
     parts = path.split("/")
     for i in _LITERAL_POSITIONS:
         if i < len(parts):
@@ -37,6 +39,19 @@ def canonical_path(path: str) -> str:
             if canonical is not None:
                 parts[i] = canonical
     return "/".join(parts)
+
+
+def clean_path(path: str) -> str:
+    """The path ASP.NET would route: runs of slashes as one (a doc example and scripts that
+    join URLs send //v1/...), no trailing slash (answered in place, not redirected)."""
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path
+
+
+_SLASHES = re.compile(r"/{2,}")
 
 
 class _DateHeader:
@@ -84,7 +99,7 @@ class PartnerCenterHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path[:4].lower() == "/v1/":
+        if path[:4].lower() == "/v1/" or path.startswith("//") or path.endswith("/"):
             scope["path"] = canonical_path(path)
         correlation_id = request_id = cv = authorization = etag_match = None
         for name, value in scope["headers"]:  # ASGI servers hand over lower-case names

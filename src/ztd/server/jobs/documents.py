@@ -189,9 +189,17 @@ def running_document(
     return assemble(job, job.status, parts, job.completed_at)
 
 
-def finish_job_if_complete(conn: Connection, job_id: str, now: datetime) -> bool:
+def finish_job_if_complete(
+    conn: Connection, job_id: str, now: datetime, *, status_with_errors: bool = False
+) -> bool:
     """Count one more chunk done; the transaction that finishes the last chunk also stores
-    the final document. The job row's update serializes concurrent finishers."""
+    the final document. The job row's update serializes concurrent finishers.
+
+    A job is ``finished`` once every device has been processed, whatever their outcomes: the
+    batchJobStatus page's example shows a batch whose device got 808 as ``finished``, and
+    tools in the field stop polling on ``finished`` only. The device entries carry
+    ``finished_with_errors`` and the code. ``status_with_errors``
+    (ZTD_BATCH_STATUS_WITH_ERRORS) restores a top-level ``finished_with_errors``."""
     counts = conn.execute(
         update(batch_jobs)
         .where(batch_jobs.c.id == job_id)
@@ -202,7 +210,8 @@ def finish_job_if_complete(conn: Connection, job_id: str, now: datetime) -> bool
         return False
     job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == job_id)).one()
     parts = load_parts(conn, job_id, lambda first, end: load_echo(conn, job_id, first, end))
-    status = FAILED if any(part.failed for part in parts.values()) else FINISHED
+    failed = status_with_errors and any(part.failed for part in parts.values())
+    status = FAILED if failed else FINISHED
     body = assemble(job, status, [parts[n].entries for n in sorted(parts)], now)
     conn.execute(
         update(batch_jobs)

@@ -44,12 +44,16 @@ def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     """What a chunk of an upload reports when every device that passed the prechecks
     registers, the common case: the worker then only checks that as many rows landed
     (expected_inserts) and keeps this part. Hashless devices are resolved through the OEM
-    registry first, so a chunk with any of them expects nothing and is worked out in full."""
+    registry first, and devices sent with a policy take it once registered, so a chunk with
+    any of those expects nothing and is worked out in full."""
     outcomes = [planned_outcome(i.device_id, i.precheck_code, i.precheck_name) for i in items]
     part = chunk_part([item.echo for item in items], outcomes)
     planned = [i for i in items if i.device_id is not None]
-    hashless = any(i.hash_blob is None and i.hardware_hash is None for i in planned)
-    expected = None if hashless else len(planned)
+    # Policies sent with devices are checked once they register (809/810).
+    worked_out = any(
+        (i.hash_blob is None and i.hardware_hash is None) or i.policy_ref for i in planned
+    )
+    expected = None if worked_out else len(planned)
     return {"entries": part.entries, "failed": part.failed, "expected_inserts": expected}
 
 

@@ -141,7 +141,12 @@ class Worker:
                     for row in rows
                 ]
                 leases.mark_done(conn, chunk.chunk_pk, chunk_part([r.echo for r in rows], outcomes))
-                finish_job_if_complete(conn, chunk.job_id, now)
+                finish_job_if_complete(
+                    conn,
+                    chunk.job_id,
+                    now,
+                    status_with_errors=self.settings.batch_status_with_errors,
+                )
             purge_expired_request_ids(
                 conn, now=now, retention_hours=self.settings.idempotency_retention_hours
             )
@@ -170,7 +175,12 @@ class Worker:
                 rows, outcomes = processed
                 part = chunk_part([row.echo for row in rows], outcomes)
             leases.mark_done(conn, lease.chunk_pk, part)
-            finish_job_if_complete(conn, lease.job_id, now)
+            finish_job_if_complete(
+                conn,
+                lease.job_id,
+                now,
+                status_with_errors=self.settings.batch_status_with_errors,
+            )
 
 
 TRANSIENT_RETRIES = 5

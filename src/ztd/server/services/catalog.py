@@ -1,4 +1,5 @@
-"""Reading and deleting what was registered: batches (E3), devices (E4), device delete (E5)."""
+"""What was registered: batches (E3), devices (E4), one device (GET, its policy by PUT or
+PATCH as the SDK's IDevice.Patch sends it, E5 delete)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, select, update
 
+from ztd.server.api.ids import maybe_guid
 from ztd.server.clock import wire_time
 from ztd.server.errors import bad_request, not_found
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
-from ztd.server.storage.schema import device_batches, devices, job_items, partners
+from ztd.server.storage.schema import batch_jobs, device_batches, devices, job_items, partners
+from ztd.wire import PolicyCategory
 
-ALLOWED_OPERATIONS = ["GET", "DELETE"]
+# What works on a device (its links.self): read it, change its policies, delete it.
+ALLOWED_OPERATIONS = ["GET", "PATCH", "DELETE"]
+# A batch whose jobs are all gone (purged) was processed long ago.
+_SETTLED = "finished"
 
 
 def partner_name(conn: Connection, partner_id: str) -> str:
@@ -22,31 +28,38 @@ def partner_name(conn: Connection, partner_id: str) -> str:
     return name or partner_id
 
 
-def list_batches(conn: Connection, customer_id: str) -> dict[str, Any]:
+def list_batches(conn: Connection, customer_id: str, batch_id: str | None = None) -> dict[str, Any]:
+    """E3; with ``batch_id``, a collection of that batch alone (empty when it is unknown)."""
     counts = (
         select(devices.c.batch_pk, func.count().label("n"))
         .where(devices.c.customer_id == customer_id)
         .group_by(devices.c.batch_pk)
         .subquery()
     )
-    rows = conn.execute(
+    query = (
         select(device_batches, func.coalesce(counts.c.n, 0).label("devices_count"))
         .outerjoin(counts, counts.c.batch_pk == device_batches.c.pk)
         .where(device_batches.c.customer_id == customer_id)
         .order_by(device_batches.c.pk)
-    ).all()
+    )
+    if batch_id is not None:
+        query = query.where(device_batches.c.batch_key == batch_id.casefold())
+    rows = conn.execute(query).all()
+    statuses = _batch_statuses(conn, customer_id)
     items = [
         {
             "id": row.batch_id,
             "createdBy": row.created_by,
             "creationDate": wire_time(row.created_at),
             "devicesCount": row.devices_count,
+            "status": statuses.get(row.pk, _SETTLED),
             "devicesLink": {
                 # The raw batch id, spaces included, as Partner Center writes it.
                 "uri": f"/customers/{customer_id}/deviceBatches/{row.batch_id}/devices",
                 "method": "GET",
                 "headers": [],
             },
+            "links": {"self": _link(f"/customers/{customer_id}/deviceBatches/{row.batch_id}")},
             "attributes": {"objectType": "DeviceBatch"},
         }
         for row in rows
@@ -54,37 +67,67 @@ def list_batches(conn: Connection, customer_id: str) -> dict[str, Any]:
     return {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
 
 
+def get_batch(conn: Connection, customer_id: str, batch_id: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = list_batches(conn, customer_id, batch_id)["items"]
+    if not found:
+        raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
+    return found[0]
+
+
+def _batch_statuses(conn: Connection, customer_id: str) -> dict[int, str]:
+    """Batch key -> the status of its latest upload (queued, processing or finished)."""
+    rows = conn.execute(
+        select(batch_jobs.c.batch_pk, batch_jobs.c.status)
+        .where(batch_jobs.c.customer_id == customer_id, batch_jobs.c.batch_pk.is_not(None))
+        .order_by(batch_jobs.c.created_at)
+    )
+    # finished_with_errors (ZTD_BATCH_STATUS_WITH_ERRORS) is a finished upload, to a batch.
+    return {pk: _SETTLED if status.startswith(_SETTLED) else status for pk, status in rows}
+
+
 def list_devices(
-    conn: Connection, customer_id: str, batch_id: str, token: str | None, page_size: int
+    conn: Connection,
+    customer_id: str,
+    batch_id: str,
+    token: str | None,
+    page_size: int,
+    *,
+    with_hash: bool = False,
 ) -> dict[str, Any]:
     batch_pk = _batch_pk(conn, customer_id, batch_id)
     after = _position(token) if token else 0
-    item = job_items.alias("item")
-    rows = conn.execute(
-        select(
-            devices,
-            item.c.hash_blob.label("item_hash_blob"),
-            item.c.hash_length.label("item_hash_length"),
-            item.c.hardware_hash.label("item_hardware_hash"),
-        )
-        .outerjoin(
-            item,
-            and_(item.c.job_id == devices.c.job_id, item.c.ordinal == devices.c.job_ordinal),
-        )
-        .where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
-        .order_by(devices.c.pk)
-        .limit(page_size + 1)
-    ).all()
+    query = _device_query(with_hash).where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
+    rows = conn.execute(query.order_by(devices.c.pk).limit(page_size + 1)).all()
     total = conn.execute(
         select(func.count()).select_from(devices).where(devices.c.batch_pk == batch_pk)
     ).scalar_one()
     more = len(rows) > page_size
+    page = rows[:page_size]
+    base = f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices"
+    uploaders = _uploaders(conn, {row.job_id for row in page})
     return seek_collection(
-        [_device(row) for row in rows[:page_size]],
+        [_device(row, base, uploaders, with_hash) for row in page],
         total,
         encode_token("d", rows[page_size - 1].pk) if more else None,
-        f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices",
+        base,
     )
+
+
+def get_device(
+    conn: Connection, customer_id: str, batch_id: str, device_id: str, *, with_hash: bool = True
+) -> dict[str, Any]:
+    """One device of the batch (its links.self); 404 when the batch or device is unknown."""
+    row = _device_row(conn, customer_id, batch_id, device_id, with_hash)
+    base = f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices"
+    return _device(row, base, _uploaders(conn, {row.job_id}), with_hash)
+
+
+def set_device_policy(
+    conn: Connection, customer_id: str, batch_id: str, device_id: str, policy_id: str | None
+) -> None:
+    """Assign ``policy_id`` (None: no policy) to the device; 404 when it is unknown."""
+    row = _device_row(conn, customer_id, batch_id, device_id, with_hash=False)
+    conn.execute(update(devices).where(devices.c.pk == row.pk).values(policy_id=policy_id))
 
 
 def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:
@@ -96,6 +139,48 @@ def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: 
     )
     if result.rowcount == 0:
         raise not_found(f"Device {device_id!r} was not found in batch {batch_id!r}.")
+
+
+def _device_row(
+    conn: Connection, customer_id: str, batch_id: str, device_id: str, with_hash: bool
+) -> Any:
+    batch_pk = _batch_pk(conn, customer_id, batch_id)
+    guid = maybe_guid(device_id.strip())
+    row = None
+    if guid is not None:
+        query = _device_query(with_hash).where(devices.c.batch_pk == batch_pk, devices.c.id == guid)
+        row = conn.execute(query).first()
+    if row is None:
+        raise not_found(f"Device {device_id!r} was not found in batch {batch_id!r}.")
+    return row
+
+
+def _device_query(with_hash: bool) -> Any:
+    """Devices, with their hash as uploaded (from their job item) only when asked: it is
+    about 4 KB a device, and listing them all is the common read."""
+    if not with_hash:
+        return select(devices)
+    item = job_items.alias("item")
+    return select(
+        devices,
+        item.c.hash_blob.label("item_hash_blob"),
+        item.c.hash_length.label("item_hash_length"),
+        item.c.hardware_hash.label("item_hardware_hash"),
+    ).outerjoin(
+        item, and_(item.c.job_id == devices.c.job_id, item.c.ordinal == devices.c.job_ordinal)
+    )
+
+
+def _uploaders(conn: Connection, job_ids: set[str]) -> dict[str, str]:
+    """Job id -> the name of the partner whose upload registered the device."""
+    if not job_ids:
+        return {}
+    rows = conn.execute(
+        select(batch_jobs.c.id, partners.c.name)
+        .join(partners, partners.c.id == batch_jobs.c.partner_id)
+        .where(batch_jobs.c.id.in_(sorted(job_ids)))
+    )
+    return {job_id: name for job_id, name in rows}
 
 
 def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
@@ -110,22 +195,35 @@ def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
     return int(pk)
 
 
-def _device(row: Any) -> dict[str, Any]:
+def _device(row: Any, base: str, uploaders: dict[str, str], with_hash: bool) -> dict[str, Any]:
     device: dict[str, Any] = {"id": row.id}
     for key, value in (
         ("serialNumber", row.serial_number),
         ("productKey", row.product_key),
-        ("hardwareHash", _hash_of(row)),
+        ("hardwareHash", _hash_of(row) if with_hash else None),
         ("modelName", row.model_name),
         ("oemManufacturerName", row.manufacturer),
     ):
         if value is not None:
             device[key] = value
-    device["policies"] = [{"key": "o_o_b_e", "value": row.policy_id}] if row.policy_id else []
+    # Partner Center always lists the OOBE entry, without a value when no policy is
+    # assigned (client code reads Policies[0]).
+    oobe: dict[str, Any] = {"key": PolicyCategory.OOBE.value}
+    if row.policy_id:
+        oobe["value"] = row.policy_id
+    device["policies"] = [oobe]
     device["uploadedDate"] = wire_time(row.uploaded_at)
+    uploader = uploaders.get(row.job_id)
+    if uploader is not None:  # (the job may have been purged since)
+        device["uploadedBy"] = uploader
     device["allowedOperations"] = ALLOWED_OPERATIONS
+    device["links"] = {"self": _link(f"{base}/{row.id}")}
     device["attributes"] = {"objectType": "Device"}
     return device
+
+
+def _link(uri: str) -> dict[str, Any]:
+    return {"uri": uri, "method": "GET", "headers": []}
 
 
 def _hash_of(row: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -12,18 +13,33 @@ from ztd.server.services.paging import decode_token, encode_token, seek_collecti
 from ztd.server.services.tenancy import add_customer
 from ztd.server.storage.schema import customers, partner_customers
 
+# Names the commerce id apart from the tenant id, stably (Partner Center's are distinct
+# GUIDs; nothing here needs them to be anything but stable and unique).
+_COMMERCE_IDS = uuid.UUID("3f5b8a4e-0c1d-4e6f-9a7b-2d8c6e1f0a93")
+
 
 def customer_document(row: Row[Any]) -> dict[str, Any]:
+    """The documented Customer properties a CSP partner's tool reads: ids, the company
+    profile, the relationship and delegated access, and links."""
+    self_uri = f"/customers/{row.id}"
     profile: dict[str, Any] = {"tenantId": row.id, "companyName": row.name}
     if row.domain:
         profile["domain"] = row.domain
+    profile["links"] = {"self": _link(f"{self_uri}/profiles/company")}
     profile["attributes"] = {"objectType": "CustomerCompanyProfile"}
     return {
         "id": row.id,
+        "commerceId": str(uuid.uuid5(_COMMERCE_IDS, row.id)),
         "companyProfile": profile,
         "relationshipToPartner": "reseller",
+        "allowDelegatedAccess": True,
+        "links": {"self": _link(self_uri)},
         "attributes": {"objectType": "Customer"},
     }
+
+
+def _link(uri: str) -> dict[str, Any]:
+    return {"uri": uri, "method": "GET", "headers": []}
 
 
 def _of_partner(partner_id: str) -> Any:

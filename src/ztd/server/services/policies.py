@@ -20,7 +20,6 @@ from ztd.server.errors import bad_request, not_found
 from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import PolicyCategory, PolicySettingsType
 
-_SETTINGS = {member.value: member for member in PolicySettingsType}
 _SETTING_FLAGS = {
     1: "remove_oem_preinstalls",
     2: "oobe_user_not_local_admin",
@@ -40,8 +39,8 @@ def parse_settings(raw: object) -> list[str]:
     for index, value in enumerate(raw):
         if isinstance(value, int) and value in _SETTING_FLAGS:
             name = _SETTING_FLAGS[value]
-        elif isinstance(value, str) and value.lower() in _SETTINGS:
-            name = value.lower()
+        elif isinstance(value, str) and (member := PolicySettingsType.lookup(value)):
+            name = member.value  # any spelling in (SkipEula, skip_eula, SKIPEULA); snake out
         else:
             allowed = ", ".join(m.value for m in PolicySettingsType)
             raise bad_request(
@@ -53,10 +52,11 @@ def parse_settings(raw: object) -> list[str]:
 
 
 def parse_category(raw: object) -> str:
-    # The .NET sample and PowerShell never set a category: missing or "none" means OOBE.
-    if raw is None or (isinstance(raw, str) and raw.lower() in ("", "none")) or raw == 0:
+    # The .NET sample never sets a category and PowerShell sends "None": missing or none
+    # means OOBE, the only category there is. Any spelling (o_o_b_e, OOBE, None, NONE).
+    if raw is None or raw in ("", 0, 1):
         return PolicyCategory.OOBE.value
-    if (isinstance(raw, str) and raw.lower() == PolicyCategory.OOBE.value) or raw == 1:
+    if isinstance(raw, str) and PolicyCategory.lookup(raw) is not None:
         return PolicyCategory.OOBE.value
     raise bad_request(f"category: unknown policy category {raw!r}; allowed: o_o_b_e.")
 
@@ -174,7 +174,10 @@ def _document(row: Any, assigned: int) -> dict[str, Any]:
     document: dict[str, Any] = {"id": row.id, "name": row.name, "category": row.category}
     if row.description is not None:
         document["description"] = row.description
+    # The resource table and the SDKs name the count devicesAssignedCount; every example
+    # on the docs' pages shows devicesAssigned. Clients read either: send both.
     document["devicesAssignedCount"] = int(assigned)
+    document["devicesAssigned"] = int(assigned)
     document["policySettings"] = orjson.loads(row.settings)
     document["createdDate"] = wire_time(row.created_at)
     document["lastModifiedDate"] = wire_time(row.last_modified_at)

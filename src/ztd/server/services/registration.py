@@ -24,6 +24,7 @@ from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome, planned_outcome
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
 from ztd.server.services import oem_registry
+from ztd.server.services.policy_updates import assign_registered
 from ztd.server.settings import RegistrationMode
 from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import devices, job_items
@@ -54,14 +55,32 @@ def register_chunk(
         inserted = _insert_devices(conn, lease, job, now)
     outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
     planned = sum(1 for row in rows if row.device_id is not None) - len(refused)
+    existing: dict[int, str] = {}  # ordinal -> id of the device holding its identity
     if inserted < planned:  # some identity keys were already taken
-        refused |= _conflicts(conn, lease, job)
+        conflicts, existing = _conflicts(conn, lease, job)
+        refused |= conflicts
     for ordinal, error in refused.items():
-        outcome: ItemOutcome = [None, error.code, error.name]
+        outcome = refusal_outcome(error, existing.get(ordinal))
         if ordinal in hints:
             outcome.append(hints[ordinal])
         outcomes[ordinal - lease.first_ordinal] = outcome
+    wanted = [
+        (row.ordinal, row.device_id, row.policy_ref)
+        for row in rows
+        if row.policy_ref and row.device_id and row.ordinal not in refused
+    ]
+    if wanted:  # policies sent with the devices, as if a policy update followed
+        for ordinal, error in assign_registered(conn, job.customer_id, wanted).items():
+            device_id = outcomes[ordinal - lease.first_ordinal][0]
+            outcomes[ordinal - lease.first_ordinal] = [device_id, error.code, error.name]
     return rows, outcomes
+
+
+def refusal_outcome(error: dds.DdsError, existing_id: str | None) -> ItemOutcome:
+    """A refused item's outcome. An 806 names the device already registered to this
+    customer; an 808 names none (that device is another tenant's)."""
+    device_id = existing_id if error is dds.DEVICE_ALREADY_ASSIGNED else None
+    return [device_id, error.code, error.name]
 
 
 def _resolve_hashless(
@@ -93,7 +112,7 @@ def _resolve_hashless(
     )
     # Strict mode refuses a device nobody knows (812); one already registered is known
     # (its hash gave its keys), and its insert then conflicts: 806 or 808, as for a hash.
-    registered: dict[str, str] = {}
+    registered: dict[str, tuple[str, str]] = {}
     if mode is RegistrationMode.STRICT:
         unresolved = [
             h for h in hashless if not (by_pkid.get(h[1] or "") or by_key.get(h[2] or ""))
@@ -190,9 +209,9 @@ _DEVICE_COLUMNS = (
 )
 
 
-def _conflicts(conn: Connection, lease: Lease, job: Row[Any]) -> Refusals:
+def _conflicts(conn: Connection, lease: Lease, job: Row[Any]) -> tuple[Refusals, dict[int, str]]:
     """Items whose device did not land, each with 806 (this customer holds the device) or 808
-    (another tenant does)."""
+    (another tenant does); and for the 806 ones, the id of the device already registered."""
     missing = conn.execute(
         select(job_items.c.ordinal, job_items.c.hardware_key, job_items.c.pkid_key)
         .select_from(job_items.outerjoin(devices, devices.c.id == job_items.c.device_id))
@@ -202,24 +221,26 @@ def _conflicts(conn: Connection, lease: Lease, job: Row[Any]) -> Refusals:
         conn, [row.hardware_key for row in missing], [row.pkid_key for row in missing]
     )
     refused: Refusals = {}
+    existing: dict[int, str] = {}
     for ordinal, hardware_key, pkid_key in missing:
         owner = owners.get(hardware_key) or owners.get(pkid_key)
         if owner is None:  # the conflicting device vanished meanwhile (deleted)
             refused[ordinal] = dds.STORAGE_ERROR
-        elif owner == job.customer_id:
+        elif owner[0] == job.customer_id:
             refused[ordinal] = dds.DEVICE_ALREADY_ASSIGNED
+            existing[ordinal] = owner[1]
         else:
             refused[ordinal] = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
-    return refused
+    return refused, existing
 
 
 def _owners_by_key(
     conn: Connection, hardware_keys: Sequence[str | None], pkids: Sequence[str | None]
-) -> dict[str, str]:
-    """Identity key -> customer id of the device that holds it."""
-    owners: dict[str, str] = {}
+) -> dict[str, tuple[str, str]]:
+    """Identity key -> (customer id, device id) of the device that holds it."""
+    owners: dict[str, tuple[str, str]] = {}
     for column, keys in ((devices.c.hardware_key, hardware_keys), (devices.c.pkid_key, pkids)):
         for part in in_slices([key for key in keys if key]):
-            query = select(column, devices.c.customer_id).where(column.in_(part))
-            owners.update({key: customer for key, customer in conn.execute(query)})
+            query = select(column, devices.c.customer_id, devices.c.id).where(column.in_(part))
+            owners.update({key: (customer, id_) for key, customer, id_ in conn.execute(query)})
     return owners

@@ -38,6 +38,7 @@ class UploadedDevice(NamedTuple):
     hardware_hash: str | None = None
     model_name: str | None = None
     oem_manufacturer_name: str | None = None
+    policy_ref: str | None = None  # the OOBE policy of its ``policies``, assigned once registered
 
 
 class DevicePreparer:
@@ -62,9 +63,13 @@ class DevicePreparer:
             # read as hashless, or it would skip the OEM registry (strict mode's 812).
             sent_hash = device.hardware_hash
             stored = hash_codec.pack(sent_hash if sent_hash and not sent_hash.isspace() else None)
+            # A hash-only device's status entry names the serial decoded from its hash, so
+            # an 806/808 entry can be matched without counting positions (and the registry
+            # lists the device by its serial, as Partner Center does).
+            serial = device.serial_number or identity.serial_number
             rows.append(
                 JobItem(
-                    serial_number=device.serial_number,
+                    serial_number=serial,
                     product_key=device.product_key,
                     hash_blob=stored.blob,
                     hash_length=stored.length,
@@ -76,6 +81,7 @@ class DevicePreparer:
                     precheck_code=error.code if error else None,
                     precheck_name=error.name if error else None,
                     device_id=next(device_ids) if error is None else None,
+                    policy_ref=device.policy_ref if error is None else None,
                 )
             )
         return rows

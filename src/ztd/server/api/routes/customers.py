@@ -50,6 +50,17 @@ def get_customer(
         )
 
 
+@router.get("/{customer_id}/profiles/company")
+def get_company_profile(
+    request: Request, customer_id: str, principal: Principal = Depends(reader)
+) -> Response:
+    """The customer's companyProfile (its links.self)."""
+    ctx = context_of(request)
+    with ctx.db.read() as conn:
+        customer = customers.get_customer(conn, principal.partner_id, customer_guid(customer_id))
+    return json_response(customer["companyProfile"])
+
+
 @router.post("")
 async def create_customer(request: Request, principal: Principal = Depends(writer)) -> Response:
     ctx = context_of(request)

@@ -1,18 +1,27 @@
-"""E1 create a batch, E2 add devices, E3 list batches, E4 list devices, E5 delete a device."""
+"""E1 create a batch, E2 add devices, E3 list batches, E4 list devices, E5 delete a device,
+and one device (GET; PUT or PATCH: IDevice.Patch)."""
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Depends
 from sqlalchemy import Connection
 from starlette.responses import Response
 
 from ztd.server.api.bodies import parse_json, read_body
 from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading, writing
-from ztd.server.api.device_input import UploadedDevice, parse_batch_id, parse_devices
+from ztd.server.api.device_input import (
+    UploadedDevice,
+    parse_batch_id,
+    parse_device_change,
+    parse_devices,
+)
 from ztd.server.api.idempotency import StoredResponse
+from ztd.server.api.ids import maybe_guid
 from ztd.server.errors import bad_request
 from ztd.server.jobs.enqueue import ItemSlices
 from ztd.server.services import catalog, uploads
+from ztd.server.services.policy_updates import policy_error, policy_owners
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
 
@@ -61,14 +70,60 @@ def list_batches(call: CustomerCall = Depends(reading)) -> Response:
     return call.read_json(lambda conn: catalog.list_batches(conn, call.customer_id))
 
 
+@router.get("/{batch_id}")
+def get_batch(batch_id: str, call: CustomerCall = Depends(reading)) -> Response:
+    return call.read_json(lambda conn: catalog.get_batch(conn, call.customer_id, batch_id))
+
+
 @router.get("/{batch_id}/devices")
 def list_devices(batch_id: str, call: CustomerCall = Depends(reading)) -> Response:
     headers, query = call.request.headers, call.request.query_params
     token = headers.get("ms-continuationtoken") or query.get("continuationToken")
     page_size = call.ctx.settings.page_size
+    with_hash = _include_hash(call)
     return call.read_json(
-        lambda conn: catalog.list_devices(conn, call.customer_id, batch_id, token, page_size)
+        lambda conn: catalog.list_devices(
+            conn, call.customer_id, batch_id, token, page_size, with_hash=with_hash
+        )
     )
+
+
+@router.get("/{batch_id}/devices/{device_id}")
+def get_device(batch_id: str, device_id: str, call: CustomerCall = Depends(reading)) -> Response:
+    return call.read_json(
+        lambda conn: catalog.get_device(conn, call.customer_id, batch_id, device_id)
+    )
+
+
+@router.api_route("/{batch_id}/devices/{device_id}", methods=["PUT", "PATCH"])
+async def update_device(
+    batch_id: str, device_id: str, call: CustomerCall = Depends(writing)
+) -> Response:
+    """The SDK's IDevice.Patch (an HTTP PUT of the whole Device): what a partner may change
+    on a device is its policy; the rest of the body (its identifiers, echoed back) is
+    ignored. Answers 200 with the device as it now is."""
+    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
+    change = parse_device_change(parse_json(raw))
+
+    def update(conn: Connection) -> StoredResponse:
+        if change.sets_policy:
+            policy_id = maybe_guid(change.policy_ref) if change.policy_ref else None
+            if change.policy_ref:
+                error = policy_error(
+                    policy_owners(conn, [policy_id] if policy_id else []),
+                    policy_id,
+                    call.customer_id,
+                )
+                if error is not None:
+                    raise bad_request(
+                        f"policies: policy {change.policy_ref!r} cannot be assigned "
+                        f"({error.code} {error.name}): {error.remedy}"
+                    )
+            catalog.set_device_policy(conn, call.customer_id, batch_id, device_id, policy_id)
+        document = catalog.get_device(conn, call.customer_id, batch_id, device_id)
+        return StoredResponse(200, body=orjson.dumps(document))
+
+    return await call.write_async(update, raw)
 
 
 @router.delete("/{batch_id}/devices/{device_id}")
@@ -78,6 +133,16 @@ def delete_device(batch_id: str, device_id: str, call: CustomerCall = Depends(wr
         return StoredResponse(204)
 
     return call.write(remove)
+
+
+def _include_hash(call: CustomerCall) -> bool:
+    """``includeHardwareHash=true``: lists leave hashes out (about 4 KB a device)."""
+    value = call.request.query_params.get("includeHardwareHash")
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise bad_request(f"includeHardwareHash must be true or false, not {value!r}.")
+    return value.lower() == "true"
 
 
 def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> ItemSlices:
