@@ -3,19 +3,43 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from ztd.cli import oem_commands
-from ztd.cli.server_commands import err, prepare_database
+from ztd.cli.output import console, plural
+from ztd.cli.server_commands import err
+from ztd.cli.server_commands import prepare_database as _prepare
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.services.applications import add_application
 from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+
+
+def prepare_database(settings: Settings) -> Database:
+    """The database, saying so when this command has just created it: an admin command run
+    from another directory (or with another ZTD_DATA_DIR) would otherwise write to a new,
+    empty database that the running server never reads."""
+    url = make_url(settings.resolved_database_url)
+    path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+    existed = path is None or path.exists()
+    db = _prepare(settings)
+    if not existed and path is not None:
+        err.print(
+            f"[yellow]created a new database at {escape(str(path))}[/] (ZTD_DATA_DIR="
+            f"{escape(str(settings.data_dir))}); a server started elsewhere does not see it",
+            highlight=False,
+        )
+    return db
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +68,42 @@ def register(app: typer.Typer) -> None:
                 typer.echo(tenancy.add_partner(conn, name, utc_now(), partner_id))
         except (ValueError, IntegrityError) as exc:
             _fail(f"cannot add partner: {_reason(exc)}")
+
+    @partner.command("list")
+    def partner_list() -> None:
+        """List the partners with their ids and how many customers each has."""
+        settings = Settings()
+        db = prepare_database(settings)
+        with db.read() as conn:
+            rows = tenancy.list_partners(conn)
+        table = Table(title=plural(len(rows), "partner"))
+        for column in ("id", "name", "customers", "created"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.id, escape(row.name), str(row.customers), row.created)
+        console().print(table)
+
+    @customer.command("list")
+    def customer_list(
+        partner_id: Annotated[
+            str | None,
+            typer.Option("--partner", metavar="ID", help="Only this partner's customers."),
+        ] = None,
+    ) -> None:
+        """List the customers (of one partner, or all) with their ids."""
+        settings = Settings()
+        db = prepare_database(settings)
+        try:
+            with db.read() as conn:
+                rows = tenancy.list_customers(conn, partner_id)
+        except ValueError as exc:
+            _fail(f"--partner: {exc}")
+        table = Table(title=plural(len(rows), "customer"))
+        for column in ("id", "name", "partner", "created"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.id, escape(row.name), row.partner_id, row.created)
+        console().print(table)
 
     @customer.command("add")
     def customer_add(
@@ -114,6 +174,6 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(1)

@@ -298,7 +298,7 @@ def assign_policy(
                 what = f"assigning policy {policy_id}" if policy_id else "unassigning the policy"
                 _print_started(f"{what} to {len(ids)} device(s)", customer, jobs)
             return
-        results = _wait_for(jobs, timeout, as_json, out)
+        results = _wait_for(jobs, timeout, as_json, out, customer)
     if as_json:
         _echo_json({**out, **_results_json(results)})
     else:
