@@ -219,26 +219,41 @@ def _print_csv(result: CsvResult) -> None:
 
 
 def demo_data(
-    output: Annotated[str, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of devices.")] = 10,
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="File to write, or - for stdout.")
+    ],
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=1, metavar="N", help="Number of devices.")
+    ] = 10,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Make the output reproducible.")
+        int | None,
+        typer.Option("--seed", metavar="N", help="Make the output reproducible."),
     ] = None,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults",
+            help="Keep devices that `ztd csv check` warns about (e.g. VMs without a disk serial).",
+        ),
+    ] = False,
 ) -> None:
-    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices (valid hashes, PKIDs, serials)."""
+    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices (valid hashes, PKIDs, serials)
+    that `ztd csv check` passes without a warning (unless --faults)."""
     base = seed if seed is not None else random.SystemRandom().randrange(2**32)
-    lines = [DEMO_HEADER]
+    rows: list[str] = []
     seen: set[tuple[str, str]] = set()
     i = 0
-    while len(lines) <= count:
+    while len(rows) < count:
         dev = synthesize_device(base * 1_000_003 + i)
         i += 1
         if (dev.manufacturer, dev.serial) in seen:  # keep the file free of duplicates
             continue
         seen.add((dev.manufacturer, dev.serial))
-        lines.append(f"{dev.serial},{dev.pkid or ''},{dev.hardware_hash}")
+        row = f"{dev.serial},{dev.pkid or ''},{dev.hardware_hash}"
+        if faults or _checks_clean(row):
+            rows.append(row)
     # CRLF like PowerShell's Out-File on Windows; UTF-8 without BOM like PowerShell 7.
-    content = "\r\n".join(lines) + "\r\n"
+    content = "\r\n".join([DEMO_HEADER, *rows]) + "\r\n"
     if output == "-":
         sys.stdout.write(content)
         return
@@ -248,3 +263,10 @@ def demo_data(
         console(stderr=True).print(f"[red]error:[/] cannot write {escape(output)}: {exc.strerror}")
         raise typer.Exit(1) from None
     console(stderr=True).print(f"wrote {plural(count, 'device')} to {escape(output)}")
+
+
+def _checks_clean(row: str) -> bool:
+    """Whether `ztd csv check` passes this row without an error or a warning: the same
+    reader judges it, so a new warning there keeps such devices out of demo data too."""
+    result = read_devices(f"{DEMO_HEADER}\r\n{row}\r\n".encode(), source="demo")
+    return not result.diagnostics
