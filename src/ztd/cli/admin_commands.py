@@ -34,7 +34,7 @@ def prepare_database(settings: Settings) -> Database:
     existed = path is None or path.exists()
     db = _prepare(settings)
     if not existed and path is not None:
-        err.print(
+        console(stderr=True).print(
             f"[yellow]created a new database at {escape(str(path))}[/] (ZTD_DATA_DIR="
             f"{escape(str(settings.data_dir))}); a server started elsewhere does not see it",
             highlight=False,

@@ -237,8 +237,10 @@ def demo_data(
         ),
     ] = False,
 ) -> None:
-    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices (valid hashes, PKIDs, serials)
-    that `ztd csv check` passes without a warning (unless --faults)."""
+    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices.
+
+    Valid hashes, PKIDs and serials, that `ztd csv check` passes without a warning (unless
+    --faults)."""
     base = seed if seed is not None else random.SystemRandom().randrange(2**32)
     rows: list[str] = []
     seen: set[tuple[str, str]] = set()

@@ -352,8 +352,7 @@ def upload(
     timeout: TimeoutOption = None,
     per_request: PerRequestOption = PER_REQUEST,
 ) -> None:
-    """Upload the devices of FILE as a new batch for a customer (or, with --append, into an
-    existing one).
+    """Upload the devices of FILE as a new batch (or, with --append, into an existing one).
 
     The file is checked first, as the service will check it; a file with bad rows is refused
     (each bad line and why is printed) unless --skip-invalid. More devices than --per-request
