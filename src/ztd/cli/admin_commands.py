@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from ztd.cli import oem_commands
+from ztd.cli.databases import prepare_database
 from ztd.cli.output import console, plural
 from ztd.cli.server_commands import err
-from ztd.cli.server_commands import prepare_database as _prepare
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.services.applications import add_application
 from ztd.server.settings import Settings
-from ztd.server.storage.database import Database
-
-
-def prepare_database(settings: Settings) -> Database:
-    """The database, saying so when this command has just created it: an admin command run
-    from another directory (or with another ZTD_DATA_DIR) would otherwise write to a new,
-    empty database that the running server never reads."""
-    url = make_url(settings.resolved_database_url)
-    path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
-    existed = path is None or path.exists()
-    db = _prepare(settings)
-    if not existed and path is not None:
-        console(stderr=True).print(
-            f"[yellow]created a new database at {escape(str(path))}[/] (ZTD_DATA_DIR="
-            f"{escape(str(settings.data_dir))}); a server started elsewhere does not see it",
-            highlight=False,
-        )
-    return db
 
 
 def register(app: typer.Typer) -> None:
