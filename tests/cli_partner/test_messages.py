@@ -231,3 +231,18 @@ def test_serve_checks_the_port_before_the_banner(
     assert f"port {port} on 127.0.0.1 is in use" in result.stderr
     assert f"--port {port + 1}" in result.stderr
     assert "token" not in result.stderr  # no banner for a server that would not start
+
+
+def test_a_big_file_says_it_is_being_checked(
+    cli_in_process: InProcessCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ztd.cli import output
+
+    monkeypatch.setattr(output, "CHECK_PROGRESS_FROM", 1)  # every file counts as big
+    path = _write(tmp_path / "big.csv", [HEADER, *_rows(range(840, 842))])
+    checked = CliRunner().invoke(make_app(), ["csv", "check", str(path)])
+    assert checked.exit_code == 0 and f"checking {path} (0 MB) ..." in checked.stderr
+    uploaded = cli_in_process("upload", str(path), "--customer", cli_in_process.world.customer)
+    assert uploaded.exit_code == 0 and f"checking {path} (0 MB) ..." in uploaded.stderr
+    quiet = cli_in_process("csv", "check", str(path), "--json")
+    assert "checking" not in quiet.stderr  # --json: nothing but the document
