@@ -20,7 +20,8 @@ from ztd.identity import dds
 from ztd.wire import BatchUploadDetails, Device, DeviceUploadDetails
 
 SHOWN_PER_ERROR = 10  # devices listed under each error; the rest are counted
-LOOKUP_AT_MOST = 25  # 806s whose holding batch is looked up (each costs a scan of batches)
+LOOKUP_AT_MOST = 25  # 806s whose holding batch is looked up
+SCAN_AT_MOST = 100_000  # devices read (100 a page) before the lookup gives up
 
 
 @dataclass(frozen=True)
@@ -90,17 +91,22 @@ def find_holders(
 ) -> list[Failure]:
     """``failures`` with ``holder`` set on the 806s whose registration the customer's batches
     show (matched on manufacturer + serial, else serial, else PKID), for at most
-    LOOKUP_AT_MOST of them: one scan of the batches serves them all."""
+    LOOKUP_AT_MOST of them: one scan of the batches serves them all, and stops after
+    SCAN_AT_MOST devices (a customer's whole fleet is not read to annotate a summary)."""
     wanted = [f for f in failures if f.code == "806" and (f.serial or f.pkid)][:LOOKUP_AT_MOST]
     if not wanted:
         return list(failures)
     found: dict[int, Holder] = {}
+    scanned = 0
     for batch in batch_ids():
         for device in devices_of(batch):
+            scanned += 1
             for k, failure in enumerate(wanted):
                 if k not in found and _same(failure, device):
                     found[k] = Holder(batch, device.id)
-        if len(found) == len(wanted):
+            if len(found) == len(wanted) or scanned >= SCAN_AT_MOST:
+                break
+        if len(found) == len(wanted) or scanned >= SCAN_AT_MOST:
             break
     holders = {id(wanted[k]): holder for k, holder in found.items()}
     return [

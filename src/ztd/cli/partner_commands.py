@@ -44,7 +44,6 @@ from ztd.cli.output import (
     EXIT_DEVICE_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID_INPUT,
-    EXIT_OK,
     EXIT_TIMEOUT,
     checking,
     console,
@@ -67,10 +66,9 @@ from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json
 from ztd.identity.device import FirstCopies, identity_of
 from ztd.wire import BatchUploadDetails, Device, WireModel
 
-__all__ = ["EXIT_CODES", "register"]
+__all__ = ["register"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-__all__ += ["EXIT_CALL_FAILED", "EXIT_DEVICE_FAILED", "EXIT_INVALID_INPUT", "EXIT_OK"]
 CONFIG_HELP = (
     "Configured by ZTD_URL (default http://127.0.0.1:8000) and ZTD_TOKEN, "
     "or ZTD_CLIENT_ID and ZTD_CLIENT_SECRET."

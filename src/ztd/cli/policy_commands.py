@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
+from ztd.cli.output import EXIT_INVALID_INPUT
 from ztd.cli.partner_commands import (
     CONFIG_HELP,
-    EXIT_INVALID_INPUT,
     CustomerOption,
     JsonOption,
     PerRequestOption,
