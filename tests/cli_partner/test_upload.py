@@ -211,7 +211,7 @@ def test_when_a_later_request_fails_the_jobs_already_started_are_named(
     result = cli("upload", str(path), "--customer", cli.world.customer, "--per-request", "3")
     assert result.exit_code == 1
     *_warnings, notice, error = [line for line in result.stderr.splitlines() if line.strip()]
-    assert notice.startswith("3 of 6 device(s) were sent before the error below, as job(s) ")
+    assert notice.startswith("3 of 6 devices were sent before the error below, as job ")
     assert notice.endswith("; they are processed regardless")
     assert error.startswith("error: ") and "413" in error
 

@@ -69,8 +69,9 @@ def start_all(
                 sent = sum(job.devices for job in jobs)
                 ids = ", ".join(job.poller.tracking_id for job in jobs)
                 err.print(
-                    f"[yellow]{sent} of {sum(map(len, parts))} device(s) were sent before the "
-                    f"error below, as job(s) {ids}; they are processed regardless[/]",
+                    f"[yellow]{sent:,} of {plural(sum(map(len, parts)), 'device')} were sent "
+                    f"before the error below, as {'job' if len(jobs) == 1 else 'jobs'} {ids}; "
+                    "they are processed regardless[/]",
                     highlight=False,
                 )
             raise

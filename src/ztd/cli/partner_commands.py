@@ -582,7 +582,7 @@ def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
     if as_json:
         _echo_json(_wire_list(list(collection.items)))
         return
-    table = Table(title=f"{collection.total_count} device batch(es)")
+    table = Table(title=plural(collection.total_count, "device batch", "device batches"))
     for column in ("batch", "devices", "created", "created by"):
         table.add_column(column, overflow="fold")
     for item in collection.items:
@@ -604,7 +604,7 @@ def devices_list(
     if as_json:
         _echo_json(_wire_list(list(collection.items)))
         return
-    table = Table(title=f"{collection.total_count} device(s) in {escape(batch)}")
+    table = Table(title=f"{plural(collection.total_count, 'device')} in {escape(batch)}")
     for column in ("id", "serial", "manufacturer", "model", "product key", "uploaded"):
         table.add_column(column, overflow="fold")
     for d in collection.items:
