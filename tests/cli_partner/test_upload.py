@@ -25,7 +25,7 @@ def test_demo_data_upload_wait_then_status_and_lists(cli: Cli, tmp_path: Path) -
     uploaded = cli("upload", str(csv_file), "--customer", cli.world.customer, "--wait")
     assert uploaded.exit_code == 0, uploaded.output
     assert "1000/1000" in uploaded.stderr  # the progress bar's final state
-    assert "1000 of 1000 device(s) processed, 1000 registered, 0 failed" in uploaded.stdout
+    assert "1,000 of 1,000 devices processed, 1,000 registered, 0 failed" in uploaded.stdout
 
     listed = cli("batches", "list", "--customer", cli.world.customer, "--json")
     assert listed.exit_code == 0, listed.output
@@ -71,7 +71,8 @@ def test_demo_data_upload_wait_then_status_and_lists(cli: Cli, tmp_path: Path) -
 
     human = cli("status", "--customer", cli.world.customer, out["trackingId"])
     assert human.exit_code == 2
-    assert "ZtdDeviceAlreadyAssigned" in human.stdout and "1000" in human.stdout
+    assert "806 ZtdDeviceAlreadyAssigned: 1,000 devices" in human.stdout
+    assert "... and 990 more" in human.stdout  # ten are listed, the rest counted
     assert "already registered to this customer" in human.stdout
 
 
@@ -181,7 +182,7 @@ def test_an_upload_over_the_request_limit_goes_in_several_jobs(
     )  # fmt: skip
     assert human.exit_code == 2  # every device is already this customer's: 806
     assert "7/7" in human.stderr  # one bar over both jobs
-    assert "all 2 jobs: 7 of 7 device(s) processed, 0 registered, 7 failed" in human.stdout
+    assert "all 2 jobs: 7 of 7 devices processed, 0 registered, 7 failed" in human.stdout
     assert "ZtdDeviceAlreadyAssigned" in human.stdout
 
     started = cli(
@@ -210,7 +211,7 @@ def test_when_a_later_request_fails_the_jobs_already_started_are_named(
     result = cli("upload", str(path), "--customer", cli.world.customer, "--per-request", "3")
     assert result.exit_code == 1
     *_warnings, notice, error = [line for line in result.stderr.splitlines() if line.strip()]
-    assert notice.startswith("3 of 6 device(s) were sent before the error below, as job(s) ")
+    assert notice.startswith("3 of 6 devices were sent before the error below, as job ")
     assert notice.endswith("; they are processed regardless")
     assert error.startswith("error: ") and "413" in error
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 
 from ztd.cli import oem_commands
-from ztd.cli.server_commands import err, prepare_database
+from ztd.cli.databases import prepare_database
+from ztd.cli.output import console, plural
+from ztd.cli.server_commands import err
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
@@ -44,6 +48,42 @@ def register(app: typer.Typer) -> None:
                 typer.echo(tenancy.add_partner(conn, name, utc_now(), partner_id))
         except (ValueError, IntegrityError) as exc:
             _fail(f"cannot add partner: {_reason(exc)}")
+
+    @partner.command("list")
+    def partner_list() -> None:
+        """List the partners with their ids and how many customers each has."""
+        settings = Settings()
+        db = prepare_database(settings)
+        with db.read() as conn:
+            rows = tenancy.list_partners(conn)
+        table = Table(title=plural(len(rows), "partner"))
+        for column in ("id", "name", "customers", "created"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.id, escape(row.name), str(row.customers), row.created)
+        console().print(table)
+
+    @customer.command("list")
+    def customer_list(
+        partner_id: Annotated[
+            str | None,
+            typer.Option("--partner", metavar="ID", help="Only this partner's customers."),
+        ] = None,
+    ) -> None:
+        """List the customers (of one partner, or all) with their ids."""
+        settings = Settings()
+        db = prepare_database(settings)
+        try:
+            with db.read() as conn:
+                rows = tenancy.list_customers(conn, partner_id)
+        except ValueError as exc:
+            _fail(f"--partner: {exc}")
+        table = Table(title=plural(len(rows), "customer"))
+        for column in ("id", "name", "partner", "created"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.id, escape(row.name), row.partner_id, row.created)
+        console().print(table)
 
     @customer.command("add")
     def customer_add(
@@ -114,6 +154,6 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(1)

@@ -18,15 +18,28 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from ztd.cli.failures import Failure, failures_of, print_failures, remedy_of
+from ztd.cli.output import plural
 from ztd.client import BatchUploadPoller, PartnerError, PollingTimeoutError
-from ztd.client._lro import devices_done, progress_of
-from ztd.identity import dds
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 PER_REQUEST = 10_000  # ztd's default limit; a larger request would be refused with a 400
 T = TypeVar("T")
+_DONE = (DeviceUploadStatusType.FINISHED, DeviceUploadStatusType.FINISHED_WITH_ERRORS)
+
+
+def devices_done(details: BatchUploadDetails) -> int:
+    """How many devices of a job have an outcome (registered or failed)."""
+    return sum(1 for d in details.devices_status if d.status in _DONE)
+
+
+def progress_of(last: BatchUploadDetails | None) -> str:
+    """Where a job stood at its last status read, for messages."""
+    if last is None:
+        return "no status was read"
+    total = len(last.devices_status)
+    return f"status {last.status.value}, {devices_done(last)} of {total} devices done"
 
 
 @dataclass(frozen=True)
@@ -56,8 +69,9 @@ def start_all(
                 sent = sum(job.devices for job in jobs)
                 ids = ", ".join(job.poller.tracking_id for job in jobs)
                 err.print(
-                    f"[yellow]{sent} of {sum(map(len, parts))} device(s) were sent before the "
-                    f"error below, as job(s) {ids}; they are processed regardless[/]",
+                    f"[yellow]{sent:,} of {plural(sum(map(len, parts)), 'device')} were sent "
+                    f"before the error below, as {'job' if len(jobs) == 1 else 'jobs'} {ids}; "
+                    "they are processed regardless[/]",
                     highlight=False,
                 )
             raise
@@ -156,27 +170,27 @@ def error_summary(results: Sequence[BatchUploadDetails]) -> list[dict[str, Any]]
         for d in details.devices_status
         if d.error_code or d.error_description
     )
-    by_code = {e.code: e for e in dds.ALL if e.code}
-    summary = []
-    for (code, name), count in counts.most_common():
-        known = dds.BY_NAME.get(name or "") or by_code.get(code or "")
-        summary.append(
-            {
-                "errorCode": code,
-                "errorDescription": name,
-                "devices": count,
-                "remedy": known.remedy
-                if known
-                else "Unknown error; see the service's documentation.",
-            }
-        )
-    return summary
+    return [
+        {
+            "errorCode": code,
+            "errorDescription": name,
+            "devices": count,
+            "remedy": remedy_of(code, name),
+        }
+        for (code, name), count in counts.most_common()
+    ]
 
 
-def print_report(console: Console, results: Sequence[BatchUploadDetails], succeeded: str) -> None:
+def print_report(
+    console: Console,
+    results: Sequence[BatchUploadDetails],
+    succeeded: str,
+    failures: Sequence[Failure] | None = None,
+    more_hint: str = "--json lists them all",
+) -> None:
     """A line of counts per job ("3 registered", "3 assigned": ``succeeded`` names what a
-    device that did not fail went through), a total over several, then the failures by
-    error over them all."""
+    device that did not fail went through), a total over several, then the failed devices
+    by error over them all (``failures``, or those the documents give)."""
     for details in results:
         console.print(
             f"batch job [bold]{escape(details.batch_tracking_id or '?')}[/]: "
@@ -185,20 +199,9 @@ def print_report(console: Console, results: Sequence[BatchUploadDetails], succee
         )
     if len(results) > 1:
         console.print(f"all {len(results)} jobs: {_counted(results, succeeded)}", highlight=False)
-    summary = error_summary(results)
-    if not summary:
-        return
-    table = Table(title="Devices that failed, by error")
-    for column in ("code", "error", "devices", "what to do"):
-        table.add_column(column, overflow="fold")
-    for entry in summary:
-        table.add_row(
-            escape(entry["errorCode"] or "-"),
-            escape(entry["errorDescription"] or "-"),
-            str(entry["devices"]),
-            escape(entry["remedy"]),
-        )
-    console.print(table)
+    failed = failures_of(results) if failures is None else failures
+    if failed:
+        print_failures(console, failed, more_hint)
 
 
 def _counted(results: Sequence[BatchUploadDetails], succeeded: str) -> str:
@@ -206,6 +209,6 @@ def _counted(results: Sequence[BatchUploadDetails], succeeded: str) -> str:
     failed = sum(1 for d in statuses if d.error_code or d.error_description)
     done = sum(devices_done(details) for details in results)
     return (
-        f"{done} of {len(statuses)} device(s) processed, {done - failed} {succeeded}, "
-        f"{failed} failed"
+        f"{done:,} of {plural(len(statuses), 'device')} processed, {done - failed:,} {succeeded}, "
+        f"{failed:,} failed"
     )

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ztd.cli.findings import Finding, print_warnings
+from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, checking, console, plural
 from ztd.identity import records as rt
 from ztd.identity.csv_reader import CsvFormatError, CsvResult, check_devices, read_devices
 from ztd.identity.hardware_hash import HashDecodeError, iter_records
@@ -36,8 +38,8 @@ def register(app: typer.Typer) -> None:
     csv_app = typer.Typer(help="Device CSV files.", no_args_is_help=True)
     app.add_typer(hash_app, name="hash")
     app.add_typer(csv_app, name="csv")
-    hash_app.command("decode")(hash_decode)
-    csv_app.command("check")(csv_check)
+    hash_app.command("decode", epilog=EXIT_CODES)(hash_decode)
+    csv_app.command("check", epilog=EXIT_CODES)(csv_check)
     app.command("demo-data")(demo_data)
 
 
@@ -48,8 +50,8 @@ def _read_input(arg: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        Console(stderr=True).print(f"[red]error:[/] cannot read {escape(arg)}: {exc.strerror}")
-        raise typer.Exit(1) from None
+        console(stderr=True).print(f"[red]error:[/] cannot read {escape(arg)}: {exc.strerror}")
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
 
 
 def hash_decode(
@@ -59,7 +61,7 @@ def hash_decode(
         bool, typer.Option("--records", help="Also list every record.")
     ] = False,
 ) -> None:
-    """Decode a hardware hash and show what it says about the machine. Exits 1 if invalid."""
+    """Decode a hardware hash and show what it says about the machine. Exits 3 if invalid."""
     text = sys.stdin.read() if hardware_hash == "-" else hardware_hash
     check = validate_hash(text)
     if as_json:
@@ -67,7 +69,7 @@ def hash_decode(
     else:
         _print_hash(check, text, show_records)
     if check.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_INVALID_INPUT)
 
 
 def _hash_json(check: HashCheck, text: str | None) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def _hash_json(check: HashCheck, text: str | None) -> dict[str, Any]:
 
 
 def _print_hash(check: HashCheck, text: str, show_records: bool) -> None:
-    console = Console()
+    out = console()
     d = check.decoded
     if d is not None:
         table = Table(title="Hardware hash", show_header=False)
@@ -107,18 +109,18 @@ def _print_hash(check: HashCheck, text: str, show_records: bool) -> None:
         ]
         for name, value in rows:
             table.add_row(name, value if value.startswith("[red]") else escape(value))
-        console.print(table)
+        out.print(table)
         if show_records:
-            _print_records(console, text)
+            _print_records(out, text)
     for e in check.errors:
-        console.print(f"[red]error[/] [bold]{e.code}[/]: {escape(e.message)}")
+        out.print(f"[red]error[/] [bold]{e.code}[/]: {escape(e.message)}")
     for w in check.warnings:
-        console.print(f"[yellow]warning[/] [bold]{w.code}[/]: {escape(w.message)}")
+        out.print(f"[yellow]warning[/] [bold]{w.code}[/]: {escape(w.message)}")
     if not check.errors:
-        console.print("[green]valid[/]")
+        out.print("[green]valid[/]")
 
 
-def _print_records(console: Console, text: str) -> None:
+def _print_records(out: Console, text: str) -> None:
     try:
         records = iter_records(text)
     except HashDecodeError:  # pragma: no cover - only called for a decodable hash
@@ -140,29 +142,31 @@ def _print_records(console: Console, text: str) -> None:
             str(r.length),
             escape(preview),
         )
-    console.print(table)
+    out.print(table)
 
 
 def csv_check(
     file: Annotated[str, typer.Argument(help="The CSV file, or - to read stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Check a device CSV as the registration service would. Exits 1 if any row has an error."""
+    """Check a device CSV as the registration service would. Exits 3 if any row has an
+    error, as `ztd upload` does for the same file."""
     data = _read_input(file)
     try:
-        result = read_devices(data, source=file)
+        with checking(console(stderr=True), file, len(data), quiet=as_json):
+            result = read_devices(data, source=file)
     except CsvFormatError as exc:
         if as_json:
             typer.echo(json.dumps({"source": file, "format_error": str(exc)}, indent=2))
         else:
-            Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+            console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     if as_json:
         typer.echo(json.dumps(_csv_json(result), indent=2))
     else:
         _print_csv(result)
     if check_devices(result):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_INVALID_INPUT)
 
 
 def _csv_json(result: CsvResult) -> dict[str, Any]:
@@ -190,54 +194,81 @@ def _csv_json(result: CsvResult) -> dict[str, Any]:
 
 
 def _print_csv(result: CsvResult) -> None:
-    console = Console()
+    """The file's shape, each error by line, then each kind of warning once (with its count
+    and first lines), then the totals."""
+    out = console()
     delimiter = {",": "comma", ";": "semicolon", "\t": "tab"}[result.delimiter]
-    console.print(
-        f"[bold]{escape(result.source)}[/]: {len(result.devices)} device(s), "
-        f"{result.encoding}, {delimiter}-separated"
+    out.print(
+        f"[bold]{escape(result.source)}[/]: {plural(len(result.devices), 'device')}, "
+        f"{result.encoding}, {delimiter}-separated",
+        highlight=False,
     )
-    if result.diagnostics:
+    if result.errors:
         table = Table(show_lines=False)
-        for col in ("line", "severity", "column", "code", "message"):
+        for col in ("line", "column", "code", "error"):
             table.add_column(col, overflow="fold")
-        for d in sorted(result.diagnostics, key=lambda d: (d.line, d.severity != "error")):
-            sev = "[red]error[/]" if d.severity == "error" else "[yellow]warning[/]"
-            table.add_row(
-                str(d.line), sev, escape(d.column or ""), escape(d.code), escape(d.message)
-            )
-        console.print(table)
+        for d in sorted(result.errors, key=lambda d: d.line):
+            table.add_row(str(d.line), escape(d.column or ""), escape(d.code), escape(d.message))
+        out.print(table)
+    print_warnings(out, [Finding(d.line, d.code, d.message) for d in result.warnings])
     n_err, n_warn = len(result.errors), len(result.warnings)
     colour = "red" if n_err else "green"
-    console.print(f"[{colour}]{n_err} error(s)[/], {n_warn} warning(s)")
+    out.print(
+        f"[{colour}]{plural(n_err, 'error')}[/], {plural(n_warn, 'warning')}", highlight=False
+    )
 
 
 def demo_data(
-    output: Annotated[str, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of devices.")] = 10,
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="File to write, or - for stdout.")
+    ],
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=1, metavar="N", help="Number of devices.")
+    ] = 10,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Make the output reproducible.")
+        int | None,
+        typer.Option("--seed", metavar="N", help="Make the output reproducible."),
     ] = None,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults",
+            help="Keep devices that `ztd csv check` warns about (e.g. VMs without a disk serial).",
+        ),
+    ] = False,
 ) -> None:
-    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices (valid hashes, PKIDs, serials)."""
+    """Write a Get-WindowsAutopilotInfo CSV of synthetic devices.
+
+    Valid hashes, PKIDs and serials, that `ztd csv check` passes without a warning (unless
+    --faults)."""
     base = seed if seed is not None else random.SystemRandom().randrange(2**32)
-    lines = [DEMO_HEADER]
+    rows: list[str] = []
     seen: set[tuple[str, str]] = set()
     i = 0
-    while len(lines) <= count:
+    while len(rows) < count:
         dev = synthesize_device(base * 1_000_003 + i)
         i += 1
         if (dev.manufacturer, dev.serial) in seen:  # keep the file free of duplicates
             continue
         seen.add((dev.manufacturer, dev.serial))
-        lines.append(f"{dev.serial},{dev.pkid or ''},{dev.hardware_hash}")
+        row = f"{dev.serial},{dev.pkid or ''},{dev.hardware_hash}"
+        if faults or _checks_clean(row):
+            rows.append(row)
     # CRLF like PowerShell's Out-File on Windows; UTF-8 without BOM like PowerShell 7.
-    content = "\r\n".join(lines) + "\r\n"
+    content = "\r\n".join([DEMO_HEADER, *rows]) + "\r\n"
     if output == "-":
         sys.stdout.write(content)
         return
     try:
         Path(output).write_text(content, encoding="utf-8", newline="")
     except OSError as exc:
-        Console(stderr=True).print(f"[red]error:[/] cannot write {escape(output)}: {exc.strerror}")
+        console(stderr=True).print(f"[red]error:[/] cannot write {escape(output)}: {exc.strerror}")
         raise typer.Exit(1) from None
-    Console(stderr=True).print(f"wrote {count} device(s) to {escape(output)}")
+    console(stderr=True).print(f"wrote {plural(count, 'device')} to {escape(output)}")
+
+
+def _checks_clean(row: str) -> bool:
+    """Whether `ztd csv check` passes this row without an error or a warning: the same
+    reader judges it, so a new warning there keeps such devices out of demo data too."""
+    result = read_devices(f"{DEMO_HEADER}\r\n{row}\r\n".encode(), source="demo")
+    return not result.diagnostics

@@ -9,7 +9,8 @@ import orjson
 import typer
 from pydantic import ValidationError
 
-from ztd.cli.server_commands import err, prepare_database
+from ztd.cli.databases import prepare_database
+from ztd.cli.server_commands import err
 from ztd.identity.csv_reader import CsvFormatError, read_devices
 from ztd.identity.csv_text import load_json_bytes
 from ztd.server.clock import utc_now

@@ -32,12 +32,28 @@ from ztd.cli.batch_jobs import (
     in_parts,
     jobs_json,
     print_report,
+    progress_of,
     start_all,
     wait_all,
+)
+from ztd.cli.failures import Failure, Origin, failures_of, find_holders
+from ztd.cli.findings import Finding, print_warnings
+from ztd.cli.output import (
+    EXIT_CALL_FAILED,
+    EXIT_CODES,
+    EXIT_DEVICE_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
+    EXIT_TIMEOUT,
+    checking,
+    console,
+    plural,
 )
 from ztd.client import (
     BatchUploadPoller,
     ClientCredentials,
+    ConflictError,
+    NotFoundError,
     PartnerClient,
     PartnerError,
     PollingTimeoutError,
@@ -50,19 +66,9 @@ from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json
 from ztd.identity.device import FirstCopies, identity_of
 from ztd.wire import BatchUploadDetails, Device, WireModel
 
-__all__ = ["EXIT_CODES", "register"]
+__all__ = ["register"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-EXIT_OK = 0
-EXIT_CALL_FAILED = 1
-EXIT_DEVICE_FAILED = 2
-EXIT_INVALID_INPUT = 3
-EXIT_TIMEOUT = 4
-EXIT_CODES = (
-    "Exit codes: 0 all fine; 1 the call failed (connection, token, not found, refused); "
-    "2 at least one device failed; 3 the input file is invalid (nothing was uploaded); "
-    "4 still unfinished when --timeout expired."
-)
 CONFIG_HELP = (
     "Configured by ZTD_URL (default http://127.0.0.1:8000) and ZTD_TOKEN, "
     "or ZTD_CLIENT_ID and ZTD_CLIENT_SECRET."
@@ -81,6 +87,7 @@ def register(app: typer.Typer) -> None:
     app.command("status", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(status)
     batches.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(batches_list)
     devices.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(devices_list)
+    devices.command("delete", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(devices_delete)
     from ztd.cli import policy_commands  # it builds on this module's helpers
 
     policy_commands.register(app, devices)
@@ -92,11 +99,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return console(stderr=True)
 
 
 def _stdout() -> Console:
-    return Console(soft_wrap=True)
+    return console()
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -137,8 +144,12 @@ def _calling() -> Iterator[None]:
     """Any SDK failure becomes one line on stderr and an exit code, never a traceback."""
     try:
         yield
-    except PollingTimeoutError as exc:
-        _fail(f"{exc.message}. Check later with `ztd status`.", EXIT_TIMEOUT)
+    except PollingTimeoutError as exc:  # the commands that wait say more; this is the floor
+        _fail(
+            f"job {exc.tracking_id} not finished ({progress_of(exc.last_status)}); it goes on "
+            "in the server: follow it with `ztd status --customer ID TRACKING-ID --wait`",
+            EXIT_TIMEOUT,
+        )
     except UnauthorizedError as exc:
         _fail(f"{exc.message} (check ZTD_TOKEN or the client credentials)", EXIT_CALL_FAILED)
     except ServiceRequestError as exc:
@@ -152,19 +163,15 @@ def _calling() -> Iterator[None]:
 # -- reading the input file ------------------------------------------------------------------
 
 
-_NOTICE_CODES = frozenset({"placeholder-serial"})
-
-
 @dataclass
 class InputFile:
     devices: list[Device] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)  # where each device came from
     problems: list[str] = field(default_factory=list)  # "FILE:LINE: reason", one per bad row
-    warnings: int = 0
-    # Warnings shown even without `ztd csv check`: "FILE:LINE: ..." for placeholder serials,
-    # which make the machine impossible to tell apart from its siblings.
-    notices: list[str] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    unit: str = "line"  # what a Finding's ``where`` counts: CSV lines or JSON devices
+    whole_file: bool = False  # a problem of the file itself: leaving rows out cannot help
     batch_id: str | None = None  # named inside a JSON DeviceBatchCreationRequest
-    whole_file: bool = False  # the file as a whole is unreadable: --skip-invalid cannot help
 
 
 def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
@@ -175,9 +182,15 @@ def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
         loaded = _read_csv(str(path), data)
     if loaded.problems and (not skip_invalid or loaded.whole_file):
         return loaded
-    if not loaded.devices:
+    if not loaded.devices and not loaded.whole_file:
         loaded.problems.append(f"{path}: no device left to upload")
     return loaded
+
+
+def skipping_helps(loaded: InputFile) -> bool:
+    """Whether --skip-invalid would upload something: bad rows next to good ones, and no
+    problem of the file as a whole (a missing header, a change of encoding)."""
+    return bool(loaded.problems and loaded.devices and not loaded.whole_file)
 
 
 def _looks_like_json(data: bytes) -> bool:
@@ -194,24 +207,35 @@ def _read_csv(source: str, data: bytes) -> InputFile:
     except CsvFormatError as exc:
         return InputFile(problems=[str(exc)], whole_file=True)
     bad_lines = {d.line for d in result.errors}
-    loaded = InputFile(warnings=len(result.warnings))
-    loaded.notices = [
-        f"{source}:{d.line}: {d.message}" for d in result.warnings if d.code in _NOTICE_CODES
-    ]
+    row_lines = {row.line for row in result.devices}
+    loaded = InputFile(
+        warnings=[Finding(d.line, d.code, d.message) for d in result.warnings],
+        # An error on no device row (the header, the encoding) concerns the whole file.
+        whole_file=any(d.line not in row_lines for d in result.errors),
+    )
     loaded.problems = [
         f"{source}:{d.line}: {d.message}" for d in sorted(result.errors, key=lambda d: d.line)
     ]
-    loaded.devices = [
-        Device(
-            serial_number=row.serial_number,
-            product_key=row.product_key,
-            hardware_hash=row.hardware_hash,
-            oem_manufacturer_name=row.manufacturer,
-            model_name=row.model,
+    for row in result.devices:
+        if row.line in bad_lines:
+            continue
+        loaded.devices.append(
+            Device(
+                serial_number=row.serial_number,
+                product_key=row.product_key,
+                hardware_hash=row.hardware_hash,
+                oem_manufacturer_name=row.manufacturer,
+                model_name=row.model,
+            )
         )
-        for row in result.devices
-        if row.line not in bad_lines
-    ]
+        loaded.origins.append(
+            Origin(
+                f"line {row.line}",
+                row.identity.serial_number,
+                row.identity.manufacturer,
+                row.identity.pkid,
+            )
+        )
     return loaded
 
 
@@ -222,7 +246,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
         return InputFile(problems=[f"{source}: not valid JSON: {exc}"], whole_file=True)
     except TextDecodeProblem as exc:
         return InputFile(problems=[f"{source}: {exc}"], whole_file=True)
-    loaded = InputFile()
+    loaded = InputFile(unit="device")
     if isinstance(body, dict):
         lowered = {str(k).lower(): v for k, v in body.items()}
         batch_id = lowered.get("batchid")
@@ -233,6 +257,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
         loaded.problems.append(
             f"{source}: expected a JSON array of devices, or an object with a 'devices' array"
         )
+        loaded.whole_file = True
         return loaded
     copies: FirstCopies[int] = FirstCopies()  # the first device of each machine
     for index, item in enumerate(body, start=1):
@@ -262,11 +287,11 @@ def _read_json(source: str, data: bytes) -> InputFile:
                 "only the first copy would be registered"
             )
             continue
-        loaded.warnings += len(identity.warnings)
-        loaded.notices += [
-            f"{where}: {w.message}" for w in identity.warnings if w.code in _NOTICE_CODES
-        ]
+        loaded.warnings += [Finding(index, w.code, w.message) for w in identity.warnings]
         loaded.devices.append(device)
+        loaded.origins.append(
+            Origin(f"device {index}", identity.serial_number, identity.manufacturer, identity.pkid)
+        )
     return loaded
 
 
@@ -288,27 +313,36 @@ def _finish(results: Sequence[BatchUploadDetails]) -> None:
 
 # -- commands --------------------------------------------------------------------------------
 
-CustomerOption = Annotated[str, typer.Option("--customer", help="The customer's tenant id.")]
+CustomerOption = Annotated[
+    str, typer.Option("--customer", metavar="TENANT-ID", help="The customer's tenant id.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeoutOption = Annotated[
-    float | None, typer.Option("--timeout", min=0, help="Give up waiting after SECONDS.")
+    float | None,
+    typer.Option("--timeout", min=0, metavar="SECONDS", help="Give up waiting after SECONDS."),
 ]
 PerRequestOption = Annotated[
     int,
     typer.Option(
         "--per-request",
         min=1,
+        metavar="N",
         help="Most devices per request; more are sent as several jobs (ztd's default limit).",
     ),
 ]
 
 
 def upload(
-    file: Annotated[Path, typer.Argument(help="A device CSV or JSON file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A device CSV or JSON file.")],
     customer: CustomerOption,
     batch: Annotated[
-        str | None, typer.Option("--batch", help="Batch name (default: file name + time).")
+        str | None,
+        typer.Option("--batch", metavar="NAME", help="Batch name (default: file name + time)."),
     ] = None,
+    append: Annotated[
+        bool,
+        typer.Option("--append", help="Add the devices to the existing batch --batch NAME."),
+    ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for every device's outcome.")] = False,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Upload the valid rows, leave out bad ones.")
@@ -317,53 +351,71 @@ def upload(
     timeout: TimeoutOption = None,
     per_request: PerRequestOption = PER_REQUEST,
 ) -> None:
-    """Upload the devices of FILE as a new batch for a customer.
+    """Upload the devices of FILE as a new batch (or, with --append, into an existing one).
 
     The file is checked first, as the service will check it; a file with bad rows is refused
     (each bad line and why is printed) unless --skip-invalid. More devices than --per-request
     go in several requests, each its own job, into the same batch. With --wait, shows
-    progress and ends with a summary per error and what to do about it.
+    progress and ends with each failed device (line, serial, error, what to do).
     """
+    if append and not batch:
+        _fail("--append needs --batch NAME: the batch to add the devices to", EXIT_INVALID_INPUT)
     try:
         data = file.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror}", EXIT_INVALID_INPUT)
-    loaded = read_input(file, data, skip_invalid)
     err = _stderr()
+    with checking(err, str(file), len(data), quiet=as_json):
+        loaded = read_input(file, data, skip_invalid)
     if loaded.problems:
-        if not skip_invalid or not loaded.devices:
+        if not skip_invalid or not skipping_helps(loaded):
             for problem in loaded.problems:
                 err.print(escape(problem), highlight=False)
-            remedy = (
-                "fix the file as said above"
-                if loaded.whole_file
-                else "fix the rows, or pass --skip-invalid to upload the others"
+            advice = (
+                f"fix the rows, or pass --skip-invalid to upload the other "
+                f"{plural(len(loaded.devices), 'device')}"
+                if skipping_helps(loaded)
+                else "fix the file and run again"
             )
             _fail(
-                f"{file}: {len(loaded.problems)} problem(s); nothing was uploaded ({remedy})",
+                f"{file}: {plural(len(loaded.problems), 'problem')}; nothing was uploaded "
+                f"({advice})",
                 EXIT_INVALID_INPUT,
             )
         err.print(
-            f"[yellow]skipping {len(loaded.problems)} invalid row(s)[/]; "
+            f"[yellow]skipping {plural(len(loaded.problems), 'invalid row')}[/]; "
             f"run `ztd csv check {escape(str(file))}` to see them",
             highlight=False,
         )
     if loaded.warnings and not as_json:
-        for notice in loaded.notices:
-            err.print(f"[yellow]warning[/] {escape(notice)}", highlight=False)
-        err.print(f"{loaded.warnings} warning(s); `ztd csv check` lists them", highlight=False)
+        print_warnings(err, loaded.warnings, loaded.unit)
     batch_id = batch or loaded.batch_id or f"{file.stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
     with _calling(), open_client() as partner:
         batches = partner.customers.by_id(customer).device_batches
 
         def send(n: int, devices: Sequence[Device]) -> BatchUploadPoller:
-            # The first request creates the batch (E1); any further one adds to it (E2).
-            if n == 0:
+            # The first request creates the batch (E1) unless --append; any other adds (E2).
+            if n == 0 and not append:
                 return batches.create(batch_id=batch_id, devices=devices)
             return batches.by_id(batch_id).devices.create(devices)
 
-        jobs = start_all(in_parts(loaded.devices, per_request), send, err)
+        try:
+            jobs = start_all(in_parts(loaded.devices, per_request), send, err)
+        except ConflictError:
+            _fail(
+                f"batch {batch_id!r} already exists; add --append to add the devices to it, "
+                "or choose another --batch name",
+                EXIT_CALL_FAILED,
+            )
+        except NotFoundError as exc:
+            if not append:
+                raise
+            _fail(
+                f"{exc.message}: is there a batch {batch_id!r}? `ztd batches list --customer "
+                f"{customer}` lists them; leave out --append to create it",
+                EXIT_CALL_FAILED,
+            )
         out: dict[str, Any] = {
             "batchId": batch_id,
             "trackingId": jobs[0].poller.tracking_id,
@@ -376,31 +428,84 @@ def upload(
             if as_json:
                 _echo_json(out)
             else:
+                verb = "added" if append else "uploaded"
                 _print_started(
-                    f"uploaded {len(loaded.devices)} device(s) as batch {batch_id!r}",
+                    f"{verb} {plural(len(loaded.devices), 'device')} as batch {batch_id!r}"
+                    if not append
+                    else f"{verb} {plural(len(loaded.devices), 'device')} to batch {batch_id!r}",
                     customer,
                     jobs,
                 )
             return
-        results = _wait_for(jobs, timeout, as_json, out)
+        results = _wait_for(jobs, timeout, as_json, out, customer)
+        failures: list[Failure] = []
+        if not as_json:
+            origins = in_parts(loaded.origins, per_request)
+            failures = _with_holders(partner, customer, failures_of(results, origins))
     if as_json:
         _echo_json({**out, **_results_json(results)})
     else:
-        print_report(_stdout(), results, "registered")
+        print_report(_stdout(), results, "registered", failures, _all_of(customer, jobs))
     _finish(results)
 
 
+def _with_holders(partner: PartnerClient, customer: str, failures: list[Failure]) -> list[Failure]:
+    """The failures, with the batch and device id that hold each of a few 806s. The lookup
+    only adds information: should it fail, the summary goes without it."""
+    if not any(f.code == "806" for f in failures):
+        return failures
+    batches = partner.customers.by_id(customer).device_batches
+    try:
+        return find_holders(
+            failures,
+            lambda: [b.id for b in batches.list()],
+            lambda batch: batches.by_id(batch).devices.list(),
+        )
+    except PartnerError:
+        return failures
+
+
+def _goes_on(customer: str, jobs: Sequence[str]) -> str:
+    """That the jobs go on without us, and the commands that follow them."""
+    follow = "; ".join(f"`ztd status --customer {customer} {tid} --wait`" for tid in jobs)
+    if len(jobs) == 1:
+        return f"the job goes on in the server: follow it with {follow}"
+    return f"the {len(jobs)} jobs go on in the server: follow them with {follow}"
+
+
+def _all_of(customer: str, jobs: Sequence[StartedJob]) -> str:
+    first = jobs[0].poller.tracking_id
+    return f"`ztd status --customer {customer} {first} --json` lists them all"
+
+
 def _wait_for(
-    jobs: Sequence[StartedJob], timeout: float | None, as_json: bool, out: dict[str, Any]
+    jobs: Sequence[StartedJob],
+    timeout: float | None,
+    as_json: bool,
+    out: dict[str, Any],
+    customer: str,
 ) -> list[BatchUploadDetails]:
     """wait_all, with the progress bar unless --json. Should --timeout expire, --json still
-    prints what was started (every job's tracking id) before the error."""
+    prints what was started (every job's tracking id) before the error; the error, and an
+    interruption (Ctrl-C), say that the jobs go on and how to follow them."""
     try:
         return wait_all(jobs, timeout, None if as_json else _stderr())
-    except PollingTimeoutError:
+    except PollingTimeoutError as exc:
         if as_json:
             _echo_json(out)
-        raise
+        unfinished = [job.poller.tracking_id for job in jobs]
+        _fail(
+            f"not finished within {timeout} s ({progress_of(exc.last_status)}); "
+            + _goes_on(customer, unfinished),
+            EXIT_TIMEOUT,
+        )
+    except KeyboardInterrupt:
+        ids = [job.poller.tracking_id for job in jobs]
+        _stderr().print(
+            f"\ninterrupted: stopped waiting, but {escape(_goes_on(customer, ids))}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _print_started(what: str, customer: str, jobs: Sequence[StartedJob]) -> None:
@@ -408,7 +513,7 @@ def _print_started(what: str, customer: str, jobs: Sequence[StartedJob]) -> None
     lines = [f"{escape(what)}; tracking id {jobs[0].poller.tracking_id}"]
     if len(jobs) > 1:
         lines = [f"{escape(what)} in {len(jobs)} requests (jobs):"]
-        lines += [f"  {job.poller.tracking_id}  {job.devices} device(s)" for job in jobs]
+        lines += [f"  {job.poller.tracking_id}  {plural(job.devices, 'device')}" for job in jobs]
     lines += [
         f"follow it with: ztd status --customer {customer} {job.poller.tracking_id}" for job in jobs
     ]
@@ -428,21 +533,46 @@ def _results_json(results: Sequence[BatchUploadDetails]) -> dict[str, Any]:
 
 
 def status(
-    tracking_id: Annotated[str, typer.Argument(help="The batch tracking id from `ztd upload`.")],
+    tracking_id: Annotated[
+        str,
+        typer.Argument(metavar="TRACKING-ID", help="The batch tracking id from `ztd upload`."),
+    ],
     customer: CustomerOption,
     as_json: JsonOption = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the job finishes.")] = False,
     timeout: TimeoutOption = None,
 ) -> None:
-    """Show a batch job's status (BatchUploadDetails) and a summary of its errors."""
+    """Show a batch job's status: counts, then each failed device by error and what to do."""
     with _calling(), open_client() as partner:
         job = partner.customers.by_id(customer).batch_upload_status.by_id(tracking_id)
-        details = job.poller().result(timeout) if wait else job.get()
+        try:
+            details = job.poller().result(timeout) if wait else job.get()
+        except PollingTimeoutError as exc:
+            _fail(
+                f"not finished within {timeout} s ({progress_of(exc.last_status)}); "
+                + _goes_on(customer, [tracking_id]),
+                EXIT_TIMEOUT,
+            )
+        except KeyboardInterrupt:
+            _stderr().print(
+                f"\ninterrupted: stopped waiting, but {escape(_goes_on(customer, [tracking_id]))}",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        failures: list[Failure] = []
+        if not as_json:
+            failures = _with_holders(partner, customer, failures_of([details]))
     if as_json:
         _echo_json(details.to_wire())
     else:
         # A tracking id may be an upload's or a policy update's; the status does not say which.
-        print_report(_stdout(), [details], "succeeded")
+        print_report(
+            _stdout(),
+            [details],
+            "succeeded",
+            failures,
+            f"`ztd status --customer {customer} {tracking_id} --json` lists them all",
+        )
     _finish([details])
 
 
@@ -453,7 +583,7 @@ def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
     if as_json:
         _echo_json(_wire_list(list(collection.items)))
         return
-    table = Table(title=f"{collection.total_count} device batch(es)")
+    table = Table(title=plural(collection.total_count, "device batch", "device batches"))
     for column in ("batch", "devices", "created", "created by"):
         table.add_column(column, overflow="fold")
     for item in collection.items:
@@ -466,7 +596,7 @@ def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
 
 def devices_list(
     customer: CustomerOption,
-    batch: Annotated[str, typer.Option("--batch", help="The batch name.")],
+    batch: Annotated[str, typer.Option("--batch", metavar="NAME", help="The batch name.")],
     as_json: JsonOption = False,
 ) -> None:
     """List every device of a batch (all pages)."""
@@ -475,7 +605,7 @@ def devices_list(
     if as_json:
         _echo_json(_wire_list(list(collection.items)))
         return
-    table = Table(title=f"{collection.total_count} device(s) in {escape(batch)}")
+    table = Table(title=f"{plural(collection.total_count, 'device')} in {escape(batch)}")
     for column in ("id", "serial", "manufacturer", "model", "product key", "uploaded"):
         table.add_column(column, overflow="fold")
     for d in collection.items:
@@ -489,3 +619,21 @@ def devices_list(
             uploaded,
         )
     _stdout().print(table)
+
+
+def devices_delete(
+    device_ids: Annotated[
+        list[str],
+        typer.Argument(metavar="DEVICE-ID...", help="Device ids (from `ztd devices list`)."),
+    ],
+    customer: CustomerOption,
+    batch: Annotated[
+        str, typer.Option("--batch", metavar="NAME", help="The batch the devices are in.")
+    ],
+) -> None:
+    """Delete devices from a batch (deregister them from the customer)."""
+    with _calling(), open_client() as partner:
+        devices = partner.customers.by_id(customer).device_batches.by_id(batch).devices
+        for device_id in device_ids:
+            devices.by_id(device_id).delete()
+            _stdout().print(f"deleted device {escape(device_id)}", highlight=False)

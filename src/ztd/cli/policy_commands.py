@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
+from ztd.cli.output import EXIT_INVALID_INPUT, plural
 from ztd.cli.partner_commands import (
     CONFIG_HELP,
-    EXIT_INVALID_INPUT,
     CustomerOption,
     JsonOption,
     PerRequestOption,
@@ -296,9 +296,9 @@ def assign_policy(
                 _echo_json(out)
             else:
                 what = f"assigning policy {policy_id}" if policy_id else "unassigning the policy"
-                _print_started(f"{what} to {len(ids)} device(s)", customer, jobs)
+                _print_started(f"{what} to {plural(len(ids), 'device')}", customer, jobs)
             return
-        results = _wait_for(jobs, timeout, as_json, out)
+        results = _wait_for(jobs, timeout, as_json, out, customer)
     if as_json:
         _echo_json({**out, **_results_json(results)})
     else:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ztd.cli.ports import require_free_port
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
@@ -97,6 +98,7 @@ def register(app: typer.Typer) -> None:
         ] = HttpServer.UVICORN,
     ) -> None:
         """Run the API server (with an embedded job worker unless --no-worker)."""
+        require_free_port(host, port, err)
         settings = Settings()
         db = prepare_database(settings)
         if demo:

@@ -136,7 +136,13 @@ class TokenValidator:
     def _builtin(self, token: str, kid: str) -> Principal:
         key = self.keys.by_kid(kid)
         if key is None:
-            raise InvalidToken("the token's signing key (kid) is unknown")
+            # The usual cause: a token made by `ztd admin token` or `ztd serve --demo` with
+            # another data directory, whose keys this server never saw.
+            raise InvalidToken(
+                f"it is signed by a key this server does not know (kid {kid!r}): was it made "
+                "with another ZTD_DATA_DIR? Make one with `ztd admin token` run with this "
+                "server's ZTD_DATA_DIR"
+            )
         claims = _verify(
             token, key.private_key.public_key(), self.settings.issuer, self.settings.audience
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from ztd.server.errors import customer_not_found
 from ztd.server.storage.schema import customers, partner_customers, partners
@@ -68,3 +69,50 @@ def _guid(value: str | None) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValueError(f"{value!r} is not a GUID (tenant ids look like 0b9d2a51-...)") from None
+
+
+class PartnerRow(NamedTuple):
+    id: str
+    name: str
+    customers: int
+    created: str
+
+
+class CustomerRow(NamedTuple):
+    id: str
+    name: str
+    partner_id: str
+    created: str
+
+
+def list_partners(conn: Connection) -> list[PartnerRow]:
+    """Every partner, oldest first, with its number of customers (for `ztd admin`)."""
+    count = (
+        select(func.count())
+        .where(partner_customers.c.partner_id == partners.c.id)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        select(partners.c.id, partners.c.name, count, partners.c.created_at).order_by(
+            partners.c.created_at, partners.c.id
+        )
+    )
+    return [PartnerRow(str(r[0]), r[1], int(r[2]), _when(r[3])) for r in rows]
+
+
+def list_customers(conn: Connection, partner_id: str | None = None) -> list[CustomerRow]:
+    """Every customer (of ``partner_id``, when given), oldest first, with its partner."""
+    query = (
+        select(
+            customers.c.id, customers.c.name, partner_customers.c.partner_id, customers.c.created_at
+        )
+        .join(partner_customers, partner_customers.c.customer_id == customers.c.id)
+        .order_by(customers.c.created_at, customers.c.id)
+    )
+    if partner_id is not None:
+        query = query.where(partner_customers.c.partner_id == _guid(partner_id))
+    return [CustomerRow(str(r[0]), r[1], str(r[2]), _when(r[3])) for r in conn.execute(query)]
+
+
+def _when(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")

@@ -1,0 +1,67 @@
+"""What every command shares: its exit codes, and where and how it prints.
+
+One exit-code table for every command (README, "Exit codes"): a command that checks a file
+exits 3 for an invalid file whether or not it would then have sent it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+
+EXIT_OK = 0
+EXIT_CALL_FAILED = 1
+EXIT_DEVICE_FAILED = 2
+EXIT_INVALID_INPUT = 3
+EXIT_TIMEOUT = 4
+EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C (128 + SIGINT)
+EXIT_CODES = (
+    "Exit codes: 0 all fine; 1 the call failed (connection, token, not found, refused); "
+    "2 at least one device failed; 3 the input is invalid (nothing was uploaded); "
+    "4 still unfinished when --timeout expired; 130 interrupted (Ctrl-C)."
+)
+
+# Output going to a file or a pipe is not wrapped at 80 columns: a script or `grep` should
+# see one record per line, however long.
+_UNWRAPPED_WIDTH = 100_000
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console on stdout (or stderr) that wraps only on a terminal."""
+    out = Console(stderr=stderr, soft_wrap=True)
+    if not out.is_terminal and out.width <= 80 and not _columns_set():
+        out = Console(stderr=stderr, soft_wrap=True, width=_UNWRAPPED_WIDTH)
+    return out
+
+
+def _columns_set() -> bool:
+    return bool(os.environ.get("COLUMNS", "").strip())
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 device``, ``2 devices``; ``many`` for irregular words."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+CHECK_PROGRESS_FROM = 5_000_000  # bytes: smaller files are checked before anyone waits
+
+
+@contextmanager
+def checking(err: Console, name: str, size: int, quiet: bool = False) -> Iterator[None]:
+    """A live line (spinner and elapsed time, on a terminal) while a big file is checked:
+    an 80 MB file takes several seconds, and silence looks like a hang."""
+    if quiet or size < CHECK_PROGRESS_FROM:
+        yield
+        return
+    what = f"{escape(name)} ({size / 1e6:,.0f} MB)"
+    if not err.is_terminal:  # a log gets the line; a terminal, a spinner with the time
+        err.print(f"checking {what} ...", highlight=False)
+        yield
+        return
+    with err.status(f"checking {what} ..."):
+        yield
+    err.print(f"checked {what}", highlight=False)
