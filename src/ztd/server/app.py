@@ -26,7 +26,9 @@ from ztd.server.api.routes import (
     issuer,
     policies,
 )
+from ztd.server.auth.attempt_limits import AttemptLimits
 from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.errors import ApiError, bad_request
@@ -52,6 +54,10 @@ def create_app(
         db=db,
         keys=keys,
         tokens=TokenValidator(settings, keys),
+        token_attempts=AttemptLimits(
+            settings.token_attempts_per_address, settings.token_attempts_per_client
+        ),
+        secret_pool=SecretPool(settings.token_hash_workers, settings.token_hash_queue),
         clock=clock,
     )
     if embedded_worker is None:
@@ -69,6 +75,7 @@ def create_app(
         finally:
             if worker_thread is not None:
                 worker_thread.shutdown()
+            ctx.secret_pool.close()
 
     app = ZtdApp(
         title="ztd: Partner Center device deployment",
