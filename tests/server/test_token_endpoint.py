@@ -58,6 +58,7 @@ def serve(db: Database, settings: Settings) -> Iterator[Callable[..., TestClient
     clients: list[TestClient] = []
 
     def start(**changes: Any) -> TestClient:
+        changes = {"token_refusal_delay_seconds": 0, **changes}
         app = create_app(settings.model_copy(update=changes), db=db, embedded_worker=False)
         client = TestClient(app)
         clients.append(client.__enter__())
@@ -120,6 +121,15 @@ def test_attempts_for_one_client_id_are_limited(
     assert len(hashes) == 2
     # Another client id is not held back by this one's attempts.
     assert client.post(TOKEN_URL, data=_grant(str(uuid.uuid4()), "x")).status_code == 401
+
+
+def test_a_refusal_is_answered_after_the_delay(serve: Callable[..., TestClient]) -> None:
+    # A lower bound only: the answer is held at least this long, so a client retrying at
+    # once sends about one request per delay and connection.
+    client = serve(token_attempts_per_address="0/minute", token_refusal_delay_seconds=0.3)
+    started = time.monotonic()
+    assert_error(client.post(TOKEN_URL, data=_grant(str(uuid.uuid4()), "x")), 429, "429")
+    assert time.monotonic() - started >= 0.3
 
 
 def test_oversized_credentials_are_refused_before_hashing(

@@ -53,11 +53,13 @@ class Settings(BaseSettings):
     trusted_issuers: list[ExternalIssuer] = Field(default_factory=list)
     # The token endpoint: attempts per client address and per client id, in the `limits`
     # notation ("60/minute", "5/second; 100/hour"), and the pool that checks client secrets
-    # (0 workers: half the CPU cores, at least one).
+    # (0 workers: half the CPU cores, at least one). A refused attempt is answered (429)
+    # after a delay, which slows down clients that retry at once.
     token_attempts_per_address: str = "60/minute"
     token_attempts_per_client: str = "10/minute"
     token_hash_workers: int = Field(default=0, ge=0)
     token_hash_queue: int = Field(default=8, ge=0)
+    token_refusal_delay_seconds: float = Field(default=1.0, ge=0)
 
     # A retried write with the same MS-RequestId replays the first response this long.
     idempotency_retention_hours: float = Field(default=24.0, gt=0)

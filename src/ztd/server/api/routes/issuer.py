@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ztd.server.api.context import context_of
+from ztd.server.api.context import AppContext, context_of
 from ztd.server.api.responses import json_response
 from ztd.server.auth.tokens import issue_token
+from ztd.server.errors import ApiError
 from ztd.server.services.applications import authenticate_application, client_key
 
 router = APIRouter()
@@ -50,6 +52,18 @@ async def token(request: Request) -> Response:
     """OAuth 2.0 client credentials (RFC 6749 §4.4); errors in OAuth's own format, except
     429 (too many attempts), which has Partner Center's body and a Retry-After."""
     ctx = context_of(request)
+    try:
+        return await _client_credentials_grant(request, ctx)
+    except ApiError as refused:
+        if refused.status == 429:
+            # Held a moment before answering: a client that retries at once (as a flood
+            # does) then sends about one request a second per connection instead of
+            # hundreds, and the event loop stays free for the API's other routes.
+            await asyncio.sleep(ctx.settings.token_refusal_delay_seconds)
+        raise
+
+
+async def _client_credentials_grant(request: Request, ctx: AppContext) -> Response:
     # Counted before the body is even read: an address over its limit costs next to nothing.
     ctx.token_attempts.admit_address(request.client.host if request.client else "unknown")
     form = await request.form()
