@@ -6,6 +6,8 @@ secret."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import time
 import uuid
@@ -18,7 +20,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import World
 from tests.server.test_errors import assert_error
 from ztd.server.app import create_app
-from ztd.server.auth.secret_pool import SecretPool
+from ztd.server.auth.secret_pool import CHECK_NICENESS, SecretPool
 from ztd.server.clock import utc_now
 from ztd.server.errors import ApiError
 from ztd.server.services import applications
@@ -234,3 +236,17 @@ def _poll(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.005)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_secret_checks_run_at_a_lower_priority_than_the_api() -> None:
+    pool = SecretPool(workers=1, queue=0)
+
+    def own_niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    try:
+        checked = asyncio.run(pool.run(own_niceness))
+    finally:
+        pool.close()
+    assert checked == min(19, own_niceness() + CHECK_NICENESS)
