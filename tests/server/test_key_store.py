@@ -4,12 +4,15 @@ every key file (found in review: one forged token cost ~40 ms of key parsing).""
 
 from __future__ import annotations
 
+import multiprocessing
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import World, make_token
+from tests.support.key_starter import start_on
 from ztd.server.auth import keys as keys_module
 from ztd.server.auth.keys import KeyStore
 from ztd.server.settings import Settings
@@ -48,7 +51,7 @@ def test_a_key_added_or_deleted_elsewhere_is_noticed(tmp_path: Path, parsed: lis
     assert [name[:4] for name in parsed] == ["0000", "0000", "0001", "0001"]  # once per store
     serving.REFRESH_SECONDS = 0  # the next look is due (normally within 5 s)
     assert serving.current().kid == new.kid  # ... and the new key signs
-    (tmp_path / "keys" / next(p for p in sorted((tmp_path / "keys").iterdir()))).unlink()
+    sorted((tmp_path / "keys").glob("*.pem"))[0].unlink()
     assert not serving.holds(old.kid) and serving.holds(new.kid)
 
 
@@ -84,3 +87,26 @@ def test_a_deleted_key_stops_verifying_tokens_already_seen(
     assert (
         client.get(url, headers=world.auth(make_token(settings, world.partner))).status_code == 200
     )
+
+
+def test_processes_starting_on_a_fresh_directory_make_one_key(tmp_path: Path) -> None:
+    """Found in review: two servers started on a new data directory made a key each, so
+    each one's tokens failed on the other until their next refresh."""
+    starters = 3
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as `ztd serve` is
+    barrier = context.Barrier(starters)
+    queue: Queue[str] = context.Queue()
+    processes = [
+        context.Process(target=start_on, args=(tmp_path / "keys", barrier, queue))
+        for _ in range(starters)
+    ]
+    for process in processes:
+        process.start()
+    kids = [queue.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(10)
+        assert process.exitcode == 0
+    files = sorted(p.name for p in (tmp_path / "keys").iterdir() if p.suffix == ".pem")
+    assert len(set(kids)) == 1, kids
+    assert files == [f"0000-{kids[0]}.pem"]
+    assert not [p for p in (tmp_path / "keys").iterdir() if p.name.endswith(".partial")]

@@ -27,7 +27,9 @@ from ztd.server.api.routes import (
     issuer,
     policies,
 )
+from ztd.server.auth.attempt_limits import AttemptLimits
 from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.errors import ApiError, bad_request
@@ -53,6 +55,10 @@ def create_app(
         db=db,
         keys=keys,
         tokens=TokenValidator(settings, keys),
+        token_attempts=AttemptLimits(
+            settings.token_attempts_per_address, settings.token_attempts_per_client
+        ),
+        secret_pool=SecretPool(settings.token_hash_workers, settings.token_hash_queue),
         clock=clock,
     )
     if embedded_worker is None:
@@ -70,6 +76,7 @@ def create_app(
         finally:
             if worker_thread is not None:
                 worker_thread.shutdown()
+            ctx.secret_pool.close()
 
     app = ZtdApp(
         title="ztd: Partner Center device deployment",
@@ -116,9 +123,10 @@ def create_app_from_env() -> FastAPI:
     return app
 
 
-def _no_nul_in_path(request: Request) -> None:
+async def _no_nul_in_path(request: Request) -> None:
     """A "%00" in a path segment (a batch or device id) would reach the database as a NUL,
-    which PostgreSQL refuses with an error: answer 400 for every route instead."""
+    which PostgreSQL refuses with an error: answer 400 for every route instead. Async: a
+    plain function would cost every request a trip through the shared thread pool."""
     if "\x00" in request.scope["path"]:
         raise bad_request("The path contains a NUL character (%00).")
 

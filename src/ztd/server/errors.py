@@ -69,3 +69,8 @@ def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(
         415, "415", f"Content-Type {content_type!r} is not supported; send application/json."
     )
+
+
+def too_many_requests(description: str, retry_after: int) -> ApiError:
+    # Partner Center's throttling answer: 429 with the wait in whole seconds (reference §8).
+    return ApiError(429, "429", description, headers={"Retry-After": str(max(1, retry_after))})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+import limits
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +51,15 @@ class Settings(BaseSettings):
     allow_app_only_batch_create: bool = False
     # Trusted external OIDC issuers (Entra ID and the like), as a JSON list; see README.
     trusted_issuers: list[ExternalIssuer] = Field(default_factory=list)
+    # The token endpoint: attempts per client address and per client id, in the `limits`
+    # notation ("60/minute", "5/second; 100/hour"), and the pool that checks client secrets
+    # (0 workers: half the CPU cores, at least one). A refused attempt is answered (429)
+    # after a delay, which slows down clients that retry at once.
+    token_attempts_per_address: str = "60/minute"
+    token_attempts_per_client: str = "10/minute"
+    token_hash_workers: int = Field(default=0, ge=0)
+    token_hash_queue: int = Field(default=8, ge=0)
+    token_refusal_delay_seconds: float = Field(default=1.0, ge=0)
 
     # A retried write with the same MS-RequestId replays the first response this long.
     idempotency_retention_hours: float = Field(default=24.0, gt=0)
@@ -78,6 +88,15 @@ class Settings(BaseSettings):
     # "finished": every device processed, outcomes in the device entries).
     batch_status_with_errors: bool = False
     server_id: str = "000000001"
+
+    @field_validator("token_attempts_per_address", "token_attempts_per_client")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit like '60/minute': {exc}") from None
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ztd.server.api.status_cache import StatusCache
+from ztd.server.auth.attempt_limits import AttemptLimits
 from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.settings import Settings
@@ -21,6 +23,9 @@ class AppContext:
     db: Database
     keys: KeyStore
     tokens: TokenValidator
+    # The token endpoint's own guards: attempt limits and the secret-checking threads.
+    token_attempts: AttemptLimits
+    secret_pool: SecretPool
     clock: Clock = utc_now
     status_cache: StatusCache = field(default_factory=StatusCache)
     # Set after each enqueue so an idle embedded worker starts at once instead of polling.

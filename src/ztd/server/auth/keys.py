@@ -1,7 +1,9 @@
 """The built-in issuer's RSA signing keys, kept as PEM files under ``ZTD_DATA_DIR/keys``.
 
 Several keys may be present so that a rotated-out key still verifies the tokens it signed
-until they expire; the newest file signs new tokens.
+until they expire; the newest file signs new tokens. Processes share the directory (the
+workers of ``ztd serve --workers N``, ``ztd admin`` commands), so creating a key happens
+under a file lock, and a key file appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from filelock import FileLock
 from jwt.algorithms import RSAAlgorithm
+
+# Making a key takes well under a second; waiting longer means the lock is held by something
+# that is not making a key, and filelock's Timeout names the lock file.
+LOCK_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class KeyStore:
         if not self._keys:
             with self._lock:  # two first requests at once must not make two keys
                 if not self._keys:
-                    self.rotate()
+                    self._create_first()
         return self._keys
 
     def current(self) -> SigningKey:
@@ -80,7 +87,23 @@ class KeyStore:
 
     def rotate(self) -> SigningKey:
         """Create a new signing key; older keys stay for verification."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._lock, self._directory_lock():
+            return self._write_new_key()
+
+    def _create_first(self) -> None:
+        # Two processes starting on a fresh data directory must end with one key, not one
+        # each: the second waits for the lock, then finds the first one's key.
+        with self._directory_lock():
+            self._refresh()
+            if not self._keys:
+                self._write_new_key()
+
+    def _directory_lock(self) -> FileLock:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return FileLock(self.directory / ".lock", timeout=LOCK_TIMEOUT_SECONDS)
+
+    def _write_new_key(self) -> SigningKey:
+        """Called with the directory lock held."""
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
@@ -91,11 +114,17 @@ class KeyStore:
         # deleted), so that the new key sorts last and signs from now on.
         numbers = [int(p.name[:4]) for p in self._files() if p.name[:4].isdigit()]
         index = max(numbers, default=-1) + 1
-        path = self.directory / f"{index:04d}-{_kid_of(private_key)}.pem"
-        # The private key must never be world-readable.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        name = f"{index:04d}-{_kid_of(private_key)}.pem"
+        # Written under a name the store does not read, then renamed: a process listing the
+        # directory meanwhile sees no file or the whole key, never a half-written one. The
+        # private key must never be world-readable.
+        partial = self.directory / f".{name}.partial"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(partial, self.directory / name)
         self._refresh()
         return SigningKey(_kid_of(private_key), private_key)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 
+from ztd.server.auth.claims import ClaimTypeError, check_claim_types, roles_of, tenant_id
 from ztd.server.auth.keys import KeyStore
 from ztd.server.settings import ExternalIssuer, Settings
 
@@ -128,8 +129,11 @@ class TokenValidator:
         kid = str(header.get("kid", ""))
         issuer = unverified.get("iss")
         if issuer == self.settings.issuer:
+            _check_types(unverified, "tid", "roles", "idtyp")
             return self._builtin(token, kid), kid
         if isinstance(issuer, str) and issuer in self.external:
+            rules = self.external[issuer][0]
+            _check_types(unverified, rules.tenant_claim, rules.roles_claim, rules.app_claim)
             return self._external(token, kid, *self.external[issuer]), None
         raise InvalidToken(f"issuer {issuer!r} is not trusted")
 
@@ -146,9 +150,9 @@ class TokenValidator:
         claims = _verify(
             token, key.private_key.public_key(), self.settings.issuer, self.settings.audience
         )
-        roles = frozenset(Role(r) for r in _strings(claims.get("roles")) if r in _ROLE_VALUES)
+        roles = frozenset(Role(r) for r in roles_of(claims, "roles") if r in _ROLE_VALUES)
         return Principal(
-            partner_id=str(claims["tid"]),
+            partner_id=tenant_id(claims, "tid"),
             app_only=claims.get("idtyp") == "app",
             roles=roles,
             subject=str(claims.get("sub", "")),
@@ -160,10 +164,10 @@ class TokenValidator:
     ) -> Principal:
         key = self._external_key(issuer, jwks, kid)
         claims = _verify(token, key, issuer.issuer, issuer.audience, tenant=issuer.tenant_claim)
-        mapped = (issuer.role_map.get(r) for r in _strings(claims.get(issuer.roles_claim)))
+        mapped = (issuer.role_map.get(r) for r in roles_of(claims, issuer.roles_claim))
         roles = frozenset(Role(r) for r in mapped if r in _ROLE_VALUES)
         return Principal(
-            partner_id=str(claims[issuer.tenant_claim]).lower(),
+            partner_id=tenant_id(claims, issuer.tenant_claim),
             app_only=claims.get(issuer.app_claim) == "app",
             roles=roles,
             subject=str(claims.get("sub", "")),
@@ -208,9 +212,10 @@ def _verify(
     return claims
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
+def _check_types(claims: dict[str, Any], tenant: str, roles: str, app: str) -> None:
+    # Checked before the signature: the types of a payload do not depend on who signed it,
+    # and a wrong one is then named precisely instead of surfacing as a PyJWT message or a 500.
+    try:
+        check_claim_types(claims, tenant_claim=tenant, roles_claim=roles, app_claim=app)
+    except ClaimTypeError as exc:
+        raise InvalidToken(str(exc)) from exc

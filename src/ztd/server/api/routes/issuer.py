@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ztd.server.api.context import context_of
+from ztd.server.api.context import AppContext, context_of
 from ztd.server.api.responses import json_response
 from ztd.server.auth.tokens import issue_token
-from ztd.server.services.applications import authenticate_application
+from ztd.server.errors import ApiError
+from ztd.server.services.applications import authenticate_application, client_key
 
 router = APIRouter()
+
+# Client ids are GUIDs and issued secrets 43 characters: far longer values are not
+# credentials, and hashing a megabyte "secret" would cost far more than a real one.
+MAX_CLIENT_ID = 256
+MAX_SECRET = 1024
 
 
 @router.get("/.well-known/openid-configuration")
@@ -43,8 +49,23 @@ async def jwks(request: Request) -> Response:
 
 @router.post("/oauth2/token")
 async def token(request: Request) -> Response:
-    """OAuth 2.0 client credentials (RFC 6749 §4.4); errors in OAuth's own format."""
+    """OAuth 2.0 client credentials (RFC 6749 §4.4); errors in OAuth's own format, except
+    429 (too many attempts), which has Partner Center's body and a Retry-After."""
     ctx = context_of(request)
+    try:
+        return await _client_credentials_grant(request, ctx)
+    except ApiError as refused:
+        if refused.status == 429:
+            # Held a moment before answering: a client that retries at once (as a flood
+            # does) then sends about one request a second per connection instead of
+            # hundreds, and the event loop stays free for the API's other routes.
+            await asyncio.sleep(ctx.settings.token_refusal_delay_seconds)
+        raise
+
+
+async def _client_credentials_grant(request: Request, ctx: AppContext) -> Response:
+    # Counted before the body is even read: an address over its limit costs next to nothing.
+    ctx.token_attempts.admit_address(request.client.host if request.client else "unknown")
     form = await request.form()
     client_id, secret = _client_credentials(
         request, form.get("client_id"), form.get("client_secret")
@@ -53,12 +74,15 @@ async def token(request: Request) -> Response:
         return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
     if not client_id or not secret:
         return _oauth_error(400, "invalid_request", "client_id and client_secret are required.")
-
-    def check() -> str | None:
-        with ctx.db.read() as conn:
-            return authenticate_application(conn, client_id, secret)
-
-    partner_id = await run_in_threadpool(check)
+    if len(client_id) > MAX_CLIENT_ID or len(secret) > MAX_SECRET:
+        return _oauth_error(
+            400,
+            "invalid_request",
+            f"client_id has at most {MAX_CLIENT_ID} characters and client_secret at most "
+            f"{MAX_SECRET}; these are {len(client_id)} and {len(secret)}.",
+        )
+    ctx.token_attempts.admit_client(client_key(client_id))
+    partner_id = await ctx.secret_pool.run(authenticate_application, ctx.db, client_id, secret)
     if partner_id is None:
         return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
     ttl = ctx.settings.token_ttl_seconds
