@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ztd.server import heap
@@ -29,7 +31,7 @@ from ztd.server.api.routes import (
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
-from ztd.server.errors import ApiError, bad_request
+from ztd.server.errors import ApiError, bad_request, cut
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -130,10 +132,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
-            return error_response(404, "1000", f"No resource at {request.url.path}.")
+            return error_response(404, "1000", f"No resource at {cut(request.url.path)}.")
         if exc.status_code == 405:
+            allowed = allowed_methods(app, request.scope)
             return error_response(
-                405, "405", f"{request.method} is not allowed on {request.url.path}."
+                405,
+                "405",
+                f"{request.method} is not allowed on {cut(request.url.path)}; allowed: {allowed}.",
+                headers={"Allow": allowed},
             )
         return error_response(exc.status_code, str(exc.status_code), str(exc.detail))
 
@@ -142,7 +148,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return error_response(400, "800002", "Invalid request: " + "; ".join(problems), problems)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # Not the service's fault and nobody to answer: one line, no traceback.
+        log.info(
+            "client closed the connection before sending its whole request: %s %s",
+            request.method,
+            cut(request.url.path),
+        )
+        return Response(status_code=400)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "800003", "Unexpected service error; it has been logged.")
+        # Starlette re-raises after this answer, and the server then drops the connection:
+        # say so, or a keep-alive client sends its next request into a closed socket.
+        return error_response(
+            500,
+            "800003",
+            "Unexpected service error; it has been logged.",
+            headers={"Connection": "close"},
+        )
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> str:
+    """The Allow header for a 405 (RFC 9110, section 15.5.6): the methods of every route
+    whose path matches, not only of the first one Starlette tried."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, and_, delete, func, select
 
 from ztd.server.clock import wire_time
-from ztd.server.errors import bad_request, not_found
+from ztd.server.errors import bad_request, not_found, shown
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import device_batches, devices, job_items, partners
+from ztd.wire.paths import path_segment
 
 ALLOWED_OPERATIONS = ["GET", "DELETE"]
 
@@ -42,8 +42,7 @@ def list_batches(conn: Connection, customer_id: str) -> dict[str, Any]:
             "creationDate": wire_time(row.created_at),
             "devicesCount": row.devices_count,
             "devicesLink": {
-                # The raw batch id, spaces included, as Partner Center writes it.
-                "uri": f"/customers/{customer_id}/deviceBatches/{row.batch_id}/devices",
+                "uri": _devices_uri(customer_id, row.batch_id),
                 "method": "GET",
                 "headers": [],
             },
@@ -83,8 +82,14 @@ def list_devices(
         [_device(row) for row in rows[:page_size]],
         total,
         encode_token("d", rows[page_size - 1].pk) if more else None,
-        f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices",
+        _devices_uri(customer_id, batch_id),
     )
+
+
+def _devices_uri(customer_id: str, batch_id: str) -> str:
+    # Relative, without /v1, as Partner Center writes it; the batch id percent-encoded, so
+    # that "a b", "a?b#c" or "50%" lead back to their batch when followed.
+    return f"/customers/{path_segment(customer_id)}/deviceBatches/{path_segment(batch_id)}/devices"
 
 
 def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:
@@ -95,7 +100,7 @@ def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: 
         )
     )
     if result.rowcount == 0:
-        raise not_found(f"Device {device_id!r} was not found in batch {batch_id!r}.")
+        raise not_found(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
 
 
 def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
@@ -106,7 +111,7 @@ def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
         )
     ).scalar_one_or_none()
     if pk is None:
-        raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
+        raise not_found(f"Device batch {shown(batch_id)} was not found for this customer.")
     return int(pk)
 
 
@@ -139,5 +144,5 @@ def _hash_of(row: Any) -> str | None:
 def _position(token: str) -> int:
     position = decode_token(token, "d")
     if not re.fullmatch(r"[0-9]{1,18}", position):  # a row number that fits a BIGINT
-        raise bad_request(f"The continuation token {token!r} is not valid.")
+        raise bad_request(f"The continuation token {shown(token)} is not valid.")
     return int(position)

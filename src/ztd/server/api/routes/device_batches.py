@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ztd.server.api.bodies import parse_json, read_body
+from ztd.server.api.bodies import read_json
 from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading, writing
 from ztd.server.api.device_input import UploadedDevice, parse_batch_id, parse_devices
 from ztd.server.api.idempotency import StoredResponse
@@ -19,13 +21,14 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
 
 @router.post("")
 async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    data = parse_json(raw)
-    if not isinstance(data, dict):
-        raise bad_request("The body must be a DeviceBatchCreationRequest object.")
-    fields = {str(k).lower(): v for k, v in data.items()}
-    batch_id = parse_batch_id(fields.get("batchid"))
-    items = _prepare(call, parse_devices(fields.get("devices", [])))
+    def check(data: Any) -> tuple[str, ItemSlices]:
+        if not isinstance(data, dict):
+            raise bad_request("The body must be a DeviceBatchCreationRequest object.")
+        fields = {str(k).lower(): v for k, v in data.items()}
+        batch_id = parse_batch_id(fields.get("batchid"))
+        return batch_id, _prepare(call, parse_devices(fields.get("devices", [])))
+
+    raw, (batch_id, items) = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
 
     def new_batch(conn: Connection) -> int:
         return uploads.create_batch(
@@ -41,14 +44,15 @@ async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response
 
 @router.post("/{batch_id}/devices")
 async def add_devices(batch_id: str, call: CustomerCall = Depends(writing)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    data = parse_json(raw)
-    # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
-    if isinstance(data, dict):
-        data = {k.lower(): v for k, v in data.items()}.get("devices")
-    if not isinstance(data, list):
-        raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
-    items = _prepare(call, parse_devices(data, where="body"))
+    def check(data: Any) -> ItemSlices:
+        # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
+        if isinstance(data, dict):
+            data = {k.lower(): v for k, v in data.items()}.get("devices")
+        if not isinstance(data, list):
+            raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
+        return _prepare(call, parse_devices(data, where="body"))
+
+    raw, items = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
 
     def existing(conn: Connection) -> int:
         return uploads.existing_batch(conn, call.customer_id, batch_id)
