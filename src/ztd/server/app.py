@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ztd.server import heap
@@ -132,7 +132,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
-            return error_response(404, "1000", f"No resource at {cut(request.url.path)}.")
+            return error_response(404, "1000", f"No resource at {cut(request.url.path, 200)}.")
         if exc.status_code == 405:
             allowed = allowed_methods(app, request.scope)
             return error_response(
@@ -154,7 +154,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.info(
             "client closed the connection before sending its whole request: %s %s",
             request.method,
-            cut(request.url.path),
+            cut(request.url.path, 200),
         )
         return Response(status_code=400)
 
@@ -171,11 +171,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(app: FastAPI, scope: Scope) -> str:
-    """The Allow header for a 405 (RFC 9110, section 15.5.6): the methods of every route
-    whose path matches, not only of the first one Starlette tried."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        if isinstance(route, BaseRoute) and route.matches(scope)[0] != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    """The Allow header for a 405 (RFC 9110, section 15.5.6): every method some route
+    takes at this path, not only those of the first route Starlette tried. Asked of the
+    routes themselves (``matches``), so included routers answer for their own routes."""
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in app.router.routes
+        )
+    )
