@@ -14,6 +14,9 @@ import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 from starlette.types import Message
 
@@ -21,6 +24,7 @@ from tests.conftest import World
 from tests.server.helpers import hash_device
 from tests.support.live_server import live_server
 from ztd.server.api.bodies import OFF_LOOP_FROM, read_json
+from ztd.server.api.idempotency import canonical_pieces
 from ztd.server.app import create_app
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
@@ -188,3 +192,28 @@ async def test_large_bodies_are_parsed_and_checked_off_the_event_loop(backend: s
         raw, (count, thread) = await read_json(_request(body), 50_000_000, check)
         assert raw == body and count == size // 1000
         assert (thread != loop_thread) is off_loop, size
+
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+SMALL = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+)
+# Long arrays (dumped a slice at a time) inside objects (walked key by key).
+JSON = st.dictionaries(st.text(max_size=4), st.lists(SMALL, max_size=700) | SMALL, max_size=3)
+
+
+@given(document=JSON)
+@hypothesis_settings(max_examples=30, deadline=None)
+def test_canonical_pieces_spell_the_document_as_one_sorted_dump(
+    backend: str, document: Any
+) -> None:
+    assert b"".join(canonical_pieces(document)) == orjson.dumps(
+        document, option=orjson.OPT_SORT_KEYS
+    )
