@@ -135,12 +135,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             return error_response(404, "1000", f"No resource at {cut(request.url.path, 200)}.")
         if exc.status_code == 405:
             allowed = allowed_methods(app, request.scope)
-            return error_response(
-                405,
-                "405",
-                f"{request.method} is not allowed on {cut(request.url.path)}; allowed: {allowed}.",
-                headers={"Allow": allowed},
-            )
+            path = cut(request.url.path, 200)
+            description = f"{request.method} is not allowed on {path}; allowed: {allowed}."
+            return error_response(405, "405", description, headers={"Allow": allowed})
         return error_response(exc.status_code, str(exc.status_code), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
