@@ -21,7 +21,7 @@ def test_list_batches_shape(client: TestClient, world: World, worker: Worker) ->
     assert batch["createdBy"] == "Fabrikam Partner"
     assert batch["devicesCount"] == 1
     assert batch["devicesLink"] == {
-        "uri": f"/customers/{world.customer}/deviceBatches/Test batch/devices",
+        "uri": f"/customers/{world.customer}/deviceBatches/Test%20batch/devices",
         "method": "GET",
         "headers": [],
     }

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ztd.server import heap
@@ -32,7 +33,7 @@ from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
-from ztd.server.errors import ApiError, bad_request
+from ztd.server.errors import ApiError, bad_request, cut
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -139,11 +140,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
-            return error_response(404, "1000", f"No resource at {request.url.path}.")
+            return error_response(404, "1000", f"No resource at {cut(request.url.path, 200)}.")
         if exc.status_code == 405:
-            return error_response(
-                405, "405", f"{request.method} is not allowed on {request.url.path}."
-            )
+            allowed = allowed_methods(app, request.scope)
+            path = cut(request.url.path, 200)
+            description = f"{request.method} is not allowed on {path}; allowed: {allowed}."
+            return error_response(405, "405", description, headers={"Allow": allowed})
         return error_response(exc.status_code, str(exc.status_code), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -152,12 +154,41 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(400, "800002", "Invalid request: " + "; ".join(problems), problems)
 
     @app.exception_handler(ClientDisconnect)
-    async def _client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
+    async def _client_gone(request: Request, _exc: ClientDisconnect) -> Response:
         # The client left, or the server closed a body that came too slowly
         # (ZTD_BODY_TIMEOUT_SECONDS): nobody reads this answer, and it is no service error.
+        log.info(
+            "client closed the connection before sending its whole request: %s %s",
+            request.method,
+            cut(request.url.path, 200),
+        )
         return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "800003", "Unexpected service error; it has been logged.")
+        # Starlette re-raises after this answer, and the server then drops the connection:
+        # say so, or a keep-alive client sends its next request into a closed socket.
+        return error_response(
+            500,
+            "800003",
+            "Unexpected service error; it has been logged.",
+            headers={"Connection": "close"},
+        )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> str:
+    """The Allow header for a 405 (RFC 9110, section 15.5.6): every method some route
+    takes at this path, not only those of the first route Starlette tried. Asked of the
+    routes themselves (``matches``), so included routers answer for their own routes."""
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in app.router.routes
+        )
+    )

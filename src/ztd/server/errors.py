@@ -40,6 +40,37 @@ def refuse_nul(value: object, *what: str) -> None:
         raise bad_request(f"{''.join(what)} contains a NUL character (\\u0000).")
 
 
+SHOWN_CHARS = 60
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A client's value as an error message quotes it: bounded and never recursive.
+
+    Bodies and paths are bounded only by the size limits, so a value is never formatted
+    whole: texts are cut to ``limit`` characters (saying how long they were), arrays and
+    objects are named by kind and size (a repr of one nested 1,000 deep raises
+    RecursionError), and numbers keep their JSON spelling."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} chars)"
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return f"an array of {len(value)} items"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} properties"
+    return f"a {type(value).__name__}"
+
+
+def cut(name: str, limit: int = SHOWN_CHARS) -> str:
+    """A client's text as a message names it unquoted (a property name, a path): cut to
+    ``limit`` characters, for the reasons of shown()."""
+    return name if len(name) <= limit else name[:limit] + "..."
+
+
 def unauthorized(description: str) -> ApiError:
     return ApiError(401, "400", description, headers={"WWW-Authenticate": 'Bearer realm="ztd"'})
 
@@ -67,7 +98,7 @@ def payload_too_large(limit: int) -> ApiError:
 
 def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(
-        415, "415", f"Content-Type {content_type!r} is not supported; send application/json."
+        415, "415", f"Content-Type {shown(content_type)} is not supported; send application/json."
     )
 
 

@@ -1,21 +1,52 @@
-"""Reading request bodies: size limit, media type, JSON syntax and wire validation, each
-failing with an error that says exactly what is wrong and where."""
+"""Reading request bodies: size limit, media type, JSON syntax, nesting depth and wire
+validation, each failing with an error that says exactly what is wrong and where."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from ztd.server.api.idempotency import start_fingerprint
-from ztd.server.errors import bad_request, payload_too_large, unsupported_media_type
+from ztd.server.api.json_pieces import loads_in_pieces
+from ztd.server.errors import bad_request, cut, payload_too_large, unsupported_media_type
 
 JSON_TYPES = ("application/json", "text/json")
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+# Partner Center's requests nest five levels at most (a policy update's devices' policies);
+# 64 leaves room for any client's extra properties. Deeper documents are refused before
+# anything walks them, so no code downstream (pydantic, messages, the canonical
+# fingerprint, whose orjson.dumps stops at 254) ever meets one.
+MAX_DEPTH = 64
+# Bodies from this size are parsed and checked in a worker thread: a 40 MB upload took the
+# event loop for ~180 ms, stalling every other request. Below it, the thread hand-off
+# costs more than the parse.
+OFF_LOOP_FROM = 256 * 1024
+MAX_PROBLEMS = 20  # validation problems listed in an error's data
+
+
+async def read_json(request: Request, limit: int, check: Callable[[Any], T]) -> tuple[bytes, T]:
+    """The raw body and ``check(document)``: the body read under ``limit``, parsed, its
+    MS-RequestId fingerprint started, and ``check`` run on the document, all in a worker
+    thread when the body is large."""
+    raw = await read_body(request, limit)
+
+    def parse_and_check() -> T:
+        document = parse_json(raw)
+        start_fingerprint(request, document, len(raw))
+        return check(document)
+
+    if len(raw) < OFF_LOOP_FROM:
+        return raw, parse_and_check()
+    return raw, await run_in_threadpool(parse_and_check)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -34,24 +65,75 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:  # chunked bodies carry no length: count as they arrive
             raise payload_too_large(limit)
         chunks.append(chunk)
-    body = b"".join(chunks)
-    start_fingerprint(request, body)
-    return body
+    return b"".join(chunks)
 
 
 def parse_json(body: bytes) -> Any:
+    """The JSON document in ``body``; 400 when it is empty, not JSON, or nested deeper
+    than MAX_DEPTH."""
     if not body.strip():
         raise bad_request("The request body is empty; send a JSON document.")
     try:
-        return orjson.loads(body)
+        document = loads_in_pieces(body)  # a 40 MB upload in pieces: see json_pieces
     except orjson.JSONDecodeError as exc:
+        if (
+            "depth" in exc.msg or "recursion" in exc.msg
+        ):  # orjson's own limit (1,024) is far above ours
+            raise _too_deep(f"at line {exc.lineno}, column {exc.colno}") from exc
         lenient = _without_trailing_commas(body)
-        if lenient is not None:
-            return lenient
-        raise bad_request(
-            f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}."
-        ) from exc
+        if lenient is None:
+            raise bad_request(
+                f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno}."
+            ) from exc
+        document = lenient
+    if _deeper_than(document, MAX_DEPTH):
+        raise _too_deep(f"in {_deep_path(document)}")
+    return document
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep. Level by level, without
+    recursion, looking only at containers: ~1 ms for a 10,000-device upload."""
+    level = [document] if type(document) is dict or type(document) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        nested = []
+        for container in level:
+            for value in container.values() if type(container) is dict else container:
+                if type(value) is dict or type(value) is list:
+                    nested.append(value)
+        level = nested
+    return False
+
+
+def _deep_path(document: Any) -> str:
+    """Where the first too deep container is, for the error (only ever called then)."""
+    path: list[str] = []
+    value = document
+    for _ in range(MAX_DEPTH + 1):
+        children = value.items() if type(value) is dict else enumerate(value)
+        for key, child in children:
+            if (type(child) is dict or type(child) is list) and _deeper_than(
+                child, MAX_DEPTH - len(path) - 1
+            ):
+                path.append(f"[{key}]" if type(key) is int else f".{cut(str(key), 20)}")
+                value = child
+                break
+        else:
+            break
+    text = "".join(path[:6]).lstrip(".")
+    return (text + ("..." if len(path) > 6 else "")) or "the body"
+
+
+def _too_deep(where: str) -> Exception:
+    return bad_request(
+        f"The request body nests arrays and objects more than {MAX_DEPTH} levels deep "
+        f"({where}); Partner Center's requests nest at most 5. Send the documented shape."
+    )
 
 
 # A JSON string (kept as is), or a comma before a closing bracket (dropped).
@@ -89,7 +171,9 @@ def parse_model(model: type[M], data: Any, *, what: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise bad_request(f"Invalid {what}: " + "; ".join(problems[:5]), problems) from exc
+        raise bad_request(
+            f"Invalid {what}: " + "; ".join(problems[:5]), problems[:MAX_PROBLEMS]
+        ) from exc
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -97,6 +181,6 @@ def _location(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
-            text += ("." if text else "") + to_camel(str(part))
+        else:  # a property name, perhaps one the client made up: quoted bounded
+            text += ("." if text else "") + to_camel(cut(str(part), 40))
     return text or "body"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ztd.server.errors import bad_request, refuse_nul
+from ztd.server.errors import bad_request, refuse_nul, shown
 from ztd.server.services.uploads import UploadedDevice
 from ztd.wire import PolicyCategory
 
@@ -123,11 +123,11 @@ def parse_batch_id(raw: Any) -> str:
         raise bad_request(f"batchId is {len(batch_id)} characters; at most {MAX_BATCH_ID}.")
     if "/" in batch_id:
         raise bad_request(
-            f"batchId {batch_id!r} contains '/': the batch is named in URLs "
+            f"batchId {shown(batch_id)} contains '/': the batch is named in URLs "
             "(.../deviceBatches/{batch-id}/devices), where it could never be found again."
         )
     if not batch_id.isprintable():
-        raise bad_request(f"batchId {batch_id!r} contains control characters.")
+        raise bad_request(f"batchId {shown(batch_id)} contains control characters.")
     return batch_id
 
 

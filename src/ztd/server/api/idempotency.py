@@ -3,18 +3,20 @@
 The claim on a request id is inserted in the same transaction as the work it stands for, so
 either both commit or neither does. A concurrent duplicate blocks on the claim's unique key
 (PostgreSQL waits for the first transaction; SQLite writes are serialized) and then replays
-the committed response. A request id reused for a different request is refused with 409.
+the committed response. A request id reused for a different request is refused with 409;
+"the same request" means the same method, path and JSON document, however it is spelled.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.requests import Request
@@ -49,34 +51,70 @@ def _request_line_digest(request: Request) -> _Hash:
 
 
 def _hexdigest(digest: _Hash, body: bytes) -> str:
-    digest.update(body)  # one call over the whole body: hashlib releases the GIL meanwhile
+    digest.update(body)
     return digest.hexdigest()
 
 
-# Fingerprinting a 40 MB upload takes ~25 ms of SHA-256. Started in a thread as soon as the
-# body is complete, it runs on a second core while the request parses and checks the
-# devices, and is ready by the time the write transaction asks for it.
+def _canonical_hexdigest(digest: _Hash, document: Any) -> str:
+    for piece in canonical_pieces(document):
+        digest.update(piece)  # pieces over 2 KB hash with the GIL released
+    return digest.hexdigest()
+
+
+_SORTED = orjson.OPT_SORT_KEYS
+_SLICE = 256  # array items per orjson.dumps call
+
+
+def canonical_pieces(document: Any) -> Iterator[bytes]:
+    """``orjson.dumps(document, option=OPT_SORT_KEYS)`` in pieces: the request's meaning in
+    one spelling, whatever the client's key order, whitespace, number spelling (1e2 is
+    100.0) or \\u escapes. Objects are walked and long arrays dumped a slice at a time,
+    so no single call holds the GIL for long (orjson never releases it; a 40 MB upload
+    in one call would stall the event loop). Parsed documents are at most MAX_DEPTH deep
+    (api/bodies.py), so the recursion is bounded."""
+    if type(document) is dict:
+        yield b"{"
+        for n, key in enumerate(sorted(document)):
+            yield (b"," if n else b"") + orjson.dumps(key) + b":"
+            yield from canonical_pieces(document[key])
+        yield b"}"
+    elif type(document) is list and len(document) > _SLICE:
+        for start in range(0, len(document), _SLICE):
+            piece = orjson.dumps(document[start : start + _SLICE], option=_SORTED)
+            yield (b"[" if not start else b",") + piece[1:-1]
+        yield b"]"
+    else:
+        yield orjson.dumps(document, option=_SORTED)
+
+
+# Fingerprinting a 40 MB upload takes tens of milliseconds. Started in a thread as soon as
+# the body is parsed, it runs while the request checks the devices (hashing on a second
+# core), and is ready by the time the write transaction asks for it.
 _fingerprinter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ztd-fingerprint")
 
 
-def start_fingerprint(request: Request, body: bytes) -> None:
-    """Begin fingerprinting an idempotent request's body in the background (read_body calls
-    this); fingerprint() picks the result up."""
+def start_fingerprint(request: Request, document: Any, size: int) -> None:
+    """Begin fingerprinting an idempotent request's parsed body (api/bodies.py calls this
+    for every JSON body of ``size`` bytes); fingerprint() picks the result up."""
     if not request.headers.get("ms-requestid", "").strip():
         return
     digest = _request_line_digest(request)
-    if len(body) < _BACKGROUND_FROM:
+    if size < _BACKGROUND_FROM:
         done: Future[str] = Future()
-        done.set_result(_hexdigest(digest, body))
+        done.set_result(_canonical_hexdigest(digest, document))
         request.state.body_fingerprint = done
     else:
-        request.state.body_fingerprint = _fingerprinter.submit(_hexdigest, digest, body)
+        request.state.body_fingerprint = _fingerprinter.submit(
+            _canonical_hexdigest, digest, document
+        )
 
 
 _BACKGROUND_FROM = 1 << 20  # smaller bodies hash in less time than a thread hand-off takes
 
 
 def fingerprint(request: Request, body: bytes) -> str:
+    """The request's fingerprint: method, path and the canonical JSON body; for requests
+    without a JSON body, the raw ``body``."""
     started: Future[str] | None = getattr(request.state, "body_fingerprint", None)
     if started is not None:
         return started.result()

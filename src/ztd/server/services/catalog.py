@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
 from ztd.server.api.ids import maybe_guid
 from ztd.server.clock import wire_time
-from ztd.server.errors import bad_request, not_found
+from ztd.server.errors import bad_request, not_found, shown
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import batch_jobs, device_batches, devices, job_items, partners
 from ztd.wire import PolicyCategory
+from ztd.wire.paths import path_segment
 
 # What works on a device (its links.self): read it, change its policies, delete it.
 ALLOWED_OPERATIONS = ["GET", "PATCH", "DELETE"]
@@ -54,8 +54,7 @@ def list_batches(conn: Connection, customer_id: str, batch_id: str | None = None
             "devicesCount": row.devices_count,
             "status": statuses.get(row.pk, _SETTLED),
             "devicesLink": {
-                # The raw batch id, spaces included, as Partner Center writes it.
-                "uri": f"/customers/{customer_id}/deviceBatches/{row.batch_id}/devices",
+                "uri": _devices_uri(customer_id, row.batch_id),
                 "method": "GET",
                 "headers": [],
             },
@@ -103,7 +102,7 @@ def list_devices(
     ).scalar_one()
     more = len(rows) > page_size
     page = rows[:page_size]
-    base = f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices"
+    base = _devices_uri(customer_id, batch_id)
     uploaders = _uploaders(conn, {row.job_id for row in page})
     return seek_collection(
         [_device(row, base, uploaders, with_hash) for row in page],
@@ -118,7 +117,7 @@ def get_device(
 ) -> dict[str, Any]:
     """One device of the batch (its links.self); 404 when the batch or device is unknown."""
     row = _device_row(conn, customer_id, batch_id, device_id, with_hash)
-    base = f"/customers/{customer_id}/deviceBatches/{quote(batch_id)}/devices"
+    base = _devices_uri(customer_id, batch_id)
     return _device(row, base, _uploaders(conn, {row.job_id}), with_hash)
 
 
@@ -130,6 +129,12 @@ def set_device_policy(
     conn.execute(update(devices).where(devices.c.pk == row.pk).values(policy_id=policy_id))
 
 
+def _devices_uri(customer_id: str, batch_id: str) -> str:
+    # Relative, without /v1, as Partner Center writes it; the batch id percent-encoded, so
+    # that "a b", "a?b#c" or "50%" lead back to their batch when followed.
+    return f"/customers/{path_segment(customer_id)}/deviceBatches/{path_segment(batch_id)}/devices"
+
+
 def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:
     batch_pk = _batch_pk(conn, customer_id, batch_id)
     result = conn.execute(
@@ -138,7 +143,7 @@ def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: 
         )
     )
     if result.rowcount == 0:
-        raise not_found(f"Device {device_id!r} was not found in batch {batch_id!r}.")
+        raise not_found(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
 
 
 def _device_row(
@@ -151,7 +156,7 @@ def _device_row(
         query = _device_query(with_hash).where(devices.c.batch_pk == batch_pk, devices.c.id == guid)
         row = conn.execute(query).first()
     if row is None:
-        raise not_found(f"Device {device_id!r} was not found in batch {batch_id!r}.")
+        raise not_found(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
     return row
 
 
@@ -191,7 +196,7 @@ def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
         )
     ).scalar_one_or_none()
     if pk is None:
-        raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
+        raise not_found(f"Device batch {shown(batch_id)} was not found for this customer.")
     return int(pk)
 
 
@@ -237,5 +242,5 @@ def _hash_of(row: Any) -> str | None:
 def _position(token: str) -> int:
     position = decode_token(token, "d")
     if not re.fullmatch(r"[0-9]{1,18}", position):  # a row number that fits a BIGINT
-        raise bad_request(f"The continuation token {token!r} is not valid.")
+        raise bad_request(f"The continuation token {shown(token)} is not valid.")
     return int(position)

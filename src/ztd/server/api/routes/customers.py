@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ztd.server.api.bodies import parse_json, parse_model, read_body
+from ztd.server.api.bodies import parse_model, read_json
 from ztd.server.api.context import context_of
 from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
@@ -64,8 +64,11 @@ def get_company_profile(
 @router.post("")
 async def create_customer(request: Request, principal: Principal = Depends(writer)) -> Response:
     ctx = context_of(request)
-    raw = await read_body(request, ctx.settings.max_body_bytes)
-    body = parse_model(Customer, parse_json(raw), what="Customer")
+    raw, body = await read_json(
+        request,
+        ctx.settings.max_body_bytes,
+        lambda data: parse_model(Customer, data, what="Customer"),
+    )
     company = body.company_profile
     billing = body.billing_profile
     # Blank counts as absent, as for every identifier: a name of spaces is no name.

@@ -3,12 +3,14 @@ and one device (GET; PUT or PATCH: IDevice.Patch)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from fastapi import APIRouter, Depends
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ztd.server.api.bodies import parse_json, read_body
+from ztd.server.api.bodies import read_json
 from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading, writing
 from ztd.server.api.device_input import (
     UploadedDevice,
@@ -18,7 +20,7 @@ from ztd.server.api.device_input import (
 )
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.api.ids import maybe_guid
-from ztd.server.errors import bad_request
+from ztd.server.errors import bad_request, shown
 from ztd.server.jobs.enqueue import ItemSlices
 from ztd.server.services import catalog, uploads
 from ztd.server.services.policy_updates import policy_error, policy_owners
@@ -28,13 +30,14 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
 
 @router.post("")
 async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    data = parse_json(raw)
-    if not isinstance(data, dict):
-        raise bad_request("The body must be a DeviceBatchCreationRequest object.")
-    fields = {str(k).lower(): v for k, v in data.items()}
-    batch_id = parse_batch_id(fields.get("batchid"))
-    items = _prepare(call, parse_devices(fields.get("devices", [])))
+    def check(data: Any) -> tuple[str, ItemSlices]:
+        if not isinstance(data, dict):
+            raise bad_request("The body must be a DeviceBatchCreationRequest object.")
+        fields = {str(k).lower(): v for k, v in data.items()}
+        batch_id = parse_batch_id(fields.get("batchid"))
+        return batch_id, _prepare(call, parse_devices(fields.get("devices", [])))
+
+    raw, (batch_id, items) = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
 
     def new_batch(conn: Connection) -> int:
         return uploads.create_batch(
@@ -50,14 +53,15 @@ async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response
 
 @router.post("/{batch_id}/devices")
 async def add_devices(batch_id: str, call: CustomerCall = Depends(writing)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    data = parse_json(raw)
-    # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
-    if isinstance(data, dict):
-        data = {k.lower(): v for k, v in data.items()}.get("devices")
-    if not isinstance(data, list):
-        raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
-    items = _prepare(call, parse_devices(data, where="body"))
+    def check(data: Any) -> ItemSlices:
+        # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
+        if isinstance(data, dict):
+            data = {k.lower(): v for k, v in data.items()}.get("devices")
+        if not isinstance(data, list):
+            raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
+        return _prepare(call, parse_devices(data, where="body"))
+
+    raw, items = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
 
     def existing(conn: Connection) -> int:
         return uploads.existing_batch(conn, call.customer_id, batch_id)
@@ -102,8 +106,9 @@ async def update_device(
     """The SDK's IDevice.Patch (an HTTP PUT of the whole Device): what a partner may change
     on a device is its policy; the rest of the body (its identifiers, echoed back) is
     ignored. Answers 200 with the device as it now is."""
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    change = parse_device_change(parse_json(raw))
+    raw, change = await read_json(
+        call.request, call.ctx.settings.max_body_bytes, parse_device_change
+    )
 
     def update(conn: Connection) -> StoredResponse:
         if change.sets_policy:
@@ -116,7 +121,7 @@ async def update_device(
                 )
                 if error is not None:
                     raise bad_request(
-                        f"policies: policy {change.policy_ref!r} cannot be assigned "
+                        f"policies: policy {shown(change.policy_ref)} cannot be assigned "
                         f"({error.code} {error.name}): {error.remedy}"
                     )
             catalog.set_device_policy(conn, call.customer_id, batch_id, device_id, policy_id)

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ztd.server.api.bodies import parse_json, parse_model, read_body
+from ztd.server.api.bodies import parse_model, read_json
 from ztd.server.api.customer_scope import CustomerCall, reading, writing
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.errors import bad_request, refuse_nul
+from ztd.server.jobs.enqueue import JobItem
 from ztd.server.services import policies
 from ztd.server.services.policy_updates import prepare_policy_items
 from ztd.wire import DevicePolicyUpdateRequest
@@ -33,14 +34,10 @@ def get_policy(policy_id: str, call: CustomerCall = Depends(reading)) -> Respons
 
 @router.post("/policies")
 async def create_policy(call: CustomerCall = Depends(writing)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    fields = _policy_fields(parse_json(raw))
-    category = policies.parse_category(fields.get("category"))
+    raw, policy = await read_json(call.request, call.ctx.settings.max_body_bytes, _new_policy)
 
     def create(conn: Connection) -> StoredResponse:
-        document = policies.create_policy(
-            conn, call.customer_id, category=category, now=call.ctx.clock(), **_editable(fields)
-        )
+        document = policies.create_policy(conn, call.customer_id, now=call.ctx.clock(), **policy)
         return StoredResponse(200, body=orjson.dumps(document))  # 200, not 201, as documented
 
     return await call.write_async(create, raw)
@@ -48,12 +45,13 @@ async def create_policy(call: CustomerCall = Depends(writing)) -> Response:
 
 @router.put("/policies/{policy_id}")
 async def replace_policy(policy_id: str, call: CustomerCall = Depends(writing)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    fields = _policy_fields(parse_json(raw))
+    raw, policy = await read_json(
+        call.request, call.ctx.settings.max_body_bytes, lambda data: _editable(_policy_fields(data))
+    )
 
     def replace(conn: Connection) -> StoredResponse:
         document = policies.replace_policy(
-            conn, call.customer_id, policy_id, now=call.ctx.clock(), **_editable(fields)
+            conn, call.customer_id, policy_id, now=call.ctx.clock(), **policy
         )
         return StoredResponse(200, body=orjson.dumps(document))
 
@@ -71,13 +69,14 @@ def delete_policy(policy_id: str, call: CustomerCall = Depends(writing)) -> Resp
 
 @router.patch("/DevicePolicyUpdates")
 async def update_device_policies(call: CustomerCall = Depends(writing)) -> Response:
-    raw = await read_body(call.request, call.ctx.settings.max_body_bytes)
-    data = parse_json(raw)
-    if not isinstance(data, dict):
-        raise bad_request("The body must be a DevicePolicyUpdateRequest object.")
-    body = parse_model(DevicePolicyUpdateRequest, data, what="DevicePolicyUpdateRequest")
-    call.check_device_count(len(body.devices))
-    items = prepare_policy_items(body.devices)
+    def check(data: Any) -> list[JobItem]:
+        if not isinstance(data, dict):
+            raise bad_request("The body must be a DevicePolicyUpdateRequest object.")
+        body = parse_model(DevicePolicyUpdateRequest, data, what="DevicePolicyUpdateRequest")
+        call.check_device_count(len(body.devices))
+        return prepare_policy_items(body.devices)
+
+    raw, items = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
     return await call.start_job("policy_update", items, raw)
 
 
@@ -86,6 +85,11 @@ def _policy_fields(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise bad_request("The body must be a ConfigurationPolicy object.")
     return {str(k).lower().replace("_", ""): v for k, v in data.items() if v is not None}
+
+
+def _new_policy(data: Any) -> dict[str, Any]:
+    fields = _policy_fields(data)
+    return {"category": policies.parse_category(fields.get("category")), **_editable(fields)}
 
 
 def _editable(fields: dict[str, Any]) -> dict[str, Any]:
