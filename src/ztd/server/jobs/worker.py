@@ -5,12 +5,9 @@ runs one in a thread of the API process unless ``--no-worker``."""
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
 from ztd.server.clock import Clock, utc_now
-from ztd.server.jobs import leases
+from ztd.server.jobs import leases, owners
 from ztd.server.jobs.documents import (
     ItemOutcome,
     chunk_part,
@@ -67,7 +64,9 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.wakeup = wakeup or threading.Event()
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Host, process id and start time: a restarted worker of this host can then tell
+        # that this one died and reclaim its chunks at once (jobs.owners).
+        self.name = name or str(owners.this_process())
         self.processors = _processors(settings)
         self._last_reap = 0.0
         self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
