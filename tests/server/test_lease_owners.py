@@ -38,23 +38,32 @@ sys.stdin.read()
 
 
 @contextmanager
-def _holder(url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def _holders(url: str, count: int) -> Iterator[list[tuple[subprocess.Popen[str], int]]]:
+    """``count`` holder processes (started together: each takes a while to import), each
+    with the chunk it claimed."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        assert line.isdigit(), f"the holder claimed nothing: {line!r}"
-        yield process, int(line)
+        held = []
+        for process in processes:
+            assert process.stdout is not None
+            line = process.stdout.readline().strip()
+            assert line.isdigit(), f"the holder claimed nothing: {line!r}"
+            held.append((process, int(line)))
+        yield held
     finally:
-        if process.poll() is None:
-            assert process.stdin is not None
-            process.stdin.close()
-            process.wait(10)
+        for process in processes:
+            if process.poll() is None:
+                assert process.stdin is not None
+                process.stdin.close()
+                process.wait(10)
 
 
 def _lease(db: Database, chunk_pk: int) -> tuple[str, str | None, str | None]:
@@ -75,7 +84,7 @@ def test_a_killed_workers_chunk_is_reclaimed_at_once_and_a_live_ones_is_kept(
         client, world.customer, world.auth(), "held", [hash_device(1), hash_device(2)]
     )
     url = settings.resolved_database_url
-    with _holder(url) as (dead, dead_chunk), _holder(url) as (_live, live_chunk):
+    with _holders(url, 2) as [(dead, dead_chunk), (_live, live_chunk)]:
         live_before = _lease(db, live_chunk)
         dead.send_signal(signal.SIGKILL)
         dead.wait(10)

@@ -24,7 +24,7 @@ from ztd.server.jobs.documents import (
     finish_job_if_complete,
 )
 from ztd.server.jobs.notify import JobListener
-from ztd.server.services.housekeeping import purge_expired_request_ids
+from ztd.server.services.housekeeping import purge_expired_request_ids, purge_finished_jobs
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
@@ -116,7 +116,7 @@ class Worker:
             self.wakeup.clear()
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
-                    self.reap()
+                    self.housekeep()
                 if self.run_once():
                     continue
             except Exception:  # keep serving; the lease expires and another attempt follows
@@ -124,6 +124,13 @@ class Worker:
                 stop.wait(self.settings.poll_interval_seconds)
                 continue
             self.wakeup.wait(self.settings.poll_interval_seconds)
+
+    def housekeep(self) -> None:
+        """The periodic pass: reap leases, forget old request ids, purge old finished jobs."""
+        self.reap()
+        purge_finished_jobs(
+            self.db, now=self.clock(), retention_days=self.settings.job_retention_days
+        )
 
     def reap(self) -> None:
         self._last_reap = time.monotonic()
