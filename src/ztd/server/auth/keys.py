@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ztd.server.storage.private_files import private_directory
+
 
 @dataclass(frozen=True)
 class SigningKey:
@@ -80,7 +82,7 @@ class KeyStore:
 
     def rotate(self) -> SigningKey:
         """Create a new signing key; older keys stay for verification."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
