@@ -103,6 +103,9 @@ def test_only_a_provably_dead_owner_is_judged_dead() -> None:
     me = owners.this_process()
     assert owners.parse(str(me)) == me
     assert not owners.is_provably_dead(str(me))
+    # This process's id with another start time: a predecessor that had the same id (PID 1 of
+    # a restarted container).
+    assert owners.is_provably_dead(str(me._replace(started=me.started - 60)))
 
     sleeper = subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE

@@ -6,11 +6,12 @@ the owner died when no process has that id any more, or when the process that ha
 at another time (the id was reused). Such an owner's chunks are reclaimed at once instead of
 after their lease runs out (``leases.reap``).
 
-``scope`` tells hosts apart that share a name: containers often do, and each has its own
-process ids. It is a digest of the kernel's boot id and the PID namespace (Linux) plus the
-host name, so processes are only judged from inside the namespace whose ids they carry.
-Anything that does not parse, or comes from another scope, is never judged dead: its lease
-simply expires, as before.
+``scope`` tells hosts apart that share a name: containers on the host network do, and each
+has its own process ids. It is a digest of the host name, the kernel's boot id and the PID
+namespace (Linux), so processes are only judged from inside the namespace whose ids they
+carry. Anything that does not parse, or comes from another scope, is never judged dead: its
+lease simply expires, as before. (So a container restarted with a new PID namespace waits
+for its predecessor's leases to expire.)
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def is_provably_dead(name: str | None) -> bool:
         return False
     if owner.scope != _scope() or owner.host != _host_name():
         return False
-    if owner.pid == os.getpid():  # this process is alive; its workers heartbeat themselves
-        return False
+    # Even an owner with this process's own id may be dead: a restarted server that runs as
+    # PID 1 of its container gets the id its killed predecessor had; the start time tells.
     try:
         started = _started(owner.pid)
     except psutil.NoSuchProcess:
