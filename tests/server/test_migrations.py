@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, select, update
 
 from tests.conftest import World
@@ -19,7 +21,7 @@ from ztd.server.services import catalog, uploads
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import batch_jobs, devices, job_chunks, job_items
+from ztd.server.storage.schema import batch_jobs, devices, job_chunks, job_items, metadata
 
 
 def _enqueue(conn: Connection, world: World, settings: Settings, wire: list[Any]) -> str:
@@ -124,7 +126,7 @@ def test_downgrading_below_0005_keeps_every_hash_as_sent(
         items = conn.exec_driver_sql(
             "SELECT hardware_hash FROM job_items WHERE job_id = ? ORDER BY ordinal", (job_id,)
         ).scalars()
-        assert list(items) == sent
+        assert list(items) == [*sent[:2], None, None]  # refused items keep no hash
         registered = conn.exec_driver_sql(
             "SELECT hardware_hash FROM devices WHERE job_id = ? ORDER BY pk", (job_id,)
         ).scalars()
@@ -156,3 +158,39 @@ def test_downgrading_below_0008_waits_for_unfinished_jobs(
     command.downgrade(migrate.alembic_config(db), "0007")
     assert migrate.current_revision(db) == "0007"
     migrate.upgrade(db)
+
+
+def test_the_migrations_build_the_schema_of_schema_py(db: Database) -> None:
+    """schema.py and the Alembic migrations describe one schema: every table, column and
+    index, on SQLite and PostgreSQL."""
+
+    def ours(name: str | None, kind: str, _parent: object) -> bool:
+        return kind != "table" or name in metadata.tables  # other tests add probe tables
+
+    with db.read() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": ours})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_0011_names_the_devices_of_items_done_before_0007(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    """The purge finds a job's devices through its items' device ids; items of chunks done
+    before 0007 had none, and 0011 gives them the id of the device that reads from them."""
+    machines = [synthesize_device(seed) for seed in (801, 802)]
+    wire = [{"serialNumber": m.serial, "hardwareHash": m.hardware_hash} for m in machines]
+    with db.write() as conn:
+        job_id = _enqueue(conn, world, settings, wire)
+    Worker(db, settings).run_until_idle()
+    command.downgrade(migrate.alembic_config(db), "0010")
+    with db.write() as conn:
+        conn.execute(update(job_items).values(device_id=None))  # as chunks done before 0007
+    migrate.upgrade(db)
+    with db.read() as conn:
+        named = conn.execute(
+            select(job_items.c.device_id).where(job_items.c.job_id == job_id)
+        ).scalars()
+        registered = conn.execute(select(devices.c.id).where(devices.c.job_id == job_id))
+        assert sorted(named) == sorted(registered.scalars())

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     # A retried write with the same MS-RequestId replays the first response this long.
     idempotency_retention_hours: float = Field(default=24.0, gt=0)
+    # Finished jobs (their status, items and chunks) are purged this long after they finished;
+    # the devices they registered stay.
+    job_retention_days: float = Field(default=30.0, gt=0)
 
     # Limits that protect the service.
     max_body_bytes: int = 50_000_000  # admits 10,000 devices with full 4,000-char hashes

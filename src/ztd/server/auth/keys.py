@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from filelock import FileLock
 from jwt.algorithms import RSAAlgorithm
 
+from ztd.server.storage.private_files import private_directory
+
 # Making a key takes well under a second; waiting longer means the lock is held by something
 # that is not making a key, and filelock's Timeout names the lock file.
 LOCK_TIMEOUT_SECONDS = 60.0
@@ -99,7 +101,7 @@ class KeyStore:
                 self._write_new_key()
 
     def _directory_lock(self) -> FileLock:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_directory(self.directory)
         return FileLock(self.directory / ".lock", timeout=LOCK_TIMEOUT_SECONDS)
 
     def _write_new_key(self) -> SigningKey:

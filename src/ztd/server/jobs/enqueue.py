@@ -39,6 +39,18 @@ class JobItem(NamedTuple):
         """What the status document repeats of this item."""
         return self.device_ref, self.serial_number, self.product_key
 
+    def refused(self) -> JobItem:
+        """What is stored of an item refused at enqueue: only what its status entry needs.
+        Its hash is never read again, and may be megabytes of junk (every other property
+        is bounded by the request's validation)."""
+        return JobItem(
+            device_ref=self.device_ref,
+            serial_number=self.serial_number,
+            product_key=self.product_key,
+            precheck_code=self.precheck_code,
+            precheck_name=self.precheck_name,
+        )
+
 
 def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     """What a chunk of an upload reports when every device that passed the prechecks
@@ -102,7 +114,13 @@ def enqueue_job(
     every: list[JobItem] = []
     with BackgroundInserts(conn, job_items, ("job_id", "ordinal", *JobItem._fields)) as writer:
         for batch in source.slices:
-            writer.add([(job_id, len(every) + i, *item) for i, item in enumerate(batch)])
+            first = len(every)
+            writer.add(
+                [
+                    (job_id, first + i, *(item if item.precheck_name is None else item.refused()))
+                    for i, item in enumerate(batch)
+                ]
+            )
             every.extend(batch)
         if len(every) != source.total:
             raise ValueError(f"{len(every)} items were worked out for a job of {source.total}")

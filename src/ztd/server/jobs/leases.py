@@ -9,12 +9,14 @@ matches and the worker's whole transaction is rolled back, so a stale worker can
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, update
 
+from ztd.server.jobs import owners
 from ztd.server.jobs.documents import ChunkPart, ItemEcho
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
@@ -125,10 +127,17 @@ class ExhaustedChunk:
     end_ordinal: int
 
 
-def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[ExhaustedChunk]:
-    """Requeue running chunks whose lease expired (their worker died or stalled). Chunks that
-    ran out of attempts are returned, still running with no lease, for the caller to fail in
-    this same transaction.
+def reap(
+    conn: Connection,
+    *,
+    now: datetime,
+    max_attempts: int,
+    is_dead: Callable[[str], bool] = owners.is_provably_dead,
+) -> list[ExhaustedChunk]:
+    """Requeue running chunks whose lease expired (their worker died or stalled), and at once
+    those of owners that provably died (a process of this host that is gone: see
+    ``owners``), instead of after their lease runs out. Chunks that ran out of attempts are
+    returned, still running with no lease, for the caller to fail in this same transaction.
 
     One UPDATE decides which chunks move, and its RETURNING says which: a chunk another
     reaper or a finishing worker holds is waited for and then re-checked, so each expired
@@ -136,9 +145,17 @@ def reap(conn: Connection, *, now: datetime, max_attempts: int) -> list[Exhauste
     disagree: a chunk locked during the first and free by the second was left running with
     no lease, stuck for good.) Such a chunk, from before, counts as expired too."""
     chunk = job_chunks.c
+    running_owners = conn.execute(
+        select(chunk.lease_owner).distinct().where(chunk.status == "running")
+    ).scalars()
+    dead = [owner for owner in running_owners if owner is not None and is_dead(owner)]
     expired = and_(
         chunk.status == "running",
-        or_(chunk.lease_expires_at < now, chunk.lease_expires_at.is_(None)),
+        or_(
+            chunk.lease_expires_at < now,
+            chunk.lease_expires_at.is_(None),
+            chunk.lease_owner.in_(dead),
+        ),
     )
     moved = conn.execute(
         update(job_chunks)

@@ -5,12 +5,9 @@ runs one in a thread of the API process unless ``--no-worker``."""
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,14 +17,14 @@ from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
 from ztd.server.clock import Clock, utc_now
-from ztd.server.jobs import leases
+from ztd.server.jobs import leases, owners
 from ztd.server.jobs.documents import (
     ItemOutcome,
     chunk_part,
     finish_job_if_complete,
 )
 from ztd.server.jobs.notify import JobListener
-from ztd.server.services.housekeeping import purge_expired_request_ids
+from ztd.server.services.housekeeping import purge_expired_request_ids, purge_finished_jobs
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
@@ -67,7 +64,9 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.wakeup = wakeup or threading.Event()
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Host, process id and start time: a restarted worker of this host can then tell
+        # that this one died and reclaim its chunks at once (jobs.owners).
+        self.name = name or str(owners.this_process())
         self.processors = _processors(settings)
         self._last_reap = 0.0
         self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
@@ -117,7 +116,7 @@ class Worker:
             self.wakeup.clear()
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
-                    self.reap()
+                    self.housekeep()
                 if self.run_once():
                     continue
             except Exception:  # keep serving; the lease expires and another attempt follows
@@ -125,6 +124,13 @@ class Worker:
                 stop.wait(self.settings.poll_interval_seconds)
                 continue
             self.wakeup.wait(self.settings.poll_interval_seconds)
+
+    def housekeep(self) -> None:
+        """The periodic pass: reap leases, forget old request ids, purge old finished jobs."""
+        self.reap()
+        purge_finished_jobs(
+            self.db, now=self.clock(), retention_days=self.settings.job_retention_days
+        )
 
     def reap(self) -> None:
         self._last_reap = time.monotonic()

@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from ztd.server.storage.private_files import private_directory, private_file, tighten
+
 log = logging.getLogger("ztd.storage")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -34,7 +36,11 @@ class Database:
         if self.is_sqlite:
             database = make_url(url).database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # Private before SQLite opens it: it makes -wal and -shm with the file's mode.
+                private_directory(Path(database).parent)
+                private_file(Path(database))
+                for companion in ("-wal", "-shm"):
+                    tighten(Path(database + companion))
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
             self._checkpointer: WalCheckpointer | None = (

@@ -84,8 +84,9 @@ devices = Table(
     Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=False),
     Column("serial_number", String(256), nullable=True),
     Column("product_key", String(64), nullable=True),
-    # Rows registered before migration 0006 kept their hash here; newer rows leave these
-    # empty and read the hash from the job item they came from (job_id, job_ordinal).
+    # Rows registered before migration 0006, and rows whose job was purged, keep their hash
+    # here; others leave these empty and read the hash from the job item they came from
+    # (job_id, job_ordinal), which names them (its device_id).
     Column("hash_blob", LargeBinary, nullable=True),
     Column("hash_length", Integer, nullable=True),
     Column("hardware_hash", Text, nullable=True),
@@ -127,6 +128,7 @@ batch_jobs = Table(
     Column("result_document", LargeBinary, nullable=True),
     Column("result_etag", String(64), nullable=True),
     Index(None, "customer_id"),
+    Index(None, "completed_at"),  # housekeeping finds the jobs past their retention
 )
 
 # The unit of work a worker leases. Fencing: only the holder of lease_token may finish it.
@@ -158,9 +160,11 @@ job_chunks = Table(
 )
 
 # One row per device of the request, in request order. Identity is resolved at enqueue
-# (pure CPU work in the API), so workers only do the registry writes. Items are kept: a
-# registered device reads the hardware hash it was uploaded with from its item, so the
-# largest value of a job is written once.
+# (pure CPU work in the API), so workers only do the registry writes. Items are kept while
+# their job is: a registered device reads the hardware hash it was uploaded with from its
+# item, so the largest value of a job is written once. When the job is purged (after
+# ZTD_JOB_RETENTION_DAYS), its devices get their own copy first (services.housekeeping).
+# An item refused at enqueue keeps only what its status entry echoes.
 job_items = Table(
     "job_items",
     metadata,
