@@ -110,3 +110,22 @@ def test_processes_starting_on_a_fresh_directory_make_one_key(tmp_path: Path) ->
     assert len(set(kids)) == 1, kids
     assert files == [f"0000-{kids[0]}.pem"]
     assert not [p for p in (tmp_path / "keys").iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_key_deleted_while_the_directory_is_read_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator retiring a key between the listing and the read: the store carries on
+    with the keys that are still there instead of raising (a 500 on the request)."""
+    store = KeyStore(tmp_path / "keys")
+    kept = store.current()
+    ghost = store.directory / "9999-gone.pem"
+    listed = store._files
+
+    def listing_a_file_already_gone() -> list[Path]:
+        return [*listed(), ghost]
+
+    monkeypatch.setattr(store, "_files", listing_a_file_already_gone)
+    store._refresh()
+    assert store.by_kid(kept.kid) is not None
+    assert [key.kid for key in store._keys] == [kept.kid]

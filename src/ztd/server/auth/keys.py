@@ -140,7 +140,16 @@ class KeyStore:
             if [path.name for path in files] == list(self._by_file):
                 return
             known = self._by_file
-            self._by_file = {p.name: known.get(p.name) or _load(p) for p in files}
+            loaded: dict[str, SigningKey] = {}
+            for path in files:
+                key = known.get(path.name)
+                if key is None:
+                    try:
+                        key = _load(path)
+                    except FileNotFoundError:
+                        continue  # deleted since it was listed (an operator retiring a key)
+                loaded[path.name] = key
+            self._by_file = loaded
             self._keys = list(self._by_file.values())
             self._by_kid = {key.kid: key for key in self._keys}
 

@@ -18,6 +18,7 @@ import jwt
 
 from ztd.server.auth.claims import ClaimTypeError, check_claim_types, roles_of, tenant_id
 from ztd.server.auth.keys import KeyStore
+from ztd.server.errors import shown
 from ztd.server.settings import ExternalIssuer, Settings
 
 ALLOWED_ALGORITHMS = ["RS256"]  # never "none", never HMAC: no key-confusion attacks
@@ -125,7 +126,7 @@ class TokenValidator:
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"malformed token: {exc}") from exc
         if header.get("alg") not in ALLOWED_ALGORITHMS:
-            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+            raise InvalidToken(f"algorithm {shown(header.get('alg'))} is not accepted")
         kid = str(header.get("kid", ""))
         issuer = unverified.get("iss")
         if issuer == self.settings.issuer:
@@ -135,7 +136,7 @@ class TokenValidator:
             rules = self.external[issuer][0]
             _check_types(unverified, rules.tenant_claim, rules.roles_claim, rules.app_claim)
             return self._external(token, kid, *self.external[issuer]), None
-        raise InvalidToken(f"issuer {issuer!r} is not trusted")
+        raise InvalidToken(f"issuer {shown(issuer)} is not trusted")
 
     def _builtin(self, token: str, kid: str) -> Principal:
         key = self.keys.by_kid(kid)
@@ -143,7 +144,7 @@ class TokenValidator:
             # The usual cause: a token made by `ztd admin token` or `ztd serve --demo` with
             # another data directory, whose keys this server never saw.
             raise InvalidToken(
-                f"it is signed by a key this server does not know (kid {kid!r}): was it made "
+                f"it is signed by a key this server does not know (kid {shown(kid)}): was it made "
                 "with another ZTD_DATA_DIR? Make one with `ztd admin token` run with this "
                 "server's ZTD_DATA_DIR"
             )
