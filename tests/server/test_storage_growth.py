@@ -85,7 +85,8 @@ def _rows(db: Database, job_id: str) -> tuple[int, int, int]:
 
 def _listed_hashes(client: TestClient, world: World, batch: str) -> dict[str, str]:
     response = client.get(
-        f"/v1/customers/{world.customer}/deviceBatches/{batch}/devices", headers=world.auth()
+        f"/v1/customers/{world.customer}/deviceBatches/{batch}/devices?includeHardwareHash=true",
+        headers=world.auth(),
     )
     assert response.status_code == 200, response.text
     return {d["serialNumber"]: d["hardwareHash"] for d in response.json()["items"]}
