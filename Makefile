@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit bench unasync
+.PHONY: install run test lint typecheck unit bench unasync openapi
 
 install: $(VENV)/.installed
 
@@ -34,3 +34,7 @@ bench: install
 # The SDK's sync operations and poller are generated from their async originals.
 unasync: install
 	$(BIN)/python scripts/unasync_client.py
+
+# docs/openapi.json is generated from the code; a test fails while it is stale.
+openapi: install
+	$(BIN)/python -m ztd.server.api.openapi docs/openapi.json
