@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ztd.identity import synthesize_device
+
 CUSTOMER_ID = "c7f3c849-129f-4b85-a96d-4f8e88b315a3"
 TRACKING_ID = "0127ed8e-ff72-4983-a3d8-e8d8bd378932"
-_HASH = "T0FNBQAAAAAAAAAA..."  # shortened: a real one is ~4,000 base64 characters
+# Real, valid identities (synthetic, deterministic), so the examples work when sent.
+_HASHED = synthesize_device(1)
+_TUPLE = synthesize_device(2)
+_BY_TUPLE = {
+    "serialNumber": _TUPLE.serial,
+    "oemManufacturerName": _TUPLE.manufacturer,
+    "modelName": _TUPLE.model,
+}
 
 # The status document of Partner Center's own documentation ("Get the status of a device
 # batch upload"), which the service reproduces for a device claimed by another tenant.
@@ -54,12 +63,21 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         "description": "A new batch and its devices. " + _CASE_NOTE,
         "examples": {
             "camelCase": {
-                "value": {"batchId": "first batch", "devices": [{"hardwareHash": _HASH}]}
+                "value": {
+                    "batchId": "first batch",
+                    "devices": [{"hardwareHash": _HASHED.hardware_hash}],
+                }
             },
             "PascalCase (.NET SDK)": {
                 "value": {
-                    "BatchId": "first batch",
-                    "Devices": [{"SerialNumber": "1234567890", "ProductKey": "12345-67890"}],
+                    "BatchId": "second batch",
+                    "Devices": [
+                        {
+                            "SerialNumber": _TUPLE.serial,
+                            "OemManufacturerName": _TUPLE.manufacturer,
+                            "ModelName": _TUPLE.model,
+                        }
+                    ],
                 }
             },
         },
@@ -67,7 +85,10 @@ _REQUESTS: dict[str, dict[str, Any]] = {
     "DeviceUpload": {
         "description": "Devices to add: a bare array (the .NET SDK) or `{devices: [...]}` (the "
         "REST reference). " + _CASE_NOTE,
-        "examples": {"array": {"value": [{"hardwareHash": _HASH}]}},
+        "examples": {
+            "array": {"value": [_BY_TUPLE]},
+            "object": {"value": {"devices": [{"hardwareHash": _HASHED.hardware_hash}]}},
+        },
     },
     "DevicePolicyUpdateRequestInput": {
         "description": "Devices (by id) and the policies to assign; value null removes. "
