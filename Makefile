@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit bench unasync
+.PHONY: install run test lint typecheck unit bench unasync openapi fuzz
 
 install: $(VENV)/.installed
 
@@ -34,3 +34,11 @@ bench: install
 # The SDK's sync operations and poller are generated from their async originals.
 unasync: install
 	$(BIN)/python scripts/unasync_client.py
+
+# docs/openapi.json is generated from the code; a test fails while it is stale.
+openapi: install
+	$(BIN)/python -m ztd.server.api.openapi docs/openapi.json
+
+# A long schemathesis run (make test runs 2 rounds of 10 examples per operation and mode).
+fuzz: install
+	ZTD_FUZZ_ROUNDS=$${ZTD_FUZZ_ROUNDS:-20} $(BIN)/pytest -q -s tests/server/test_fuzz_contract.py

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.support.contract import check_every_response
 from tests.support.shared import shared_dir
 from ztd.server.app import create_app
 from ztd.server.auth.keys import KeyStore
@@ -151,6 +152,7 @@ def client(db: Database, settings: Settings) -> Iterator[TestClient]:
     """The real app in-process, without the embedded worker: tests drive `worker`."""
     app = create_app(settings, db=db, embedded_worker=False)
     with TestClient(app) as test_client:
+        check_every_response(test_client)  # every answer conforms to the OpenAPI document
         yield test_client
 
 

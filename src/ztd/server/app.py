@@ -16,6 +16,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ztd.server import heap
+from ztd.server.api import openapi
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import api_error_response, error_response
 from ztd.server.api.fast_status import FastStatus
@@ -83,7 +84,7 @@ def create_app(
         title="ztd: Partner Center device deployment",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc: openapi.install, with assets served offline
         redoc_url=None,
         dependencies=[Depends(_no_nul_in_path)],
     )
@@ -97,6 +98,7 @@ def create_app(
         policies.router,
     ):
         app.include_router(router)
+    openapi.install(app)
     _install_error_handlers(app)
     # Outside FastAPI's own middleware stack: the status fast path should not pay for it,
     # and every response, errors included, gets Partner Center's headers.
