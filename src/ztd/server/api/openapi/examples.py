@@ -113,6 +113,14 @@ _REQUESTS: dict[str, dict[str, Any]] = {
             "policy": {"value": {"name": "Skip the EULA", "policySettings": ["skip_eula"]}}
         },
     },
+    "DeviceInput": {
+        "description": "The device as read (the .NET SDK sends it whole); only `policies` is "
+        "applied: an `o_o_b_e` entry with a policy id assigns it, one without a value removes "
+        "the device's policy, no `policies` leaves it. " + _CASE_NOTE,
+        "examples": {
+            "assign": {"value": {"policies": [{"key": "o_o_b_e", "value": POLICY["id"]}]}}
+        },
+    },
     "CustomerInput": {
         "description": "billingProfile.companyName or companyProfile.domain is required. "
         + _CASE_NOTE,

@@ -99,7 +99,8 @@ def get_device(batch_id: str, device_id: str, call: CustomerCall = Depends(readi
     )
 
 
-@router.api_route("/{batch_id}/devices/{device_id}", methods=["PUT", "PATCH"])
+@router.put("/{batch_id}/devices/{device_id}")
+@router.patch("/{batch_id}/devices/{device_id}")
 async def update_device(
     batch_id: str, device_id: str, call: CustomerCall = Depends(writing)
 ) -> Response:
