@@ -94,9 +94,13 @@ ERROR_CODES = {
     401: "400 the token is missing or was rejected",
     403: "900150 the caller's role may not do this",
     404: "60003 the customer is unknown (or another partner's); 1000 no such resource",
+    408: "408 the body did not arrive within ZTD_BODY_TIMEOUT_SECONDS",
     409: "409 the resource exists, or the MS-RequestId was used for a different request",
     413: "413 the body is larger than ZTD_MAX_BODY_BYTES",
+    414: "414 the URL is longer than ZTD_MAX_URL_BYTES",
     415: "415 the body is not JSON",
+    429: "429 too many attempts: wait Retry-After seconds",
+    431: "431 the headers exceed ZTD_MAX_HEADER_BYTES or ZTD_MAX_HEADER_COUNT",
     500: "800003 unexpected service error (logged)",
     503: "503 the database is not reachable",
 }
@@ -227,15 +231,16 @@ def _responses(path: str, op: Operation) -> dict[str, Any]:
 
 
 def _error_statuses(path: str, op: Operation) -> list[int]:
-    statuses = {400, 500, *op.errors}  # 400: a %00 in any path
+    # 400: a %00 in any path; 414 and 431: the server's request limits, before any route.
+    statuses = {400, 414, 431, 500, *op.errors}
     if op.access not in (PUBLIC, CLIENT):
         statuses |= {401, 403}
     elif op.access == CLIENT:
-        statuses |= {401, 415}
+        statuses |= {401, 408, 415, 429}  # 429: attempt limits, or the secret pool is full
     if "{customer_id}" in path:
         statuses.add(404)
     if op.body is not None:
-        statuses |= {413, 415}
+        statuses |= {408, 413, 415}
         if op.access != CLIENT:
             statuses.add(409)  # MS-RequestId reused for another request
     if op.access == BATCH_CREATOR:
@@ -245,6 +250,8 @@ def _error_statuses(path: str, op: Operation) -> list[int]:
 
 def _error_response(status: int, op: Operation) -> dict[str, Any]:
     headers = _headers(*COMMON_HEADERS)
+    if status == 429:
+        headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
     if status == 401 and op.access != CLIENT:
         headers |= _headers("WWW-Authenticate")
     schema = ERROR
