@@ -57,15 +57,22 @@ CLIENT_OPTIONS: dict[str, Any] = {}
 
 # -- configuration and errors ----------------------------------------------------------------
 
+# The partner command groups, with their help.
+GROUPS = {
+    "batches": "Device batches of a customer.",
+    "devices": "Devices of a batch.",
+    "policies": "Configuration policies (Autopilot OOBE settings) of a customer.",
+}
 
-def subgroup(app: typer.Typer, name: str, help: str) -> typer.Typer:
+
+def subgroup(app: typer.Typer, name: str) -> typer.Typer:
     """The command group ``name`` of ``app``, added on first use: several modules add
     commands to one group (`ztd devices list` and `ztd devices assign-policy`), in any
     order, without importing each other."""
     for info in app.registered_groups:
         if info.name == name and info.typer_instance is not None:
             return info.typer_instance
-    group = typer.Typer(help=help, no_args_is_help=True)
+    group = typer.Typer(help=GROUPS[name], no_args_is_help=True)
     app.add_typer(group, name=name)
     return group
 

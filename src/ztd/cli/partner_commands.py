@@ -79,9 +79,9 @@ def register(app: typer.Typer) -> None:
     epilog = f"{CONFIG_HELP} {EXIT_CODES}"
     app.command("upload", epilog=epilog)(upload)
     app.command("status", epilog=epilog)(status)
-    batches = subgroup(app, "batches", "Device batches of a customer.")
+    batches = subgroup(app, "batches")
     batches.command("list", epilog=epilog)(batches_list)
-    devices = subgroup(app, "devices", "Devices of a batch.")
+    devices = subgroup(app, "devices")
     devices.command("list", epilog=epilog)(devices_list)
     devices.command("delete", epilog=epilog)(devices_delete)
 

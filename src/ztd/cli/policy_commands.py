@@ -49,15 +49,13 @@ ASSIGN_EXIT_CODES = (
 
 def register(app: typer.Typer) -> None:
     """Add `ztd policies ...` to the app and `assign-policy` to `ztd devices`."""
-    policies = subgroup(
-        app, "policies", "Configuration policies (Autopilot OOBE settings) of a customer."
-    )
+    policies = subgroup(app, "policies")
     epilog = f"{CONFIG_HELP} {POLICY_EXIT_CODES}"
     policies.command("list", epilog=epilog)(policies_list)
     policies.command("create", epilog=epilog)(policies_create)
     policies.command("update", epilog=epilog)(policies_update)
     policies.command("delete", epilog=epilog)(policies_delete)
-    devices = subgroup(app, "devices", "Devices of a batch.")
+    devices = subgroup(app, "devices")
     devices.command("assign-policy", epilog=f"{CONFIG_HELP} {ASSIGN_EXIT_CODES}")(assign_policy)
 
 
