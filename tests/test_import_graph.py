@@ -8,6 +8,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.imports import imports_anywhere
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -86,21 +88,12 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def _imports_anywhere(path: Path) -> Iterator[str]:
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
-            yield from (f"{node.module}.{alias.name}" for alias in node.names)
-
-
 def test_only_the_sdk_imports_its_private_modules() -> None:
     outside = {
         f"{name}: {imported}"
         for name, path in MODULES.items()
         if not name.startswith("ztd.client")
-        for imported in _imports_anywhere(path)
+        for imported in imports_anywhere(path)
         if imported.startswith("ztd.client")
         and any(part.startswith("_") for part in imported.split(".")[2:])
     }

@@ -5,16 +5,16 @@ import of, say, SQLAlchemy in the SDK fails here, before any wheel is built."""
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 import tomllib
-from collections.abc import Iterator
 from importlib.metadata import packages_distributions, requires
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+
+from tests.support.imports import imports_anywhere
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "ztd"
@@ -48,21 +48,12 @@ CLI = BASE | _distributions(PROJECT["optional-dependencies"]["cli"])
 SERVER = CLI | _distributions(PROJECT["optional-dependencies"]["server"])
 
 
-def _imports(path: Path) -> Iterator[str]:
-    """Every module ``path`` imports, at module level or inside a function."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
-
-
 def _third_party(paths: list[Path]) -> dict[str, str]:
     """The distribution of each third-party module the files import, by module."""
     owners = packages_distributions()
     found: dict[str, str] = {}
     for path in paths:
-        for module in _imports(path):
+        for module in imports_anywhere(path):
             top = module.split(".")[0]
             if top not in sys.stdlib_module_names and top != "ztd":
                 found[top] = _name(owners[top][0])
@@ -70,7 +61,7 @@ def _third_party(paths: list[Path]) -> dict[str, str]:
 
 
 def _runs_the_service(path: Path) -> bool:
-    return any(module.startswith("ztd.server") for module in _imports(path))
+    return any(module.startswith("ztd.server") for module in imports_anywhere(path))
 
 
 CLI_FILES = sorted((SRC / "cli").glob("*.py"))
