@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from tests.client.conftest import FakeTime
 from tests.conftest import World
 from tests.support.live_server import live_server
-from ztd.cli import identity_commands, partner_commands
+from ztd.cli import _common, identity_commands, partner_commands, policy_commands
 from ztd.server.app import create_app
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
@@ -41,6 +41,7 @@ class Cli:
 def make_app() -> typer.Typer:
     app = typer.Typer(pretty_exceptions_enable=False)
     partner_commands.register(app)
+    policy_commands.register(app)
     identity_commands.register(app)
     return app
 
@@ -70,7 +71,7 @@ def cli_in_process(
     runs the worker instead of sleeping, so `--wait` is instant and deterministic."""
     time = FakeTime(worker)
     options = {"http_client": client, "sleep": time.sleep, "clock": time.clock}
-    monkeypatch.setattr(partner_commands, "CLIENT_OPTIONS", options)
+    monkeypatch.setattr(_common, "CLIENT_OPTIONS", options)
     for name in ("ZTD_CLIENT_ID", "ZTD_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ZTD_URL", "http://testserver")

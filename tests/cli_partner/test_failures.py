@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from tests.cli_partner.conftest import Cli, make_app
 from tests.support.live_server import free_port
-from ztd.cli import partner_commands
+from ztd.cli import _common
 from ztd.client import RetryPolicy
 from ztd.identity import synthesize_device
 from ztd.server.clock import utc_now
@@ -29,7 +29,7 @@ def _one_error_line(stderr: str) -> str:
 
 
 def test_connection_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(partner_commands, "RETRY_POLICY", RetryPolicy(backoff=(0.0,)))
+    monkeypatch.setattr(_common, "RETRY_POLICY", RetryPolicy(backoff=(0.0,)))
     monkeypatch.setenv("ZTD_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("ZTD_TOKEN", "anything")
     result = CliRunner().invoke(make_app(), ["batches", "list", "--customer", UNKNOWN])

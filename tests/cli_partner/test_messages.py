@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tests.cli_partner.conftest import Cli, InProcessCli, make_app
 from tests.support.shared import shared_dir
-from ztd.cli import partner_commands
+from ztd.cli import _common
 from ztd.cli.main import app as ztd_app
 from ztd.identity import synthesize_device
 from ztd.server.auth.keys import KeyStore
@@ -83,7 +83,7 @@ def test_ctrl_c_while_waiting_says_the_jobs_go_on(
     def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt  # what Ctrl-C raises in the waiting loop
 
-    monkeypatch.setattr(partner_commands, "wait_all", interrupted)
+    monkeypatch.setattr(_common, "wait_all", interrupted)
     result = cli("upload", str(path), "--customer", customer, "--wait")
     assert result.exit_code == 130
     assert "interrupted: stopped waiting, but the job goes on in the server" in result.stderr

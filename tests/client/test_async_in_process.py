@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from tests.client.conftest import PAGE_SIZE, FakeTime, devices
 from tests.conftest import World
 from ztd.client import ConflictError, NotFoundError, PollingTimeoutError
-from ztd.client.aio import AsyncBatchUploadPoller, PartnerClient
+from ztd.client.aio import PartnerClient
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 pytestmark = pytest.mark.anyio
@@ -99,9 +99,7 @@ async def test_async_timeout_and_continuation(
         assert fake_time.sleeps == [1.0, 0.5]
 
         fake_time.worker = worker
-        resumed = AsyncBatchUploadPoller.from_continuation_token(
-            partner, caught.value.continuation_token
-        )
+        resumed = partner.poller_from_continuation_token(caught.value.continuation_token)
         details = await resumed.result(timeout=60)
     assert details.batch_tracking_id == poller.tracking_id
     assert details.status is DeviceUploadStatusType.FINISHED

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from tests.client.conftest import PAGE_SIZE, FakeTime, devices
 from tests.conftest import World
 from ztd.client import (
-    BatchUploadPoller,
     ConflictError,
     NotFoundError,
     PartnerClient,
@@ -111,10 +110,9 @@ def test_continuation_token_resumes_in_a_new_client(
         sleep=fake_time.sleep,
         clock=fake_time.clock,
     ) as other:
-        resumed = BatchUploadPoller.from_continuation_token(other, token)
+        resumed = other.poller_from_continuation_token(token)
         assert resumed.customer_id == world.customer
         details = resumed.result(timeout=60)
-        assert other.poller_from_continuation_token(token).tracking_id == resumed.tracking_id
     assert details.batch_tracking_id == resumed.tracking_id
     assert details.status is DeviceUploadStatusType.FINISHED
 

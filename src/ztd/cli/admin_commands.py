@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from ztd.cli import oem_commands
 from ztd.cli.databases import prepare_database
 from ztd.cli.output import console, plural
-from ztd.cli.server_commands import err
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
@@ -23,129 +22,137 @@ from ztd.server.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
+    """Add `ztd admin ...` to the `ztd` app."""
     admin = typer.Typer(help="Administer partners, customers and tokens.", no_args_is_help=True)
     app.add_typer(admin, name="admin")
     partner = typer.Typer(help="Partners (CSP tenants).", no_args_is_help=True)
-    customer = typer.Typer(help="Customers of a partner.", no_args_is_help=True)
-    keys = typer.Typer(help="The built-in issuer's signing keys.", no_args_is_help=True)
+    partner.command("add")(partner_add)
+    partner.command("list")(partner_list)
     admin.add_typer(partner, name="partner")
+    customer = typer.Typer(help="Customers of a partner.", no_args_is_help=True)
+    customer.command("list")(customer_list)
+    customer.command("add")(customer_add)
     admin.add_typer(customer, name="customer")
-    app_group = typer.Typer(help="Client-credentials applications.", no_args_is_help=True)
+    admin.command("token")(token)
+    keys = typer.Typer(help="The built-in issuer's signing keys.", no_args_is_help=True)
+    keys.command("rotate")(rotate)
     admin.add_typer(keys, name="keys")
+    app_group = typer.Typer(help="Client-credentials applications.", no_args_is_help=True)
+    app_group.command("add")(app_add)
     admin.add_typer(app_group, name="app")
     oem_commands.register(admin)
 
-    @partner.command("add")
-    def partner_add(
-        name: str,
-        partner_id: Annotated[str | None, typer.Option("--id", help="GUID to use.")] = None,
-    ) -> None:
-        """Add a partner; prints its id."""
-        settings = Settings()
-        db = prepare_database(settings)
-        try:
-            with db.write() as conn:
-                typer.echo(tenancy.add_partner(conn, name, utc_now(), partner_id))
-        except (ValueError, IntegrityError) as exc:
-            _fail(f"cannot add partner: {_reason(exc)}")
 
-    @partner.command("list")
-    def partner_list() -> None:
-        """List the partners with their ids and how many customers each has."""
-        settings = Settings()
-        db = prepare_database(settings)
-        with db.read() as conn:
-            rows = tenancy.list_partners(conn)
-        table = Table(title=plural(len(rows), "partner"))
-        for column in ("id", "name", "customers", "created"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(row.id, escape(row.name), str(row.customers), row.created)
-        console().print(table)
-
-    @customer.command("list")
-    def customer_list(
-        partner_id: Annotated[
-            str | None,
-            typer.Option("--partner", metavar="ID", help="Only this partner's customers."),
-        ] = None,
-    ) -> None:
-        """List the customers (of one partner, or all) with their ids."""
-        settings = Settings()
-        db = prepare_database(settings)
-        try:
-            with db.read() as conn:
-                rows = tenancy.list_customers(conn, partner_id)
-        except ValueError as exc:
-            _fail(f"--partner: {exc}")
-        table = Table(title=plural(len(rows), "customer"))
-        for column in ("id", "name", "partner", "created"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(row.id, escape(row.name), row.partner_id, row.created)
-        console().print(table)
-
-    @customer.command("add")
-    def customer_add(
-        name: str,
-        partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
-        customer_id: Annotated[str | None, typer.Option("--id", help="GUID to use.")] = None,
-    ) -> None:
-        """Add a customer under a partner; prints its id."""
-        settings = Settings()
-        db = prepare_database(settings)
-        try:
-            with db.write() as conn:
-                typer.echo(tenancy.add_customer(conn, name, partner_id, utc_now(), customer_id))
-        except (ValueError, LookupError, IntegrityError) as exc:
-            _fail(f"cannot add customer: {_reason(exc)}")
-
-    @admin.command("token")
-    def token(
-        partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
-        role: Annotated[Role, typer.Option(help="The user's role.")] = Role.ADMIN_AGENT,
-        app_only: Annotated[bool, typer.Option("--app", help="An app-only token.")] = False,
-        hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 1.0,
-    ) -> None:
-        """Print a bearer token for a partner (a user with ROLE, or --app)."""
-        settings = Settings()
-        db = prepare_database(settings)
-        with db.read() as conn:
-            if not tenancy.partner_exists(conn, partner_id):
-                _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
-        typer.echo(
-            issue_token(
-                KeyStore(settings.data_dir / "keys"),
-                issuer=settings.issuer,
-                audience=settings.audience,
-                partner_id=partner_id,
-                roles=(role,),
-                app_only=app_only,
-                ttl=timedelta(hours=hours),
-            )
-        )
-
-    @app_group.command("add")
-    def app_add(
-        partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
-        name: Annotated[str, typer.Option(help="A name for the application.")] = "partner app",
-    ) -> None:
-        """Add a client-credentials application; prints its client id and secret (shown once)."""
-        settings = Settings()
-        db = prepare_database(settings)
+def partner_add(
+    name: str,
+    partner_id: Annotated[str | None, typer.Option("--id", help="GUID to use.")] = None,
+) -> None:
+    """Add a partner; prints its id."""
+    settings = Settings()
+    db = prepare_database(settings)
+    try:
         with db.write() as conn:
-            if not tenancy.partner_exists(conn, partner_id):
-                _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
-            client_id, secret = add_application(conn, partner_id, name, utc_now())
-        typer.echo(f"client_id={client_id}")
-        typer.echo(f"client_secret={secret}")
-        err.print("The secret is shown only now; ztd keeps only its hash.")
+            typer.echo(tenancy.add_partner(conn, name, utc_now(), partner_id))
+    except (ValueError, IntegrityError) as exc:
+        _fail(f"cannot add partner: {_reason(exc)}")
 
-    @keys.command("rotate")
-    def rotate() -> None:
-        """Add a new signing key; tokens signed by older keys stay valid until they expire."""
-        settings = Settings()
-        typer.echo(KeyStore(settings.data_dir / "keys").rotate().kid)
+
+def partner_list() -> None:
+    """List the partners with their ids and how many customers each has."""
+    settings = Settings()
+    db = prepare_database(settings)
+    with db.read() as conn:
+        rows = tenancy.list_partners(conn)
+    table = Table(title=plural(len(rows), "partner"))
+    for column in ("id", "name", "customers", "created"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.id, escape(row.name), str(row.customers), row.created)
+    console().print(table)
+
+
+def customer_list(
+    partner_id: Annotated[
+        str | None,
+        typer.Option("--partner", metavar="ID", help="Only this partner's customers."),
+    ] = None,
+) -> None:
+    """List the customers (of one partner, or all) with their ids."""
+    settings = Settings()
+    db = prepare_database(settings)
+    try:
+        with db.read() as conn:
+            rows = tenancy.list_customers(conn, partner_id)
+    except ValueError as exc:
+        _fail(f"--partner: {exc}")
+    table = Table(title=plural(len(rows), "customer"))
+    for column in ("id", "name", "partner", "created"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.id, escape(row.name), row.partner_id, row.created)
+    console().print(table)
+
+
+def customer_add(
+    name: str,
+    partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
+    customer_id: Annotated[str | None, typer.Option("--id", help="GUID to use.")] = None,
+) -> None:
+    """Add a customer under a partner; prints its id."""
+    settings = Settings()
+    db = prepare_database(settings)
+    try:
+        with db.write() as conn:
+            typer.echo(tenancy.add_customer(conn, name, partner_id, utc_now(), customer_id))
+    except (ValueError, LookupError, IntegrityError) as exc:
+        _fail(f"cannot add customer: {_reason(exc)}")
+
+
+def token(
+    partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
+    role: Annotated[Role, typer.Option(help="The user's role.")] = Role.ADMIN_AGENT,
+    app_only: Annotated[bool, typer.Option("--app", help="An app-only token.")] = False,
+    hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 1.0,
+) -> None:
+    """Print a bearer token for a partner (a user with ROLE, or --app)."""
+    settings = Settings()
+    db = prepare_database(settings)
+    with db.read() as conn:
+        if not tenancy.partner_exists(conn, partner_id):
+            _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
+    typer.echo(
+        issue_token(
+            KeyStore(settings.data_dir / "keys"),
+            issuer=settings.issuer,
+            audience=settings.audience,
+            partner_id=partner_id,
+            roles=(role,),
+            app_only=app_only,
+            ttl=timedelta(hours=hours),
+        )
+    )
+
+
+def app_add(
+    partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
+    name: Annotated[str, typer.Option(help="A name for the application.")] = "partner app",
+) -> None:
+    """Add a client-credentials application; prints its client id and secret (shown once)."""
+    settings = Settings()
+    db = prepare_database(settings)
+    with db.write() as conn:
+        if not tenancy.partner_exists(conn, partner_id):
+            _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
+        client_id, secret = add_application(conn, partner_id, name, utc_now())
+    typer.echo(f"client_id={client_id}")
+    typer.echo(f"client_secret={secret}")
+    console(stderr=True).print("The secret is shown only now; ztd keeps only its hash.")
+
+
+def rotate() -> None:
+    """Add a new signing key; tokens signed by older keys stay valid until they expire."""
+    settings = Settings()
+    typer.echo(KeyStore(settings.data_dir / "keys").rotate().kid)
 
 
 def _reason(exc: Exception) -> str:
@@ -155,5 +162,5 @@ def _reason(exc: Exception) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {message}")
+    console(stderr=True).print(f"[red]error:[/] {message}")
     raise typer.Exit(1)

@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from ztd.cli.databases import prepare_database
-from ztd.cli.server_commands import err
+from ztd.cli.output import console
 from ztd.identity.csv_reader import CsvFormatError, read_devices
 from ztd.identity.csv_text import load_json_bytes
 from ztd.server.clock import utc_now
@@ -22,31 +22,31 @@ Row = tuple[str, dict[str, str | None]]
 
 
 def register(admin: typer.Typer) -> None:
+    """Add `ztd admin oem import` to `ztd admin`."""
     oem = typer.Typer(help="The OEM device registry (hashes OEMs supplied).", no_args_is_help=True)
+    oem.command("import")(import_file)
     admin.add_typer(oem, name="oem")
 
-    @oem.command("import")
-    def import_file(
-        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    ) -> None:
-        """Import OEM device records from a CSV (any Autopilot format) or a JSON array."""
-        data = file.read_bytes()
-        try:
-            rows = _json_rows(data) if file.suffix.lower() == ".json" else _csv_rows(data, file)
-        except (CsvFormatError, ValueError) as exc:
-            err.print(f"[red]error:[/] {file}: {exc}")
-            raise typer.Exit(1) from None
-        records, problems = oem_registry.prepare_records(rows)
-        for problem in problems:
-            err.print(f"[yellow]skipped[/] {file}:{problem.where}: {problem.reason}")
-        db = prepare_database(Settings())
-        with db.write() as conn:
-            added = oem_registry.import_records(conn, records, utc_now())
-        typer.echo(
-            f"{added} imported, {len(records) - added} already known, {len(problems)} skipped"
-        )
-        if problems and not records:
-            raise typer.Exit(1)
+
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import OEM device records from a CSV (any Autopilot format) or a JSON array."""
+    data = file.read_bytes()
+    try:
+        rows = _json_rows(data) if file.suffix.lower() == ".json" else _csv_rows(data, file)
+    except (CsvFormatError, ValueError) as exc:
+        console(stderr=True).print(f"[red]error:[/] {file}: {exc}")
+        raise typer.Exit(1) from None
+    records, problems = oem_registry.prepare_records(rows)
+    for problem in problems:
+        console(stderr=True).print(f"[yellow]skipped[/] {file}:{problem.where}: {problem.reason}")
+    db = prepare_database(Settings())
+    with db.write() as conn:
+        added = oem_registry.import_records(conn, records, utc_now())
+    typer.echo(f"{added} imported, {len(records) - added} already known, {len(problems)} skipped")
+    if problems and not records:
+        raise typer.Exit(1)
 
 
 def _csv_rows(data: bytes, file: Path) -> list[Row]:

@@ -1,163 +1,89 @@
-"""`ztd upload`, `ztd status`, `ztd batches list`, `ztd devices list`: the partner's side,
-a thin layer over the SDK (``ztd.client``), against ztd or the real Partner Center. The
-policy commands (`ztd policies ...`, `ztd devices assign-policy`) are in ``policy_commands``.
-
-Configuration: ``ZTD_URL`` (default http://127.0.0.1:8000) and ``ZTD_TOKEN``, or
-``ZTD_CLIENT_ID`` + ``ZTD_CLIENT_SECRET`` for ztd's built-in client-credentials issuer.
+"""`ztd upload`, `ztd status`, `ztd batches list`, `ztd devices list|delete`: the partner's
+side, a thin layer over the SDK (``ztd.client``), against ztd or the real Partner Center.
+What they share with the policy commands (client, errors, options, output) is in ``_common``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import orjson
 import typer
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ztd.cli._common import (
+    CONFIG_HELP,
+    CustomerOption,
+    JsonOption,
+    PerRequestOption,
+    TimeoutOption,
+    calling,
+    echo_json,
+    fail,
+    finish,
+    goes_on,
+    open_client,
+    print_started,
+    results_json,
+    stderr,
+    stdout,
+    subgroup,
+    wait_for,
+    wire_list,
+)
 from ztd.cli.batch_jobs import (
     PER_REQUEST,
     StartedJob,
-    error_summary,
-    has_failures,
     in_parts,
     jobs_json,
     print_report,
     progress_of,
     start_all,
-    wait_all,
 )
 from ztd.cli.failures import Failure, Origin, failures_of, find_holders
 from ztd.cli.findings import Finding, print_warnings
 from ztd.cli.output import (
     EXIT_CALL_FAILED,
     EXIT_CODES,
-    EXIT_DEVICE_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID_INPUT,
     EXIT_TIMEOUT,
     checking,
-    console,
     plural,
 )
 from ztd.client import (
     BatchUploadPoller,
-    ClientCredentials,
     ConflictError,
     NotFoundError,
     PartnerClient,
     PartnerError,
     PollingTimeoutError,
-    RetryPolicy,
-    ServiceRequestError,
-    UnauthorizedError,
 )
 from ztd.identity.csv_reader import CsvFormatError, read_devices
 from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json_bytes
 from ztd.identity.device import FirstCopies, identity_of
-from ztd.wire import BatchUploadDetails, Device, WireModel
+from ztd.wire import Device
 
 __all__ = ["register"]
-
-DEFAULT_URL = "http://127.0.0.1:8000"
-CONFIG_HELP = (
-    "Configured by ZTD_URL (default http://127.0.0.1:8000) and ZTD_TOKEN, "
-    "or ZTD_CLIENT_ID and ZTD_CLIENT_SECRET."
-)
-# The CLI's retry policy; tests replace it to fail fast on a closed port.
-RETRY_POLICY = RetryPolicy()
-# More PartnerClient arguments; tests set http_client, sleep and clock (an in-process app).
-CLIENT_OPTIONS: dict[str, Any] = {}
 
 
 def register(app: typer.Typer) -> None:
     """Add the partner commands to the `ztd` app."""
-    batches = typer.Typer(help="Device batches of a customer.", no_args_is_help=True)
-    devices = typer.Typer(help="Devices of a batch.", no_args_is_help=True)
-    app.command("upload", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(upload)
-    app.command("status", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(status)
-    batches.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(batches_list)
-    devices.command("list", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(devices_list)
-    devices.command("delete", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(devices_delete)
-    from ztd.cli import policy_commands  # it builds on this module's helpers
-
-    policy_commands.register(app, devices)
-    app.add_typer(batches, name="batches")
-    app.add_typer(devices, name="devices")
-
-
-# -- configuration and errors ----------------------------------------------------------------
-
-
-def _stderr() -> Console:
-    return console(stderr=True)
-
-
-def _stdout() -> Console:
-    return console()
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    _stderr().print(f"[red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def open_client() -> Iterator[PartnerClient]:
-    """The SDK client the environment configures (closed, with its credential, on exit)."""
-    url = os.environ.get("ZTD_URL", "").strip() or DEFAULT_URL
-    token = os.environ.get("ZTD_TOKEN", "").strip()
-    client_id = os.environ.get("ZTD_CLIENT_ID", "").strip()
-    client_secret = os.environ.get("ZTD_CLIENT_SECRET", "").strip()
-    if not token and not (client_id and client_secret):
-        _fail(
-            "no credentials: set ZTD_TOKEN (e.g. from `ztd admin token`), "
-            "or ZTD_CLIENT_ID and ZTD_CLIENT_SECRET",
-            EXIT_CALL_FAILED,
-        )
-    with ExitStack() as stack:
-        try:
-            if token:
-                client = PartnerClient(url, token=token, retry=RETRY_POLICY, **CLIENT_OPTIONS)
-            else:
-                credential = stack.enter_context(ClientCredentials(url, client_id, client_secret))
-                client = PartnerClient(
-                    url, credential=credential, retry=RETRY_POLICY, **CLIENT_OPTIONS
-                )
-        except ValueError as exc:
-            _fail(f"ZTD_URL: {exc}", EXIT_CALL_FAILED)
-        with client:
-            yield client
-
-
-@contextmanager
-def _calling() -> Iterator[None]:
-    """Any SDK failure becomes one line on stderr and an exit code, never a traceback."""
-    try:
-        yield
-    except PollingTimeoutError as exc:  # the commands that wait say more; this is the floor
-        _fail(
-            f"job {exc.tracking_id} not finished ({progress_of(exc.last_status)}); it goes on "
-            "in the server: follow it with `ztd status --customer ID TRACKING-ID --wait`",
-            EXIT_TIMEOUT,
-        )
-    except UnauthorizedError as exc:
-        _fail(f"{exc.message} (check ZTD_TOKEN or the client credentials)", EXIT_CALL_FAILED)
-    except ServiceRequestError as exc:
-        _fail(f"{exc.message} (is the server running? ZTD_URL sets where)", EXIT_CALL_FAILED)
-    except PartnerError as exc:
-        _fail(exc.message, EXIT_CALL_FAILED)
-    except ValueError as exc:  # an argument the SDK refuses before calling, e.g. an empty id
-        _fail(str(exc), EXIT_CALL_FAILED)
+    epilog = f"{CONFIG_HELP} {EXIT_CODES}"
+    app.command("upload", epilog=epilog)(upload)
+    app.command("status", epilog=epilog)(status)
+    batches = subgroup(app, "batches")
+    batches.command("list", epilog=epilog)(batches_list)
+    devices = subgroup(app, "devices")
+    devices.command("list", epilog=epilog)(devices_list)
+    devices.command("delete", epilog=epilog)(devices_delete)
 
 
 # -- reading the input file ------------------------------------------------------------------
@@ -295,43 +221,6 @@ def _read_json(source: str, data: bytes) -> InputFile:
     return loaded
 
 
-# -- presenting results ----------------------------------------------------------------------
-
-
-def _echo_json(value: Any) -> None:
-    typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
-
-
-def _wire_list(items: list[Any]) -> list[dict[str, Any]]:
-    return [item.to_wire() for item in items if isinstance(item, WireModel)]
-
-
-def _finish(results: Sequence[BatchUploadDetails]) -> None:
-    if has_failures(results):
-        raise typer.Exit(EXIT_DEVICE_FAILED)
-
-
-# -- commands --------------------------------------------------------------------------------
-
-CustomerOption = Annotated[
-    str, typer.Option("--customer", metavar="TENANT-ID", help="The customer's tenant id.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TimeoutOption = Annotated[
-    float | None,
-    typer.Option("--timeout", min=0, metavar="SECONDS", help="Give up waiting after SECONDS."),
-]
-PerRequestOption = Annotated[
-    int,
-    typer.Option(
-        "--per-request",
-        min=1,
-        metavar="N",
-        help="Most devices per request; more are sent as several jobs (ztd's default limit).",
-    ),
-]
-
-
 def upload(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A device CSV or JSON file.")],
     customer: CustomerOption,
@@ -359,12 +248,12 @@ def upload(
     progress and ends with each failed device (line, serial, error, what to do).
     """
     if append and not batch:
-        _fail("--append needs --batch NAME: the batch to add the devices to", EXIT_INVALID_INPUT)
+        fail("--append needs --batch NAME: the batch to add the devices to", EXIT_INVALID_INPUT)
     try:
         data = file.read_bytes()
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror}", EXIT_INVALID_INPUT)
-    err = _stderr()
+        fail(f"cannot read {file}: {exc.strerror}", EXIT_INVALID_INPUT)
+    err = stderr()
     with checking(err, str(file), len(data), quiet=as_json):
         loaded = read_input(file, data, skip_invalid)
     if loaded.problems:
@@ -377,7 +266,7 @@ def upload(
                 if skipping_helps(loaded)
                 else "fix the file and run again"
             )
-            _fail(
+            fail(
                 f"{file}: {plural(len(loaded.problems), 'problem')}; nothing was uploaded "
                 f"({advice})",
                 EXIT_INVALID_INPUT,
@@ -391,7 +280,7 @@ def upload(
         print_warnings(err, loaded.warnings, loaded.unit)
     batch_id = batch or loaded.batch_id or f"{file.stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         batches = partner.customers.by_id(customer).device_batches
 
         def send(n: int, devices: Sequence[Device]) -> BatchUploadPoller:
@@ -403,7 +292,7 @@ def upload(
         try:
             jobs = start_all(in_parts(loaded.devices, per_request), send, err)
         except ConflictError:
-            _fail(
+            fail(
                 f"batch {batch_id!r} already exists; add --append to add the devices to it, "
                 "or choose another --batch name",
                 EXIT_CALL_FAILED,
@@ -411,7 +300,7 @@ def upload(
         except NotFoundError as exc:
             if not append:
                 raise
-            _fail(
+            fail(
                 f"{exc.message}: is there a batch {batch_id!r}? `ztd batches list --customer "
                 f"{customer}` lists them; leave out --append to create it",
                 EXIT_CALL_FAILED,
@@ -426,10 +315,10 @@ def upload(
         }
         if not wait:
             if as_json:
-                _echo_json(out)
+                echo_json(out)
             else:
                 verb = "added" if append else "uploaded"
-                _print_started(
+                print_started(
                     f"{verb} {plural(len(loaded.devices), 'device')} as batch {batch_id!r}"
                     if not append
                     else f"{verb} {plural(len(loaded.devices), 'device')} to batch {batch_id!r}",
@@ -437,16 +326,16 @@ def upload(
                     jobs,
                 )
             return
-        results = _wait_for(jobs, timeout, as_json, out, customer)
+        results = wait_for(jobs, timeout, as_json, out, customer)
         failures: list[Failure] = []
         if not as_json:
             origins = in_parts(loaded.origins, per_request)
             failures = _with_holders(partner, customer, failures_of(results, origins))
     if as_json:
-        _echo_json({**out, **_results_json(results)})
+        echo_json({**out, **results_json(results)})
     else:
-        print_report(_stdout(), results, "registered", failures, _all_of(customer, jobs))
-    _finish(results)
+        print_report(stdout(), results, "registered", failures, _all_of(customer, jobs))
+    finish(results)
 
 
 def _with_holders(partner: PartnerClient, customer: str, failures: list[Failure]) -> list[Failure]:
@@ -465,71 +354,9 @@ def _with_holders(partner: PartnerClient, customer: str, failures: list[Failure]
         return failures
 
 
-def _goes_on(customer: str, jobs: Sequence[str]) -> str:
-    """That the jobs go on without us, and the commands that follow them."""
-    follow = "; ".join(f"`ztd status --customer {customer} {tid} --wait`" for tid in jobs)
-    if len(jobs) == 1:
-        return f"the job goes on in the server: follow it with {follow}"
-    return f"the {len(jobs)} jobs go on in the server: follow them with {follow}"
-
-
 def _all_of(customer: str, jobs: Sequence[StartedJob]) -> str:
     first = jobs[0].poller.tracking_id
     return f"`ztd status --customer {customer} {first} --json` lists them all"
-
-
-def _wait_for(
-    jobs: Sequence[StartedJob],
-    timeout: float | None,
-    as_json: bool,
-    out: dict[str, Any],
-    customer: str,
-) -> list[BatchUploadDetails]:
-    """wait_all, with the progress bar unless --json. Should --timeout expire, --json still
-    prints what was started (every job's tracking id) before the error; the error, and an
-    interruption (Ctrl-C), say that the jobs go on and how to follow them."""
-    try:
-        return wait_all(jobs, timeout, None if as_json else _stderr())
-    except PollingTimeoutError as exc:
-        if as_json:
-            _echo_json(out)
-        unfinished = [job.poller.tracking_id for job in jobs]
-        _fail(
-            f"not finished within {timeout} s ({progress_of(exc.last_status)}); "
-            + _goes_on(customer, unfinished),
-            EXIT_TIMEOUT,
-        )
-    except KeyboardInterrupt:
-        ids = [job.poller.tracking_id for job in jobs]
-        _stderr().print(
-            f"\ninterrupted: stopped waiting, but {escape(_goes_on(customer, ids))}",
-            highlight=False,
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-
-
-def _print_started(what: str, customer: str, jobs: Sequence[StartedJob]) -> None:
-    """What a command without --wait started, and how to follow it."""
-    lines = [f"{escape(what)}; tracking id {jobs[0].poller.tracking_id}"]
-    if len(jobs) > 1:
-        lines = [f"{escape(what)} in {len(jobs)} requests (jobs):"]
-        lines += [f"  {job.poller.tracking_id}  {plural(job.devices, 'device')}" for job in jobs]
-    lines += [
-        f"follow it with: ztd status --customer {customer} {job.poller.tracking_id}" for job in jobs
-    ]
-    _stdout().print("\n".join(lines), highlight=False)
-
-
-def _results_json(results: Sequence[BatchUploadDetails]) -> dict[str, Any]:
-    """``summary`` over every job and ``results``, each job's BatchUploadDetails; ``result``
-    too when there is one job (as before uploads were split)."""
-    out: dict[str, Any] = {
-        "summary": error_summary(results),
-        "results": [details.to_wire() for details in results],
-    }
-    if len(results) == 1:
-        out["result"] = results[0].to_wire()
-    return out
 
 
 def status(
@@ -543,19 +370,19 @@ def status(
     timeout: TimeoutOption = None,
 ) -> None:
     """Show a batch job's status: counts, then each failed device by error and what to do."""
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         job = partner.customers.by_id(customer).batch_upload_status.by_id(tracking_id)
         try:
             details = job.poller().result(timeout) if wait else job.get()
         except PollingTimeoutError as exc:
-            _fail(
+            fail(
                 f"not finished within {timeout} s ({progress_of(exc.last_status)}); "
-                + _goes_on(customer, [tracking_id]),
+                + goes_on(customer, [tracking_id]),
                 EXIT_TIMEOUT,
             )
         except KeyboardInterrupt:
-            _stderr().print(
-                f"\ninterrupted: stopped waiting, but {escape(_goes_on(customer, [tracking_id]))}",
+            stderr().print(
+                f"\ninterrupted: stopped waiting, but {escape(goes_on(customer, [tracking_id]))}",
                 highlight=False,
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -563,25 +390,25 @@ def status(
         if not as_json:
             failures = _with_holders(partner, customer, failures_of([details]))
     if as_json:
-        _echo_json(details.to_wire())
+        echo_json(details.to_wire())
     else:
         # A tracking id may be an upload's or a policy update's; the status does not say which.
         print_report(
-            _stdout(),
+            stdout(),
             [details],
             "succeeded",
             failures,
             f"`ztd status --customer {customer} {tracking_id} --json` lists them all",
         )
-    _finish([details])
+    finish([details])
 
 
 def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
     """List the customer's device batches."""
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         collection = partner.customers.by_id(customer).device_batches.get()
     if as_json:
-        _echo_json(_wire_list(list(collection.items)))
+        echo_json(wire_list(list(collection.items)))
         return
     table = Table(title=plural(collection.total_count, "device batch", "device batches"))
     for column in ("batch", "devices", "created", "created by"):
@@ -591,7 +418,7 @@ def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
         table.add_row(
             escape(item.id), str(item.devices_count), created, escape(item.created_by or "-")
         )
-    _stdout().print(table)
+    stdout().print(table)
 
 
 def devices_list(
@@ -600,10 +427,10 @@ def devices_list(
     as_json: JsonOption = False,
 ) -> None:
     """List every device of a batch (all pages)."""
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         collection = partner.customers.by_id(customer).device_batches.by_id(batch).devices.get()
     if as_json:
-        _echo_json(_wire_list(list(collection.items)))
+        echo_json(wire_list(list(collection.items)))
         return
     table = Table(title=f"{plural(collection.total_count, 'device')} in {escape(batch)}")
     for column in ("id", "serial", "manufacturer", "model", "product key", "uploaded"):
@@ -618,7 +445,7 @@ def devices_list(
             escape(d.product_key or "-"),
             uploaded,
         )
-    _stdout().print(table)
+    stdout().print(table)
 
 
 def devices_delete(
@@ -632,8 +459,8 @@ def devices_delete(
     ],
 ) -> None:
     """Delete devices from a batch (deregister them from the customer)."""
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         devices = partner.customers.by_id(customer).device_batches.by_id(batch).devices
         for device_id in device_ids:
             devices.by_id(device_id).delete()
-            _stdout().print(f"deleted device {escape(device_id)}", highlight=False)
+            stdout().print(f"deleted device {escape(device_id)}", highlight=False)

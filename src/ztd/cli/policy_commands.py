@@ -10,27 +10,28 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
-from ztd.cli.output import EXIT_INVALID_INPUT, plural
-from ztd.cli.partner_commands import (
+from ztd.cli._common import (
     CONFIG_HELP,
     CustomerOption,
     JsonOption,
     PerRequestOption,
     TimeoutOption,
-    _calling,
-    _echo_json,
-    _fail,
-    _finish,
-    _print_started,
-    _results_json,
-    _stderr,
-    _stdout,
-    _wait_for,
-    _wire_list,
+    calling,
+    echo_json,
+    fail,
+    finish,
     open_client,
+    print_started,
+    results_json,
+    stderr,
+    stdout,
+    subgroup,
+    wait_for,
+    wire_list,
 )
-from ztd.client._policies import SETTING_NAMES, to_setting
+from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
+from ztd.cli.output import EXIT_INVALID_INPUT, plural
+from ztd.client import SETTING_NAMES, to_setting
 from ztd.wire import ConfigurationPolicy, PolicySettingsType
 
 __all__ = ["POLICY_EXIT_CODES", "register"]
@@ -46,18 +47,15 @@ ASSIGN_EXIT_CODES = (
 )
 
 
-def register(app: typer.Typer, devices: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add `ztd policies ...` to the app and `assign-policy` to `ztd devices`."""
-    policies = typer.Typer(
-        help="Configuration policies (Autopilot OOBE settings) of a customer.",
-        no_args_is_help=True,
-    )
+    policies = subgroup(app, "policies")
     epilog = f"{CONFIG_HELP} {POLICY_EXIT_CODES}"
     policies.command("list", epilog=epilog)(policies_list)
     policies.command("create", epilog=epilog)(policies_create)
     policies.command("update", epilog=epilog)(policies_update)
     policies.command("delete", epilog=epilog)(policies_delete)
-    app.add_typer(policies, name="policies")
+    devices = subgroup(app, "devices")
     devices.command("assign-policy", epilog=f"{CONFIG_HELP} {ASSIGN_EXIT_CODES}")(assign_policy)
 
 
@@ -70,9 +68,9 @@ def _settings(values: list[str] | None) -> list[PolicySettingsType]:
         try:
             setting = to_setting(value)
         except ValueError as exc:
-            _fail(f"--setting: {exc}", EXIT_INVALID_INPUT)
+            fail(f"--setting: {exc}", EXIT_INVALID_INPUT)
         if setting is PolicySettingsType.NONE:
-            _fail(
+            fail(
                 f"--setting: {value!r} is not a setting; allowed: {', '.join(SETTING_NAMES)}",
                 EXIT_INVALID_INPUT,
             )
@@ -83,7 +81,7 @@ def _settings(values: list[str] | None) -> list[PolicySettingsType]:
 
 def _name(value: str) -> str:
     if not value.strip():
-        _fail("--name must not be empty", EXIT_INVALID_INPUT)
+        fail("--name must not be empty", EXIT_INVALID_INPUT)
     return value.strip()
 
 
@@ -100,7 +98,7 @@ def _settings_text(policy: ConfigurationPolicy) -> str:
 
 
 def _print_policy(policy: ConfigurationPolicy, what: str) -> None:
-    console = _stdout()
+    console = stdout()
     console.print(
         f"{what} policy [bold]{escape(policy.name or '?')}[/] (id {escape(policy.id or '?')})",
         highlight=False,
@@ -130,10 +128,10 @@ PolicyArgument = Annotated[str, typer.Argument(help="The policy id.")]
 
 def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
     """List the customer's configuration policies, with how many devices use each."""
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         collection = partner.customers.by_id(customer).configuration_policies.get()
     if as_json:
-        _echo_json(_wire_list(list(collection.items)))
+        echo_json(wire_list(list(collection.items)))
         return
     table = Table(title=f"{collection.total_count} configuration polic(ies)")
     for column in ("id", "name", "settings", "devices", "modified"):
@@ -149,7 +147,7 @@ def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None
             str(p.devices_assigned_count or 0),
             modified,
         )
-    _stdout().print(table)
+    stdout().print(table)
 
 
 def policies_create(
@@ -163,12 +161,12 @@ def policies_create(
 ) -> None:
     """Create a configuration policy (its category is o_o_b_e) and print it with its id."""
     settings = _settings(setting)
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         policy = partner.customers.by_id(customer).configuration_policies.create(
             name=_name(name), description=_description(description), policy_settings=settings
         )
     if as_json:
-        _echo_json(policy.to_wire())
+        echo_json(policy.to_wire())
     else:
         _print_policy(policy, "created")
 
@@ -196,7 +194,7 @@ def policies_update(
     --clear-settings is given.
     """
     if name is None and description is None and not setting and not clear_settings:
-        _fail(
+        fail(
             "nothing to change: give --name, --description, --setting or --clear-settings",
             EXIT_INVALID_INPUT,
         )
@@ -207,12 +205,12 @@ def policies_update(
         changes["description"] = _description(description)
     if setting or clear_settings:
         changes["policy_settings"] = _settings(setting)
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         operations = partner.customers.by_id(customer).configuration_policies.by_id(policy_id)
         current = operations.get()
         updated = operations.patch(current.model_copy(update=changes))
     if as_json:
-        _echo_json(updated.to_wire())
+        echo_json(updated.to_wire())
     else:
         _print_policy(updated, "updated")
 
@@ -221,12 +219,12 @@ def policies_delete(
     policy_id: PolicyArgument, customer: CustomerOption, as_json: JsonOption = False
 ) -> None:
     """Delete a policy. The devices that used it are left without a policy."""
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         partner.customers.by_id(customer).configuration_policies.by_id(policy_id).delete()
     if as_json:
-        _echo_json({"id": policy_id, "deleted": True})
+        echo_json({"id": policy_id, "deleted": True})
     else:
-        _stdout().print(
+        stdout().print(
             f"deleted policy {escape(policy_id)}; devices that used it now have no policy",
             highlight=False,
         )
@@ -261,26 +259,26 @@ def assign_policy(
     policy) and what to do about it.
     """
     if (policy is None) == (not unassign):
-        _fail("give --policy ID, or --unassign", EXIT_INVALID_INPUT)
+        fail("give --policy ID, or --unassign", EXIT_INVALID_INPUT)
     if policy is not None and not policy.strip():
-        _fail("--policy must not be empty", EXIT_INVALID_INPUT)
+        fail("--policy must not be empty", EXIT_INVALID_INPUT)
     if not device_ids and batch is None:
-        _fail("no devices: give device ids, or --batch NAME", EXIT_INVALID_INPUT)
+        fail("no devices: give device ids, or --batch NAME", EXIT_INVALID_INPUT)
     policy_id = policy.strip() if policy is not None else None
-    with _calling(), open_client() as partner:
+    with calling(), open_client() as partner:
         customer_ops = partner.customers.by_id(customer)
         ids = list(device_ids or [])
         if batch is not None:
             ids += [d.id for d in customer_ops.device_batches.by_id(batch).devices.list() if d.id]
         ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
         if not ids:
-            _fail(f"no devices: batch {batch!r} has none", EXIT_INVALID_INPUT)
+            fail(f"no devices: batch {batch!r} has none", EXIT_INVALID_INPUT)
         jobs = start_all(
             in_parts(ids, per_request),
             lambda _n, part: customer_ops.device_policy.update(
                 devices=[(i, policy_id) for i in part]
             ),
-            _stderr(),
+            stderr(),
         )
         out: dict[str, Any] = {
             "policyId": policy_id,
@@ -293,14 +291,14 @@ def assign_policy(
             out["batchId"] = batch
         if not wait:
             if as_json:
-                _echo_json(out)
+                echo_json(out)
             else:
                 what = f"assigning policy {policy_id}" if policy_id else "unassigning the policy"
-                _print_started(f"{what} to {plural(len(ids), 'device')}", customer, jobs)
+                print_started(f"{what} to {plural(len(ids), 'device')}", customer, jobs)
             return
-        results = _wait_for(jobs, timeout, as_json, out, customer)
+        results = wait_for(jobs, timeout, as_json, out, customer)
     if as_json:
-        _echo_json({**out, **_results_json(results)})
+        echo_json({**out, **results_json(results)})
     else:
-        print_report(_stdout(), results, "assigned" if policy_id else "unassigned")
-    _finish(results)
+        print_report(stdout(), results, "assigned" if policy_id else "unassigned")
+    finish(results)

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ztd.cli.databases import open_database
 from ztd.cli.ports import require_free_port
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
@@ -37,21 +38,6 @@ DEMO_PARTNER_ID = "6f1c4b2e-8d3a-4e5f-9b7c-1a2d3e4f5a6b"
 DEMO_CUSTOMER_ID = "c7f3c849-129f-4b85-a96d-4f8e88b315a3"  # the docs' example customer
 
 
-def prepare_database(settings: Settings) -> Database:
-    """Open the database; migrate the embedded SQLite default, insist on a current schema
-    elsewhere (operators migrate PostgreSQL deliberately with `ztd db upgrade`)."""
-    db = Database(settings.resolved_database_url)
-    if db.is_sqlite:
-        migrate.upgrade(db)
-    elif not migrate.is_current(db):
-        err.print(
-            "[red]The database schema is not current.[/] Run `ztd db upgrade` with the same "
-            "ZTD_DATABASE_URL first."
-        )
-        raise typer.Exit(2)
-    return db
-
-
 def seed_demo(db: Database, settings: Settings) -> str:
     """Create the demo partner and customer if missing; return a day-long admin token."""
     now = utc_now()
@@ -70,103 +56,107 @@ def seed_demo(db: Database, settings: Settings) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    """Add `ztd serve`, `ztd worker` and `ztd db upgrade` to the `ztd` app."""
+    app.command("serve")(serve)
+    app.command("worker")(worker)
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+    db_app.command("upgrade")(db_upgrade)
     app.add_typer(db_app, name="db")
 
-    @db_app.command("upgrade")
-    def db_upgrade() -> None:
-        """Migrate the database (ZTD_DATABASE_URL, else the SQLite default) to the latest schema."""
-        settings = Settings()
-        db = Database(settings.resolved_database_url)
-        migrate.upgrade(db)
-        err.print(f"database at revision {migrate.current_revision(db)}")
 
-    @app.command()
-    def serve(
-        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-        workers: Annotated[int, typer.Option(help="API processes.")] = 1,
-        no_worker: Annotated[
-            bool, typer.Option("--no-worker", help="Do not run the embedded job worker.")
-        ] = False,
-        demo: Annotated[
-            bool, typer.Option("--demo", help="Seed a demo partner and customer; print a token.")
-        ] = False,
-        server: Annotated[
-            HttpServer,
-            typer.Option(help="HTTP server: uvicorn, or granian (about 1.7x the status polls)."),
-        ] = HttpServer.UVICORN,
-    ) -> None:
-        """Run the API server (with an embedded job worker unless --no-worker)."""
-        require_free_port(host, port, err)
-        settings = Settings()
-        db = prepare_database(settings)
-        if demo:
-            token = seed_demo(db, settings)
-            _print_demo(token, host, port)
-        db.dispose()
-        if no_worker:
-            os.environ["ZTD_EMBEDDED_WORKER"] = "false"
-        if server is HttpServer.GRANIAN:
-            from granian import Granian
-            from granian.constants import Interfaces
+def db_upgrade() -> None:
+    """Migrate the database (ZTD_DATABASE_URL, else the SQLite default) to the latest schema."""
+    settings = Settings()
+    db = Database(settings.resolved_database_url)
+    migrate.upgrade(db)
+    err.print(f"database at revision {migrate.current_revision(db)}")
 
-            from ztd.server.http_limits import granian_http1_settings, limits_from_env
 
-            Granian(
-                GRANIAN_APP_FACTORY,
-                address=host,
-                port=port,
-                interface=Interfaces.ASGI,
-                workers=workers,
-                factory=True,
-                websockets=False,
-                http1_settings=granian_http1_settings(limits_from_env()),
-            ).serve()
-            return
-        import uvicorn
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="API processes.")] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the embedded job worker.")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed a demo partner and customer; print a token.")
+    ] = False,
+    server: Annotated[
+        HttpServer,
+        typer.Option(help="HTTP server: uvicorn, or granian (about 1.7x the status polls)."),
+    ] = HttpServer.UVICORN,
+) -> None:
+    """Run the API server (with an embedded job worker unless --no-worker)."""
+    require_free_port(host, port, err)
+    settings = Settings()
+    db = open_database(settings)
+    if demo:
+        token = seed_demo(db, settings)
+        _print_demo(token, host, port)
+    db.dispose()
+    if no_worker:
+        os.environ["ZTD_EMBEDDED_WORKER"] = "false"
+    if server is HttpServer.GRANIAN:
+        from granian import Granian
+        from granian.constants import Interfaces
 
-        from ztd.server.http_limits import UVICORN_PROTOCOL
+        from ztd.server.http_limits import granian_http1_settings, limits_from_env
 
-        uvicorn.run(
-            APP_FACTORY,
-            factory=True,
-            http=UVICORN_PROTOCOL,  # request limits and slow-client timeouts
-            host=host,
+        Granian(
+            GRANIAN_APP_FACTORY,
+            address=host,
             port=port,
+            interface=Interfaces.ASGI,
             workers=workers,
-            date_header=False,
-            server_header=False,
-            log_level="info",
-        )
+            factory=True,
+            websockets=False,
+            http1_settings=granian_http1_settings(limits_from_env()),
+        ).serve()
+        return
+    import uvicorn
 
-    @app.command()
-    def worker(
-        once: Annotated[
-            bool, typer.Option("--once", help="Process what is queued, then exit.")
-        ] = False,
-    ) -> None:
-        """Run a standalone job worker until SIGINT/SIGTERM."""
-        from ztd.server import heap
-        from ztd.server.jobs.worker import Worker
+    from ztd.server.http_limits import UVICORN_PROTOCOL
 
-        settings = Settings()
-        db = prepare_database(settings)
-        job_worker = Worker(db, settings)
-        if once:
-            job_worker.run_until_idle()
-            return
-        stop = threading.Event()
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        http=UVICORN_PROTOCOL,  # request limits and slow-client timeouts
+        host=host,
+        port=port,
+        workers=workers,
+        date_header=False,
+        server_header=False,
+        log_level="info",
+    )
 
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-            job_worker.wakeup.set()
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        err.print(f"worker {job_worker.name} processing jobs (Ctrl-C to stop)")
-        heap.settle()
-        job_worker.run_forever(stop)
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Process what is queued, then exit.")
+    ] = False,
+) -> None:
+    """Run a standalone job worker until SIGINT/SIGTERM."""
+    from ztd.server import heap
+    from ztd.server.jobs.worker import Worker
+
+    settings = Settings()
+    db = open_database(settings)
+    job_worker = Worker(db, settings)
+    if once:
+        job_worker.run_until_idle()
+        return
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+        job_worker.wakeup.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    err.print(f"worker {job_worker.name} processing jobs (Ctrl-C to stop)")
+    heap.settle()
+    job_worker.run_forever(stop)
 
 
 def _print_demo(token: str, host: str, port: int) -> None:

@@ -12,6 +12,7 @@ The async client is ``ztd.client.aio.PartnerClient``, with the same chain and ``
 """
 
 from ztd.client._client import PartnerClient
+from ztd.client._policies import SETTING_NAMES, to_setting
 from ztd.client.credentials import (
     DEFAULT_SCOPE,
     AccessToken,
@@ -44,6 +45,7 @@ from ztd.client.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "SETTING_NAMES",
     "AccessToken",
     "BadInputError",
     "BatchUploadPoller",
@@ -69,4 +71,5 @@ __all__ = [
     "UnauthorizedError",
     "UnexpectedResponseError",
     "UnsupportedDataFormatError",
+    "to_setting",
 ]

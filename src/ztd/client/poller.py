@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ztd.client._lro import (
     PollBackoff,
     StatusLocation,
-    decode_continuation_token,
     is_terminal,
     timeout_error,
 )
@@ -26,9 +24,6 @@ from ztd.client.retry import parse_retry_after
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 from ._pipeline import Pipeline
-
-if TYPE_CHECKING:
-    from ._client import PartnerClient
 
 __all__ = ["BatchUploadPoller"]
 
@@ -43,6 +38,9 @@ class BatchUploadPoller:
 
     ``status()`` and ``done()`` read the status once (no read after the job finished);
     ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``.
+    A job started elsewhere (another process, an earlier run) is resumed from its
+    ``continuation_token()`` by the client: ``client.poller_from_continuation_token(token)``
+    (the poller knows only the pipeline it polls through, not the client).
     """
 
     def __init__(self, pipeline: Pipeline, where: StatusLocation) -> None:
@@ -50,11 +48,6 @@ class BatchUploadPoller:
         self._where = where
         self._last: BatchUploadDetails | None = None
         self._retry_after: float | None = None
-
-    @classmethod
-    def from_continuation_token(cls, client: PartnerClient, token: str) -> BatchUploadPoller:
-        """Resume polling a job started elsewhere (another process, an earlier run)."""
-        return cls(client._pipeline, decode_continuation_token(token))
 
     @property
     def location(self) -> str:

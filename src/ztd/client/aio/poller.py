@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ztd.client._lro import (
     PollBackoff,
     StatusLocation,
-    decode_continuation_token,
     is_terminal,
     timeout_error,
 )
@@ -25,9 +23,6 @@ from ztd.client.retry import parse_retry_after
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 from ._pipeline import AsyncPipeline
-
-if TYPE_CHECKING:
-    from ._client import PartnerClient
 
 __all__ = ["AsyncBatchUploadPoller"]
 
@@ -42,6 +37,9 @@ class AsyncBatchUploadPoller:
 
     ``status()`` and ``done()`` read the status once (no read after the job finished);
     ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``.
+    A job started elsewhere (another process, an earlier run) is resumed from its
+    ``continuation_token()`` by the client: ``client.poller_from_continuation_token(token)``
+    (the poller knows only the pipeline it polls through, not the client).
     """
 
     def __init__(self, pipeline: AsyncPipeline, where: StatusLocation) -> None:
@@ -49,11 +47,6 @@ class AsyncBatchUploadPoller:
         self._where = where
         self._last: BatchUploadDetails | None = None
         self._retry_after: float | None = None
-
-    @classmethod
-    def from_continuation_token(cls, client: PartnerClient, token: str) -> AsyncBatchUploadPoller:
-        """Resume polling a job started elsewhere (another process, an earlier run)."""
-        return cls(client._pipeline, decode_continuation_token(token))
 
     @property
     def location(self) -> str:

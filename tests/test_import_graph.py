@@ -1,0 +1,115 @@
+"""The package's import graph: no cycle at module level, and the SDK's private modules and
+attributes stay the SDK's own (the CLI, like any user, goes through ``ztd.client``'s public
+names; the poller is handed its pipeline instead of reading the client's)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support.imports import imports_anywhere
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module(path): path for path in SRC.rglob("*.py")}
+
+
+def _top_level_imports(name: str) -> Iterator[str]:
+    """The ztd modules ``name`` imports when it is imported: its module-level imports,
+    also those only type checkers read (a cycle there is a cycle of the design)."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+    def walk(body: list[ast.stmt]) -> Iterator[str]:
+        for node in body:
+            if isinstance(node, ast.If | ast.Try):
+                yield from walk(node.body)
+                yield from walk(node.orelse)
+            elif isinstance(node, ast.Import):
+                yield from (alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([node.module] if node.module else [])])
+                for alias in node.names:
+                    yield f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+
+    for imported in walk(ast.parse(path.read_text(encoding="utf-8")).body):
+        if imported in MODULES and imported != name:
+            yield imported
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_level_import_cycle() -> None:
+    graph = {name: set(_top_level_imports(name)) for name in MODULES}
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_sdk_imports_its_private_modules() -> None:
+    outside = {
+        f"{name}: {imported}"
+        for name, path in MODULES.items()
+        if not name.startswith("ztd.client")
+        for imported in imports_anywhere(path)
+        if imported.startswith("ztd.client")
+        and any(part.startswith("_") for part in imported.split(".")[2:])
+    }
+    assert outside == set()
+
+
+def test_sdk_and_cli_read_no_other_objects_private_attributes() -> None:
+    """``client._pipeline`` from the poller was one: what a part needs is handed to it."""
+    reach_ins = {
+        f"{name}:{node.lineno}: {ast.unparse(node)}"
+        for name, path in MODULES.items()
+        if name.startswith(("ztd.client", "ztd.cli"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    }
+    assert reach_ins == set()
