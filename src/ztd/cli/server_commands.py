@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 from datetime import timedelta
 from enum import StrEnum
@@ -17,6 +18,7 @@ from ztd.cli.ports import require_free_port
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
+from ztd.server.observe import logs
 from ztd.server.services import tenancy
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
@@ -107,6 +109,8 @@ def register(app: typer.Typer) -> None:
         db.dispose()
         if no_worker:
             os.environ["ZTD_EMBEDDED_WORKER"] = "false"
+        if workers > 1:
+            shared_metrics_dir()
         if server is HttpServer.GRANIAN:
             from granian import Granian
             from granian.constants import Interfaces
@@ -138,6 +142,8 @@ def register(app: typer.Typer) -> None:
             date_header=False,
             server_header=False,
             log_level="info",
+            log_config=None,  # each process's app configures logging (ZTD_LOG_FORMAT)
+            access_log=False,  # ztd.access writes one line a request, with its ids
         )
 
     @app.command()
@@ -145,14 +151,26 @@ def register(app: typer.Typer) -> None:
         once: Annotated[
             bool, typer.Option("--once", help="Process what is queued, then exit.")
         ] = False,
+        metrics_port: Annotated[
+            int,
+            typer.Option(help="Serve this worker's Prometheus metrics on this port (0: none)."),
+        ] = 0,
+        metrics_host: Annotated[
+            str, typer.Option(help="Interface for --metrics-port.")
+        ] = "127.0.0.1",
     ) -> None:
         """Run a standalone job worker until SIGINT/SIGTERM."""
         from ztd.server import heap
         from ztd.server.jobs.worker import Worker
 
         settings = Settings()
+        logs.configure(settings.log_format, settings.log_level)
         db = prepare_database(settings)
         job_worker = Worker(db, settings)
+        if metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr=metrics_host)
         if once:
             job_worker.run_until_idle()
             return
@@ -167,6 +185,14 @@ def register(app: typer.Typer) -> None:
         err.print(f"worker {job_worker.name} processing jobs (Ctrl-C to stop)")
         heap.settle()
         job_worker.run_forever(stop)
+
+
+def shared_metrics_dir() -> None:
+    """Several server processes share their metrics through files (prometheus-client's
+    multiprocess mode): a fresh directory unless the operator named one. Set before the
+    processes start, as the mode is chosen when prometheus_client is first imported."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ztd-metrics-")
 
 
 def _print_demo(token: str, host: str, port: int) -> None:

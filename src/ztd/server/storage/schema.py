@@ -126,6 +126,8 @@ batch_jobs = Table(
     # A finished job's BatchUploadDetails never changes: stored serialized, served as is.
     Column("result_document", LargeBinary, nullable=True),
     Column("result_etag", String(64), nullable=True),
+    # The submitting request's MS-CorrelationId: the worker's log lines carry it (0011).
+    Column("correlation_id", String(128), nullable=True),
     Index(None, "customer_id"),
 )
 
