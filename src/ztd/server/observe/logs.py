@@ -97,6 +97,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": scrub(record.getMessage()),
+            "pid": record.process,
         }
         line.update(_extras(record))
         if record.exc_info:
