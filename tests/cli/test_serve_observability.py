@@ -34,8 +34,9 @@ def test_two_processes_report_one_sum_and_log_json(tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker"]
-            + ["--port", str(port)],  # the default server
+            # The default server, two processes.
+            [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker", "--port"]
+            + [str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log_file,
