@@ -18,6 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.live_server import free_port
 
 
+SERVE = [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker"]  # default server
+
+
 def _healthz_count(text: str) -> float:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -34,9 +37,7 @@ def test_two_processes_report_one_sum_and_log_json(tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            # The default server, two processes.
-            [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker", "--port"]
-            + [str(port)],
+            [*SERVE, "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log_file,
