@@ -17,7 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.live_server import free_port
 
-
 SERVE = [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker"]  # default server
 
 
