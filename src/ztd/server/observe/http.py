@@ -53,15 +53,22 @@ class RequestObserver:
                 status = message["status"]
             await send(message)
 
-        with logs.bound(
-            correlation_id=_id(scope.get(CORRELATION_ID)),
-            request_id=_id(scope.get(REQUEST_ID)),
-            customer_id=_customer(scope["path"]),
-        ):
-            try:
-                await self.app(scope, receive, send_observed)
-            finally:
-                self._record(scope, status, time.perf_counter() - started)
+        context = {}
+        correlation_id = scope.get(CORRELATION_ID)
+        if correlation_id:
+            context["correlation_id"] = correlation_id[:_MAX_ID].decode("latin-1")
+        request_id = scope.get(REQUEST_ID)
+        if request_id:
+            context["request_id"] = request_id[:_MAX_ID].decode("latin-1")
+        path: str = scope["path"]
+        if path.startswith(_CUSTOMERS):
+            context["customer_id"] = path[len(_CUSTOMERS) :].partition("/")[0][:_MAX_ID]
+        token = logs.enter(context)
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+            logs.leave(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
@@ -84,14 +91,3 @@ class RequestObserver:
                 status,
                 extra={"route": template, "status": status, "duration_ms": round(seconds * 1e3, 2)},
             )
-
-
-def _id(value: bytes | None) -> str | None:
-    return value[:_MAX_ID].decode("latin-1") if value else None
-
-
-def _customer(path: str) -> str | None:
-    if not path.startswith(_CUSTOMERS):
-        return None
-    customer = path[len(_CUSTOMERS) :].partition("/")[0]
-    return customer[:_MAX_ID] or None

@@ -46,13 +46,22 @@ def bind(**fields: str | None) -> None:
 
 @contextlib.contextmanager
 def bound(**fields: str | None) -> Iterator[dict[str, str]]:
-    """A fresh context for one request or one job's chunk, holding ``fields``."""
+    """A fresh context for one job's chunk (or anything else), holding ``fields``."""
     context = {k: v for k, v in fields.items() if v is not None}
     token = _context.set(context)
     try:
         yield context
     finally:
         _context.reset(token)
+
+
+def enter(context: dict[str, str]) -> contextvars.Token[dict[str, str] | None]:
+    """``bound`` without the generator, for the request edge: ``leave(token)`` after."""
+    return _context.set(context)
+
+
+def leave(token: contextvars.Token[dict[str, str] | None]) -> None:
+    _context.reset(token)
 
 
 class ContextFilter(logging.Filter):
@@ -117,9 +126,14 @@ class ConsoleFormatter(logging.Formatter):
         return text
 
 
+_second: list[Any] = [-1, ""]  # the last second formatted, and its text
+
+
 def _utc(created: float) -> str:
-    millis = int(created % 1 * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{millis:03d}Z"
+    second = int(created)
+    if second != _second[0]:  # formatted once a second, not once a line
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second[1]}.{int(created % 1 * 1000):03d}Z"
 
 
 def configure(log_format: str = "auto", level: str = "info") -> None:
