@@ -18,7 +18,7 @@ from ztd.cli.ports import require_free_port
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
-from ztd.server.observe import logs
+from ztd.server.observe import logs, tracing
 from ztd.server.services import tenancy
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
@@ -166,6 +166,7 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         logs.configure(settings.log_format, settings.log_level)
         db = prepare_database(settings)
+        tracing.setup([db.write_engine, db.read_engine])  # OTEL_* variables, ztd[otel]
         job_worker = Worker(db, settings)
         if metrics_port:
             from prometheus_client import start_http_server

@@ -35,7 +35,7 @@ from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.errors import ApiError, bad_request
 from ztd.server.jobs.worker import Worker, WorkerThread
-from ztd.server.observe import logs
+from ztd.server.observe import logs, tracing
 from ztd.server.observe.http import RequestObserver
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -109,6 +109,8 @@ def create_app(
         server_id=settings.server_id,
         fast=FastStatus(ctx),
     )
+    if tracing.setup([db.write_engine, db.read_engine]):  # OTEL_* variables, ztd[otel]
+        app.entry = tracing.instrument_asgi(app.entry)
     return app
 
 

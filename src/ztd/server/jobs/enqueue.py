@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert
 
 from ztd.server.jobs.documents import ItemEcho, chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
-from ztd.server.observe import logs
+from ztd.server.observe import logs, tracing
 from ztd.server.storage.bulk import BackgroundInserts
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
@@ -100,6 +100,7 @@ def enqueue_job(
             created_at=now,
             # Bound at the request's edge; the worker logs the job's devices under it.
             correlation_id=logs.current().get("correlation_id"),
+            traceparent=tracing.current_traceparent(),
         )
     )
     every: list[JobItem] = []

@@ -27,7 +27,7 @@ from ztd.server.jobs.documents import (
     finish_job_if_complete,
 )
 from ztd.server.jobs.notify import JobListener
-from ztd.server.observe import job_events, logs
+from ztd.server.observe import job_events, logs, tracing
 from ztd.server.observe.metrics import LEASES_LOST
 from ztd.server.services.housekeeping import purge_expired_request_ids
 from ztd.server.settings import Settings
@@ -181,24 +181,31 @@ class Worker:
                 partner_id=job.partner_id,
                 customer_id=job.customer_id,
             )
-            now = self.clock()
-            processed = self.processors[job.kind](conn, lease, job, now)
-            part = None
-            report = job_events.ChunkReport(job.kind)
-            if processed is not None:
-                rows, outcomes = processed
-                part = chunk_part([row.echo for row in rows], outcomes)
-                report.outcomes = job_events.count_outcomes(outcomes)
-            else:
-                report.outcomes = job_events.planned_outcomes(conn, lease)
-            leases.mark_done(conn, lease.chunk_pk, part)
-            if finish_job_if_complete(
-                conn,
-                lease.job_id,
-                now,
-                status_with_errors=self.settings.batch_status_with_errors,
-            ):
-                report.job_created_at, report.job_completed_at = job.created_at, now
+            with tracing.job_span("ztd.chunk", job.traceparent, job_kind=job.kind):
+                return self._finish_in(conn, lease, job)
+
+    def _finish_in(
+        self, conn: Connection, lease: leases.Lease, job: Row[Any]
+    ) -> job_events.ChunkReport:
+        """The chunk's work, in the transaction that fences it."""
+        now = self.clock()
+        processed = self.processors[job.kind](conn, lease, job, now)
+        part = None
+        report = job_events.ChunkReport(job.kind)
+        if processed is not None:
+            rows, outcomes = processed
+            part = chunk_part([row.echo for row in rows], outcomes)
+            report.outcomes = job_events.count_outcomes(outcomes)
+        else:
+            report.outcomes = job_events.planned_outcomes(conn, lease)
+        leases.mark_done(conn, lease.chunk_pk, part)
+        if finish_job_if_complete(
+            conn,
+            lease.job_id,
+            now,
+            status_with_errors=self.settings.batch_status_with_errors,
+        ):
+            report.job_created_at, report.job_completed_at = job.created_at, now
         return report
 
 

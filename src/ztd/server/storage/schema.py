@@ -128,6 +128,8 @@ batch_jobs = Table(
     Column("result_etag", String(64), nullable=True),
     # The submitting request's MS-CorrelationId: the worker's log lines carry it (0011).
     Column("correlation_id", String(128), nullable=True),
+    # Its W3C traceparent when tracing is on: the worker's spans join the request's trace.
+    Column("traceparent", String(64), nullable=True),
     Index(None, "customer_id"),
 )
 

@@ -1,4 +1,4 @@
-"""jobs carry the MS-CorrelationId of the request that submitted them
+"""jobs carry the MS-CorrelationId and trace context of the request that submitted them
 
 Revision ID: 0011
 Revises: 0010
@@ -18,8 +18,10 @@ def upgrade() -> None:
     # Jobs queued before this have none: their workers' log lines go without it.
     with op.batch_alter_table("batch_jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("correlation_id", sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("batch_jobs", schema=None) as batch_op:
+        batch_op.drop_column("traceparent")
         batch_op.drop_column("correlation_id")
