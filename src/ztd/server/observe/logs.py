@@ -90,7 +90,13 @@ def scrub(text: str) -> str:
 
 
 # Attributes every LogRecord has: anything else on a record was passed with `extra=`.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# uvicorn's color_message repeats the message with terminal escapes.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
