@@ -69,3 +69,31 @@ def test_two_processes_report_one_sum_and_log_json(tmp_path: Path) -> None:
     assert len([r for r in access if r["route"] == "/healthz"]) == 41
     assert all(r["correlation_id"] and r["request_id"] and r["pid"] for r in access)
     print("answered by processes", sorted({r["pid"] for r in access}))
+
+
+@pytest.mark.slow
+def test_a_standalone_worker_serves_its_metrics(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZTD_", "PROMETHEUS_"))}
+    env["ZTD_DATA_DIR"] = str(tmp_path / ".ztd")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ztd", "worker", "--metrics-port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert worker.poll() is None, "the worker exited"
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        names = {family.name for family in text_string_to_metric_families(text)}
+        assert {"ztd_lease_expiries", "ztd_devices_processed", "ztd_job_latency_seconds"} <= names
+    finally:
+        worker.terminate()
+        assert worker.wait(20) == 0
