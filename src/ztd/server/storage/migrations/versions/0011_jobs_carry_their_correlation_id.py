@@ -15,13 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Jobs queued before this have none: their workers' log lines go without it.
-    with op.batch_alter_table("batch_jobs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("correlation_id", sa.String(length=128), nullable=True))
-        batch_op.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
+    # Jobs queued before this have none: their workers' log lines go without it. Plain
+    # ALTER TABLE (SQLite 3.35+ drops columns too): batch mode would rebuild batch_jobs,
+    # which the other job tables reference.
+    op.add_column("batch_jobs", sa.Column("correlation_id", sa.String(length=128), nullable=True))
+    op.add_column("batch_jobs", sa.Column("traceparent", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("batch_jobs", schema=None) as batch_op:
-        batch_op.drop_column("traceparent")
-        batch_op.drop_column("correlation_id")
+    op.drop_column("batch_jobs", "traceparent")
+    op.drop_column("batch_jobs", "correlation_id")
