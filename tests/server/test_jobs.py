@@ -295,8 +295,13 @@ def test_a_chunk_whose_devices_all_register_reads_none_of_its_items_back(
     tracking = create_batch(client, world.customer, world.auth(), "fast", devices)
     with count_queries(db) as statements:
         worker.run_until_idle()
-    # The insert reads the items inside the database; no SELECT brings them to Python.
-    reads = [s for s in statements if s.lstrip().startswith("SELECT") and "job_items" in s]
+    # The insert reads the items inside the database; no SELECT brings them to Python (the
+    # refused ones are counted by code for the metrics, in the database: count(*)).
+    reads = [
+        s
+        for s in statements
+        if s.lstrip().startswith("SELECT") and "job_items" in s and "count(*)" not in s
+    ]
     assert not reads, reads
     document = status_of(client, world.customer, tracking, world.auth())
     codes = [d.get("errorCode") for d in document["devicesStatus"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 from datetime import timedelta
 from enum import StrEnum
@@ -18,6 +19,7 @@ from ztd.cli.ports import require_free_port
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
+from ztd.server.observe import logs, tracing
 from ztd.server.services import tenancy
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
@@ -97,6 +99,8 @@ def serve(
     db.dispose()
     if no_worker:
         os.environ["ZTD_EMBEDDED_WORKER"] = "false"
+    if workers > 1:
+        shared_metrics_dir()
     if server is HttpServer.GRANIAN:
         from granian import Granian
         from granian.constants import Interfaces
@@ -128,6 +132,8 @@ def serve(
         date_header=False,
         server_header=False,
         log_level="info",
+        log_config=None,  # each process's app configures logging (ZTD_LOG_FORMAT)
+        access_log=False,  # ztd.access writes one line a request, with its ids
     )
 
 
@@ -135,14 +141,26 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="Process what is queued, then exit.")
     ] = False,
+    metrics_port: Annotated[
+        int,
+        typer.Option(help="Serve this worker's Prometheus metrics on this port (0: none)."),
+    ] = 0,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Run a standalone job worker until SIGINT/SIGTERM."""
     from ztd.server import heap
     from ztd.server.jobs.worker import Worker
+    from ztd.server.observe import logs, tracing
 
     settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)
     db = open_database(settings)
+    tracing.setup([db.write_engine, db.read_engine])  # OTEL_* variables, ztd[otel]
     job_worker = Worker(db, settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
     if once:
         job_worker.run_until_idle()
         return
@@ -157,6 +175,14 @@ def worker(
     err.print(f"worker {job_worker.name} processing jobs (Ctrl-C to stop)")
     heap.settle()
     job_worker.run_forever(stop)
+
+
+def shared_metrics_dir() -> None:
+    """Several server processes share their metrics through files (prometheus-client's
+    multiprocess mode): a fresh directory unless the operator named one. Set before the
+    processes start, as the mode is chosen when prometheus_client is first imported."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ztd-metrics-")
 
 
 def _print_demo(token: str, host: str, port: int) -> None:

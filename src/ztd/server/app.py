@@ -27,6 +27,7 @@ from ztd.server.api.routes import (
     device_batches,
     health,
     issuer,
+    metrics,
     policies,
 )
 from ztd.server.auth.attempt_limits import AttemptLimits
@@ -36,6 +37,8 @@ from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.errors import ApiError, bad_request, cut
 from ztd.server.jobs.worker import Worker, WorkerThread
+from ztd.server.observe import logs, tracing
+from ztd.server.observe.http import RequestObserver
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 
@@ -96,6 +99,7 @@ def create_app(
         device_batches.router,
         batch_status.router,
         policies.router,
+        metrics.router,
     ):
         app.include_router(router)
     openapi.install(app)
@@ -103,10 +107,13 @@ def create_app(
     # Outside FastAPI's own middleware stack: the status fast path should not pay for it,
     # and every response, errors included, gets Partner Center's headers.
     app.entry = PartnerCenterHeaders(
-        functools.partial(FastAPI.__call__, app),
+        # Inside the headers layer, past the fast lane: binds the log context, counts, times.
+        RequestObserver(functools.partial(FastAPI.__call__, app)),
         server_id=settings.server_id,
         fast=FastStatus(ctx),
     )
+    if tracing.setup([db.write_engine, db.read_engine]):  # OTEL_* variables, ztd[otel]
+        app.entry = tracing.instrument_asgi(app.entry)
     return app
 
 
@@ -121,7 +128,9 @@ class ZtdApp(FastAPI):
 
 def create_app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and granian: what `ztd serve` runs in each process."""
-    app = create_app()
+    settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)
+    app = create_app(settings)
     heap.settle()  # the app and everything it imported stay for the life of the process
     return app
 

@@ -15,6 +15,19 @@ class RegistrationMode(StrEnum):
     STRICT = "strict"  # ... and get 812 ZtdDeviceNotFound unless the OEM registry knows them
 
 
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
 class ExternalIssuer(BaseModel):
     """An OIDC issuer whose tokens ztd accepts besides its own (e.g. Entra ID)."""
 
@@ -91,6 +104,9 @@ class Settings(BaseSettings):
     # "finished": every device processed, outcomes in the device entries).
     batch_status_with_errors: bool = False
     server_id: str = "000000001"
+    # Logs: "json", "console", or "auto" (console on a terminal, JSON otherwise).
+    log_format: LogFormat = LogFormat.AUTO
+    log_level: LogLevel = LogLevel.INFO
 
     @field_validator("token_attempts_per_address", "token_attempts_per_client")
     @classmethod

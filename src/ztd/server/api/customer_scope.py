@@ -23,6 +23,7 @@ from ztd.server.api.status_cache import RunningJob
 from ztd.server.auth.tokens import Principal
 from ztd.server.errors import bad_request
 from ztd.server.jobs.enqueue import EnqueuedJob, ItemSlices, JobItem, enqueue_job
+from ztd.server.observe import logs
 from ztd.server.services.tenancy import require_customer
 
 
@@ -89,6 +90,7 @@ class CustomerCall:
                 now=self.ctx.clock(),
             )
             created.append(job)
+            logs.bind(tracking_id=job.job_id)
             return StoredResponse(202, location=job_location(self.customer_id, job.job_id))
 
         def enqueue_and_wake() -> Response:

@@ -13,8 +13,12 @@ from starlette.types import Send
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.security import READER_ROLES
+from ztd.server.observe.http import fast_status_counter
 
 _PREFIX = "/v1/customers/"
+# Counted as the framework's route counts its answers, at the cost of one plain increment.
+_ANSWERED_200 = fast_status_counter(200)
+_ANSWERED_304 = fast_status_counter(304)
 _MARKER = "/batchJobStatus/"
 
 
@@ -57,6 +61,7 @@ class FastStatus:
             headers.append((b"etag", etag))
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
+            _ANSWERED_304.inc()
             return True
         headers += [
             (b"content-type", b"application/json; charset=utf-8"),
@@ -65,4 +70,5 @@ class FastStatus:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": doc.body})
+        _ANSWERED_200.inc()
         return True

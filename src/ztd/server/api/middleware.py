@@ -133,6 +133,9 @@ class PartnerCenterHeaders:
         ):
             return
 
+        # For the log context and the job (observe/http.py), past the fast lane only.
+        scope["ztd.correlation_id"], scope["ztd.request_id"] = extra[0][1], extra[1][1]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from ztd.server.api.context import context_of
 from ztd.server.auth.tokens import InvalidToken, Principal, Role
 from ztd.server.errors import forbidden, unauthorized
+from ztd.server.observe import logs
 
 WRITER_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT})
 READER_ROLES = WRITER_ROLES | {Role.SALES_AGENT}
@@ -20,9 +21,11 @@ def authenticate(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("The Authorization header must be 'Bearer <token>'.")
     try:
-        return context_of(request).tokens.validate(token.strip())
+        principal = context_of(request).tokens.validate(token.strip())
     except InvalidToken as exc:
         raise unauthorized(f"The bearer token was rejected: {exc}.") from exc
+    logs.bind(partner_id=principal.partner_id)  # the request's log lines name the partner
+    return principal
 
 
 def reader(principal: Principal = Depends(authenticate)) -> Principal:

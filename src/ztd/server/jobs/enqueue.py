@@ -11,6 +11,7 @@ from sqlalchemy import Connection, insert
 
 from ztd.server.jobs.documents import ItemEcho, chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
+from ztd.server.observe import logs, tracing
 from ztd.server.storage.bulk import BackgroundInserts
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
@@ -109,6 +110,9 @@ def enqueue_job(
             chunk_count=chunk_count,
             chunks_done=0,
             created_at=now,
+            # Bound at the request's edge; the worker logs the job's devices under it.
+            correlation_id=logs.current().get("correlation_id"),
+            traceparent=tracing.current_traceparent(),
         )
     )
     every: list[JobItem] = []

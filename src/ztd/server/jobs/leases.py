@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, updat
 
 from ztd.server.jobs import owners
 from ztd.server.jobs.documents import ChunkPart, ItemEcho
+from ztd.server.observe.metrics import LEASE_EXPIRIES, REAPER_RESCUES
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType
 
@@ -168,11 +169,14 @@ def reap(
         )
         .returning(chunk.pk, chunk.job_id, chunk.first_ordinal, chunk.end_ordinal, chunk.attempts)
     ).all()
-    return [
+    exhausted = [
         ExhaustedChunk(row.pk, row.job_id, row.first_ordinal, row.end_ordinal)
         for row in sorted(moved, key=lambda row: row.pk)
         if row.attempts >= max_attempts
     ]
+    LEASE_EXPIRIES.inc(len(moved))
+    REAPER_RESCUES.inc(len(moved) - len(exhausted))
+    return exhausted
 
 
 class ChunkRow(NamedTuple):

@@ -24,6 +24,8 @@ from ztd.server.jobs.documents import (
     finish_job_if_complete,
 )
 from ztd.server.jobs.notify import JobListener
+from ztd.server.observe import job_events, logs, tracing
+from ztd.server.observe.metrics import LEASES_LOST
 from ztd.server.services.housekeeping import purge_expired_request_ids, purge_finished_jobs
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -82,11 +84,17 @@ class Worker:
             )
         if lease is None:
             return False
-        with _Heartbeat(self, lease):
+        started = time.perf_counter()
+        # The job's request fields (correlation id, partner, customer) join once its row is
+        # read: every line about this chunk's devices carries them.
+        with logs.bound(tracking_id=lease.job_id), _Heartbeat(self, lease):
             try:
-                self._finish_retrying(lease)
+                report = self._finish_retrying(lease)
             except leases.LeaseLost:
+                LEASES_LOST.inc()
                 log.warning("dropped chunk %s of job %s: lease lost", lease.chunk_no, lease.job_id)
+            else:
+                job_events.record(report, lease, time.perf_counter() - started)
         return True
 
     def run_until_idle(self) -> int:
@@ -157,36 +165,54 @@ class Worker:
                 conn, now=now, retention_hours=self.settings.idempotency_retention_hours
             )
 
-    def _finish_retrying(self, lease: leases.Lease) -> None:
+    def _finish_retrying(self, lease: leases.Lease) -> job_events.ChunkReport:
         """Two jobs registering the same devices in different orders can deadlock on the
         unique keys; PostgreSQL aborts one transaction, which is simply run again."""
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             try:
-                self._finish(lease)
-                return
+                return self._finish(lease)
             except OperationalError as exc:
                 if attempt == TRANSIENT_RETRIES or not _is_transient(exc):
                     raise
                 log.info("chunk %s of job %s: %s; retrying", lease.chunk_no, lease.job_id, exc.orig)
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")  # the last attempt returned or raised
 
-    def _finish(self, lease: leases.Lease) -> None:
+    def _finish(self, lease: leases.Lease) -> job_events.ChunkReport:
         with self.db.write() as conn:
             leases.fence(conn, lease)
             job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
-            now = self.clock()
-            processed = self.processors[job.kind](conn, lease, job, now)
-            part = None
-            if processed is not None:
-                rows, outcomes = processed
-                part = chunk_part([row.echo for row in rows], outcomes)
-            leases.mark_done(conn, lease.chunk_pk, part)
-            finish_job_if_complete(
-                conn,
-                lease.job_id,
-                now,
-                status_with_errors=self.settings.batch_status_with_errors,
+            logs.bind(
+                correlation_id=job.correlation_id,
+                partner_id=job.partner_id,
+                customer_id=job.customer_id,
             )
+            with tracing.job_span("ztd.chunk", job.traceparent, job_kind=job.kind):
+                return self._finish_in(conn, lease, job)
+
+    def _finish_in(
+        self, conn: Connection, lease: leases.Lease, job: Row[Any]
+    ) -> job_events.ChunkReport:
+        """The chunk's work, in the transaction that fences it."""
+        now = self.clock()
+        processed = self.processors[job.kind](conn, lease, job, now)
+        part = None
+        report = job_events.ChunkReport(job.kind)
+        if processed is not None:
+            rows, outcomes = processed
+            part = chunk_part([row.echo for row in rows], outcomes)
+            report.outcomes = job_events.count_outcomes(outcomes)
+        else:
+            report.outcomes = job_events.planned_outcomes(conn, lease)
+        leases.mark_done(conn, lease.chunk_pk, part)
+        if finish_job_if_complete(
+            conn,
+            lease.job_id,
+            now,
+            status_with_errors=self.settings.batch_status_with_errors,
+        ):
+            report.job_created_at, report.job_completed_at = job.created_at, now
+        return report
 
 
 TRANSIENT_RETRIES = 5

@@ -51,8 +51,8 @@ class Database:
             self._write_lock: threading.Lock | contextlib.nullcontext[None] = threading.Lock()
         else:
             self.write_engine = create_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
-            )
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+            )  # hide_parameters: errors would log the rows' hashes and secrets
             self.read_engine = self.write_engine
             self._write_lock = contextlib.nullcontext()
             self._checkpointer = None
@@ -79,7 +79,11 @@ class Database:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,  # errors would log the rows' hashes and secrets
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

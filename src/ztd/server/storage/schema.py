@@ -127,6 +127,10 @@ batch_jobs = Table(
     # A finished job's BatchUploadDetails never changes: stored serialized, served as is.
     Column("result_document", LargeBinary, nullable=True),
     Column("result_etag", String(64), nullable=True),
+    # The submitting request's MS-CorrelationId: the worker's log lines carry it (0012).
+    Column("correlation_id", String(128), nullable=True),
+    # Its W3C traceparent when tracing is on: the worker's spans join the request's trace.
+    Column("traceparent", String(64), nullable=True),
     Index(None, "customer_id"),
     Index(None, "completed_at"),  # housekeeping finds the jobs past their retention
 )

@@ -1,0 +1,1 @@
+"""Operators' view of a running ztd: Prometheus metrics, structured logs, optional tracing."""

@@ -1,0 +1,93 @@
+"""The edge of a request routed through the framework: binds what the request is about to
+the log context, counts and times it by route template, and writes one access line.
+
+The status fast lane answers before reaching this layer; it counts its answers itself
+(``fast_status_counter``) and writes no access line, which would cost more than the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prometheus_client.metrics import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ztd.server.observe import logs
+from ztd.server.observe.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS
+
+access_log = logging.getLogger("ztd.access")
+
+# The ids PartnerCenterHeaders echoes or generates, handed over in the ASGI scope.
+CORRELATION_ID = "ztd.correlation_id"
+REQUEST_ID = "ztd.request_id"
+STATUS_ROUTE = "/v1/customers/{customer_id}/batchJobStatus/{tracking_id}"
+UNMATCHED = "unmatched"  # 404s and anything no route took: raw paths would be unbounded
+_CUSTOMERS = "/v1/customers/"
+_MAX_ID = 128  # a client's correlation id is bounded before it is logged or stored
+
+
+def fast_status_counter(status: int) -> Counter:
+    """The pre-bound child the fast lane increments: no label lookup per answer."""
+    return HTTP_REQUESTS.labels(route=STATUS_ROUTE, method="GET", status=str(status))
+
+
+class RequestObserver:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # (route, method, status) -> counter child, and route -> histogram child: label
+        # lookups take a lock and build a tuple; these take a dict probe.
+        self._counters: dict[tuple[str, str, int], Counter] = {}
+        self._timers: dict[str, Histogram] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        context = {}
+        correlation_id = scope.get(CORRELATION_ID)
+        if correlation_id:
+            context["correlation_id"] = correlation_id[:_MAX_ID].decode("latin-1")
+        request_id = scope.get(REQUEST_ID)
+        if request_id:
+            context["request_id"] = request_id[:_MAX_ID].decode("latin-1")
+        path: str = scope["path"]
+        if path.startswith(_CUSTOMERS):
+            context["customer_id"] = path[len(_CUSTOMERS) :].partition("/")[0][:_MAX_ID]
+        token = logs.enter(context)
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+            logs.leave(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template: str = getattr(route, "path_format", None) or UNMATCHED
+        method: str = scope["method"]
+        key = (template, method, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = HTTP_REQUESTS.labels(template, method, str(status))
+        counter.inc()
+        timer = self._timers.get(template)
+        if timer is None:
+            timer = self._timers[template] = HTTP_REQUEST_DURATION.labels(template)
+        timer.observe(seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %d",
+                method,
+                template,
+                status,
+                extra={"route": template, "status": status, "duration_ms": round(seconds * 1e3, 2)},
+            )
