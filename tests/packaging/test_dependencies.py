@@ -66,11 +66,17 @@ def _runs_the_service(path: Path) -> bool:
 
 CLI_FILES = sorted((SRC / "cli").glob("*.py"))
 SDK_FILES = [path for part in ("client", "wire", "identity") for path in (SRC / part).rglob("*.py")]
-SERVICE_FILES = [*(SRC / "server").rglob("*.py"), *filter(_runs_the_service, CLI_FILES)]
+# The one module that may import an optional extra (lazily, when configured to).
+TRACING = SRC / "server" / "observe" / "tracing.py"
+SERVICE_FILES = [
+    *(p for p in (SRC / "server").rglob("*.py") if p != TRACING),
+    *filter(_runs_the_service, CLI_FILES),
+]
 PARTS = {
     "the SDK": (SDK_FILES, BASE),
     "the command line": ([p for p in CLI_FILES if not _runs_the_service(p)], CLI),
     "the service": (SERVICE_FILES, SERVER),
+    "tracing": ([TRACING], SERVER | _distributions(PROJECT["optional-dependencies"]["otel"])),
 }
 
 

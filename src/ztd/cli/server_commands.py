@@ -19,7 +19,6 @@ from ztd.cli.ports import require_free_port
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
-from ztd.server.observe import logs, tracing
 from ztd.server.services import tenancy
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
