@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -14,12 +15,16 @@ from ztd.cli import oem_commands
 from ztd.cli.databases import prepare_database
 from ztd.cli.output import console, plural
 from ztd.cli.server_commands import err
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.database_keys import DatabaseKeyStore
+from ztd.server.auth.key_encryption import KeyEncryptionError, key_cipher, new_encryption_key
+from ztd.server.auth.key_stores import open_key_store
+from ztd.server.auth.keys import KeyStore, SigningKeys
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.services.applications import add_application
 from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
 
 
 def register(app: typer.Typer) -> None:
@@ -115,7 +120,7 @@ def register(app: typer.Typer) -> None:
                 _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
         typer.echo(
             issue_token(
-                KeyStore(settings.data_dir / "keys"),
+                _key_store(settings, db),
                 issuer=settings.issuer,
                 audience=settings.audience,
                 partner_id=partner_id,
@@ -145,7 +150,48 @@ def register(app: typer.Typer) -> None:
     def rotate() -> None:
         """Add a new signing key; tokens signed by older keys stay valid until they expire."""
         settings = Settings()
-        typer.echo(KeyStore(settings.data_dir / "keys").rotate().kid)
+        typer.echo(_key_store(settings, prepare_database(settings)).rotate().kid)
+
+    @keys.command("import")
+    def import_keys(
+        directory: Annotated[
+            Path | None,
+            typer.Option(
+                "--from",
+                metavar="DIR",
+                help="The key directory to import. Default: ZTD_DATA_DIR/keys.",
+            ),
+        ] = None,
+    ) -> None:
+        """Copy the signing keys of a data directory into the database (needs
+        ZTD_KEY_ENCRYPTION_KEY), so tokens they signed stay valid on every host; prints the
+        kids copied. The newest imported key signs from then on."""
+        settings = Settings()
+        source = directory or settings.data_dir / "keys"
+        try:
+            store = DatabaseKeyStore(prepare_database(settings), key_cipher(settings))
+        except KeyEncryptionError as exc:
+            _fail(str(exc))
+        found = KeyStore(source).existing()
+        if not found:
+            _fail(f"no signing keys (*.pem) in {source}")
+        for kid in store.import_keys(found):
+            typer.echo(kid)
+        err.print(f"{len(found)} key(s) in {source}; the database now holds them all.")
+
+    @keys.command("encryption-key")
+    def encryption_key() -> None:
+        """Print a new key-encryption key for ZTD_KEY_ENCRYPTION_KEY (keys in the database)."""
+        typer.echo(new_encryption_key())
+
+
+def _key_store(settings: Settings, db: Database) -> SigningKeys:
+    try:
+        store = open_key_store(settings, db)
+        store.keys()  # a wrong key-encryption key shows here, with its reason
+    except KeyEncryptionError as exc:
+        _fail(str(exc))
+    return store
 
 
 def _reason(exc: Exception) -> str:

@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 
 from ztd.cli.ports import require_free_port
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.key_encryption import KeyEncryptionError, configured
+from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
@@ -52,6 +53,22 @@ def prepare_database(settings: Settings) -> Database:
     return db
 
 
+def check_key_store(settings: Settings, db: Database) -> None:
+    """Refuse a bad key-encryption key before the server starts (its processes would each
+    fail on their own), and say where tokens are accepted when several hosts may serve."""
+    try:
+        open_key_store(settings, db).keys()
+    except KeyEncryptionError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    if not db.is_sqlite and not configured(settings):
+        err.print(
+            f"Signing keys are files under {settings.data_dir / 'keys'}: only servers sharing "
+            "that directory accept each other's tokens. To share them through the database, "
+            "set ZTD_KEY_ENCRYPTION_KEY (see `ztd admin keys --help`)."
+        )
+
+
 def seed_demo(db: Database, settings: Settings) -> str:
     """Create the demo partner and customer if missing; return a day-long admin token."""
     now = utc_now()
@@ -60,7 +77,7 @@ def seed_demo(db: Database, settings: Settings) -> str:
             tenancy.add_partner(conn, "Demo Partner", now, DEMO_PARTNER_ID)
             tenancy.add_customer(conn, "Contoso (demo)", DEMO_PARTNER_ID, now, DEMO_CUSTOMER_ID)
     return issue_token(
-        KeyStore(settings.data_dir / "keys"),
+        open_key_store(settings, db),
         issuer=settings.issuer,
         audience=settings.audience,
         partner_id=DEMO_PARTNER_ID,
@@ -101,6 +118,7 @@ def register(app: typer.Typer) -> None:
         require_free_port(host, port, err)
         settings = Settings()
         db = prepare_database(settings)
+        check_key_store(settings, db)
         if demo:
             token = seed_demo(db, settings)
             _print_demo(token, host, port)

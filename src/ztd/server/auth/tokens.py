@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 
 from ztd.server.auth.claims import ClaimTypeError, check_claim_types, roles_of, tenant_id
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.keys import SigningKeys
 from ztd.server.settings import ExternalIssuer, Settings
 
 ALLOWED_ALGORITHMS = ["RS256"]  # never "none", never HMAC: no key-confusion attacks
@@ -46,7 +46,7 @@ class InvalidToken(Exception):
 
 
 def issue_token(
-    keys: KeyStore,
+    keys: SigningKeys,
     *,
     issuer: str,
     audience: str,
@@ -80,7 +80,7 @@ class TokenValidator:
     verify with; nothing in the token is trusted before its signature checks out.
     """
 
-    def __init__(self, settings: Settings, keys: KeyStore) -> None:
+    def __init__(self, settings: Settings, keys: SigningKeys) -> None:
         self.settings = settings
         self.keys = keys
         self.external = {
