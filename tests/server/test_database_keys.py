@@ -173,3 +173,13 @@ def test_the_key_encryption_key_can_come_from_a_file(tmp_path: Path) -> None:
         key_cipher(Settings(key_encryption_key_file=tmp_path / "absent"))
     with pytest.raises(KeyEncryptionError, match="not both"):
         key_cipher(Settings(key_encryption_key=KEK, key_encryption_key_file=mounted))
+
+
+def test_a_database_whose_keys_were_all_deleted_gets_a_new_one(db: Database) -> None:
+    store = _store(db)
+    old = store.current().kid
+    with db.write() as conn:
+        conn.execute(delete(signing_keys))
+    store.REFRESH_SECONDS = 0
+    store.keys()  # notices in the background ...
+    _eventually(lambda: store.current().kid != old)  # ... and signs with a new key

@@ -42,15 +42,17 @@ class DatabaseKeyStore:
         self._lock = threading.Lock()  # one refresh at a time
 
     def keys(self) -> list[SigningKey]:
-        """All keys, oldest first. The first call loads them (creating the first key if the
-        database has none); later calls answer from memory."""
+        """All keys, oldest first. The first call loads them; later calls answer from
+        memory. A database without keys (new, or every key deleted) gets one."""
         if self._loaded_at == -math.inf:
             self._refresh()
-            if not self._keys:
-                self._create_first()
         else:
             self._refresh_in_background_if_stale()
-        return self._keys
+        keys = self._keys  # one snapshot: a background refresh may replace it meanwhile
+        if not keys:
+            self._create_first()
+            keys = self._keys
+        return keys
 
     def current(self) -> SigningKey:
         return self.keys()[-1]
