@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
+from typer.testing import CliRunner
 
+from ztd.cli.main import app as cli
 from ztd.server.auth.database_keys import DatabaseKeyStore
 from ztd.server.auth.key_encryption import KeyCipher, KeyEncryptionError, key_cipher
 from ztd.server.auth.key_stores import open_key_store
@@ -21,7 +24,7 @@ from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import InvalidToken, TokenValidator, issue_token
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import signing_keys
+from ztd.server.storage.schema import partners, signing_keys
 
 KEK = Fernet.generate_key().decode()
 PARTNER = "6f1c4b2e-8d3a-4e5f-9b7c-1a2d3e4f5a6b"
@@ -183,3 +186,32 @@ def test_a_database_whose_keys_were_all_deleted_gets_a_new_one(db: Database) -> 
     store.REFRESH_SECONDS = 0
     store.keys()  # notices in the background ...
     _eventually(lambda: store.current().kid != old)  # ... and signs with a new key
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["admin", "token", "--partner", PARTNER],
+        ["admin", "keys", "rotate"],
+        ["admin", "keys", "import"],
+    ],
+)
+def test_admin_commands_refuse_a_key_encryption_key_that_is_not_the_stored_keys_one(
+    db: Database, settings: Settings, command: list[str]
+) -> None:
+    _store(db).current()  # keys stored with KEK
+    KeyStore(settings.data_dir / "keys").current()  # something to import
+    env = {
+        "ZTD_DATA_DIR": str(settings.data_dir),
+        "ZTD_DATABASE_URL": settings.resolved_database_url,
+        "ZTD_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "COLUMNS": "300",
+    }
+    with db.write() as conn:
+        conn.execute(
+            insert(partners).values(id=PARTNER, name="Fabrikam", created_at=datetime.now(UTC))
+        )
+    result = CliRunner().invoke(cli, command, env=env)
+    assert result.exit_code == 1, result.output
+    assert "does not decrypt with ZTD_KEY_ENCRYPTION_KEY" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -163,21 +163,22 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        """Copy the signing keys of a data directory into the database (needs
-        ZTD_KEY_ENCRYPTION_KEY), so tokens they signed stay valid on every host; prints the
-        kids copied. The newest imported key signs from then on."""
+        """Copy a data directory's signing keys into the database; prints the kids copied."""
+        # Needs ZTD_KEY_ENCRYPTION_KEY. Tokens the keys signed stay valid on every host, and
+        # the newest imported key signs from then on.
         settings = Settings()
         source = directory or settings.data_dir / "keys"
-        try:
-            store = DatabaseKeyStore(prepare_database(settings), key_cipher(settings))
-        except KeyEncryptionError as exc:
-            _fail(str(exc))
         found = KeyStore(source).existing()
         if not found:
             _fail(f"no signing keys (*.pem) in {source}")
+        try:
+            store = DatabaseKeyStore(prepare_database(settings), key_cipher(settings))
+            store.existing()  # refuses a key-encryption key other than the stored keys' one
+        except KeyEncryptionError as exc:
+            _fail(str(exc))
         for kid in store.import_keys(found):
             typer.echo(kid)
-        err.print(f"{len(found)} key(s) in {source}; the database now holds them all.")
+        err.print(f"{plural(len(found), 'key')} in {source}; the database now holds them all.")
 
     @keys.command("encryption-key")
     def encryption_key() -> None:

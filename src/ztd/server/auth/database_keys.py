@@ -79,6 +79,12 @@ class DatabaseKeyStore:
         self._refresh()
         return key
 
+    def existing(self) -> list[SigningKey]:
+        """The keys stored, oldest first, without creating one; raises KeyEncryptionError
+        when they do not decrypt with this process's key."""
+        self._refresh()
+        return list(self._keys)
+
     def import_keys(self, keys: list[SigningKey]) -> list[str]:
         """Store keys made elsewhere (the file store's), oldest first, skipping those
         already present; returns the kids stored. The last one stored signs from now on."""
