@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.live_server import free_port
+from ztd.cli.server_commands import default_workers
 
 
 @pytest.mark.slow
@@ -40,6 +42,9 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
         assert re.search(r"partner id : [0-9a-f-]{36}", text)
         assert re.search(r"customer id: [0-9a-f-]{36}", text)
         assert re.search(r"token      : \S+\.\S+\.\S+", text)
+        # The fast configuration by default: granian, one API process per usable core.
+        workers = default_workers()
+        assert f"with granian, {workers} process" in text
         curl = next(line for line in lines if line.startswith("curl ")).strip()
         while True:  # the line is printed just before the server starts listening
             result = subprocess.run(
@@ -50,6 +55,7 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"objectType":"Collection"' in result.stdout
+        assert len(psutil.Process(server.pid).children()) == workers  # granian's processes
         assert (tmp_path / ".ztd" / "ztd.sqlite3").exists()
     finally:
         server.terminate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -13,12 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from ztd.cli import oem_commands
 from ztd.cli.databases import prepare_database
 from ztd.cli.output import console, plural
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.database_keys import DatabaseKeyStore
+from ztd.server.auth.key_encryption import KeyEncryptionError, key_cipher, new_encryption_key
+from ztd.server.auth.key_stores import open_key_store
+from ztd.server.auth.keys import KeyStore, SigningKeys
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.services.applications import add_application
 from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +41,8 @@ def register(app: typer.Typer) -> None:
     admin.command("token")(token)
     keys = typer.Typer(help="The built-in issuer's signing keys.", no_args_is_help=True)
     keys.command("rotate")(rotate)
+    keys.command("import")(import_keys)
+    keys.command("encryption-key")(encryption_key)
     admin.add_typer(keys, name="keys")
     app_group = typer.Typer(help="Client-credentials applications.", no_args_is_help=True)
     app_group.command("add")(app_add)
@@ -122,7 +129,7 @@ def token(
             _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
     typer.echo(
         issue_token(
-            KeyStore(settings.data_dir / "keys"),
+            _key_store(settings, db),
             issuer=settings.issuer,
             audience=settings.audience,
             partner_id=partner_id,
@@ -152,7 +159,51 @@ def app_add(
 def rotate() -> None:
     """Add a new signing key; tokens signed by older keys stay valid until they expire."""
     settings = Settings()
-    typer.echo(KeyStore(settings.data_dir / "keys").rotate().kid)
+    typer.echo(_key_store(settings, prepare_database(settings)).rotate().kid)
+
+
+def import_keys(
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="DIR",
+            help="The key directory to import. Default: ZTD_DATA_DIR/keys.",
+        ),
+    ] = None,
+) -> None:
+    """Copy a data directory's signing keys into the database; prints the kids copied."""
+    # Needs ZTD_KEY_ENCRYPTION_KEY. Tokens the keys signed stay valid on every host, and
+    # the newest imported key signs from then on.
+    settings = Settings()
+    source = directory or settings.data_dir / "keys"
+    found = KeyStore(source).existing()
+    if not found:
+        _fail(f"no signing keys (*.pem) in {source}")
+    try:
+        store = DatabaseKeyStore(prepare_database(settings), key_cipher(settings))
+        store.existing()  # refuses a key-encryption key other than the stored keys' one
+    except KeyEncryptionError as exc:
+        _fail(str(exc))
+    for kid in store.import_keys(found):
+        typer.echo(kid)
+    console(stderr=True).print(
+        f"{plural(len(found), 'key')} in {source}; the database now holds them all."
+    )
+
+
+def encryption_key() -> None:
+    """Print a new key-encryption key for ZTD_KEY_ENCRYPTION_KEY (keys in the database)."""
+    typer.echo(new_encryption_key())
+
+
+def _key_store(settings: Settings, db: Database) -> SigningKeys:
+    try:
+        store = open_key_store(settings, db)
+        store.keys()  # a wrong key-encryption key shows here, with its reason
+    except KeyEncryptionError as exc:
+        _fail(str(exc))
+    return store
 
 
 def _reason(exc: Exception) -> str:

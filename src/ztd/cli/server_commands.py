@@ -15,8 +15,10 @@ import typer
 from rich.console import Console
 
 from ztd.cli.databases import open_database
+from ztd.cli.output import plural
 from ztd.cli.ports import require_free_port
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.key_encryption import KeyEncryptionError, configured
+from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
@@ -35,8 +37,38 @@ class HttpServer(StrEnum):
     GRANIAN = "granian"
 
 
+# granian (Rust's hyper under the ASGI app) serves status polls 2-3 times faster than uvicorn
+# on the same app (docs/performance.md), so it is what `ztd serve` runs unless told otherwise.
+DEFAULT_SERVER = HttpServer.GRANIAN
+
+
+def default_workers() -> int:
+    """One API process per CPU core this process may run on (its affinity mask, which a
+    container's CPU set narrows), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 DEMO_PARTNER_ID = "6f1c4b2e-8d3a-4e5f-9b7c-1a2d3e4f5a6b"
 DEMO_CUSTOMER_ID = "c7f3c849-129f-4b85-a96d-4f8e88b315a3"  # the docs' example customer
+
+
+def check_key_store(settings: Settings, db: Database) -> None:
+    """Refuse a bad key-encryption key before the server starts (its processes would each
+    fail on their own), and say where tokens are accepted when several hosts may serve."""
+    try:
+        open_key_store(settings, db).keys()
+    except KeyEncryptionError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    if not db.is_sqlite and not configured(settings):
+        err.print(
+            f"Signing keys are files under {settings.data_dir / 'keys'}: only servers sharing "
+            "that directory accept each other's tokens. To share them through the database, "
+            "set ZTD_KEY_ENCRYPTION_KEY (see `ztd admin keys --help`)."
+        )
 
 
 def seed_demo(db: Database, settings: Settings) -> str:
@@ -47,7 +79,7 @@ def seed_demo(db: Database, settings: Settings) -> str:
             tenancy.add_partner(conn, "Demo Partner", now, DEMO_PARTNER_ID)
             tenancy.add_customer(conn, "Contoso (demo)", DEMO_PARTNER_ID, now, DEMO_CUSTOMER_ID)
     return issue_token(
-        KeyStore(settings.data_dir / "keys"),
+        open_key_store(settings, db),
         issuer=settings.issuer,
         audience=settings.audience,
         partner_id=DEMO_PARTNER_ID,
@@ -76,7 +108,10 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="API processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="API processes. Default: one per CPU core.", min=1),
+    ] = None,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the embedded job worker.")
     ] = False,
@@ -85,13 +120,17 @@ def serve(
     ] = False,
     server: Annotated[
         HttpServer,
-        typer.Option(help="HTTP server: uvicorn, or granian (about 1.7x the status polls)."),
-    ] = HttpServer.UVICORN,
+        typer.Option(help="HTTP server: granian (the fastest), or uvicorn."),
+    ] = DEFAULT_SERVER,
 ) -> None:
     """Run the API server (with an embedded job worker unless --no-worker)."""
     require_free_port(host, port, err)
     settings = Settings()
     db = open_database(settings)
+    check_key_store(settings, db)
+    workers = workers or default_workers()
+    processes = plural(workers, "process", "processes")
+    err.print(f"serving http://{host}:{port} with {server.value}, {processes}")
     if demo:
         token = seed_demo(db, settings)
         _print_demo(token, host, port)

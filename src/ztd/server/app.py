@@ -31,7 +31,7 @@ from ztd.server.api.routes import (
     policies,
 )
 from ztd.server.auth.attempt_limits import AttemptLimits
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
@@ -54,7 +54,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     db = db or Database(settings.resolved_database_url)
-    keys = KeyStore(settings.data_dir / "keys")
+    keys = open_key_store(settings, db)
     ctx = AppContext(
         settings=settings,
         db=db,

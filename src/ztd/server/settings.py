@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import limits
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     audience: str = "https://api.partnercenter.microsoft.com"
     token_ttl_seconds: int = 3600
     allow_app_only_batch_create: bool = False
+    # Set (or mounted as a file), the signing keys live in the database, encrypted with it,
+    # and every process sharing the database issues and accepts the same tokens
+    # (auth/key_encryption.py). Unset, they are files under data_dir.
+    key_encryption_key: SecretStr | None = None
+    key_encryption_key_file: Path | None = None
     # Trusted external OIDC issuers (Entra ID and the like), as a JSON list; see README.
     trusted_issuers: list[ExternalIssuer] = Field(default_factory=list)
     # The token endpoint: attempts per client address and per client id, in the `limits`

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from ztd.server.api.status_cache import StatusCache
 from ztd.server.auth.attempt_limits import AttemptLimits
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.keys import SigningKeys
 from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
@@ -21,7 +21,7 @@ from ztd.server.storage.database import Database
 class AppContext:
     settings: Settings
     db: Database
-    keys: KeyStore
+    keys: SigningKeys
     tokens: TokenValidator
     # The token endpoint's own guards: attempt limits and the secret-checking threads.
     token_attempts: AttemptLimits

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,6 +38,17 @@ class SigningKey:
     def public_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
         return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
+
+
+class SigningKeys(Protocol):
+    """Where the built-in issuer's keys live: files under ZTD_DATA_DIR (one host) or the
+    database (every host sharing it; auth/database_keys.py)."""
+
+    def keys(self) -> list[SigningKey]: ...
+    def current(self) -> SigningKey: ...
+    def by_kid(self, kid: str) -> SigningKey | None: ...
+    def holds(self, kid: str) -> bool: ...
+    def rotate(self) -> SigningKey: ...
 
 
 class KeyStore:
@@ -92,6 +103,11 @@ class KeyStore:
         with self._lock, self._directory_lock():
             return self._write_new_key()
 
+    def existing(self) -> list[SigningKey]:
+        """The keys present, oldest first, without creating one (`ztd admin keys import`)."""
+        self._refresh()
+        return list(self._keys)
+
     def _create_first(self) -> None:
         # Two processes starting on a fresh data directory must end with one key, not one
         # each: the second waits for the lock, then finds the first one's key.
@@ -106,12 +122,8 @@ class KeyStore:
 
     def _write_new_key(self) -> SigningKey:
         """Called with the directory lock held."""
-        private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        private_key = new_private_key()
+        pem = pem_of(private_key)
         # Numbered after the highest number present (not the count: files may have been
         # deleted), so that the new key sorts last and signs from now on.
         numbers = [int(p.name[:4]) for p in self._files() if p.name[:4].isdigit()]
@@ -155,9 +167,25 @@ class KeyStore:
 
 
 def _load(path: Path) -> SigningKey:
-    private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return key_from_pem(path.read_bytes(), str(path))
+
+
+def new_private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem_of(private_key: rsa.RSAPrivateKey) -> bytes:
+    return private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def key_from_pem(pem: bytes, where: str) -> SigningKey:
+    private_key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private_key, rsa.RSAPrivateKey):
-        raise ValueError(f"{path} is not an RSA private key")
+        raise ValueError(f"{where} is not an RSA private key")
     return SigningKey(_kid_of(private_key), private_key)
 
 

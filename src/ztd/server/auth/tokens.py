@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 
 from ztd.server.auth.claims import ClaimTypeError, check_claim_types, roles_of, tenant_id
-from ztd.server.auth.keys import KeyStore
+from ztd.server.auth.keys import SigningKeys
 from ztd.server.errors import shown
 from ztd.server.settings import ExternalIssuer, Settings
 
@@ -47,7 +47,7 @@ class InvalidToken(Exception):
 
 
 def issue_token(
-    keys: KeyStore,
+    keys: SigningKeys,
     *,
     issuer: str,
     audience: str,
@@ -81,7 +81,7 @@ class TokenValidator:
     verify with; nothing in the token is trusted before its signature checks out.
     """
 
-    def __init__(self, settings: Settings, keys: KeyStore) -> None:
+    def __init__(self, settings: Settings, keys: SigningKeys) -> None:
         self.settings = settings
         self.keys = keys
         self.external = {

@@ -250,3 +250,15 @@ oem_devices = Table(
     Column("hardware_hash", Text, nullable=False),
     Column("imported_at", Timestamp, nullable=False),
 )
+
+# The built-in issuer's signing keys when every host shares them (ZTD_KEY_ENCRYPTION_KEY set):
+# the private key as PKCS#8 PEM, encrypted with that key (Fernet). The highest seq signs;
+# the others verify the tokens they signed until those expire. Deleting a row revokes it.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("seq", AutoId, primary_key=True, autoincrement=True),
+    Column("kid", String(64), nullable=False, unique=True),
+    Column("private_key", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)

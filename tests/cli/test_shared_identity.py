@@ -1,0 +1,151 @@
+"""Several hosts, one identity: two `ztd serve --no-worker` processes with different data
+directories on one PostgreSQL accept a token from `ztd admin token` run against either, and
+after `ztd admin keys rotate` on one, the other accepts its new tokens within 10 s. File keys
+made before are imported with `ztd admin keys import` and their tokens stay valid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.conftest import PG_ADMIN_URL, _pg_admin
+from tests.support.live_server import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database: the hosts' first start and migration are part of it."""
+    admin = _pg_admin()
+    if admin is None:
+        pytest.skip("PostgreSQL is not reachable (set CI=true to make this an error)")
+    name = f"ztd_hosts_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _env(data_dir: Path, pg_url: str, kek: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZTD_")}
+    env |= {"ZTD_DATA_DIR": str(data_dir), "ZTD_DATABASE_URL": pg_url}
+    if kek is not None:
+        env["ZTD_KEY_ENCRYPTION_KEY"] = kek
+    return env
+
+
+def _ztd(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "ztd", *args], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+class Host:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        serve = ["serve", "--no-worker", "--workers=1", f"--port={self.port}"]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ztd", *serve],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"server did not start: {self.process.stderr}")
+            time.sleep(0.1)
+
+    def accepts(self, token: str, customer: str) -> bool:
+        response = httpx.get(
+            f"{self.base}/v1/customers/{customer}/deviceBatches",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code in (200, 401), response.text
+        return response.status_code == 200
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def test_two_hosts_share_tokens_and_a_rotation(tmp_path: Path, pg_url: str) -> None:
+    kek = Fernet.generate_key().decode()
+    env_a = _env(tmp_path / "host-a", pg_url, kek)
+    env_b = _env(tmp_path / "host-b", pg_url, kek)
+
+    # Keys made before the database held them: imported, their tokens stay valid.
+    _ztd(env_a, "db", "upgrade")
+    partner = _ztd(env_a, "admin", "partner", "add", "Fabrikam")
+    customer = _ztd(env_a, "admin", "customer", "add", "Contoso", "--partner", partner)
+    file_only = _env(tmp_path / "host-a", pg_url, None)
+    old_token = _ztd(file_only, "admin", "token", "--partner", partner)
+    imported = _ztd(env_a, "admin", "keys", "import").splitlines()
+    assert len(imported) == 1
+
+    hosts = [Host(env_a), Host(env_b)]
+    try:
+        token_a = _ztd(env_a, "admin", "token", "--partner", partner)
+        token_b = _ztd(env_b, "admin", "token", "--partner", partner)
+        for host in hosts:
+            assert host.accepts(token_a, customer)
+            assert host.accepts(token_b, customer)
+            assert host.accepts(old_token, customer)
+            jwks = httpx.get(f"{host.base}/.well-known/jwks.json").json()
+            assert [key["kid"] for key in jwks["keys"]] == imported
+
+        rotated = _ztd(env_a, "admin", "keys", "rotate")
+        new_token = _ztd(env_a, "admin", "token", "--partner", partner)
+        started = time.monotonic()
+        while not all(host.accepts(new_token, customer) for host in hosts):
+            assert time.monotonic() - started < 10, "the rotation was not seen within 10 s"
+            time.sleep(0.2)
+        # Every host serves the new key, and signs with it.
+        deadline = time.monotonic() + 10
+        for host in hosts:
+            while rotated not in {
+                k["kid"] for k in httpx.get(f"{host.base}/.well-known/jwks.json").json()["keys"]
+            }:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        for host in hosts:
+            host.stop()
+
+
+def test_a_bad_key_encryption_key_stops_serve_before_it_starts(tmp_path: Path, pg_url: str) -> None:
+    env = _env(tmp_path / "host", pg_url, "s3cret-value")
+    _ztd(env, "db", "upgrade")
+    done = subprocess.run(
+        [sys.executable, "-m", "ztd", "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "ZTD_KEY_ENCRYPTION_KEY: key 1 of 1 is not a Fernet key" in " ".join(done.stderr.split())
+    assert "s3cret-value" not in done.stderr

@@ -1,0 +1,114 @@
+"""SIGTERM to a worker holding a lease: it stops claiming, finishes or releases what it
+holds, and exits within a bound; another worker finishes the job at once, not when the lease
+would have expired, and every device is registered once. Real worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.conftest import World
+from tests.server.helpers import create_batch, status_of
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import batch_jobs, devices, job_chunks
+
+pytestmark = pytest.mark.slow
+
+# Longer than the test may take: a lease left behind would stall the job visibly.
+LEASE_SECONDS = 300
+
+
+def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ZTD_DATA_DIR": str(settings.data_dir),
+        "ZTD_DATABASE_URL": settings.resolved_database_url,
+        "ZTD_CHUNK_SIZE": str(settings.chunk_size),
+        "ZTD_LEASE_SECONDS": str(LEASE_SECONDS),
+        "ZTD_POLL_INTERVAL_SECONDS": "0.05",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ztd", "worker"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _running_chunks(db: Database, job_id: str) -> int:
+    with db.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    job_chunks.c.job_id == job_id, job_chunks.c.status == "running"
+                )
+            ).scalar_one()
+        )
+
+
+def _status(db: Database, job_id: str) -> str:
+    with db.read() as conn:
+        return str(
+            conn.execute(select(batch_jobs.c.status).where(batch_jobs.c.id == job_id)).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # several workers: the PostgreSQL deployment
+def test_sigterm_releases_the_job_to_another_worker_at_once(
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    world: World,
+    tmp_path: Path,
+    backend: str,
+) -> None:
+    settings.chunk_size = 2500
+    settings.max_devices_per_request = 20_000
+    sent = [
+        {"SerialNumber": f"SHUTDOWN-{n:06d}", "OemManufacturerName": "Contoso", "ModelName": "S1"}
+        for n in range(20_000)
+    ]
+    tracking = create_batch(client, world.customer, world.auth(), "shutdown", sent)
+    log = tmp_path / "workers.log"
+    first = _worker(settings, log)
+    deadline = time.monotonic() + 60
+    while _running_chunks(db, tracking) == 0:  # it holds a lease
+        assert first.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.005)
+    first.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    first.wait(10)  # raises if it has not exited within 10 s
+    assert time.monotonic() - stopped < 10
+    assert _status(db, tracking) == "processing", "finished before the signal"
+    assert _running_chunks(db, tracking) == 0, "a lease was left behind"
+
+    second = _worker(settings, log)
+    try:
+        while _status(db, tracking) == "processing":
+            assert second.poll() is None, log.read_text()
+            assert time.monotonic() < deadline + LEASE_SECONDS / 10, log.read_text()
+            time.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    result = status_of(client, world.customer, tracking, world.auth())
+    assert result["status"] == "finished"
+    failed = [entry for entry in result["devicesStatus"] if "errorCode" in entry]
+    assert not failed, failed[:3]
+    with db.read() as conn:
+        registered = conn.execute(
+            select(func.count(), func.count(func.distinct(devices.c.serial_number))).where(
+                devices.c.job_id == tracking
+            )
+        ).one()
+    assert tuple(registered) == (20_000, 20_000)
