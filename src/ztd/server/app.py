@@ -30,6 +30,7 @@ from ztd.server.api.routes import (
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
+from ztd.server.emulator import install as emulator
 from ztd.server.errors import ApiError, bad_request
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.settings import Settings
@@ -97,6 +98,8 @@ def create_app(
         server_id=settings.server_id,
         fast=FastStatus(ctx),
     )
+    if settings.control_plane:
+        app.entry = emulator.install(app, ctx, app.entry)
     return app
 
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # "finished": every device processed, outcomes in the device entries).
     batch_status_with_errors: bool = False
     server_id: str = "000000001"
+    # The emulator's control plane under /_ztd/v1/ (operator tokens only); false hides it.
+    control_plane: bool = True
 
     @property
     def resolved_database_url(self) -> str:

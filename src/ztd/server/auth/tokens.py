@@ -29,6 +29,8 @@ class Role(StrEnum):
     GLOBAL_ADMIN = "global-admin"
     ADMIN_AGENT = "admin-agent"
     SALES_AGENT = "sales-agent"
+    # ztd's own: drives the emulator's control plane (/_ztd/v1/), never a partner API.
+    OPERATOR = "ztd-operator"
 
 
 @dataclass(frozen=True)

@@ -242,3 +242,38 @@ oem_devices = Table(
     Column("hardware_hash", Text, nullable=False),
     Column("imported_at", Timestamp, nullable=False),
 )
+
+# The emulator's control plane (/_ztd/v1/, src/ztd/server/emulator/): stored so that every
+# API process and worker sees the same rules, faults and held jobs. ``spec`` is the JSON the
+# operator posted; the columns beside it are what several processes must count atomically.
+emulator_rules = Table(
+    "emulator_rules",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("partner_id", GUID, nullable=True),
+    Column("customer_id", GUID, nullable=True),
+    Column("spec", Text, nullable=False),
+    Column("remaining", Integer, nullable=True),  # devices it may still decide; None: no limit
+    Column("created_at", Timestamp, nullable=False),
+)
+
+emulator_faults = Table(
+    "emulator_faults",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("partner_id", GUID, nullable=True),
+    Column("customer_id", GUID, nullable=True),
+    Column("spec", Text, nullable=False),
+    Column("seen", Integer, nullable=False, default=0),  # matching calls so far (nth, count)
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# A finished job a rule keeps reporting as processing: for ``polls`` more polls, or until
+# ``release_at``.
+emulator_holds = Table(
+    "emulator_holds",
+    metadata,
+    Column("job_id", GUID, primary_key=True),
+    Column("polls", Integer, nullable=True),
+    Column("release_at", Timestamp, nullable=True),
+)

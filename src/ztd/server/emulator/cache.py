@@ -1,0 +1,60 @@
+"""What each process knows of the stored controls, refreshed at most every REFRESH_SECONDS
+(and at once after this process's own control-plane writes): the hot path reads memory."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+from sqlalchemy import func, select
+
+from ztd.server.emulator.specs import FaultSpec
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import emulator_faults, emulator_holds, emulator_rules
+
+REFRESH_SECONDS = 1.0  # how late another process's control-plane write may take effect
+
+
+@dataclass(frozen=True)
+class StoredFault:
+    id: str
+    spec: FaultSpec
+
+
+@dataclass
+class ControlCache:
+    db: Database
+    faults: list[StoredFault] = field(default_factory=list)
+    holds_possible: bool = False  # a rule or a held job exists: status reads look for holds
+    loaded_at: float = -math.inf
+
+    def invalidate(self) -> None:
+        self.loaded_at = -math.inf
+
+    def stale(self) -> bool:
+        return time.monotonic() - self.loaded_at > REFRESH_SECONDS
+
+    async def refresh_if_stale(self) -> None:
+        if self.stale():
+            await anyio.to_thread.run_sync(self.refresh)
+
+    def refresh_if_stale_sync(self) -> None:
+        if self.stale():
+            self.refresh()
+
+    def refresh(self) -> None:
+        with self.db.read() as conn:
+            faults = conn.execute(
+                select(emulator_faults.c.id, emulator_faults.c.spec).order_by(
+                    emulator_faults.c.created_at, emulator_faults.c.id
+                )
+            ).all()
+            rules = conn.execute(select(func.count()).select_from(emulator_rules)).scalar_one()
+            held = conn.execute(select(func.count()).select_from(emulator_holds)).scalar_one()
+        self.faults = [
+            StoredFault(id_, FaultSpec.model_validate_json(spec)) for id_, spec in faults
+        ]
+        self.holds_possible = bool(rules or held)
+        self.loaded_at = time.monotonic()

@@ -1,0 +1,43 @@
+"""emulator control plane: outcome rules, HTTP faults, held jobs
+
+Revision ID: 0011_emulator
+Revises: 0010
+Create Date: 2026-11-30 00:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011_emulator"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    for name, counters in (
+        ("emulator_rules", [sa.Column("remaining", sa.Integer(), nullable=True)]),
+        ("emulator_faults", [sa.Column("seen", sa.Integer(), nullable=False)]),
+    ):
+        op.create_table(
+            name,
+            sa.Column("id", sa.String(36), nullable=False),
+            sa.Column("partner_id", sa.String(36), nullable=True),
+            sa.Column("customer_id", sa.String(36), nullable=True),
+            sa.Column("spec", sa.Text(), nullable=False),
+            *counters,
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
+        )
+    op.create_table(
+        "emulator_holds",
+        sa.Column("job_id", sa.String(36), nullable=False),
+        sa.Column("polls", sa.Integer(), nullable=True),
+        sa.Column("release_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("job_id", name=op.f("pk_emulator_holds")),
+    )
+
+
+def downgrade() -> None:
+    for name in ("emulator_holds", "emulator_faults", "emulator_rules"):
+        op.drop_table(name)
