@@ -266,3 +266,59 @@ def test_faults_are_scoped_and_shaped(client: TestClient, world: World, settings
     assert [client.get(theirs, headers=other).status_code for _ in range(3)] == [200, 500, 200]
     assert client.delete("/_ztd/v1/faults", headers=op).json() == {"deleted": 1}
     assert client.get(mine, headers=world.auth()).status_code == 200
+
+
+# Reset and snapshots.
+
+
+def test_reset_one_customer_leaves_the_others_batches(
+    client: TestClient, world: World, settings: Settings, worker: Worker
+) -> None:
+    op = operator_auth(settings, world)
+    create_batch(client, world.customer, world.auth(), "a", [hash_device(11)])
+    create_batch(client, world.sibling_customer, world.auth(), "b", [hash_device(12)])
+    worker.run_until_idle()
+    theirs = f"/v1/customers/{world.sibling_customer}/deviceBatches"
+    before = client.get(theirs, headers=world.auth()).content
+    counts = client.post(
+        "/_ztd/v1/reset", json={"customerId": world.customer, "keepTenants": True}, headers=op
+    ).json()
+    assert counts["devices"] == 1 and counts["device_batches"] == 1
+    assert client.get(theirs, headers=world.auth()).content == before
+    mine = client.get(f"/v1/customers/{world.customer}/deviceBatches", headers=world.auth())
+    assert mine.status_code == 200 and mine.json()["totalCount"] == 0
+    client.post("/_ztd/v1/reset", json={"customerId": world.customer}, headers=op)
+    gone = client.get(f"/v1/customers/{world.customer}/deviceBatches", headers=world.auth())
+    assert gone.status_code in (403, 404)
+    assert client.get(theirs, headers=world.auth()).content == before
+
+
+def test_snapshot_export_reset_import_gives_identical_lists(
+    client: TestClient, world: World, settings: Settings, worker: Worker
+) -> None:
+    op = operator_auth(settings, world)
+    job = create_batch(
+        client, world.customer, world.auth(), "kept", [hash_device(s) for s in range(21, 24)]
+    )
+    worker.run_until_idle()
+    base = f"/v1/customers/{world.customer}"
+    reads = [
+        f"{base}/deviceBatches",
+        f"{base}/deviceBatches/kept/devices",
+        f"{base}/batchJobStatus/{job}",
+        "/v1/customers",
+    ]
+    before = [client.get(url, headers=world.auth()).content for url in reads]
+    snapshot = client.get("/_ztd/v1/snapshot", headers=op).json()
+    client.post("/_ztd/v1/reset", headers=op)
+    assert client.get(reads[0], headers=world.auth()).status_code in (401, 403, 404)
+    imported = client.put("/_ztd/v1/snapshot", json=snapshot, headers=op)
+    assert imported.status_code == 200 and imported.json()["devices"] == 3
+    assert [client.get(url, headers=world.auth()).content for url in reads] == before
+    # Ids handed out after the import do not collide with imported ones (PostgreSQL identity).
+    create_batch(client, world.customer, world.auth(), "after", [hash_device(30)])
+    worker.run_until_idle()
+    assert client.get(reads[0], headers=world.auth()).json()["totalCount"] == 2
+    snapshot["tables"]["nonsense"] = {"columns": [], "rows": []}
+    refused = client.put("/_ztd/v1/snapshot", json=snapshot, headers=op)
+    assert refused.status_code == 400 and "tables.nonsense" in refused.json()["description"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ztd.cli import oem_commands
 from ztd.cli.server_commands import err, prepare_database
 from ztd.server.auth.keys import KeyStore
-from ztd.server.auth.tokens import Role, issue_token
+from ztd.server.auth.tokens import OPERATOR_TENANT, Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.services.applications import add_application
@@ -62,17 +62,28 @@ def register(app: typer.Typer) -> None:
 
     @admin.command("token")
     def token(
-        partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
+        partner_id: Annotated[
+            str | None, typer.Option("--partner", help="The partner's id.")
+        ] = None,
         role: Annotated[Role, typer.Option(help="The user's role.")] = Role.ADMIN_AGENT,
         app_only: Annotated[bool, typer.Option("--app", help="An app-only token.")] = False,
+        operator: Annotated[
+            bool,
+            typer.Option("--operator", help="An operator token for the emulator's /_ztd/v1/."),
+        ] = False,
         hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 1.0,
     ) -> None:
-        """Print a bearer token for a partner (a user with ROLE, or --app)."""
+        """Print a bearer token for a partner (a user with ROLE, or --app), or --operator."""
         settings = Settings()
-        db = prepare_database(settings)
-        with db.read() as conn:
-            if not tenancy.partner_exists(conn, partner_id):
-                _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
+        if operator:
+            partner_id, role, app_only = OPERATOR_TENANT, Role.OPERATOR, False
+        elif partner_id is None:
+            _fail("give --partner <id> (or --operator for the emulator's control plane)")
+        else:
+            db = prepare_database(settings)
+            with db.read() as conn:
+                if not tenancy.partner_exists(conn, partner_id):
+                    _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
         typer.echo(
             issue_token(
                 KeyStore(settings.data_dir / "keys"),
@@ -114,6 +125,6 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(1)

@@ -33,6 +33,9 @@ class Role(StrEnum):
     OPERATOR = "ztd-operator"
 
 
+OPERATOR_TENANT = "00000000-0000-0000-0000-000000000000"  # the tid of operator tokens
+
+
 @dataclass(frozen=True)
 class Principal:
     partner_id: str

@@ -14,10 +14,13 @@ from sqlalchemy import Table, delete, select
 
 from ztd.server.api.context import context_of
 from ztd.server.api.security import authenticate
+from ztd.server.api.status_cache import StatusCache
 from ztd.server.auth.tokens import Principal, Role
 from ztd.server.clock import Clock
+from ztd.server.emulator import world
 from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec
+from ztd.server.errors import bad_request
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import emulator_faults, emulator_rules
 
@@ -180,3 +183,39 @@ def clear_faults(
     return _clear(
         emulator_of(request), emulator_faults, *_scoped(emulator_faults, partnerId, customerId)
     )
+
+
+def _forget_cached_reads(request: Request) -> None:
+    # The status fast lane must not answer documents of jobs that no longer exist.
+    ctx = context_of(request)
+    ctx.status_cache = StatusCache()
+    emulator_of(request).cache.invalidate()
+
+
+@router.post("/reset", response_model=dict[str, int], operation_id="emulatorReset")
+def reset_world(request: Request, body: world.ResetRequest | None = None) -> dict[str, int]:
+    """Delete everything, a partner's or a customer's data (and their tenants unless
+    keepTenants); answers the rows deleted by table."""
+    with emulator_of(request).db.write() as conn:
+        counts = world.reset(conn, body or world.ResetRequest())
+    _forget_cached_reads(request)
+    return counts
+
+
+@router.get("/snapshot", response_model=world.Snapshot, operation_id="emulatorExportSnapshot")
+def export_snapshot(request: Request) -> world.Snapshot:
+    """Every stored row (partners, customers, batches, devices, policies, OEM records...)."""
+    with emulator_of(request).db.read() as conn:
+        return world.export(conn)
+
+
+@router.put("/snapshot", response_model=dict[str, int], operation_id="emulatorImportSnapshot")
+def import_snapshot(request: Request, snapshot: world.Snapshot) -> dict[str, int]:
+    """Replace the whole world with a snapshot; answers the rows imported by table."""
+    try:
+        with emulator_of(request).db.write() as conn:
+            counts = world.restore(conn, snapshot)
+    except ValueError as exc:
+        raise bad_request(f"Invalid snapshot: {exc}") from exc
+    _forget_cached_reads(request)
+    return counts
