@@ -3,6 +3,8 @@ real job engine, HTTP faults answered in Partner Center's shapes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from tests.server.helpers import create_batch, hash_device, status_of
 from ztd.identity import synthesize_hash
 from ztd.server.app import create_app
 from ztd.server.auth.tokens import Role
+from ztd.server.clock import utc_now
+from ztd.server.emulator.journal import Journal
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -216,22 +220,33 @@ def test_fail_chunk_times_goes_through_the_engines_retries(
 # HTTP faults, answered before the app (the status fast lane included).
 
 
+@pytest.fixture
+def journaled(settings: Settings) -> Settings:
+    return settings.model_copy(update={"journal": True})
+
+
+@pytest.fixture
+def jclient(journaled: Settings, db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(journaled, db=db, embedded_worker=False)) as test_client:
+        yield test_client
+
+
 def test_next_two_status_polls_answer_429_then_succeed(
-    client: TestClient, world: World, settings: Settings, worker: Worker
+    jclient: TestClient, world: World, settings: Settings, worker: Worker
 ) -> None:
     op = operator_auth(settings, world)
-    job = create_batch(client, world.customer, world.auth(), "ok", [hash_device(9)])
+    job = create_batch(jclient, world.customer, world.auth(), "ok", [hash_device(9)])
     worker.run_until_idle()
     url = f"/v1/customers/{world.customer}/batchJobStatus/{job}"
-    assert client.get(url, headers=world.auth()).status_code == 200  # now in the fast lane
-    client.post(
+    assert jclient.get(url, headers=world.auth()).status_code == 200  # now in the fast lane
+    jclient.post(
         "/_ztd/v1/faults",
         json={"path": "*/batchJobStatus/*", "status": 429, "retryAfter": 1, "count": 2},
         headers=op,
     )
     headers = world.auth() | {"MS-CorrelationId": "c0ffee00-0000-4000-8000-000000000001"}
     for _ in range(2):
-        throttled = client.get(url, headers=headers)
+        throttled = jclient.get(url, headers=headers)
         assert throttled.status_code == 429
         assert throttled.headers["Retry-After"] == "1"
         assert throttled.json() == {
@@ -239,8 +254,49 @@ def test_next_two_status_polls_answer_429_then_succeed(
             "message": "Rate limit is exceeded. Try again in 1 seconds.",
         }
         assert throttled.headers["MS-CorrelationId"] == headers["MS-CorrelationId"]
-    assert client.get(url, headers=headers).status_code == 200
-    assert client.get("/_ztd/v1/faults", headers=op).json() == []  # spent, gone
+    assert jclient.get(url, headers=headers).status_code == 200
+    assert jclient.get("/_ztd/v1/faults", headers=op).json() == []  # spent, gone
+    journal = jclient.get(
+        "/_ztd/v1/requests", params={"correlationId": headers["MS-CorrelationId"]}, headers=op
+    ).json()
+    assert [(e["status"], e["path"], bool(e["faultId"])) for e in journal] == [
+        (429, url, True),
+        (429, url, True),
+        (200, url, False),
+    ]
+    assert {(e["partnerId"], e["customerId"], e["method"]) for e in journal} == {
+        (world.partner, world.customer, "GET")
+    }
+    assert all(e["requestId"] and e["durationMs"] >= 0 for e in journal)
+
+
+def test_journal_keeps_bodies_bounded_and_never_tokens(
+    jclient: TestClient, world: World, settings: Settings, db: Database
+) -> None:
+    op = operator_auth(settings, world)
+    devices_ = [hash_device(s) for s in range(40, 43)]
+    create_batch(jclient, world.customer, world.auth(), "journaled", devices_)
+    jclient.post(
+        "/oauth2/token",
+        data={"client_id": "x", "client_secret": "s3cret", "grant_type": "client_credentials"},
+    )
+    everything = jclient.get("/_ztd/v1/requests", headers=op)
+    text = everything.text
+    assert world.token not in text and "s3cret" not in text
+    posted = [
+        e for e in everything.json() if e["method"] == "POST" and "deviceBatches" in e["path"]
+    ]
+    assert len(posted) == 1 and posted[0]["status"] == 202
+    assert posted[0]["bodyExcerpt"].startswith('{"BatchId":"journaled"')
+    assert len(posted[0]["bodyExcerpt"]) <= 2048
+    assert not any(e["path"].startswith("/_ztd") for e in everything.json())
+    journal = Journal(max_entries=2, max_age_seconds=3600)
+    with db.write() as conn:
+        journal.prune(conn, utc_now())
+    assert len(jclient.get("/_ztd/v1/requests", headers=op).json()) == 2
+    with db.write() as conn:
+        Journal(max_entries=100, max_age_seconds=1).prune(conn, utc_now() + timedelta(seconds=5))
+    assert jclient.get("/_ztd/v1/requests", headers=op).json() == []
 
 
 def test_faults_are_scoped_and_shaped(client: TestClient, world: World, settings: Settings) -> None:

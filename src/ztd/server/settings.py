@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     server_id: str = "000000001"
     # The emulator's control plane under /_ztd/v1/ (operator tokens only); false hides it.
     control_plane: bool = True
+    # The request journal (GET /_ztd/v1/requests); off, it costs requests nothing.
+    journal: bool = False
+    journal_max_entries: int = Field(default=1000, ge=1)
+    journal_max_age_seconds: float = Field(default=3600.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Table, delete, select
 
@@ -19,10 +19,12 @@ from ztd.server.auth.tokens import Principal, Role
 from ztd.server.clock import Clock
 from ztd.server.emulator import world
 from ztd.server.emulator.cache import ControlCache
+from ztd.server.emulator.journal import Journal, JournalEntry
+from ztd.server.emulator.journal import read as read_journal
 from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec
 from ztd.server.errors import bad_request
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import emulator_faults, emulator_rules
+from ztd.server.storage.schema import emulator_faults, emulator_requests, emulator_rules
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Emulator:
     db: Database
     cache: ControlCache
     clock: Clock
+    journal: Journal
 
 
 def emulator_of(request: Request) -> Emulator:
@@ -219,3 +222,38 @@ def import_snapshot(request: Request, snapshot: world.Snapshot) -> dict[str, int
         raise bad_request(f"Invalid snapshot: {exc}") from exc
     _forget_cached_reads(request)
     return counts
+
+
+@router.get(
+    "/requests",
+    response_model=list[JournalEntry],
+    response_model_by_alias=True,
+    operation_id="emulatorListRequests",
+)
+def list_requests(
+    request: Request,
+    correlationId: str | None = None,
+    requestId: str | None = None,
+    partnerId: str | None = None,
+    customerId: str | None = None,
+    method: str | None = None,
+    status: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[JournalEntry]:
+    """Recent requests, oldest first (kept while ZTD_JOURNAL=true)."""
+    with emulator_of(request).db.read() as conn:
+        return read_journal(
+            conn,
+            limit,
+            correlation_id=correlationId,
+            request_id=requestId,
+            partner_id=partnerId and partnerId.lower(),
+            customer_id=customerId and customerId.lower(),
+            method=method and method.upper(),
+            status=status,
+        )
+
+
+@router.delete("/requests", response_model=Cleared, operation_id="emulatorClearRequests")
+def clear_requests(request: Request) -> Cleared:
+    return _clear(emulator_of(request), emulator_requests)

@@ -6,18 +6,21 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import random
+import time
 from collections.abc import Callable
 
 import anyio.to_thread
 import orjson
 from sqlalchemy import delete, update
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ztd.server.api.errors import error_response
 from ztd.server.api.middleware import PartnerCenterHeaders, canonical_path
 from ztd.server.auth.tokens import InvalidToken, Principal, Role, TokenValidator
-from ztd.server.emulator.cache import ControlCache, StoredFault
+from ztd.server.emulator.cache import StoredFault
+from ztd.server.emulator.control import Emulator
+from ztd.server.emulator.journal import Entry
 from ztd.server.storage.schema import emulator_faults
 
 CONTROL_PREFIX = "/_ztd/"
@@ -27,16 +30,19 @@ class EmulatorGate:
     def __init__(
         self,
         app: ASGIApp,
-        cache: ControlCache,
+        emulator: Emulator,
         tokens: TokenValidator,
         server_id: str,
         *,
         control_plane: bool,
+        journal_always: bool,
     ) -> None:
         self.app = app
-        self.cache = cache
+        self.emulator = emulator
+        self.cache = emulator.cache
         self.tokens = tokens
         self.control_plane = control_plane
+        self.journal_always = journal_always
         # Canned answers get Partner Center's headers from the same layer real ones do.
         self.canned = PartnerCenterHeaders(_answer_from_scope, server_id=server_id)
 
@@ -52,16 +58,63 @@ class EmulatorGate:
             await self.app(scope, receive, send)
             return
         await self.cache.refresh_if_stale()
-        if self.cache.faults:
-            fault = await self._fault_for(scope)
-            if fault is not None:
-                spec = fault.spec
-                if spec.latency_ms:
-                    await asyncio.sleep(spec.latency_ms / 1000)
-                if spec.status is not None:
-                    await self._answer(scope, receive, send, fault_response(fault))
-                    return
+        if self.cache.faults or self.journal_always:
+            await self._emulated(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _emulated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        entry: Entry | None = None
+        if self.journal_always:
+            entry, receive, send = self._journaled(scope, receive, send)
+        started = time.perf_counter()
+        try:
+            fault = await self._fault_for(scope) if self.cache.faults else None
+            if fault is not None and fault.spec.latency_ms:
+                await asyncio.sleep(fault.spec.latency_ms / 1000)
+            if fault is not None and fault.spec.status is not None:
+                if entry is not None:
+                    entry.fault_id = fault.id
+                await self._answer(scope, receive, send, fault_response(fault))
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            if entry is not None:
+                entry.duration_ms = round((time.perf_counter() - started) * 1000)
+                principal = _principal(self.tokens, scope)
+                entry.partner_id = principal.partner_id if principal else None
+                await anyio.to_thread.run_sync(self._record, entry)
+
+    def _journaled(self, scope: Scope, receive: Receive, send: Send) -> tuple[Entry, Receive, Send]:
+        path = canonical_path(scope["path"])
+        entry = Entry(
+            at=self.emulator.clock(),
+            method=scope["method"],
+            path=path,
+            customer_id=_customer_of(path),
+        )
+
+        async def receive_noting() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and message.get("body"):
+                entry.take_body(message["body"])
+            return message
+
+        async def send_noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name == b"ms-requestid":
+                        entry.request_id = value.decode("latin-1")
+                    elif name == b"ms-correlationid":
+                        entry.correlation_id = value.decode("latin-1")
+            await send(message)
+
+        return entry, receive_noting, send_noting
+
+    def _record(self, entry: Entry) -> None:
+        with self.emulator.db.write() as conn:
+            self.emulator.journal.record(conn, entry)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, response: Response) -> None:
         scope["ztd.answer"] = response
@@ -94,7 +147,7 @@ class EmulatorGate:
     def _count_call(self, fault: StoredFault) -> bool:
         """Count one more matching call across all processes; whether this one fires."""
         f = emulator_faults.c
-        with self.cache.db.write() as conn:
+        with self.emulator.db.write() as conn:
             seen = conn.execute(
                 update(emulator_faults)
                 .where(f.id == fault.id)

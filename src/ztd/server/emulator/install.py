@@ -9,11 +9,25 @@ from ztd.server.api.context import AppContext
 from ztd.server.emulator import control
 from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.gate import EmulatorGate
+from ztd.server.emulator.journal import Journal
 
 
 def install(app: FastAPI, ctx: AppContext, entry: ASGIApp) -> ASGIApp:
     """Add the control plane to ``app``; returns the entry wrapped in the emulator's gate."""
-    cache = ControlCache(ctx.db)
-    app.state.emulator = control.Emulator(db=ctx.db, cache=cache, clock=ctx.clock)
+    settings = ctx.settings
+    emulator = control.Emulator(
+        db=ctx.db,
+        cache=ControlCache(ctx.db),
+        clock=ctx.clock,
+        journal=Journal(settings.journal_max_entries, settings.journal_max_age_seconds),
+    )
+    app.state.emulator = emulator
     app.include_router(control.router)
-    return EmulatorGate(entry, cache, ctx.tokens, ctx.settings.server_id, control_plane=True)
+    return EmulatorGate(
+        entry,
+        emulator,
+        ctx.tokens,
+        settings.server_id,
+        control_plane=True,
+        journal_always=settings.journal,
+    )

@@ -23,6 +23,7 @@ from ztd.server.storage.schema import (
     devices,
     emulator_faults,
     emulator_holds,
+    emulator_requests,
     emulator_rules,
     idempotency_records,
     job_chunks,
@@ -33,7 +34,7 @@ from ztd.server.storage.schema import (
 )
 
 SNAPSHOT_FORMAT = "ztd-snapshot/1"
-_CONTROLS = {emulator_rules.name, emulator_faults.name, emulator_holds.name}
+_CONTROLS = {t.name for t in (emulator_rules, emulator_faults, emulator_holds, emulator_requests)}
 TENANT_TABLES = (applications, partner_customers, customers, partners)
 
 

@@ -277,3 +277,23 @@ emulator_holds = Table(
     Column("polls", Integer, nullable=True),
     Column("release_at", Timestamp, nullable=True),
 )
+
+# The request journal (GET /_ztd/v1/requests), kept while ZTD_JOURNAL=true; bounded by count
+# and age. No header is stored, so no token ever is.
+emulator_requests = Table(
+    "emulator_requests",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("at", Timestamp, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("partner_id", String(64), nullable=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("request_id", String(128), nullable=True),
+    Column("correlation_id", String(128), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("body_excerpt", Text, nullable=True),
+    Column("fault_id", GUID, nullable=True),  # the injected fault that answered, if one did
+    Index(None, "correlation_id"),
+)

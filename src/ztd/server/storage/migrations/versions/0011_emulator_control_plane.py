@@ -1,4 +1,4 @@
-"""emulator control plane: outcome rules, HTTP faults, held jobs
+"""emulator control plane: outcome rules, HTTP faults, held jobs, request journal
 
 Revision ID: 0011_emulator
 Revises: 0010
@@ -36,8 +36,32 @@ def upgrade() -> None:
         sa.Column("release_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("job_id", name=op.f("pk_emulator_holds")),
     )
+    op.create_table(
+        "emulator_requests",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("method", sa.String(16), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("partner_id", sa.String(64), nullable=True),
+        sa.Column("customer_id", sa.String(64), nullable=True),
+        sa.Column("request_id", sa.String(128), nullable=True),
+        sa.Column("correlation_id", sa.String(128), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("body_excerpt", sa.Text(), nullable=True),
+        sa.Column("fault_id", sa.String(36), nullable=True),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_emulator_requests")),
+    )
+    op.create_index(
+        op.f("ix_emulator_requests_correlation_id"), "emulator_requests", ["correlation_id"]
+    )
 
 
 def downgrade() -> None:
-    for name in ("emulator_holds", "emulator_faults", "emulator_rules"):
+    for name in ("emulator_requests", "emulator_holds", "emulator_faults", "emulator_rules"):
         op.drop_table(name)
