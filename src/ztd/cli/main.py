@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from ztd.cli import admin_commands, identity_commands, partner_commands, server_commands
+from ztd.cli import (
+    admin_commands,
+    emulator_commands,
+    identity_commands,
+    partner_commands,
+    server_commands,
+)
 
 app = typer.Typer(
     name="ztd",
@@ -16,6 +22,7 @@ server_commands.register(app)
 admin_commands.register(app)
 identity_commands.register(app)
 partner_commands.register(app)
+emulator_commands.register(app)
 
 
 def run() -> None:

@@ -128,6 +128,7 @@ def add_rule(spec: RuleSpec, request: Request) -> Created:
     "/rules",
     response_model=list[StoredRule],
     response_model_by_alias=True,
+    response_model_exclude_none=True,
     operation_id="emulatorListRules",
 )
 def list_rules(
@@ -163,6 +164,7 @@ def add_fault(spec: FaultSpec, request: Request) -> Created:
     "/faults",
     response_model=list[StoredFaultOut],
     response_model_by_alias=True,
+    response_model_exclude_none=True,
     operation_id="emulatorListFaults",
 )
 def list_faults(
