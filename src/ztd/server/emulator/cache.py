@@ -10,9 +10,14 @@ from dataclasses import dataclass, field
 import anyio.to_thread
 from sqlalchemy import func, select
 
-from ztd.server.emulator.specs import FaultSpec
+from ztd.server.emulator.specs import FaultSpec, ThrottleSpec
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import emulator_faults, emulator_holds, emulator_rules
+from ztd.server.storage.schema import (
+    emulator_faults,
+    emulator_holds,
+    emulator_rules,
+    emulator_throttling,
+)
 
 REFRESH_SECONDS = 1.0  # how late another process's control-plane write may take effect
 
@@ -26,7 +31,9 @@ class StoredFault:
 @dataclass
 class ControlCache:
     db: Database
+    default_throttling: ThrottleSpec = field(default_factory=ThrottleSpec)  # the settings'
     faults: list[StoredFault] = field(default_factory=list)
+    throttling: ThrottleSpec | None = None  # None: off
     holds_possible: bool = False  # a rule or a held job exists: status reads look for holds
     loaded_at: float = -math.inf
 
@@ -53,8 +60,11 @@ class ControlCache:
             ).all()
             rules = conn.execute(select(func.count()).select_from(emulator_rules)).scalar_one()
             held = conn.execute(select(func.count()).select_from(emulator_holds)).scalar_one()
+            stored = conn.execute(select(emulator_throttling.c.spec)).scalar()
         self.faults = [
             StoredFault(id_, FaultSpec.model_validate_json(spec)) for id_, spec in faults
         ]
         self.holds_possible = bool(rules or held)
+        spec = ThrottleSpec.model_validate_json(stored) if stored else self.default_throttling
+        self.throttling = spec if spec.active else None
         self.loaded_at = time.monotonic()

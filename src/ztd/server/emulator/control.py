@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Table, delete, select
 
 from ztd.server.api.context import context_of
@@ -21,10 +21,16 @@ from ztd.server.emulator import world
 from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.journal import Journal, JournalEntry
 from ztd.server.emulator.journal import read as read_journal
-from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec
+from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec, ThrottleSpec
+from ztd.server.emulator.throttle import Throttler
 from ztd.server.errors import bad_request
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import emulator_faults, emulator_requests, emulator_rules
+from ztd.server.storage.schema import (
+    emulator_faults,
+    emulator_requests,
+    emulator_rules,
+    emulator_throttling,
+)
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Emulator:
     cache: ControlCache
     clock: Clock
     journal: Journal
+    throttler: Throttler
 
 
 def emulator_of(request: Request) -> Emulator:
@@ -259,3 +266,28 @@ def list_requests(
 @router.delete("/requests", response_model=Cleared, operation_id="emulatorClearRequests")
 def clear_requests(request: Request) -> Cleared:
     return _clear(emulator_of(request), emulator_requests)
+
+
+class ThrottlingState(ThrottleSpec):
+    buckets: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@router.put("/throttling", response_model=ThrottleSpec, operation_id="emulatorSetThrottling")
+def set_throttling(spec: ThrottleSpec, request: Request) -> ThrottleSpec:
+    """Throttle per partner and/or per partner+customer; {} turns throttling off. Overrides
+    the ZTD_THROTTLE_* settings until a reset of everything."""
+    emulator = emulator_of(request)
+    with emulator.db.write() as conn:
+        conn.execute(delete(emulator_throttling))
+        conn.execute(emulator_throttling.insert().values(id=1, spec=spec.model_dump_json()))
+    emulator.cache.invalidate()
+    return spec
+
+
+@router.get("/throttling", response_model=ThrottlingState, operation_id="emulatorGetThrottling")
+async def get_throttling(request: Request) -> ThrottlingState:
+    """The throttling in force, and the live buckets this process counted lately."""
+    emulator = emulator_of(request)
+    await emulator.cache.refresh_if_stale()
+    spec = emulator.cache.throttling or ThrottleSpec()
+    return ThrottlingState(**spec.model_dump(), buckets=await emulator.throttler.buckets())

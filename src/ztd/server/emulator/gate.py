@@ -21,6 +21,8 @@ from ztd.server.auth.tokens import InvalidToken, Principal, Role, TokenValidator
 from ztd.server.emulator.cache import StoredFault
 from ztd.server.emulator.control import Emulator
 from ztd.server.emulator.journal import Entry
+from ztd.server.emulator.specs import ThrottleSpec
+from ztd.server.emulator.throttle import Verdict
 from ztd.server.storage.schema import emulator_faults
 
 CONTROL_PREFIX = "/_ztd/"
@@ -58,7 +60,7 @@ class EmulatorGate:
             await self.app(scope, receive, send)
             return
         await self.cache.refresh_if_stale()
-        if self.cache.faults or self.journal_always:
+        if self.cache.faults or self.journal_always or self.cache.throttling is not None:
             await self._emulated(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -69,6 +71,14 @@ class EmulatorGate:
             entry, receive, send = self._journaled(scope, receive, send)
         started = time.perf_counter()
         try:
+            throttling = self.cache.throttling
+            if throttling is not None and scope["path"][:4].lower() == "/v1/":
+                verdict = await self._throttle(scope, throttling)
+                if verdict is not None and not verdict.allowed:
+                    await self._answer(scope, receive, send, throttled(verdict.reset_after))
+                    return
+                if verdict is not None and throttling.rate_limit_headers:
+                    send = _with_rate_limit_headers(send, verdict)
             fault = await self._fault_for(scope) if self.cache.faults else None
             if fault is not None and fault.spec.latency_ms:
                 await asyncio.sleep(fault.spec.latency_ms / 1000)
@@ -111,6 +121,13 @@ class EmulatorGate:
             await send(message)
 
         return entry, receive_noting, send_noting
+
+    async def _throttle(self, scope: Scope, spec: ThrottleSpec) -> Verdict | None:
+        principal = _principal(self.tokens, scope)
+        if principal is None:  # refused anyway (401)
+            return None
+        customer = _customer_of(canonical_path(scope["path"]))
+        return await self.emulator.throttler.check(spec, principal.partner_id, customer)
 
     def _record(self, entry: Entry) -> None:
         with self.emulator.db.write() as conn:
@@ -170,22 +187,37 @@ def missing(path: str) -> Response:
     return error_response(404, "1000", f"No resource at {path}.")
 
 
+def throttled(wait: int) -> Response:
+    """The answer and body Partner Center documents for throttling (Retry-After: seconds)."""
+    body = {"statusCode": 429, "message": f"Rate limit is exceeded. Try again in {wait} seconds."}
+    return Response(
+        orjson.dumps(body),
+        status_code=429,
+        media_type="application/json",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _with_rate_limit_headers(send: Send, verdict: Verdict) -> Send:
+    extra = [
+        (b"ratelimit-limit", str(verdict.limit).encode()),
+        (b"ratelimit-remaining", str(verdict.remaining).encode()),
+        (b"ratelimit-reset", str(verdict.reset_after).encode()),
+    ]
+
+    async def send_with(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return send_with
+
+
 def fault_response(fault: StoredFault) -> Response:
     spec = fault.spec
     status = spec.status or 500
     if status == 429:
-        # The body Partner Center documents for throttling, with Retry-After in seconds.
-        wait = 1 if spec.retry_after is None else spec.retry_after
-        body = {
-            "statusCode": 429,
-            "message": f"Rate limit is exceeded. Try again in {wait} seconds.",
-        }
-        return Response(
-            orjson.dumps(body),
-            status_code=429,
-            media_type="application/json",
-            headers={"Retry-After": str(wait)},
-        )
+        return throttled(1 if spec.retry_after is None else spec.retry_after)
     headers = {"Retry-After": str(spec.retry_after)} if spec.retry_after is not None else None
     return error_response(
         status, str(status), f"Injected fault {fault.id} (ztd emulator).", headers=headers

@@ -10,6 +10,8 @@ from ztd.server.emulator import control
 from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.gate import EmulatorGate
 from ztd.server.emulator.journal import Journal
+from ztd.server.emulator.specs import ThrottleSpec, parse_limit
+from ztd.server.emulator.throttle import Throttler
 
 
 def install(app: FastAPI, ctx: AppContext, entry: ASGIApp) -> ASGIApp:
@@ -17,9 +19,17 @@ def install(app: FastAPI, ctx: AppContext, entry: ASGIApp) -> ASGIApp:
     settings = ctx.settings
     emulator = control.Emulator(
         db=ctx.db,
-        cache=ControlCache(ctx.db),
+        cache=ControlCache(
+            ctx.db,
+            default_throttling=ThrottleSpec(
+                partner=parse_limit(settings.throttle_partner),
+                customer=parse_limit(settings.throttle_customer),
+                rate_limit_headers=settings.throttle_headers,
+            ),
+        ),
         clock=ctx.clock,
         journal=Journal(settings.journal_max_entries, settings.journal_max_age_seconds),
+        throttler=Throttler(settings.throttle_storage),
     )
     app.state.emulator = emulator
     app.include_router(control.router)

@@ -105,3 +105,29 @@ FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 class Created(BaseModel):
     id: str
+
+
+class ThrottleLimit(_Body):
+    requests: int = Field(ge=1)
+    per_seconds: int = Field(ge=1)
+
+
+class ThrottleSpec(_Body):
+    """Partner Center's two documented scopes: a partner, and a partner acting for one
+    customer. Neither: throttling off."""
+
+    partner: ThrottleLimit | None = None
+    customer: ThrottleLimit | None = None
+    rate_limit_headers: bool = Field(False, description="RateLimit-* headers on answers")
+
+    @property
+    def active(self) -> bool:
+        return self.partner is not None or self.customer is not None
+
+
+def parse_limit(text: str | None) -> ThrottleLimit | None:
+    """A ZTD_THROTTLE_* setting, "REQUESTS/SECONDS"."""
+    if not text:
+        return None
+    requests, seconds = text.split("/")
+    return ThrottleLimit(requests=int(requests), per_seconds=int(seconds))

@@ -25,6 +25,7 @@ from ztd.server.storage.schema import (
     emulator_holds,
     emulator_requests,
     emulator_rules,
+    emulator_throttling,
     idempotency_records,
     job_chunks,
     job_items,
@@ -34,7 +35,16 @@ from ztd.server.storage.schema import (
 )
 
 SNAPSHOT_FORMAT = "ztd-snapshot/1"
-_CONTROLS = {t.name for t in (emulator_rules, emulator_faults, emulator_holds, emulator_requests)}
+_CONTROLS = {
+    t.name
+    for t in (
+        emulator_rules,
+        emulator_faults,
+        emulator_holds,
+        emulator_requests,
+        emulator_throttling,
+    )
+}
 TENANT_TABLES = (applications, partner_customers, customers, partners)
 
 

@@ -297,3 +297,11 @@ emulator_requests = Table(
     Column("fault_id", GUID, nullable=True),  # the injected fault that answered, if one did
     Index(None, "correlation_id"),
 )
+
+# Throttling set with PUT /_ztd/v1/throttling (one row; none: the ZTD_THROTTLE_* settings).
+emulator_throttling = Table(
+    "emulator_throttling",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("spec", Text, nullable=False),
+)

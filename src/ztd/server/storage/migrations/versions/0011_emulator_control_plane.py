@@ -1,4 +1,4 @@
-"""emulator control plane: outcome rules, HTTP faults, held jobs, request journal
+"""emulator control plane: outcome rules, HTTP faults, held jobs, request journal, throttling
 
 Revision ID: 0011_emulator
 Revises: 0010
@@ -60,8 +60,20 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_emulator_requests_correlation_id"), "emulator_requests", ["correlation_id"]
     )
+    op.create_table(
+        "emulator_throttling",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("spec", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_emulator_throttling")),
+    )
 
 
 def downgrade() -> None:
-    for name in ("emulator_requests", "emulator_holds", "emulator_faults", "emulator_rules"):
+    for name in (
+        "emulator_throttling",
+        "emulator_requests",
+        "emulator_holds",
+        "emulator_faults",
+        "emulator_rules",
+    ):
         op.drop_table(name)
