@@ -62,6 +62,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         keys.keys()  # load the signing keys now, not on the first request (~50 ms)
+        draining = health.watch_for_drain(_app)
         worker_thread = None
         if embedded_worker:
             worker_thread = WorkerThread(Worker(db, settings, clock=clock, wakeup=ctx.wakeup))
@@ -69,6 +70,7 @@ def create_app(
         try:
             yield
         finally:
+            draining.set()
             if worker_thread is not None:
                 worker_thread.shutdown()
 
