@@ -97,3 +97,25 @@ def test_cli_errors_are_precise(emu: Emulator) -> None:
     assert code == 1 and "--partner" in out
     with pytest.raises(ControlError, match="operator token"):
         ControlClient(emu.base_url, t.token).rules()
+
+
+def test_upload_wait_follows_a_batch_held_in_processing(emu: Emulator, tmp_path: Path) -> None:
+    t = emu.tenant()
+    # The oldest matching rule decides a device: the first device gets 808, the second is
+    # held in processing.
+    emu.add_rule({"serialNumber": "*"}, {"errorCode": "808"}, customerId=t.customer_id, times=1)
+    emu.add_rule({"serialNumber": "*"}, {"stayProcessing": {"polls": 2}}, customerId=t.customer_id)
+    csv = tmp_path / "d.csv"
+    code, out = run(emu, "demo-data", "--count", "2", "--output", str(csv))
+    assert code == 0, out
+    env = {"ZTD_URL": emu.base_url, "ZTD_TOKEN": t.token}
+    result = CliRunner().invoke(
+        app, ["upload", str(csv), "--customer", t.customer_id, "--wait", "--json"], env=env
+    )
+    assert result.exit_code == 2, result.output  # some device failed: the forced 808
+    polls = [
+        r["status"]
+        for r in emu.requests(customerId=t.customer_id, method="GET")
+        if "/batchJobStatus/" in r["path"]
+    ]
+    assert len(polls) >= 3 and set(polls) == {200}
