@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from ztd.identity import synthesize_hash
 from ztd.server.app import create_app
 from ztd.server.auth.tokens import Role
 from ztd.server.clock import utc_now
+from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.journal import Journal
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
@@ -378,3 +380,11 @@ def test_snapshot_export_reset_import_gives_identical_lists(
     snapshot["tables"]["nonsense"] = {"columns": [], "rows": []}
     refused = client.put("/_ztd/v1/snapshot", json=snapshot, headers=op)
     assert refused.status_code == 400 and "tables.nonsense" in refused.json()["description"]
+
+
+def test_controls_survive_a_database_that_does_not_answer(tmp_path: Path) -> None:
+    unmigrated = Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables at all
+    cache = ControlCache(unmigrated)
+    cache.refresh_if_stale_sync()  # logs, keeps "no controls", retries a second later
+    assert cache.faults == [] and cache.throttling is None and not cache.stale()
+    unmigrated.dispose()

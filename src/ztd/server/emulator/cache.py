@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from ztd.server.storage.schema import (
     emulator_rules,
     emulator_throttling,
 )
+
+log = logging.getLogger("ztd.server")
 
 REFRESH_SECONDS = 1.0  # how late another process's control-plane write may take effect
 
@@ -45,11 +48,21 @@ class ControlCache:
 
     async def refresh_if_stale(self) -> None:
         if self.stale():
-            await anyio.to_thread.run_sync(self.refresh)
+            await anyio.to_thread.run_sync(self.refresh_or_keep)
 
     def refresh_if_stale_sync(self) -> None:
         if self.stale():
+            self.refresh_or_keep()
+
+    def refresh_or_keep(self) -> None:
+        """Refresh; when the database does not answer, keep what is known and try again in
+        REFRESH_SECONDS: the controls must not turn a database hiccup into failed requests
+        (/readyz reports the database)."""
+        try:
             self.refresh()
+        except Exception as exc:
+            log.warning("emulator controls not refreshed: %s", exc)
+            self.loaded_at = time.monotonic()
 
     def refresh(self) -> None:
         with self.db.read() as conn:
