@@ -8,6 +8,7 @@ import fnmatch
 import random
 import time
 from collections.abc import Callable
+from time import monotonic
 
 import anyio.to_thread
 import orjson
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ztd.server.api.errors import error_response
 from ztd.server.api.middleware import PartnerCenterHeaders, canonical_path
 from ztd.server.auth.tokens import InvalidToken, Principal, Role, TokenValidator
-from ztd.server.emulator.cache import StoredFault
+from ztd.server.emulator.cache import REFRESH_SECONDS, StoredFault
 from ztd.server.emulator.control import Emulator
 from ztd.server.emulator.journal import Entry
 from ztd.server.emulator.specs import ThrottleSpec
@@ -53,14 +54,16 @@ class EmulatorGate:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path[:6].lower() == CONTROL_PREFIX:
+        if path.startswith("/_") and path[:6].lower() == CONTROL_PREFIX:
             if not self.control_plane or not _is_operator(self.tokens, scope):
                 await self._answer(scope, receive, send, missing(path))
                 return
             await self.app(scope, receive, send)
             return
-        await self.cache.refresh_if_stale()
-        if self.cache.faults or self.journal_always or self.cache.throttling is not None:
+        cache = self.cache
+        if monotonic() - cache.loaded_at > REFRESH_SECONDS:  # inline: this is the hot path
+            await cache.refresh_if_stale()
+        if cache.faults or self.journal_always or cache.throttling is not None:
             await self._emulated(scope, receive, send)
             return
         await self.app(scope, receive, send)
