@@ -3,6 +3,7 @@ real job engine, HTTP faults answered in Partner Center's shapes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -388,3 +389,51 @@ def test_controls_survive_a_database_that_does_not_answer(tmp_path: Path) -> Non
     cache.refresh_if_stale_sync()  # logs, keeps "no controls", retries a second later
     assert cache.faults == [] and cache.throttling is None and not cache.stale()
     unmigrated.dispose()
+
+
+def test_stay_processing_for_seconds(
+    client: TestClient, world: World, settings: Settings, worker: Worker
+) -> None:
+    op = operator_auth(settings, world)
+    client.post(
+        "/_ztd/v1/rules",
+        json={"match": {"serialNumber": "*"}, "outcome": {"stayProcessing": {"seconds": 1}}},
+        headers=op,
+    )
+    job = create_batch(client, world.customer, world.auth(), "timed", [hash_device(50)])
+    worker.run_until_idle()
+    held_since = time.monotonic()
+    assert status_of(client, world.customer, job, world.auth())["status"] == "processing"
+    deadline = held_since + 10
+    while status_of(client, world.customer, job, world.auth())["status"] == "processing":
+        assert time.monotonic() < deadline, "the hold never ended"
+        time.sleep(0.1)
+    assert time.monotonic() - held_since >= 0.5  # held about a second (after the worker)
+
+
+def test_reset_of_one_partner_keeps_the_other_partner(
+    client: TestClient, world: World, settings: Settings, worker: Worker
+) -> None:
+    op = operator_auth(settings, world)
+    create_batch(client, world.customer, world.auth(), "mine", [hash_device(60)])
+    create_batch(client, world.sibling_customer, world.auth(), "mine2", [hash_device(61)])
+    theirs_url = f"/v1/customers/{world.other_customer}/deviceBatches"
+    create_batch(
+        client, world.other_customer, world.auth(world.other_token), "theirs", [hash_device(62)]
+    )
+    client.post(
+        "/_ztd/v1/rules",
+        json={
+            "partnerId": world.partner,
+            "match": {"serialNumber": "*"},
+            "outcome": {"errorCode": "808"},
+        },
+        headers=op,
+    )
+    worker.run_until_idle()
+    before = client.get(theirs_url, headers=world.auth(world.other_token)).content
+    counts = client.post("/_ztd/v1/reset", json={"partnerId": world.partner}, headers=op).json()
+    assert counts["partners"] == 1 and counts["customers"] == 2 and counts["emulator_rules"] == 1
+    assert client.get(theirs_url, headers=world.auth(world.other_token)).content == before
+    gone = client.get(f"/v1/customers/{world.customer}/deviceBatches", headers=world.auth())
+    assert gone.status_code in (401, 403, 404)
