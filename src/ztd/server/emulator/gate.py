@@ -27,6 +27,7 @@ from ztd.server.emulator.throttle import Verdict
 from ztd.server.storage.schema import emulator_faults
 
 CONTROL_PREFIX = "/_ztd/"
+PROBES = frozenset({"/healthz", "/readyz"})
 
 
 class EmulatorGate:
@@ -58,6 +59,9 @@ class EmulatorGate:
             if not self.control_plane or not _is_operator(self.tokens, scope):
                 await self._answer(scope, receive, send, missing(path))
                 return
+            await self.app(scope, receive, send)
+            return
+        if path in PROBES:  # probes stay cheap: no controls, no journal, no throttling
             await self.app(scope, receive, send)
             return
         cache = self.cache
