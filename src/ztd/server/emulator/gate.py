@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from ztd.server.emulator.journal import Entry
 from ztd.server.emulator.specs import ThrottleSpec
 from ztd.server.emulator.throttle import Verdict
 from ztd.server.storage.schema import emulator_faults
+
+log = logging.getLogger("ztd.server")
 
 CONTROL_PREFIX = "/_ztd/"
 PROBES = frozenset({"/healthz", "/readyz"})
@@ -137,8 +140,11 @@ class EmulatorGate:
         return await self.emulator.throttler.check(spec, principal.partner_id, customer)
 
     def _record(self, entry: Entry) -> None:
-        with self.emulator.db.write() as conn:
-            self.emulator.journal.record(conn, entry)
+        try:
+            with self.emulator.db.write() as conn:
+                self.emulator.journal.record(conn, entry)
+        except Exception as exc:  # the answer is sent already; a lost entry is only logged
+            log.warning("request journal: entry not stored: %s", exc)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, response: Response) -> None:
         scope["ztd.answer"] = response
