@@ -63,6 +63,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         keys.keys()  # load the signing keys now, not on the first request (~50 ms)
         draining = health.watch_for_drain(_app)
+        if settings.control_plane:  # the emulator's controls, before the first request
+            _app.state.emulator.cache.refresh_or_keep()
         worker_thread = None
         if embedded_worker:
             worker_thread = WorkerThread(Worker(db, settings, clock=clock, wakeup=ctx.wakeup))
