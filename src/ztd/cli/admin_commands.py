@@ -18,7 +18,7 @@ from ztd.server.auth.database_keys import DatabaseKeyStore
 from ztd.server.auth.key_encryption import KeyEncryptionError, key_cipher, new_encryption_key
 from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.keys import KeyStore, SigningKeys
-from ztd.server.auth.tokens import Role, issue_token
+from ztd.server.auth.tokens import OPERATOR_TENANT, Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.services.applications import add_application
@@ -116,17 +116,26 @@ def customer_add(
 
 
 def token(
-    partner_id: Annotated[str, typer.Option("--partner", help="The partner's id.")],
+    partner_id: Annotated[str | None, typer.Option("--partner", help="The partner's id.")] = None,
     role: Annotated[Role, typer.Option(help="The user's role.")] = Role.ADMIN_AGENT,
     app_only: Annotated[bool, typer.Option("--app", help="An app-only token.")] = False,
+    operator: Annotated[
+        bool,
+        typer.Option("--operator", help="An operator token for the emulator's /_ztd/v1/."),
+    ] = False,
     hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 1.0,
 ) -> None:
-    """Print a bearer token for a partner (a user with ROLE, or --app)."""
+    """Print a bearer token for a partner (a user with ROLE, or --app), or --operator."""
     settings = Settings()
     db = prepare_database(settings)
-    with db.read() as conn:
-        if not tenancy.partner_exists(conn, partner_id):
-            _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
+    if operator:
+        partner_id, role, app_only = OPERATOR_TENANT, Role.OPERATOR, False
+    elif partner_id is None:
+        _fail("give --partner <id> (or --operator for the emulator's control plane)")
+    else:
+        with db.read() as conn:
+            if not tenancy.partner_exists(conn, partner_id):
+                _fail(f"no partner with id {partner_id}; add it with `ztd admin partner add`")
     typer.echo(
         issue_token(
             _key_store(settings, db),

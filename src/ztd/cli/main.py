@@ -29,6 +29,7 @@ SERVER_SIDE = {
     "worker": "Run a standalone job worker.",
     "db": "Database schema.",
     "admin": "Administer partners, customers and tokens.",
+    "emulator": "Drive the emulator's controls.",
 }
 CLI_INSTALL = "pip install 'ztd[cli]'"
 SERVER_INSTALL = "pip install 'ztd[server]'"
@@ -58,7 +59,7 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
 
 def _register_server_side(app: typer.Typer) -> None:
     try:
-        from ztd.cli import admin_commands, server_commands
+        from ztd.cli import admin_commands, emulator_commands, server_commands
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
         if missing.split(".")[0] == "ztd":  # our own module missing is a bug, not an extra
@@ -75,6 +76,7 @@ def _register_server_side(app: typer.Typer) -> None:
         return
     server_commands.register(app)
     admin_commands.register(app)
+    emulator_commands.register(app)  # ztd.testing runs an emulator in-process: the service
 
 
 def _not_installed(missing: str) -> Callable[[], None]:

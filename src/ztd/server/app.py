@@ -35,6 +35,7 @@ from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
+from ztd.server.emulator import install as emulator
 from ztd.server.errors import ApiError, bad_request, cut
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.observe import logs, tracing
@@ -72,6 +73,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         keys.keys()  # load the signing keys now, not on the first request (~50 ms)
+        draining = health.watch_for_drain(_app)
+        if settings.control_plane:  # the emulator's controls, before the first request
+            _app.state.emulator.cache.refresh_or_keep()
         worker_thread = None
         if embedded_worker:
             worker_thread = WorkerThread(Worker(db, settings, clock=clock, wakeup=ctx.wakeup))
@@ -79,6 +83,7 @@ def create_app(
         try:
             yield
         finally:
+            draining.set()
             if worker_thread is not None:
                 worker_thread.shutdown()
             ctx.secret_pool.close()
@@ -112,6 +117,8 @@ def create_app(
         server_id=settings.server_id,
         fast=FastStatus(ctx),
     )
+    if settings.control_plane:
+        app.entry = emulator.install(app, ctx, app.entry)
     if tracing.setup([db.write_engine, db.read_engine]):  # OTEL_* variables, ztd[otel]
         app.entry = tracing.instrument_asgi(app.entry)
     return app

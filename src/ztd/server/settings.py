@@ -122,6 +122,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate limit like '60/minute': {exc}") from None
         return value
 
+    # The emulator's control plane under /_ztd/v1/ (operator tokens only); false hides it.
+    control_plane: bool = True
+    # The request journal (GET /_ztd/v1/requests); off, it costs requests nothing.
+    journal: bool = False
+    journal_max_entries: int = Field(default=1000, ge=1)
+    journal_max_age_seconds: float = Field(default=3600.0, gt=0)
+    # Throttling as Partner Center does it, "REQUESTS/SECONDS" per partner and per
+    # partner+customer (off when unset; PUT /_ztd/v1/throttling overrides). Counted in memory,
+    # or in Redis ("redis://host:6379/0") so that several API processes share the limits.
+    throttle_partner: str | None = Field(default=None, pattern=r"^\d+/\d+$")
+    throttle_customer: str | None = Field(default=None, pattern=r"^\d+/\d+$")
+    throttle_storage: str = "memory://"
+    throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
+
     @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the given one (with the psycopg 3 driver), else SQLite."""

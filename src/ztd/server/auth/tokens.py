@@ -31,6 +31,11 @@ class Role(StrEnum):
     GLOBAL_ADMIN = "global-admin"
     ADMIN_AGENT = "admin-agent"
     SALES_AGENT = "sales-agent"
+    # ztd's own: drives the emulator's control plane (/_ztd/v1/), never a partner API.
+    OPERATOR = "ztd-operator"
+
+
+OPERATOR_TENANT = "00000000-0000-0000-0000-000000000000"  # the tid of operator tokens
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
 from ztd.server.clock import Clock, utc_now
+from ztd.server.emulator.rules import ForcedChunkFailure, expire_lease
 from ztd.server.jobs import leases, owners
 from ztd.server.jobs.documents import (
     ItemOutcome,
@@ -41,13 +42,21 @@ Processor = Callable[[Connection, leases.Lease, Row[Any], datetime], Processed |
 
 
 def _processors(settings: Settings) -> dict[str, Processor]:
+    from ztd.server.emulator.rules import decide_chunk
     from ztd.server.services.policy_updates import apply_chunk
     from ztd.server.services.registration import register_chunk
 
     def upload(
         conn: Connection, lease: leases.Lease, job: Row[Any], now: datetime
     ) -> Processed | None:
-        return register_chunk(conn, lease, job, now, settings.registration_mode)
+        # The emulator's outcome rules (/_ztd/v1/rules) decide around the registration.
+        return decide_chunk(
+            conn,
+            lease,
+            job,
+            now,
+            lambda: register_chunk(conn, lease, job, now, settings.registration_mode),
+        )
 
     return {"upload": upload, "policy_update": apply_chunk}
 
@@ -93,6 +102,11 @@ class Worker:
             except leases.LeaseLost:
                 LEASES_LOST.inc()
                 log.warning("dropped chunk %s of job %s: lease lost", lease.chunk_no, lease.job_id)
+            except ForcedChunkFailure as exc:  # an emulator rule: retried like a crash
+                log.info("chunk %s of job %s: %s", lease.chunk_no, lease.job_id, exc)
+                with self.db.write() as conn:
+                    expire_lease(conn, lease, self.clock())
+                self.reap()  # requeued, or failed for good once out of attempts
             else:
                 job_events.record(report, lease, time.perf_counter() - started)
         return True

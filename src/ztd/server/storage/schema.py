@@ -262,3 +262,66 @@ signing_keys = Table(
     Column("private_key", Text, nullable=False),
     Column("created_at", Timestamp, nullable=False),
 )
+
+# The emulator's control plane (/_ztd/v1/, src/ztd/server/emulator/): stored so that every
+# API process and worker sees the same rules, faults and held jobs. ``spec`` is the JSON the
+# operator posted; the columns beside it are what several processes must count atomically.
+emulator_rules = Table(
+    "emulator_rules",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("partner_id", GUID, nullable=True),
+    Column("customer_id", GUID, nullable=True),
+    Column("spec", Text, nullable=False),
+    Column("remaining", Integer, nullable=True),  # devices it may still decide; None: no limit
+    Column("created_at", Timestamp, nullable=False),
+)
+
+emulator_faults = Table(
+    "emulator_faults",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("partner_id", GUID, nullable=True),
+    Column("customer_id", GUID, nullable=True),
+    Column("spec", Text, nullable=False),
+    Column("seen", Integer, nullable=False, default=0),  # matching calls so far (nth, count)
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# A finished job a rule keeps reporting as processing: for ``polls`` more polls, or until
+# ``release_at``.
+emulator_holds = Table(
+    "emulator_holds",
+    metadata,
+    Column("job_id", GUID, primary_key=True),
+    Column("polls", Integer, nullable=True),
+    Column("release_at", Timestamp, nullable=True),
+)
+
+# The request journal (GET /_ztd/v1/requests), kept while ZTD_JOURNAL=true; bounded by count
+# and age. No header is stored, so no token ever is.
+emulator_requests = Table(
+    "emulator_requests",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("at", Timestamp, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("partner_id", String(64), nullable=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("request_id", String(128), nullable=True),
+    Column("correlation_id", String(128), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("body_excerpt", Text, nullable=True),
+    Column("fault_id", GUID, nullable=True),  # the injected fault that answered, if one did
+    Index(None, "correlation_id"),
+)
+
+# Throttling set with PUT /_ztd/v1/throttling (one row; none: the ZTD_THROTTLE_* settings).
+emulator_throttling = Table(
+    "emulator_throttling",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("spec", Text, nullable=False),
+)

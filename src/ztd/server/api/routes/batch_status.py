@@ -9,6 +9,7 @@ from ztd.server.api.customer_scope import CustomerCall, reading
 from ztd.server.api.ids import maybe_guid
 from ztd.server.api.responses import JSON_TYPE
 from ztd.server.api.status_cache import FinishedDocument
+from ztd.server.emulator.status import held_document
 from ztd.server.services import status
 
 router = APIRouter()
@@ -19,6 +20,10 @@ def get_batch_status(tracking_id: str, call: CustomerCall = Depends(reading)) ->
     ctx, cid, request = call.ctx, call.customer_id, call.request
     result = call.read(lambda conn: status.read_status(conn, cid, tracking_id, ctx.status_cache))
     ctx.status_cache.remember_relationship(call.principal.partner_id, cid)
+    if isinstance(result, FinishedDocument) and (
+        held := held_document(request, result_id(tracking_id))
+    ):
+        return Response(held, media_type=JSON_TYPE, headers={"Retry-After": "1"})
     if isinstance(result, FinishedDocument):
         ctx.status_cache.remember_document(cid, result_id(tracking_id), result)
         headers = {"ETag": result.etag}

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import text
 from starlette.responses import Response
 
@@ -21,8 +26,34 @@ async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
+def watch_for_drain(app: FastAPI) -> threading.Event:
+    """The event set once the process starts draining (SIGTERM or SIGINT: the server stops
+    taking connections and finishes the ones it has), so /readyz says not ready while
+    in-flight requests finish. The server's own signal handling runs on unchanged."""
+    draining = threading.Event()
+    app.state.draining = draining
+    if threading.current_thread() is not threading.main_thread():
+        return draining  # an embedded server (ztd.testing): no signals to watch
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def chained(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            draining.set()
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:  # what would have happened: die of the signal
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        signal.signal(sig, chained)
+    return draining
+
+
 @router.get("/readyz")
 def readyz(request: Request) -> Response:
+    draining: threading.Event | None = getattr(request.app.state, "draining", None)
+    if draining is not None and draining.is_set():
+        raise ApiError(503, "503", "The process is shutting down; send requests elsewhere.")
     try:
         with context_of(request).db.read() as conn:
             conn.execute(text("SELECT 1"))

@@ -1,0 +1,122 @@
+"""The request journal: what tests read back to see what their client really sent.
+
+Stored (every API process writes to the same table) and bounded by count and age. Only the
+request line, ids, status, timing and a bounded excerpt of the body are kept: no header, so
+no bearer token; bodies of the token endpoint are never kept (client secrets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, delete, func, select
+
+from ztd.server.storage.schema import emulator_requests
+
+BODY_EXCERPT_BYTES = 2048
+PRUNE_EVERY = 50  # inserts between prunes, per process
+_PRIVATE_PATHS = ("/oauth2/",)
+
+
+@dataclass
+class Entry:
+    at: datetime
+    method: str
+    path: str
+    status: int = 0
+    partner_id: str | None = None
+    customer_id: str | None = None
+    request_id: str | None = None
+    correlation_id: str | None = None
+    duration_ms: int = 0
+    body: bytearray | None = None
+    fault_id: str | None = None
+
+    def take_body(self, chunk: bytes) -> None:
+        if self.path.startswith(_PRIVATE_PATHS):
+            return
+        if self.body is None:
+            self.body = bytearray()
+        room = BODY_EXCERPT_BYTES - len(self.body)
+        if room > 0:
+            self.body += chunk[:room]
+
+
+class JournalEntry(BaseModel):
+    time: datetime
+    method: str
+    path: str
+    status: int
+    partner_id: str | None = Field(None, serialization_alias="partnerId")
+    customer_id: str | None = Field(None, serialization_alias="customerId")
+    request_id: str | None = Field(None, serialization_alias="requestId")
+    correlation_id: str | None = Field(None, serialization_alias="correlationId")
+    duration_ms: int = Field(serialization_alias="durationMs")
+    body_excerpt: str | None = Field(None, serialization_alias="bodyExcerpt")
+    fault_id: str | None = Field(None, serialization_alias="faultId")
+
+
+class Journal:
+    def __init__(self, max_entries: int, max_age_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.max_age = timedelta(seconds=max_age_seconds)
+        self._since_prune = 0
+
+    def record(self, conn: Connection, entry: Entry) -> None:
+        body = None
+        if entry.body:
+            body = bytes(entry.body).decode("utf-8", "replace")
+        conn.execute(
+            emulator_requests.insert().values(
+                at=entry.at,
+                method=entry.method,
+                path=entry.path[:2000],
+                status=entry.status,
+                partner_id=entry.partner_id,
+                customer_id=entry.customer_id,
+                request_id=entry.request_id,
+                correlation_id=entry.correlation_id,
+                duration_ms=entry.duration_ms,
+                body_excerpt=body,
+                fault_id=entry.fault_id,
+            )
+        )
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._since_prune = 0
+            self.prune(conn, entry.at)
+
+    def prune(self, conn: Connection, now: datetime) -> None:
+        r = emulator_requests.c
+        conn.execute(delete(emulator_requests).where(r.at < now - self.max_age))
+        top = conn.execute(select(func.max(r.pk))).scalar()
+        if top is not None:
+            conn.execute(delete(emulator_requests).where(r.pk <= top - self.max_entries))
+
+
+def read(conn: Connection, limit: int, **filters: Any) -> list[JournalEntry]:
+    """The newest ``limit`` entries matching ``filters`` (column=value), oldest first."""
+    r = emulator_requests.c
+    where = [r[name] == value for name, value in filters.items() if value is not None]
+    rows = conn.execute(
+        select(emulator_requests).where(*where).order_by(r.pk.desc()).limit(limit)
+    ).all()
+    return [
+        JournalEntry(
+            time=row.at,
+            method=row.method,
+            path=row.path,
+            status=row.status,
+            partner_id=row.partner_id,
+            customer_id=row.customer_id,
+            request_id=row.request_id,
+            correlation_id=row.correlation_id,
+            duration_ms=row.duration_ms,
+            body_excerpt=row.body_excerpt,
+            fault_id=row.fault_id,
+        )
+        for row in reversed(rows)
+    ]

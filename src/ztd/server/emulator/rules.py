@@ -1,0 +1,170 @@
+"""Device outcome rules, applied where the job engine decides a chunk's outcomes.
+
+A forced error is decided before registration (the device's item loses its id, so it is not
+registered) and reported through the same documents as a real one. ``failChunkTimes`` makes
+the worker's attempt fail (:class:`ForcedChunkFailure`) until the chunk's attempt count
+passes it, exercising the engine's retries. ``stayProcessing`` holds the job (:mod:`.holds`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select, update
+
+from ztd.identity import dds
+from ztd.server.emulator import holds
+from ztd.server.emulator.specs import RuleSpec, dds_error
+from ztd.server.jobs.documents import ItemOutcome, planned_outcome
+from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
+from ztd.server.storage.schema import emulator_rules, job_chunks, job_items
+
+Processed = tuple[list[ChunkRow], list[ItemOutcome]]
+
+
+class ForcedChunkFailure(Exception):
+    """A rule's ``failChunkTimes``: this attempt at the chunk fails, as a crash would."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    spec: RuleSpec
+    remaining: int | None
+
+    def matches(
+        self, serial: str | None, pkey: str | None, maker: str | None, model: str | None
+    ) -> bool:
+        m = self.spec.match
+        return (
+            (
+                m.serial_number is None
+                or (serial is not None and fnmatch.fnmatchcase(serial, m.serial_number))
+            )
+            and (m.product_key is None or m.product_key == pkey)
+            and (m.manufacturer is None or _same(m.manufacturer, maker))
+            and (m.model is None or _same(m.model, model))
+        )
+
+
+def _same(wanted: str, value: str | None) -> bool:
+    return value is not None and wanted.casefold() == value.casefold()
+
+
+def rules_for(conn: Connection, partner_id: str, customer_id: str) -> list[_Rule]:
+    r = emulator_rules.c
+    query = (
+        select(r.id, r.spec, r.remaining)
+        .where(
+            or_(r.partner_id.is_(None), r.partner_id == partner_id),
+            or_(r.customer_id.is_(None), r.customer_id == customer_id),
+            or_(r.remaining.is_(None), r.remaining > 0),
+        )
+        .order_by(r.created_at, r.id)
+    )
+    return [
+        _Rule(id_, RuleSpec.model_validate_json(spec), left)
+        for id_, spec, left in conn.execute(query)
+    ]
+
+
+def decide_chunk(
+    conn: Connection,
+    lease: Lease,
+    job: Row[Any],
+    now: datetime,
+    register: Callable[[], Processed | None],
+) -> Processed | None:
+    """The job engine's one seam: register the chunk (``register``) under the rules that
+    match its devices. Without rules it is ``register()`` plus one small query."""
+    rules = rules_for(conn, job.partner_id, job.customer_id)
+    if not rules:
+        return register()
+    decided = _match_items(conn, lease, rules)
+    if not decided:
+        return register()
+    for rule in {id(r): r for r in decided.values()}.values():
+        times = rule.spec.outcome.fail_chunk_times
+        if times is not None and lease.attempts <= times:
+            raise ForcedChunkFailure(
+                f"rule {rule.id}: attempt {lease.attempts} of chunk {lease.chunk_no} fails"
+            )
+    forced: dict[int, dds.DdsError] = {}
+    for ordinal, rule in decided.items():
+        code = rule.spec.outcome.error_code
+        if code is not None:
+            forced[ordinal] = dds_error(code) or dds.STORAGE_ERROR
+    _consume(conn, decided)
+    if forced:  # not registered: the item loses the id it got at enqueue
+        this_item = and_(job_items.c.job_id == lease.job_id, job_items.c.ordinal == bindparam("n"))
+        conn.execute(
+            update(job_items).where(this_item).values(device_id=None),
+            [{"n": ordinal} for ordinal in forced],
+        )
+    processed = register()
+    if processed is None:
+        rows = chunk_rows(conn, lease)
+        processed = (
+            rows,
+            [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows],
+        )
+    rows, outcomes = processed
+    for ordinal, error in forced.items():
+        outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
+    stays = [
+        r.spec.outcome.stay_processing for r in decided.values() if r.spec.outcome.stay_processing
+    ]
+    if stays:
+        holds.hold(conn, job.id, stays[0], now)
+    return rows, outcomes
+
+
+def _match_items(conn: Connection, lease: Lease, rules: list[_Rule]) -> dict[int, _Rule]:
+    """Item ordinal -> the first rule (oldest) deciding it; items refused at enqueue (no
+    device id: 802, 803, duplicates) keep their own answer. ``times`` counts devices."""
+    item = job_items.c
+    query = (
+        select(
+            item.ordinal, item.serial_number, item.product_key, item.manufacturer, item.model_name
+        )
+        .where(in_chunk(lease), item.device_id.is_not(None))
+        .order_by(item.ordinal)
+    )
+    left = {rule.id: rule.remaining for rule in rules}
+    decided: dict[int, _Rule] = {}
+    for ordinal, serial, pkey, maker, model in conn.execute(query):
+        for rule in rules:
+            budget = left[rule.id]
+            if (budget is None or budget > 0) and rule.matches(serial, pkey, maker, model):
+                decided[ordinal] = rule
+                if budget is not None:
+                    left[rule.id] = budget - 1
+                break
+    return decided
+
+
+def _consume(conn: Connection, decided: dict[int, _Rule]) -> None:
+    used: dict[str, int] = {}
+    for rule in decided.values():
+        if rule.remaining is not None:
+            used[rule.id] = used.get(rule.id, 0) + 1
+    r = emulator_rules.c
+    for rule_id, count in used.items():
+        conn.execute(
+            update(emulator_rules).where(r.id == rule_id).values(remaining=r.remaining - count)
+        )
+
+
+def expire_lease(conn: Connection, lease: Lease, now: datetime) -> None:
+    """After a forced failure: the lease ends now, so the reaper treats the chunk exactly as
+    one whose worker died (requeued, or StorageError once out of attempts)."""
+    c = job_chunks.c
+    conn.execute(
+        update(job_chunks)
+        .where(c.pk == lease.chunk_pk, c.lease_token == lease.token)
+        .values(lease_expires_at=now - timedelta(seconds=1))
+    )
