@@ -1,6 +1,6 @@
 """emulator control plane: outcome rules, HTTP faults, held jobs, request journal, throttling
 
-Revision ID: 0014_emulator
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30 00:00:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-30 00:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_emulator"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
