@@ -71,8 +71,8 @@ def test_every_operation_states_its_real_answers(doc: dict[str, Any]) -> None:
             assert op["security"], (method, path)
         if "{customer_id}" in path:
             assert "404" in codes, (method, path)
-        if method in WRITES:
-            assert op["requestBody"]["required"] is True, (method, path)
+        if method in WRITES and not path.startswith("/_ztd/"):  # the control plane's are
+            assert op["requestBody"]["required"] is True, (method, path)  # often optional
         for code, response in op["responses"].items():
             if code.startswith(("4", "5")):
                 schema = response["content"]["application/json"]["schema"]["$ref"]

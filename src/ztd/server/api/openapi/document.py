@@ -32,6 +32,10 @@ TAGS = [
     {"name": "Customers", "description": "The calling partner's customers"},
     {"name": "Identity", "description": "The built-in token issuer"},
     {"name": "Service", "description": "Health and readiness"},
+    {
+        "name": "Emulator",
+        "description": "ztd's control plane for tests (operator tokens only; docs/testing.md)",
+    },
 ]
 
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
@@ -110,9 +114,19 @@ class UndescribedRoute(LookupError):
     """The app has a route the operations table does not describe."""
 
 
+# The emulator's control plane (ztd's own admin API, not Partner Center's): its routes carry
+# FastAPI models, and FastAPI's own description of them is kept as it is.
+CONTROL_PLANE = "/_ztd/"
+CONTROL_PLANE_TAG = "Emulator"
+
+
 def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any]:
+    generated = get_openapi(title="", version="", routes=routes)
     paths: dict[str, dict[str, Any]] = {}
-    for path, method in route_keys(routes):
+    for path, method in route_keys(routes, generated):
+        if path.startswith(CONTROL_PLANE):
+            paths.setdefault(path, {})[method] = _control_plane(generated["paths"][path][method])
+            continue
         op = OPERATIONS.get(f"{method.upper()} {path}")
         if op is None:
             raise UndescribedRoute(
@@ -121,6 +135,9 @@ def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any
             )
         paths.setdefault(path, {})[method] = _operation(path, op)
     component_schemas = schemas() | examples.EXTRA_SCHEMAS
+    if any(path.startswith(CONTROL_PLANE) for path in paths):
+        fastapi_schemas = generated.get("components", {}).get("schemas", {})
+        component_schemas = fastapi_schemas | component_schemas
     return {
         "openapi": "3.1.0",
         "info": {
@@ -139,12 +156,32 @@ def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any
     }
 
 
-def route_keys(routes: list[BaseRoute]) -> list[tuple[str, str]]:
+def route_keys(
+    routes: list[BaseRoute], generated: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
     """(path, lower-case method) of every route in the schema. FastAPI's own generator finds
     them, however its router nests included routers; everything it says beyond that (no
-    bodies, 422s) is discarded."""
-    generated = get_openapi(title="", version="", routes=routes)
+    bodies, 422s) is discarded, except for the control plane."""
+    if generated is None:
+        generated = get_openapi(title="", version="", routes=routes)
     return [(path, method) for path, item in generated["paths"].items() for method in item]
+
+
+def _control_plane(operation: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's description of a control-plane operation, under one tag, with the bearer
+    scheme (an operator token: `ztd admin token --operator`)."""
+    operation = dict(operation)
+    operation["tags"] = [CONTROL_PLANE_TAG]
+    operation["security"] = [{"bearer": []}]
+    responses = {k: v for k, v in operation["responses"].items() if k != "422"}
+    error = {"content": {"application/json": {"schema": ERROR}}}
+    # Invalid bodies are 400 with Partner Center's error body (never 422); anything but an
+    # operator token, or the control plane switched off, gets the 404 of a missing path.
+    responses["400"] = {"description": ERROR_CODES[400], **error}
+    responses["404"] = {"description": "not found, or not an operator token", **error}
+    responses["500"] = {"description": ERROR_CODES[500], **error}
+    operation["responses"] = responses
+    return operation
 
 
 DESCRIPTION = """\
