@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ztd.server import heap
+from ztd.server import console, heap
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import api_error_response, error_response
 from ztd.server.api.fast_status import FastStatus
@@ -96,6 +96,7 @@ def create_app(
         policies.router,
     ):
         app.include_router(router)
+    console.mount(app)
     _install_error_handlers(app)
     # Outside FastAPI's own middleware stack: the status fast path should not pay for it,
     # and every response, errors included, gets Partner Center's headers.
