@@ -144,10 +144,10 @@ def test_upload_watch_progress_export_failures_assign_policy(
         Select(driver.find_element(By.ID, "assign-policy")).select_by_visible_text("Kiosk")
         driver.find_element(By.ID, "assign-button").click()
         wait_for(
-            lambda: [c.text for c in driver.find_elements(By.CSS_SELECTOR, "td.policy")].count(
-                "Kiosk"
-            )
-            == 2,
+            lambda: (
+                [c.text for c in driver.find_elements(By.CSS_SELECTOR, "td.policy")].count("Kiosk")
+                == 2
+            ),
             what="the policy on two devices",
         )
         shot(driver, "devices")
@@ -173,9 +173,9 @@ def test_a_sales_agent_sees_no_write_controls(
         ):
             driver.get(server + path)
             forms = driver.find_elements(By.CSS_SELECTOR, "form[method=post]")
-            assert [f.get_attribute("action") for f in forms] == [
-                f"{server}/console/sign-out"
-            ], path
+            assert [f.get_attribute("action") for f in forms] == [f"{server}/console/sign-out"], (
+                path
+            )
             assert not driver.find_elements(By.PARTIAL_LINK_TEXT, "Upload")
         # Nothing overflows the narrow window sideways.
         scroll, inner = driver.execute_script(

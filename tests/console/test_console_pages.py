@@ -36,9 +36,7 @@ def test_sign_in_sets_a_locked_down_session_cookie(client: TestClient, world: Wo
         follow_redirects=False,
     )
     assert answer.status_code == 303
-    cookie = next(
-        c for c in answer.headers.get_list("set-cookie") if c.startswith("ztd_console=")
-    )
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("ztd_console="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
     assert "Path=/console" in cookie
 
@@ -112,7 +110,9 @@ def test_a_sales_agent_sees_no_write_form_and_a_forged_post_is_refused(
     assert client.get(f"/console/customers/{world.customer}/upload").status_code == 403
 
 
-def test_a_post_without_the_sessions_csrf_token_is_refused(client: TestClient, world: World) -> None:
+def test_a_post_without_the_sessions_csrf_token_is_refused(
+    client: TestClient, world: World
+) -> None:
     sign_in(client, world.token)
     policies = f"/console/customers/{world.customer}/policies"
     for sent in ({}, {"csrf": "0" * 64}):

@@ -23,7 +23,6 @@ from ztd.server.auth.tokens import InvalidToken
 from ztd.server.console import preflight, uploads
 from ztd.server.console.api_calls import Api, ApiAnswer, seg
 from ztd.server.console.pages import Viewer, error_page, render
-from ztd.wire import PolicySettingsType
 from ztd.server.console.session import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -33,6 +32,7 @@ from ztd.server.console.session import (
     new_pre_session,
     set_cookie,
 )
+from ztd.wire import PolicySettingsType
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 DEVICES_PER_PAGE = 100
@@ -178,9 +178,7 @@ async def sign_in(request: Request) -> Response:
     except InvalidToken as exc:
         return _sign_in_again(request, f"The token was rejected: {exc}.")
     response = RedirectResponse(_next(request, str(form.get("next") or "")), 303)
-    set_cookie(
-        request, response, SESSION_COOKIE, token, int(principal.expires_at - time.time())
-    )
+    set_cookie(request, response, SESSION_COOKIE, token, int(principal.expires_at - time.time()))
     clear_cookie(request, response, PRE_SESSION_COOKIE)
     return response
 
@@ -361,11 +359,7 @@ async def assign_policy(request: Request, customer_id: str, batch_id: str) -> Re
             entry["value"] = policy_id
         base = f"/v1/customers/{seg(customer_id)}/deviceBatches/{seg(batch_id)}/devices"
         for device_id in device_ids:
-            _ok(
-                await api.call(
-                    "PUT", f"{base}/{seg(device_id)}", json={"policies": [entry]}
-                )
-            )
+            _ok(await api.call("PUT", f"{base}/{seg(device_id)}", json={"policies": [entry]}))
         return RedirectResponse(
             f"/console/customers/{seg(customer_id)}/batches/{seg(batch_id)}", 303
         )
@@ -476,9 +470,7 @@ def _progress(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _failure_groups(
-    job: dict[str, Any], sent: uploads.SentUpload | None
-) -> list[dict[str, Any]]:
+def _failure_groups(job: dict[str, Any], sent: uploads.SentUpload | None) -> list[dict[str, Any]]:
     entries = job.get("devicesStatus") or []
     aligned = sent is not None and len(sent.devices) == len(entries)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
