@@ -40,6 +40,11 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
         assert re.search(r"partner id : [0-9a-f-]{36}", text)
         assert re.search(r"customer id: [0-9a-f-]{36}", text)
         assert re.search(r"token      : \S+\.\S+\.\S+", text)
+        printed = re.search(r"token      : (\S+)", text)
+        assert printed
+        token = printed.group(1)
+        assert re.search(r"console    : http://127\.0\.0\.1:\d+/console\n", text)
+        assert f"/console/sign-in#token={token}\n" in text
         curl = next(line for line in lines if line.startswith("curl ")).strip()
         while True:  # the line is printed just before the server starts listening
             result = subprocess.run(
