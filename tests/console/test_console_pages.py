@@ -147,3 +147,50 @@ def test_unknown_console_pages_and_static_assets(client: TestClient, world: Worl
     htmx = client.get("/console/static/htmx-2.0.11.min.js")
     assert htmx.status_code == 200 and b"htmx" in htmx.content
     assert client.get("/console/static/htmx-LICENSE.txt").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the checker and the API's words, not storage
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("case03", (FIELD / "case03-no-header.csv"), "Add this line at the top of the file"),
+        ("bad.json", b'[{"hardwareHash": "AAAA"}, 7]', '<td class="num">2</td>'),
+        ("empty.csv", b"Device Serial Number,Windows Product ID,Hardware Hash\r\n", "no device"),
+        ("bytes.csv", b"\xff\xfe\x00\x00garbage", "the encoding changes part-way"),
+    ],
+)
+def test_preflight_variants_report_precisely_and_send_nothing(
+    client: TestClient, world: World, name: str, data: object, expected: str
+) -> None:
+    if isinstance(data, type(FIELD)):
+        if not data.is_file():
+            pytest.skip("field fixtures not present")
+        data = data.read_bytes()
+    assert isinstance(data, bytes)
+    sign_in(client, world.token)
+    page = client.get(f"/console/customers/{world.customer}/upload")
+    answer = client.post(
+        f"/console/customers/{world.customer}/upload",
+        data={"csrf": csrf_of(page.text), "new_batch": "never"},
+        files={"file": (name, data, "application/octet-stream")},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "nothing was sent" in answer.text
+    table = re.search(r'<table id="preflight-errors">.*?</table>', answer.text, re.S)
+    assert table and expected in table.group(0)
+    assert "never" not in client.get(f"/console/customers/{world.customer}").text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_apis_refusal_of_an_upload_is_shown_with_its_description(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, world.token)
+    page = client.get(f"/console/customers/{world.customer}/upload")
+    answer = client.post(
+        f"/console/customers/{world.customer}/upload",
+        data={"csrf": csrf_of(page.text), "new_batch": "a/b"},
+        files={"file": ("d.csv", _csv(range(905, 906)), "text/csv")},
+    )
+    assert answer.status_code == 400
+    assert "The service refused the upload" in answer.text and "contains &#39;/&#39;" in answer.text

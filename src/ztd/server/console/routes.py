@@ -5,6 +5,7 @@ description."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from ztd.server.console.session import (
 )
 from ztd.wire import PolicySettingsType
 
+log = logging.getLogger("ztd.server.console")
 router = APIRouter(prefix="/console", include_in_schema=False)
 DEVICES_PER_PAGE = 100
 SEARCH_SCAN_LIMIT = 100_000  # devices read to answer one search
@@ -123,6 +125,15 @@ async def _page(request: Request, handler: Page, *, write: bool = False) -> Resp
         )
         return error_page(
             request, answer.status, title, f"{answer.description} ({answer.code})", viewer
+        )
+    except Exception:  # a bug: logged, and the console's page rather than a bare 500
+        log.exception("console page %s failed", request.url.path)
+        return error_page(
+            request,
+            500,
+            "Unexpected error",
+            "Unexpected service error; it has been logged.",
+            viewer,
         )
 
 
