@@ -13,7 +13,10 @@ from tests.console.helpers import csrf_of, sign_in, writing_forms
 from tests.support.shared import shared_dir
 from ztd.identity import synthesize_device
 from ztd.server.auth.tokens import Role
+from ztd.server.clock import utc_now
+from ztd.server.services import applications
 from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
 
 FIELD = shared_dir() / "fixtures" / "field-cases"
 
@@ -194,3 +197,21 @@ def test_the_apis_refusal_of_an_upload_is_shown_with_its_description(
     )
     assert answer.status_code == 400
     assert "The service refused the upload" in answer.text and "contains &#39;/&#39;" in answer.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sign_in_with_client_credentials(client: TestClient, world: World, db: Database) -> None:
+    with db.write() as conn:
+        client_id, secret = applications.add_application(conn, world.partner, "tool", utc_now())
+    nonce = csrf_of(client.get("/console/sign-in").text)
+    wrong = client.post(
+        "/console/sign-in", data={"csrf": nonce, "client_id": client_id, "client_secret": "x"}
+    )
+    assert wrong.status_code == 400 and "client credentials were refused" in wrong.text
+    nonce = csrf_of(wrong.text)
+    answer = client.post(
+        "/console/sign-in",
+        data={"csrf": nonce, "client_id": client_id, "client_secret": secret},
+    )
+    assert answer.status_code == 200 and "Contoso" in answer.text
+    assert "application" in answer.text  # the viewer's label: an app-only token

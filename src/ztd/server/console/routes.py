@@ -40,6 +40,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 DEVICES_PER_PAGE = 100
 SEARCH_SCAN_LIMIT = 100_000  # devices read to answer one search
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+SESSION_AT_MOST_SECONDS = 24 * 3600
 
 
 class ApiProblem(Exception):
@@ -189,7 +190,9 @@ async def sign_in(request: Request) -> Response:
     except InvalidToken as exc:
         return _sign_in_again(request, f"The token was rejected: {exc}.")
     response = RedirectResponse(_next(request, str(form.get("next") or "")), 303)
-    set_cookie(request, response, SESSION_COOKIE, token, int(principal.expires_at - time.time()))
+    # The session ends with the token (one without exp: after a day, sign in again).
+    lifetime = min(principal.expires_at - time.time(), SESSION_AT_MOST_SECONDS)
+    set_cookie(request, response, SESSION_COOKIE, token, int(lifetime))
     clear_cookie(request, response, PRE_SESSION_COOKIE)
     return response
 
