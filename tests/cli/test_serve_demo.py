@@ -45,6 +45,11 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
         # The fast configuration by default: granian, one API process per usable core.
         workers = default_workers()
         assert f"with granian, {workers} process" in text
+        printed = re.search(r"token      : (\S+)", text)
+        assert printed
+        token = printed.group(1)
+        assert re.search(r"console    : http://127\.0\.0\.1:\d+/console\n", text)
+        assert f"/console/sign-in#token={token}\n" in text
         curl = next(line for line in lines if line.startswith("curl ")).strip()
         while True:  # the line is printed just before the server starts listening
             result = subprocess.run(

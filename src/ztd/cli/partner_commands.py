@@ -66,7 +66,7 @@ from ztd.client import (
     PartnerError,
     PollingTimeoutError,
 )
-from ztd.identity.csv_reader import CsvFormatError, read_devices
+from ztd.identity.csv_reader import CsvDiagnostic, CsvFormatError, read_devices
 from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json_bytes
 from ztd.identity.device import FirstCopies, identity_of
 from ztd.wire import Device
@@ -98,6 +98,7 @@ class InputFile:
     unit: str = "line"  # what a Finding's ``where`` counts: CSV lines or JSON devices
     whole_file: bool = False  # a problem of the file itself: leaving rows out cannot help
     batch_id: str | None = None  # named inside a JSON DeviceBatchCreationRequest
+    csv_errors: list[CsvDiagnostic] = field(default_factory=list)  # with columns (console)
 
 
 def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
@@ -138,6 +139,7 @@ def _read_csv(source: str, data: bytes) -> InputFile:
         warnings=[Finding(d.line, d.code, d.message) for d in result.warnings],
         # An error on no device row (the header, the encoding) concerns the whole file.
         whole_file=any(d.line not in row_lines for d in result.errors),
+        csv_errors=sorted(result.errors, key=lambda d: d.line),
     )
     loaded.problems = [
         f"{source}:{d.line}: {d.message}" for d in sorted(result.errors, key=lambda d: d.line)

@@ -229,6 +229,9 @@ def _print_demo(token: str, host: str, port: int) -> None:
     err.print(f"partner id : {DEMO_PARTNER_ID}")
     err.print(f"customer id: {DEMO_CUSTOMER_ID}")
     err.print(f"token      : {token}", soft_wrap=True)
+    err.print(f"console    : {base}/console")
+    # The token rides in the fragment, which browsers never send: it stays out of logs.
+    err.print(f"sign in    : {base}/console/sign-in#token={token}", soft_wrap=True)
     err.print("try:", style="bold")
     err.print(
         f"curl -s -H 'Authorization: Bearer {token}' "

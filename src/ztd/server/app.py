@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ztd.server import heap
+from ztd.server import console, heap
 from ztd.server.api import openapi
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import api_error_response, error_response
@@ -108,6 +108,7 @@ def create_app(
     ):
         app.include_router(router)
     openapi.install(app)
+    console.mount(app)
     _install_error_handlers(app)
     # Outside FastAPI's own middleware stack: the status fast path should not pay for it,
     # and every response, errors included, gets Partner Center's headers.
