@@ -15,6 +15,7 @@ from tests.conftest import World
 from tests.server.helpers import create_batch, hash_device
 from ztd.server.api.middleware import PartnerCenterHeaders
 from ztd.server.app import create_app
+from ztd.server.emulator.gate import EmulatorGate
 from ztd.server.jobs.worker import Worker
 from ztd.server.observe import tracing
 from ztd.server.settings import Settings
@@ -31,7 +32,10 @@ def test_off_without_otel_variables(
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     assert not tracing.wanted()
     app = create_app(settings, db=db, embedded_worker=False)
-    assert isinstance(app.entry, PartnerCenterHeaders)  # nothing wraps the request path
+    # Nothing of OpenTelemetry wraps the request path: the emulator's gate (on by default)
+    # sits right outside Partner Center's headers, and nothing outside it.
+    entry = app.entry
+    assert isinstance(entry, EmulatorGate) and isinstance(entry.app, PartnerCenterHeaders)
     with TestClient(app) as client:
         tracking = create_batch(client, world.customer, world.auth(), "untraced", [hash_device(1)])
     with db.read() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import tempfile
@@ -125,10 +126,12 @@ def serve(
 ) -> None:
     """Run the API server (with an embedded job worker unless --no-worker)."""
     require_free_port(host, port, err)
+    workers = workers or default_workers()
+    if workers > 1:  # first: granian forks this process, so metrics must not exist yet
+        shared_metrics_dir()
     settings = Settings()
     db = open_database(settings)
     check_key_store(settings, db)
-    workers = workers or default_workers()
     processes = plural(workers, "process", "processes")
     err.print(f"serving http://{host}:{port} with {server.value}, {processes}")
     if demo:
@@ -137,14 +140,15 @@ def serve(
     db.dispose()
     if no_worker:
         os.environ["ZTD_EMBEDDED_WORKER"] = "false"
-    if workers > 1:
-        shared_metrics_dir()
     if server is HttpServer.GRANIAN:
         from granian import Granian
         from granian.constants import Interfaces
 
         from ztd.server.http_limits import granian_http1_settings, limits_from_env
 
+        # Fresh worker processes, as uvicorn starts them: a forked one would inherit this
+        # process's imports, and prometheus-client picks its multiprocess mode on import.
+        multiprocessing.set_start_method("spawn", force=True)
         Granian(
             GRANIAN_APP_FACTORY,
             address=host,

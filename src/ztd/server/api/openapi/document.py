@@ -103,10 +103,27 @@ ERROR_CODES = {
     413: "413 the body is larger than ZTD_MAX_BODY_BYTES",
     414: "414 the URL is longer than ZTD_MAX_URL_BYTES",
     415: "415 the body is not JSON",
-    429: "429 too many attempts: wait Retry-After seconds",
+    429: "429 throttled (ZTD_THROTTLE_*, as Partner Center throttles), too many token attempts "
+    "or an injected fault: wait Retry-After seconds",
     431: "431 the headers exceed ZTD_MAX_HEADER_BYTES or ZTD_MAX_HEADER_COUNT",
+    502: "502 an injected fault (the emulator's /_ztd/v1/faults)",
+    504: "504 an injected fault (the emulator's /_ztd/v1/faults)",
     500: "800003 unexpected service error (logged)",
-    503: "503 the database is not reachable",
+    503: "503 the database is not reachable, or an injected fault",
+}
+
+
+# A 429 on /v1: Partner Center's throttling body ({statusCode, message}, which the emulator's
+# throttling sends as the service does), or the error body of an injected fault.
+THROTTLED: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"statusCode": {"type": "integer"}, "message": {"type": "string"}},
+            "required": ["statusCode", "message"],
+        },
+        ERROR,
+    ]
 }
 
 
@@ -134,7 +151,7 @@ def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any
                 "add it to ztd.server.api.openapi.operations."
             )
         paths.setdefault(path, {})[method] = _operation(path, op)
-    component_schemas = schemas() | examples.EXTRA_SCHEMAS
+    component_schemas = schemas() | examples.EXTRA_SCHEMAS | {"Throttled": THROTTLED}
     if any(path.startswith(CONTROL_PLANE) for path in paths):
         fastapi_schemas = generated.get("components", {}).get("schemas", {})
         component_schemas = fastapi_schemas | component_schemas
@@ -263,13 +280,15 @@ def _responses(path: str, op: Operation) -> dict[str, Any]:
     if op.operation_id == "DeviceBatches_Create":
         success["links"] = examples.JOB_LINKS | examples.BATCH_LINKS
     for status in _error_statuses(path, op):
-        responses[str(status)] = _error_response(status, op)
+        responses[str(status)] = _error_response(status, op, path)
     return responses
 
 
 def _error_statuses(path: str, op: Operation) -> list[int]:
     # 400: a %00 in any path; 414 and 431: the server's request limits, before any route.
     statuses = {400, 414, 431, 500, *op.errors}
+    if path.startswith("/v1/"):  # throttling, and the faults the emulator can inject
+        statuses |= {429, 502, 503, 504}
     if op.access not in (PUBLIC, CLIENT):
         statuses |= {401, 403}
     elif op.access == CLIENT:
@@ -285,13 +304,15 @@ def _error_statuses(path: str, op: Operation) -> list[int]:
     return sorted(statuses)
 
 
-def _error_response(status: int, op: Operation) -> dict[str, Any]:
+def _error_response(status: int, op: Operation, path: str) -> dict[str, Any]:
     headers = _headers(*COMMON_HEADERS)
     if status == 429:
         headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
     if status == 401 and op.access != CLIENT:
         headers |= _headers("WWW-Authenticate")
     schema = ERROR
+    if status == 429 and path.startswith("/v1/"):
+        schema = {"$ref": "#/components/schemas/Throttled"}
     if op.access == CLIENT and status in (400, 401):
         schema = {"$ref": "#/components/schemas/OAuthError"}
     return {
