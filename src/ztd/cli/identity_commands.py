@@ -28,7 +28,7 @@ from ztd.identity.validation import HashCheck, validate_hash
 
 __all__ = ["register"]
 
-# Get-WindowsAutopilotInfo's default header (device-identity.md section 2.1).
+# Get-WindowsAutopilotInfo's default header.
 DEMO_HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
 
 

@@ -1,4 +1,4 @@
-"""The device-deployment calls (reference §2, E1-E5 and E7) as requests, and the paging
+"""The device-deployment calls as requests, and the paging
 rules; shared by the sync and async fluent operations."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One exception hierarchy for every failure the SDK reports, rooted in ``PartnerError``.
 
-The classes follow the .NET SDK's error categories (reference §7.2) and separate "the request
+The classes follow the .NET SDK's error categories and separate "the request
 never got an answer" (``ServiceRequestError``) from "the service answered with an error"
 (``HttpResponseError`` and its per-status subclasses).
 """

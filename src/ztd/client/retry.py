@@ -1,4 +1,4 @@
-"""When to retry a call and how long to wait: the .NET SDK's policy (reference §7.2).
+"""When to retry a call and how long to wait: the .NET SDK's policy.
 
 Pure decisions, shared by the sync and async pipelines. Up to ``max_retries`` retries with
 (2^n - 1)/2 s backoff (0.5, 1.5, 3.5) on 5xx, 408 and connection failures; never on the

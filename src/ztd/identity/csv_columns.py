@@ -2,7 +2,7 @@
 
 Headers are compared after lower-casing and dropping everything but letters and digits, so
 "Device Serial Number", "device serial number", "Device_Serial_Number" and "serialNumber" (the
-API's JSON name) all match. Aliases come from device-identity.md section 2 (Intune /
+API's JSON name) all match. Aliases come from the Autopilot documentation (Intune /
 Get-WindowsAutopilotInfo, its -Partner variant, the Partner Center template, Microsoft Managed
 Desktop drafts, and vendor files).
 """

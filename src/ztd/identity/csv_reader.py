@@ -35,7 +35,7 @@ __all__ = [
     "read_devices",
 ]
 
-# Intune refuses files with more than 500 devices (device-identity.md section 2.1).
+# Intune refuses files with more than 500 devices.
 INTUNE_ROW_LIMIT: Final = 500
 _DELIMITERS: Final = (",", ";", "\t")
 _DELIMITER_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab"}

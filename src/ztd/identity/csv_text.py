@@ -1,4 +1,4 @@
-"""Turn the bytes of an uploaded CSV into text (device-identity.md section 2.5).
+"""Turn the bytes of an uploaded CSV into text.
 
 Files arrive as UTF-16 LE with a BOM (Windows PowerShell 5.1's Out-File, so most
 Get-WindowsAutopilotInfo output), UTF-8 with or without a BOM (PowerShell 7, CIPP), UTF-16

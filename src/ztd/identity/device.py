@@ -1,7 +1,7 @@
 """Can this device entry be registered, and under which identity?
 
 This is the one function the server calls per device. It applies the Partner Center rule
-(device-identity.md section 4): a device must carry at least one of
+: a device must carry at least one of
 
 1. hardwareHash + productKey          4. hardwareHash only
 2. hardwareHash + serialNumber        5. productKey only

@@ -1,6 +1,6 @@
 """Decoder for the Autopilot hardware hash (the base64 "4K hash" of Get-WindowsAutopilotInfo).
 
-Layout (device-identity.md section 1.3, checked on real hashes from four makers)::
+Layout (the Autopilot documentation, checked on real hashes from four makers)::
 
     0            'O' 'A'
     2            uint16 LE total_len: where the record area ends

@@ -7,7 +7,7 @@ the hash decoder warns, ``ztd csv check`` and ``ztd upload`` warn, and the regis
 the SMBIOS UUID (or first MAC) to tell such machines apart (``device.hardware_key``).
 
 Collected from the values that inventory tools (asset managers, CMDB importers, agent
-fingerprinting code) filter out in the wild, and from device-identity.md section 1.5.
+fingerprinting code) filter out in the wild, and from the Autopilot documentation
 Values are compared in their identity-key form (``key_text.fold``: look-alikes, invisible
 characters and letter case do not matter) with runs of spaces collapsed.
 """

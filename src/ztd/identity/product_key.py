@@ -1,4 +1,4 @@
-"""Rules for the ``productKey`` / "Windows Product ID" column (device-identity.md section 3).
+"""Rules for the ``productKey`` / "Windows Product ID" column.
 
 Three different things arrive in this column:
 

@@ -1,7 +1,7 @@
 """Record types of the Autopilot ("OA3" / "4K") hardware hash.
 
 Names follow the public decoders (Niehaus' AutopilotUtility and its ports); see
-device-identity.md section 1.3. The decoder, the synthesizer and the CLI share this table so
+the Autopilot documentation The decoder, the synthesizer and the CLI share this table so
 they cannot disagree about what a type number means.
 """
 

@@ -1,4 +1,4 @@
-"""Checks on a hardware hash beyond its structure (device-identity.md section 1.5).
+"""Checks on a hardware hash beyond its structure.
 
 ``decode_hash`` answers "is this a well-formed hash?"; ``validate_hash`` answers "would
 Microsoft accept it, and does it agree with the rest of the device row?". Errors mean the
@@ -35,8 +35,8 @@ __all__ = [
     "validate_hash",
 ]
 
-# Longest serial / manufacturer / model accepted. No limit is published (device-identity.md
-# section 4); real SMBIOS strings stay under 64 characters, and the registry stores 256.
+# Longest serial / manufacturer / model accepted. No limit is published; real SMBIOS
+# strings stay under 64 characters, and the registry stores 256.
 MAX_TEXT_LEN: Final = 256
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 

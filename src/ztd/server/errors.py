@@ -1,4 +1,4 @@
-"""Partner Center errors as the service raises them (reference §7): the HTTP status, the
+"""Partner Center errors as the service raises them: the HTTP status, the
 ``code`` and a ``description`` that says exactly what is wrong. Services raise these; the
 API renders them as ``{code, description, data, source}`` (``api/errors.py``)."""
 
@@ -26,7 +26,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-# The codes of reference §7.3, and the HTTP status as the code where Partner Center
+# The codes Partner Center documents, and the HTTP status as the code where Partner Center
 # documents none (405, 409, 413, 415).
 def bad_request(description: str, data: list[Any] | None = None) -> ApiError:
     return ApiError(400, "800002", description, data)
@@ -103,5 +103,5 @@ def unsupported_media_type(content_type: str) -> ApiError:
 
 
 def too_many_requests(description: str, retry_after: int) -> ApiError:
-    # Partner Center's throttling answer: 429 with the wait in whole seconds (reference §8).
+    # Partner Center's throttling answer: 429 with the wait in whole seconds.
     return ApiError(429, "429", description, headers={"Retry-After": str(max(1, retry_after))})

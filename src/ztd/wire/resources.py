@@ -1,4 +1,4 @@
-"""Device-deployment resources (reference §3)."""
+"""Device-deployment resources."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who is calling: bearer-token authentication and the role rules (reference §2, §7.3)."""
+"""Who is calling: bearer-token authentication and the role rules."""
 
 from __future__ import annotations
 
