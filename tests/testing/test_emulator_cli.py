@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -119,3 +120,16 @@ def test_upload_wait_follows_a_batch_held_in_processing(emu: Emulator, tmp_path:
         if "/batchJobStatus/" in r["path"]
     ]
     assert len(polls) >= 3 and set(polls) == {200}
+
+
+def test_each_answer_is_in_the_journal_before_the_client_has_it(emu: Emulator) -> None:
+    """A test reads the journal right after its call; the entry must be there already."""
+    t = emu.tenant()
+    path = f"/v1/customers/{t.customer_id}/deviceBatches"
+    with httpx.Client(base_url=emu.base_url, headers={"Authorization": f"Bearer {t.token}"}) as c:
+        for n in range(1, 41):
+            answer = c.get(path, params={"n": n})  # keep-alive: the quickest a client can ask again
+            seen = emu.requests(customerId=t.customer_id)
+            assert len(seen) == n, f"call {n}: the journal has {len(seen)} entries"
+            assert seen[-1]["requestId"] == answer.headers["MS-RequestId"]
+            assert seen[-1]["status"] == answer.status_code == 200

@@ -79,7 +79,6 @@ class EmulatorGate:
         entry: Entry | None = None
         if self.journal_always:
             entry, receive, send = self._journaled(scope, receive, send)
-        started = time.perf_counter()
         try:
             throttling = self.cache.throttling
             if throttling is not None and scope["path"][:4].lower() == "/v1/":
@@ -99,11 +98,15 @@ class EmulatorGate:
             else:
                 await self.app(scope, receive, send)
         finally:
-            if entry is not None:
-                entry.duration_ms = round((time.perf_counter() - started) * 1000)
-                principal = _principal(self.tokens, scope)
-                entry.partner_id = principal.partner_id if principal else None
-                await anyio.to_thread.run_sync(self._record, entry)
+            if entry is not None and not entry.stored:  # no complete answer was sent
+                await self._store(scope, entry)
+
+    async def _store(self, scope: Scope, entry: Entry) -> None:
+        entry.stored = True
+        entry.duration_ms = round((time.perf_counter() - entry.started) * 1000)
+        principal = _principal(self.tokens, scope)
+        entry.partner_id = principal.partner_id if principal else None
+        await anyio.to_thread.run_sync(self._record, entry)
 
     def _journaled(self, scope: Scope, receive: Receive, send: Send) -> tuple[Entry, Receive, Send]:
         path = canonical_path(scope["path"])
@@ -112,6 +115,7 @@ class EmulatorGate:
             method=scope["method"],
             path=path,
             customer_id=_customer_of(path),
+            started=time.perf_counter(),
         )
 
         async def receive_noting() -> Message:
@@ -128,6 +132,10 @@ class EmulatorGate:
                         entry.request_id = value.decode("latin-1")
                     elif name == b"ms-correlationid":
                         entry.correlation_id = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Stored before the last byte leaves: a client holding its answer can read
+                # its own entry back (a test asserting on the journal right after a call).
+                await self._store(scope, entry)
             await send(message)
 
         return entry, receive_noting, send_noting

@@ -34,6 +34,8 @@ class Entry:
     duration_ms: int = 0
     body: bytearray | None = None
     fault_id: str | None = None
+    started: float = 0.0  # perf_counter() when the request came in
+    stored: bool = False
 
     def take_body(self, chunk: bytes) -> None:
         if self.path.startswith(_PRIVATE_PATHS):
