@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ztd.server import console, heap
 from ztd.server.api import openapi
 from ztd.server.api.context import AppContext
-from ztd.server.api.errors import api_error_response, error_response
+from ztd.server.api.errors import domain_error_response, error_response
 from ztd.server.api.fast_status import FastStatus
 from ztd.server.api.middleware import PartnerCenterHeaders
 from ztd.server.api.routes import (
@@ -36,7 +36,7 @@ from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.emulator import install as emulator
-from ztd.server.errors import ApiError, bad_request, cut
+from ztd.server.errors import DomainError, InvalidRequest, cut
 from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.observe import logs, tracing
 from ztd.server.observe.http import RequestObserver
@@ -148,13 +148,13 @@ async def _no_nul_in_path(request: Request) -> None:
     which PostgreSQL refuses with an error: answer 400 for every route instead. Async: a
     plain function would cost every request a trip through the shared thread pool."""
     if "\x00" in request.scope["path"]:
-        raise bad_request("The path contains a NUL character (%00).")
+        raise InvalidRequest("The path contains a NUL character (%00).")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> Response:
-        return api_error_response(exc)
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> Response:
+        return domain_error_response(exc)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -1,43 +1,118 @@
-"""Partner Center errors as the service raises them: the HTTP status, the
-``code`` and a ``description`` that says exactly what is wrong. Services raise these; the
-API renders them as ``{code, description, data, source}`` (``api/errors.py``)."""
+"""The service's refusals as the domain sees them: what is wrong, in Partner Center's terms
+(its ``code`` and a ``name``) and a ``description`` that says exactly what, never an HTTP
+status. Services, jobs and the API's own checks raise these; the API edge alone turns them
+into Partner Center's error body and status (``api/errors.py``), so a rule about what a
+refusal looks like on the wire lives in one place.
+
+The per-device refusals a job reports (the 801-814 catalogue, ``ztd.identity.dds.DdsError``)
+belong to the same family: ``DeviceRefused`` carries one when a request about one device is
+refused synchronously (a device's policy set through PUT/PATCH).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from ztd.identity.dds import DdsError
 
 
-class ApiError(Exception):
-    """Raised anywhere in request handling; rendered as the Partner Center error body."""
+class DomainError(Exception):
+    """A refusal. ``code``: the Partner Center code the body carries (a string); ``name``:
+    what kind of refusal it is; ``description``: the sentence for the client; ``data``: a
+    list of details (validation problems), JSON-ready."""
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        description: str,
-        data: list[Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    code: ClassVar[str]
+    name: ClassVar[str]
+
+    def __init__(self, description: str, data: list[Any] | None = None) -> None:
         super().__init__(description)
-        self.status = status
-        self.code = code
         self.description = description
         self.data = data or []
-        self.headers = headers or {}
 
 
 # The codes Partner Center documents, and the HTTP status as the code where Partner Center
-# documents none (405, 409, 413, 415).
-def bad_request(description: str, data: list[Any] | None = None) -> ApiError:
-    return ApiError(400, "800002", description, data)
+# documents none (405, 408, 409, 413, 415, 429, 503).
+class InvalidRequest(DomainError):
+    code, name = "800002", "InvalidRequest"
+
+
+class InvalidCustomerId(InvalidRequest):
+    code, name = "900118", "InvalidCustomerId"
+
+
+class DeviceRefused(InvalidRequest):
+    """A request about one device refused for a reason of the per-device catalogue."""
+
+    def __init__(self, refusal: DdsError, description: str) -> None:
+        super().__init__(description)
+        self.refusal = refusal
+
+
+class Unauthenticated(DomainError):
+    code, name = "400", "Unauthenticated"
+
+
+class Forbidden(DomainError):
+    code, name = "900150", "Forbidden"
+
+
+class NotFound(DomainError):
+    code, name = "1000", "NotFound"
+
+
+class CustomerNotFound(NotFound):
+    code, name = "60003", "TenantNotFound"
+
+    def __init__(self, customer_id: str) -> None:
+        # Identical for "no such customer" and "another partner's customer": no existence
+        # oracle.
+        super().__init__(f"Tenant {customer_id} was not found.")
+
+
+class Conflict(DomainError):
+    code, name = "409", "Conflict"
+
+
+class BodyTooSlow(DomainError):
+    code, name = "408", "RequestTimeout"
+
+
+class BodyTooLarge(DomainError):
+    code, name = "413", "PayloadTooLarge"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body exceeds the limit of {limit} bytes.")
+
+
+class UnsupportedMediaType(DomainError):
+    code, name = "415", "UnsupportedMediaType"
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(
+            f"Content-Type {shown(content_type)} is not supported; send application/json."
+        )
+
+
+class Throttled(DomainError):
+    """Too many requests; ``retry_after``: whole seconds to wait (at least 1)."""
+
+    code, name = "429", "TooManyRequests"
+
+    def __init__(self, description: str, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(DomainError):
+    code, name = "503", "ServiceUnavailable"
 
 
 def refuse_nul(value: object, *what: str) -> None:
-    """400 when a text holds a NUL character: no identifier or name has one, and PostgreSQL
-    cannot store it. ``what`` names the field, joined only when refusing (hot paths call this
-    for every device)."""
+    """InvalidRequest when a text holds a NUL character: no identifier or name has one, and
+    PostgreSQL cannot store it. ``what`` names the field, joined only when refusing (hot
+    paths call this for every device)."""
     if isinstance(value, str) and "\x00" in value:
-        raise bad_request(f"{''.join(what)} contains a NUL character (\\u0000).")
+        raise InvalidRequest(f"{''.join(what)} contains a NUL character (\\u0000).")
 
 
 SHOWN_CHARS = 60
@@ -69,39 +144,3 @@ def cut(name: str, limit: int = SHOWN_CHARS) -> str:
     """A client's text as a message names it unquoted (a property name, a path): cut to
     ``limit`` characters, for the reasons of shown()."""
     return name if len(name) <= limit else name[:limit] + "..."
-
-
-def unauthorized(description: str) -> ApiError:
-    return ApiError(401, "400", description, headers={"WWW-Authenticate": 'Bearer realm="ztd"'})
-
-
-def forbidden(description: str) -> ApiError:
-    return ApiError(403, "900150", description)
-
-
-def customer_not_found(customer_id: str) -> ApiError:
-    # Identical for "no such customer" and "another partner's customer": no existence oracle.
-    return ApiError(404, "60003", f"Tenant {customer_id} was not found.")
-
-
-def not_found(description: str) -> ApiError:
-    return ApiError(404, "1000", description)
-
-
-def conflict(description: str) -> ApiError:
-    return ApiError(409, "409", description)
-
-
-def payload_too_large(limit: int) -> ApiError:
-    return ApiError(413, "413", f"The request body exceeds the limit of {limit} bytes.")
-
-
-def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(
-        415, "415", f"Content-Type {shown(content_type)} is not supported; send application/json."
-    )
-
-
-def too_many_requests(description: str, retry_after: int) -> ApiError:
-    # Partner Center's throttling answer: 429 with the wait in whole seconds.
-    return ApiError(429, "429", description, headers={"Retry-After": str(max(1, retry_after))})

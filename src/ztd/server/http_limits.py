@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from ztd.server.api.errors import SOURCE
-from ztd.server.errors import ApiError
+from ztd.server.errors import BodyTooSlow
 from ztd.server.settings import Settings
 
 log = logging.getLogger("ztd.server.http")
@@ -318,9 +318,7 @@ def _deadline_receive(receive: Receive, limits: HttpLimits) -> Receive:
             async with asyncio.timeout_at(deadline):
                 return await receive()
         except TimeoutError:
-            raise ApiError(
-                408, "408", limits.body_too_slow(), headers={"Connection": "close"}
-            ) from None
+            raise BodyTooSlow(limits.body_too_slow()) from None
 
     return receive_in_time
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from ztd.server.api.idempotency import start_fingerprint
 from ztd.server.api.json_pieces import loads_in_pieces
-from ztd.server.errors import bad_request, cut, payload_too_large, unsupported_media_type
+from ztd.server.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType, cut
 
 JSON_TYPES = ("application/json", "text/json")
 M = TypeVar("M", bound=BaseModel)
@@ -54,16 +54,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
-        raise unsupported_media_type(content_type)
+        raise UnsupportedMediaType(content_type)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise payload_too_large(limit)
+        raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:  # chunked bodies carry no length: count as they arrive
-            raise payload_too_large(limit)
+            raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -72,7 +72,7 @@ def parse_json(body: bytes) -> Any:
     """The JSON document in ``body``; 400 when it is empty, not JSON, or nested deeper
     than MAX_DEPTH."""
     if not body.strip():
-        raise bad_request("The request body is empty; send a JSON document.")
+        raise InvalidRequest("The request body is empty; send a JSON document.")
     try:
         document = loads_in_pieces(body)  # a 40 MB upload in pieces: see json_pieces
     except orjson.JSONDecodeError as exc:
@@ -82,7 +82,7 @@ def parse_json(body: bytes) -> Any:
             raise _too_deep(f"at line {exc.lineno}, column {exc.colno}") from exc
         lenient = _without_trailing_commas(body)
         if lenient is None:
-            raise bad_request(
+            raise InvalidRequest(
                 f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
                 f"column {exc.colno}."
             ) from exc
@@ -130,7 +130,7 @@ def _deep_path(document: Any) -> str:
 
 
 def _too_deep(where: str) -> Exception:
-    return bad_request(
+    return InvalidRequest(
         f"The request body nests arrays and objects more than {MAX_DEPTH} levels deep "
         f"({where}); Partner Center's requests nest at most 5. Send the documented shape."
     )
@@ -171,7 +171,7 @@ def parse_model(model: type[M], data: Any, *, what: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise bad_request(
+        raise InvalidRequest(
             f"Invalid {what}: " + "; ".join(problems[:5]), problems[:MAX_PROBLEMS]
         ) from exc
 

@@ -21,7 +21,7 @@ from ztd.server.api.responses import job_location, json_response
 from ztd.server.api.security import batch_creator, reader, writer
 from ztd.server.api.status_cache import RunningJob
 from ztd.server.auth.tokens import Principal
-from ztd.server.errors import bad_request
+from ztd.server.errors import InvalidRequest
 from ztd.server.jobs.enqueue import EnqueuedJob, ItemSlices, JobItem, enqueue_job
 from ztd.server.observe import logs
 from ztd.server.services.tenancy import require_customer
@@ -112,9 +112,9 @@ class CustomerCall:
     def check_device_count(self, count: int) -> None:
         limit = self.ctx.settings.max_devices_per_request
         if not count:
-            raise bad_request("devices is empty: send at least one device.")
+            raise InvalidRequest("devices is empty: send at least one device.")
         if count > limit:
-            raise bad_request(
+            raise InvalidRequest(
                 f"Too many devices in one request: {count}; the limit is {limit} "
                 f"(ZTD_MAX_DEVICES_PER_REQUEST). Split the request into several."
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ztd.server.errors import bad_request, refuse_nul, shown
+from ztd.server.errors import InvalidRequest, refuse_nul, shown
 from ztd.server.services.uploads import UploadedDevice
 from ztd.wire import PolicyCategory
 
@@ -36,13 +36,13 @@ MAX_POLICY_REF = 256
 
 def parse_devices(raw: Any, *, where: str = "devices") -> list[UploadedDevice]:
     if not isinstance(raw, list):
-        raise bad_request(f"{where} must be an array of Device objects.")
+        raise InvalidRequest(f"{where} must be an array of Device objects.")
     return [UploadedDevice(**_fields(item, f"{where}[{index}]")) for index, item in enumerate(raw)]
 
 
 def _fields(item: Any, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
-        raise bad_request(f"{where}: expected a Device object, got {_json_type(item)}.")
+        raise InvalidRequest(f"{where}: expected a Device object, got {_json_type(item)}.")
     fields: dict[str, Any] = {}
     for key, value in item.items():
         folded = key.lower().replace("_", "") if isinstance(key, str) else None
@@ -55,10 +55,10 @@ def _fields(item: Any, where: str) -> dict[str, Any]:
         if known is None or value is None:
             continue  # junk the SDKs send (Attributes, UploadedDate, Id: null ...) is ignored
         if type(value) is not str:
-            raise bad_request(f"{where}.{key}: expected a string, got {_json_type(value)}.")
+            raise InvalidRequest(f"{where}.{key}: expected a string, got {_json_type(value)}.")
         name, longest = known
         if len(value) > longest:
-            raise bad_request(
+            raise InvalidRequest(
                 f"{where}.{key}: {len(value)} characters; at most {longest} are accepted."
             )
         refuse_nul(value, where, ".", key, ":")
@@ -70,23 +70,25 @@ def _policy_ref(raw: Any, where: str) -> str | None:
     """The policy an uploaded device's ``policies`` names: the value of its OOBE entry (key
     in any spelling: o_o_b_e, OOBE), or None when there is none or it has no value."""
     if not isinstance(raw, list):
-        raise bad_request(f"{where}: expected an array of {{key, value}}, got {_json_type(raw)}.")
+        raise InvalidRequest(
+            f"{where}: expected an array of {{key, value}}, got {_json_type(raw)}."
+        )
     ref = None
     for index, entry in enumerate(raw):
         if not isinstance(entry, dict):
-            raise bad_request(f"{where}[{index}]: expected an object, got {_json_type(entry)}.")
+            raise InvalidRequest(f"{where}[{index}]: expected an object, got {_json_type(entry)}.")
         named = {str(k).lower(): v for k, v in entry.items()}
         key, value = named.get("key"), named.get("value")
         if key is not None and not isinstance(key, str):
-            raise bad_request(f"{where}[{index}].key: expected a string, got {_json_type(key)}.")
+            raise InvalidRequest(f"{where}[{index}].key: expected a string, got {_json_type(key)}.")
         if value is not None and not isinstance(value, str):
-            raise bad_request(
+            raise InvalidRequest(
                 f"{where}[{index}].value: expected a string (a policy id), got {_json_type(value)}."
             )
         if key is None or PolicyCategory.lookup(key) is not PolicyCategory.OOBE:
             continue  # the only category there is; others mean nothing to a device
         if value is not None and len(value) > MAX_POLICY_REF:
-            raise bad_request(
+            raise InvalidRequest(
                 f"{where}[{index}].value: {len(value)} characters; at most {MAX_POLICY_REF}."
             )
         refuse_nul(value, f"{where}[{index}].value:")
@@ -105,7 +107,7 @@ def parse_device_change(raw: Any) -> DeviceChange:
     """A ``Device`` body: ``policies`` absent (or null) keeps the device's policy; present,
     its OOBE entry's value is the policy, and no entry or no value means none."""
     if not isinstance(raw, dict):
-        raise bad_request(f"The body must be a Device object, got {_json_type(raw)}.")
+        raise InvalidRequest(f"The body must be a Device object, got {_json_type(raw)}.")
     for key, value in raw.items():
         if isinstance(key, str) and key.lower() == "policies" and value is not None:
             return DeviceChange(True, _policy_ref(value, key))
@@ -114,20 +116,20 @@ def parse_device_change(raw: Any) -> DeviceChange:
 
 def parse_batch_id(raw: Any) -> str:
     if raw is not None and not isinstance(raw, str):
-        raise bad_request("batchId must be a string.")
+        raise InvalidRequest("batchId must be a string.")
     batch_id = (raw or "").strip()
     if not batch_id:
-        raise bad_request("batchId is required: name the batch (any non-empty string).")
+        raise InvalidRequest("batchId is required: name the batch (any non-empty string).")
     # Names match ignoring case, by their casefolded form, which can be longer ("ß" -> "ss").
     if len(batch_id) > MAX_BATCH_ID or len(batch_id.casefold()) > MAX_BATCH_ID:
-        raise bad_request(f"batchId is {len(batch_id)} characters; at most {MAX_BATCH_ID}.")
+        raise InvalidRequest(f"batchId is {len(batch_id)} characters; at most {MAX_BATCH_ID}.")
     if "/" in batch_id:
-        raise bad_request(
+        raise InvalidRequest(
             f"batchId {shown(batch_id)} contains '/': the batch is named in URLs "
             "(.../deviceBatches/{batch-id}/devices), where it could never be found again."
         )
     if not batch_id.isprintable():
-        raise bad_request(f"batchId {shown(batch_id)} contains control characters.")
+        raise InvalidRequest(f"batchId {shown(batch_id)} contains control characters.")
     return batch_id
 
 

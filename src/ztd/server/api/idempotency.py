@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from ztd.server.api.context import AppContext
 from ztd.server.api.responses import JSON_TYPE
-from ztd.server.errors import ApiError, bad_request, conflict
+from ztd.server.errors import Conflict, InvalidRequest
 from ztd.server.storage.schema import idempotency_records
 
 
@@ -134,7 +134,7 @@ def run_write(
     """Run ``work`` in one write transaction; with MS-RequestId, at most once per request."""
     request_id = request.headers.get("ms-requestid", "").strip()
     if len(request_id) > MAX_REQUEST_ID:
-        raise bad_request(
+        raise InvalidRequest(
             f"MS-RequestId is {len(request_id)} characters; at most {MAX_REQUEST_ID} "
             "(the SDKs send a GUID)."
         )
@@ -187,10 +187,10 @@ def _claim(
         return None
     row = conn.execute(select(idempotency_records).where(*key)).one()
     if row.fingerprint != print_:
-        raise conflict(
+        raise Conflict(
             f"MS-RequestId {request_id} was already used for a different request. Use a new "
             "MS-RequestId for every new request; reuse it only to retry the same request."
         )
     if row.status_code is None:  # cannot happen: claims commit together with their response
-        raise ApiError(409, "409", f"The request with MS-RequestId {request_id} is in progress.")
+        raise Conflict(f"The request with MS-RequestId {request_id} is in progress.")
     return StoredResponse(row.status_code, row.location, row.body)

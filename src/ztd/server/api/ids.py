@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ztd.server.errors import ApiError, shown
+from ztd.server.errors import InvalidCustomerId, shown
 
 
 def customer_guid(value: str) -> str:
@@ -12,9 +12,7 @@ def customer_guid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise ApiError(
-            400, "900118", f"Invalid customer ID {shown(value)}: expected a GUID."
-        ) from None
+        raise InvalidCustomerId(f"Invalid customer ID {shown(value)}: expected a GUID.") from None
 
 
 def maybe_guid(value: str) -> str | None:

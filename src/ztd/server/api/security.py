@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from ztd.server.api.context import context_of
 from ztd.server.auth.tokens import InvalidToken, Principal, Role
-from ztd.server.errors import forbidden, unauthorized
+from ztd.server.errors import Forbidden, Unauthenticated
 from ztd.server.observe import logs
 
 WRITER_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT})
@@ -16,34 +16,34 @@ READER_ROLES = WRITER_ROLES | {Role.SALES_AGENT}
 def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
-        raise unauthorized("The request has no Authorization header; send 'Bearer <token>'.")
+        raise Unauthenticated("The request has no Authorization header; send 'Bearer <token>'.")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise unauthorized("The Authorization header must be 'Bearer <token>'.")
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
     try:
         principal = context_of(request).tokens.validate(token.strip())
     except InvalidToken as exc:
-        raise unauthorized(f"The bearer token was rejected: {exc}.") from exc
+        raise Unauthenticated(f"The bearer token was rejected: {exc}.") from exc
     logs.bind(partner_id=principal.partner_id)  # the request's log lines name the partner
     return principal
 
 
 def reader(principal: Principal = Depends(authenticate)) -> Principal:
     if not principal.app_only and not principal.roles & READER_ROLES:
-        raise forbidden("The caller's role lacks the rights to read this resource.")
+        raise Forbidden("The caller's role lacks the rights to read this resource.")
     return principal
 
 
 def writer(principal: Principal = Depends(authenticate)) -> Principal:
     if not principal.app_only and not principal.roles & WRITER_ROLES:
-        raise forbidden("The caller's role lacks the rights for this operation.")
+        raise Forbidden("The caller's role lacks the rights for this operation.")
     return principal
 
 
 def batch_creator(request: Request, principal: Principal = Depends(writer)) -> Principal:
     # E1 is documented as App+User only; operators may allow app-only tokens.
     if principal.app_only and not context_of(request).settings.allow_app_only_batch_create:
-        raise forbidden(
+        raise Forbidden(
             "Creating a device batch needs an App+User token; app-only tokens are not allowed "
             "(set ZTD_ALLOW_APP_ONLY_BATCH_CREATE=true to allow them)."
         )

@@ -16,7 +16,7 @@ import limits
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from ztd.server.errors import too_many_requests
+from ztd.server.errors import Throttled
 
 
 class AttemptLimits:
@@ -26,7 +26,7 @@ class AttemptLimits:
         self._per_client = limits.parse_many(per_client)
 
     def admit_address(self, address: str) -> None:
-        """Count an attempt from ``address``; 429 (ApiError) when it has used its limit."""
+        """Count an attempt from ``address``; 429 (Throttled) when it has used its limit."""
         self._admit(self._per_address, "address", address, f"from {address}")
 
     def admit_client(self, client_id: str) -> None:
@@ -40,7 +40,7 @@ class AttemptLimits:
             if not self._limiter.test(item, kind, key):
                 reset_at, _remaining = self._limiter.get_window_stats(item, kind, key)
                 wait = max(1, math.ceil(reset_at - time.time()))
-                raise too_many_requests(
+                raise Throttled(
                     f"Too many token requests {whom} (at most {item}); retry after {wait} seconds.",
                     wait,
                 )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from ztd.server.errors import too_many_requests
+from ztd.server.errors import Throttled
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -51,11 +51,11 @@ class SecretPool:
         self._lock = threading.Lock()
 
     async def run(self, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``check(*args, **kwargs)`` on one of the pool's threads; 429 (ApiError) when every
+        """``check(*args, **kwargs)`` on one of the pool's threads; 429 (Throttled) when every
         thread is busy and the queue is full."""
         with self._lock:
             if self._taken >= self.capacity:
-                raise too_many_requests(
+                raise Throttled(
                     "Too many token requests are being checked; "
                     f"retry after {RETRY_AFTER_SECONDS} second.",
                     RETRY_AFTER_SECONDS,

@@ -23,7 +23,7 @@ from ztd.server.emulator.journal import Journal, JournalEntry
 from ztd.server.emulator.journal import read as read_journal
 from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec, ThrottleSpec
 from ztd.server.emulator.throttle import Throttler
-from ztd.server.errors import bad_request
+from ztd.server.errors import InvalidRequest
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import (
     emulator_faults,
@@ -228,7 +228,7 @@ def import_snapshot(request: Request, snapshot: world.Snapshot) -> dict[str, int
         with emulator_of(request).db.write() as conn:
             counts = world.restore(conn, snapshot)
     except ValueError as exc:
-        raise bad_request(f"Invalid snapshot: {exc}") from exc
+        raise InvalidRequest(f"Invalid snapshot: {exc}") from exc
     _forget_cached_reads(request)
     return counts
 

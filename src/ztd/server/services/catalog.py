@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 
 from ztd.server.api.ids import maybe_guid
 from ztd.server.clock import wire_time
-from ztd.server.errors import bad_request, not_found, shown
+from ztd.server.errors import InvalidRequest, NotFound, shown
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
 from ztd.server.storage.schema import batch_jobs, device_batches, devices, job_items, partners
@@ -69,7 +69,7 @@ def list_batches(conn: Connection, customer_id: str, batch_id: str | None = None
 def get_batch(conn: Connection, customer_id: str, batch_id: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = list_batches(conn, customer_id, batch_id)["items"]
     if not found:
-        raise not_found(f"Device batch {batch_id!r} was not found for this customer.")
+        raise NotFound(f"Device batch {batch_id!r} was not found for this customer.")
     return found[0]
 
 
@@ -143,7 +143,7 @@ def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: 
         )
     )
     if result.rowcount == 0:
-        raise not_found(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
+        raise NotFound(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
 
 
 def _device_row(
@@ -156,7 +156,7 @@ def _device_row(
         query = _device_query(with_hash).where(devices.c.batch_pk == batch_pk, devices.c.id == guid)
         row = conn.execute(query).first()
     if row is None:
-        raise not_found(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
+        raise NotFound(f"Device {shown(device_id)} was not found in batch {shown(batch_id)}.")
     return row
 
 
@@ -196,7 +196,7 @@ def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
         )
     ).scalar_one_or_none()
     if pk is None:
-        raise not_found(f"Device batch {shown(batch_id)} was not found for this customer.")
+        raise NotFound(f"Device batch {shown(batch_id)} was not found for this customer.")
     return int(pk)
 
 
@@ -242,5 +242,5 @@ def _hash_of(row: Any) -> str | None:
 def _position(token: str) -> int:
     position = decode_token(token, "d")
     if not re.fullmatch(r"[0-9]{1,18}", position):  # a row number that fits a BIGINT
-        raise bad_request(f"The continuation token {shown(token)} is not valid.")
+        raise InvalidRequest(f"The continuation token {shown(token)} is not valid.")
     return int(position)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from ztd.server.errors import customer_not_found
+from ztd.server.errors import CustomerNotFound
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.services.tenancy import add_customer
 from ztd.server.storage.schema import customers, partner_customers
@@ -53,7 +53,7 @@ def _of_partner(partner_id: str) -> Any:
 def get_customer(conn: Connection, partner_id: str, customer_id: str) -> dict[str, Any]:
     row = conn.execute(_of_partner(partner_id).where(customers.c.id == customer_id)).first()
     if row is None:
-        raise customer_not_found(customer_id)
+        raise CustomerNotFound(customer_id)
     return customer_document(row)
 
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from ztd.server.errors import bad_request, shown
+from ztd.server.errors import InvalidRequest, shown
 
 
 def encode_token(kind: str, position: str | int) -> str:
@@ -22,7 +22,7 @@ def decode_token(token: str, kind: str) -> str:
     found, _, position = text.partition(":")
     # Our positions are ids and row numbers: printable ASCII, never a NUL for the database.
     if found != kind or not position or not (position.isascii() and position.isprintable()):
-        raise bad_request(f"The continuation token {shown(token)} is not valid.")
+        raise InvalidRequest(f"The continuation token {shown(token)} is not valid.")
     return position
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ztd.server.api.ids import maybe_guid
 from ztd.server.clock import wire_time
-from ztd.server.errors import bad_request, not_found, shown
+from ztd.server.errors import InvalidRequest, NotFound, shown
 from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import PolicyCategory, PolicySettingsType
 
@@ -34,7 +34,7 @@ def parse_settings(raw: object) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise bad_request("policySettings must be an array of strings.")
+        raise InvalidRequest("policySettings must be an array of strings.")
     parsed: list[str] = []
     for index, value in enumerate(raw):
         if isinstance(value, int) and value in _SETTING_FLAGS:
@@ -43,7 +43,7 @@ def parse_settings(raw: object) -> list[str]:
             name = member.value  # any spelling in (SkipEula, skip_eula, SKIPEULA); snake out
         else:
             allowed = ", ".join(m.value for m in PolicySettingsType)
-            raise bad_request(
+            raise InvalidRequest(
                 f"policySettings[{index}]: unknown setting {shown(value)}; allowed: {allowed}."
             )
         if name != PolicySettingsType.NONE.value and name not in parsed:
@@ -58,7 +58,7 @@ def parse_category(raw: object) -> str:
         return PolicyCategory.OOBE.value
     if isinstance(raw, str) and PolicyCategory.lookup(raw) is not None:
         return PolicyCategory.OOBE.value
-    raise bad_request(f"category: unknown policy category {shown(raw)}; allowed: o_o_b_e.")
+    raise InvalidRequest(f"category: unknown policy category {shown(raw)}; allowed: o_o_b_e.")
 
 
 def _assigned_counts(policy_ids: Any) -> Any:
@@ -166,7 +166,7 @@ def _row(conn: Connection, customer_id: str, policy_id: str, *, lock: bool = Fal
         )
         row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise not_found(f"Configuration policy {shown(policy_id)} was not found for this customer.")
+        raise NotFound(f"Configuration policy {shown(policy_id)} was not found for this customer.")
     return row
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ztd.identity import dds
 from ztd.server.api.ids import maybe_guid
-from ztd.server.errors import bad_request, refuse_nul
+from ztd.server.errors import InvalidRequest, refuse_nul
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows
@@ -32,7 +32,7 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
         has_oobe, oobe_value = oobe_policy(device.policies)
         for what, value in (("id", device.id), ("policies[].value", oobe_value)):
             if isinstance(value, str) and len(value) > MAX_REF:
-                raise bad_request(
+                raise InvalidRequest(
                     f"devices[{index}].{what}: {len(value)} characters; at most {MAX_REF}."
                 )
             refuse_nul(value, f"devices[{index}].{what}:")

@@ -11,7 +11,7 @@ from ztd.server.api.status_cache import (
     RunningJob,
     StatusCache,
 )
-from ztd.server.errors import not_found, shown
+from ztd.server.errors import NotFound, shown
 from ztd.server.jobs.documents import load_chunks, load_echo, running_document
 from ztd.server.storage.schema import batch_jobs
 
@@ -30,7 +30,7 @@ def read_status(
             )
         ).first()
     if job is None:
-        raise not_found(f"Batch tracking id {shown(tracking_id)} was not found for this customer.")
+        raise NotFound(f"Batch tracking id {shown(tracking_id)} was not found for this customer.")
     if job.result_document is not None:
         cache.forget_running(job.id)
         return FinishedDocument(bytes(job.result_document), job.result_etag)

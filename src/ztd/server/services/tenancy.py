@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, func, insert, select
 
-from ztd.server.errors import customer_not_found
+from ztd.server.errors import CustomerNotFound
 from ztd.server.storage.schema import customers, partner_customers, partners
 
 
@@ -21,7 +21,7 @@ def require_customer(conn: Connection, partner_id: str, customer_id: str) -> Non
         )
     ).first()
     if found is None:
-        raise customer_not_found(customer_id)
+        raise CustomerNotFound(customer_id)
 
 
 def add_partner(conn: Connection, name: str, now: datetime, partner_id: str | None = None) -> str:

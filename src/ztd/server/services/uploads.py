@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import dds
 from ztd.identity.device import FirstCopies, identity_of
-from ztd.server.errors import conflict, not_found, shown
+from ztd.server.errors import Conflict, NotFound, shown
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.storage import hash_codec
 from ztd.server.storage.ids import new_ids
@@ -130,7 +130,7 @@ def create_batch(
 def existing_batch(conn: Connection, customer_id: str, batch_id: str) -> int:
     batch_pk = find_batch(conn, customer_id, batch_id)
     if batch_pk is None:
-        raise not_found(f"Device batch {shown(batch_id)} was not found for this customer.")
+        raise NotFound(f"Device batch {shown(batch_id)} was not found for this customer.")
     return batch_pk
 
 
@@ -144,7 +144,7 @@ def find_batch(conn: Connection, customer_id: str, batch_id: str) -> int | None:
 
 
 def _batch_exists(batch_id: str) -> Exception:
-    return conflict(
+    return Conflict(
         f"Device batch {shown(batch_id)} already exists for this customer; add devices to it with "
         f"POST .../deviceBatches/{{batch-id}}/devices instead."
     )

@@ -17,7 +17,7 @@ from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import json_response
 from ztd.server.api.security import reader, writer
 from ztd.server.auth.tokens import Principal
-from ztd.server.errors import bad_request, forbidden, refuse_nul
+from ztd.server.errors import Forbidden, InvalidRequest, refuse_nul
 from ztd.server.services import customers
 from ztd.wire import Customer
 
@@ -32,7 +32,7 @@ def list_customers(request: Request, principal: Principal = Depends(reader)) -> 
     size_text = request.query_params.get("size", "100")
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
     if not re.fullmatch(r"[0-9]{1,4}", size_text) or not 1 <= int(size_text) <= MAX_PAGE:
-        raise bad_request(f"size must be a whole number from 1 to {MAX_PAGE}.")
+        raise InvalidRequest(f"size must be a whole number from 1 to {MAX_PAGE}.")
     token = request.headers.get("ms-continuationtoken")
     with ctx.db.read() as conn:
         page = customers.list_customers(conn, principal.partner_id, token, int(size_text))
@@ -77,10 +77,12 @@ async def create_customer(request: Request, principal: Principal = Depends(write
         company.company_name if company else None
     )
     if not name and not domain:
-        raise bad_request("A customer needs billingProfile.companyName or companyProfile.domain.")
+        raise InvalidRequest(
+            "A customer needs billingProfile.companyName or companyProfile.domain."
+        )
     for what, value in (("companyName", name), ("domain", domain)):
         if value and len(value) > MAX_TEXT:
-            raise bad_request(f"{what} is {len(value)} characters; at most {MAX_TEXT}.")
+            raise InvalidRequest(f"{what} is {len(value)} characters; at most {MAX_TEXT}.")
         refuse_nul(value, what)
 
     def create(conn: Connection) -> StoredResponse:
@@ -89,7 +91,7 @@ async def create_customer(request: Request, principal: Principal = Depends(write
                 conn, principal.partner_id, name or str(domain), domain, ctx.clock()
             )
         except LookupError as exc:  # a trusted external issuer's tenant nobody registered
-            raise forbidden(
+            raise Forbidden(
                 f"Partner tenant {principal.partner_id} is not registered with this service; "
                 "an operator adds it with `ztd admin partner add`."
             ) from exc

@@ -20,7 +20,7 @@ from ztd.server.api.device_input import (
 )
 from ztd.server.api.idempotency import StoredResponse
 from ztd.server.api.ids import maybe_guid
-from ztd.server.errors import bad_request, shown
+from ztd.server.errors import InvalidRequest, shown
 from ztd.server.jobs.enqueue import ItemSlices
 from ztd.server.services import catalog, uploads
 from ztd.server.services.policy_updates import policy_error, policy_owners
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
 async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response:
     def check(data: Any) -> tuple[str, ItemSlices]:
         if not isinstance(data, dict):
-            raise bad_request("The body must be a DeviceBatchCreationRequest object.")
+            raise InvalidRequest("The body must be a DeviceBatchCreationRequest object.")
         fields = {str(k).lower(): v for k, v in data.items()}
         batch_id = parse_batch_id(fields.get("batchid"))
         return batch_id, _prepare(call, parse_devices(fields.get("devices", [])))
@@ -58,7 +58,7 @@ async def add_devices(batch_id: str, call: CustomerCall = Depends(writing)) -> R
         if isinstance(data, dict):
             data = {k.lower(): v for k, v in data.items()}.get("devices")
         if not isinstance(data, list):
-            raise bad_request('The body must be a JSON array of Device, or {"devices": [...]}.')
+            raise InvalidRequest('The body must be a JSON array of Device, or {"devices": [...]}.')
         return _prepare(call, parse_devices(data, where="body"))
 
     raw, items = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
@@ -121,7 +121,7 @@ async def update_device(
                     call.customer_id,
                 )
                 if error is not None:
-                    raise bad_request(
+                    raise InvalidRequest(
                         f"policies: policy {shown(change.policy_ref)} cannot be assigned "
                         f"({error.code} {error.name}): {error.remedy}"
                     )
@@ -147,7 +147,7 @@ def _include_hash(call: CustomerCall) -> bool:
     if value is None:
         return False
     if value.lower() not in ("true", "false"):
-        raise bad_request(f"includeHardwareHash must be true or false, not {value!r}.")
+        raise InvalidRequest(f"includeHardwareHash must be true or false, not {value!r}.")
     return value.lower() == "true"
 
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ztd.server.api.context import context_of
 from ztd.server.api.responses import json_response
-from ztd.server.errors import ApiError
+from ztd.server.errors import Unavailable
 
 router = APIRouter()
 log = logging.getLogger("ztd.server")
@@ -53,12 +53,12 @@ def watch_for_drain(app: FastAPI) -> threading.Event:
 def readyz(request: Request) -> Response:
     draining: threading.Event | None = getattr(request.app.state, "draining", None)
     if draining is not None and draining.is_set():
-        raise ApiError(503, "503", "The process is shutting down; send requests elsewhere.")
+        raise Unavailable("The process is shutting down; send requests elsewhere.")
     try:
         with context_of(request).db.read() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         # The details (host, port, user) go to the log, not to whoever asks without a token.
         log.warning("readiness check failed: %s", exc)
-        raise ApiError(503, "503", "The database is not reachable; the log says why.") from exc
+        raise Unavailable("The database is not reachable; the log says why.") from exc
     return json_response({"status": "ready"})

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ztd.server.api.context import AppContext, context_of
 from ztd.server.api.responses import json_response
 from ztd.server.auth.tokens import issue_token
-from ztd.server.errors import ApiError
+from ztd.server.errors import Throttled
 from ztd.server.observe.metrics import TOKEN_RATE_LIMITED
 from ztd.server.services.applications import authenticate_application, client_key
 
@@ -55,13 +55,12 @@ async def token(request: Request) -> Response:
     ctx = context_of(request)
     try:
         return await _client_credentials_grant(request, ctx)
-    except ApiError as refused:
-        if refused.status == 429:
-            TOKEN_RATE_LIMITED.inc()
-            # Held a moment before answering: a client that retries at once (as a flood
-            # does) then sends about one request a second per connection instead of
-            # hundreds, and the event loop stays free for the API's other routes.
-            await asyncio.sleep(ctx.settings.token_refusal_delay_seconds)
+    except Throttled:
+        TOKEN_RATE_LIMITED.inc()
+        # Held a moment before answering: a client that retries at once (as a flood
+        # does) then sends about one request a second per connection instead of
+        # hundreds, and the event loop stays free for the API's other routes.
+        await asyncio.sleep(ctx.settings.token_refusal_delay_seconds)
         raise
 
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ztd.server.api.bodies import parse_model, read_json
 from ztd.server.api.customer_scope import CustomerCall, reading, writing
 from ztd.server.api.idempotency import StoredResponse
-from ztd.server.errors import bad_request, refuse_nul
+from ztd.server.errors import InvalidRequest, refuse_nul
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.services import policies
 from ztd.server.services.policy_updates import prepare_policy_items
@@ -71,7 +71,7 @@ def delete_policy(policy_id: str, call: CustomerCall = Depends(writing)) -> Resp
 async def update_device_policies(call: CustomerCall = Depends(writing)) -> Response:
     def check(data: Any) -> list[JobItem]:
         if not isinstance(data, dict):
-            raise bad_request("The body must be a DevicePolicyUpdateRequest object.")
+            raise InvalidRequest("The body must be a DevicePolicyUpdateRequest object.")
         body = parse_model(DevicePolicyUpdateRequest, data, what="DevicePolicyUpdateRequest")
         call.check_device_count(len(body.devices))
         return prepare_policy_items(body.devices)
@@ -83,7 +83,7 @@ async def update_device_policies(call: CustomerCall = Depends(writing)) -> Respo
 def _policy_fields(data: Any) -> dict[str, Any]:
     """The policy's properties by lower-cased name (requests are PascalCase or camelCase)."""
     if not isinstance(data, dict):
-        raise bad_request("The body must be a ConfigurationPolicy object.")
+        raise InvalidRequest("The body must be a ConfigurationPolicy object.")
     return {str(k).lower().replace("_", ""): v for k, v in data.items() if v is not None}
 
 
@@ -95,12 +95,12 @@ def _new_policy(data: Any) -> dict[str, Any]:
 def _editable(fields: dict[str, Any]) -> dict[str, Any]:
     name = fields.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise bad_request("name is required: give the policy a non-empty name.")
+        raise InvalidRequest("name is required: give the policy a non-empty name.")
     if len(name.strip()) > MAX_NAME:
-        raise bad_request(f"name is {len(name.strip())} characters; at most {MAX_NAME}.")
+        raise InvalidRequest(f"name is {len(name.strip())} characters; at most {MAX_NAME}.")
     description = fields.get("description")
     if description is not None and not isinstance(description, str):
-        raise bad_request("description must be a string.")
+        raise InvalidRequest("description must be a string.")
     for what, value in (("name", name), ("description", description)):
         refuse_nul(value, what)
     return {
