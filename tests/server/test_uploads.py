@@ -219,7 +219,10 @@ def test_duplicates_are_found_across_the_slices_of_the_enqueue() -> None:
     first copy of a device still wins over a copy in a later slice."""
     wire = [hash_device(2000 + i) for i in range(25)]
     wire[23] = hash_device(2003)  # a copy of item 3, two slices later
-    slices = list(uploads.prepared_slices(parse_devices(wire), size=10))
+    intake = uploads.UploadIntake(
+        "c", uploads.ExistingBatch("b"), parse_devices(wire), slice_size=10
+    )
+    slices = [intake.prepare(entries) for entries in intake.slices()]
     assert [len(s) for s in slices] == [10, 10, 5]
     items = [item for s in slices for item in s]
     assert [i for i, item in enumerate(items) if item.precheck_name] == [23]

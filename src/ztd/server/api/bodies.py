@@ -13,7 +13,7 @@ from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from ztd.server.api.idempotency import start_fingerprint
+from ztd.server.api.idempotency import RequestFingerprint
 from ztd.server.api.json_pieces import loads_in_pieces
 from ztd.server.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType, cut
 
@@ -33,15 +33,23 @@ OFF_LOOP_FROM = 256 * 1024
 MAX_PROBLEMS = 20  # validation problems listed in an error's data
 
 
-async def read_json(request: Request, limit: int, check: Callable[[Any], T]) -> tuple[bytes, T]:
-    """The raw body and ``check(document)``: the body read under ``limit``, parsed, its
-    MS-RequestId fingerprint started, and ``check`` run on the document, all in a worker
-    thread when the body is large."""
+async def read_json(
+    request: Request,
+    limit: int,
+    check: Callable[[Any], T],
+    *,
+    fingerprint: RequestFingerprint | None = None,
+) -> tuple[bytes, T]:
+    """The raw body and ``check(document)``: the body read under ``limit``, parsed, and
+    ``check`` run on the document, in a worker thread when the body is large. Given a
+    ``fingerprint`` (an idempotent request's), it is started on the parsed document first,
+    so that hashing overlaps ``check``."""
     raw = await read_body(request, limit)
 
     def parse_and_check() -> T:
         document = parse_json(raw)
-        start_fingerprint(request, document, len(raw))
+        if fingerprint is not None:
+            fingerprint.start(document, len(raw))
         return check(document)
 
     if len(raw) < OFF_LOOP_FROM:

@@ -12,11 +12,13 @@ from typing import Any, NamedTuple
 
 from ztd.server.errors import InvalidRequest, refuse_nul, shown
 from ztd.server.services.uploads import UploadedDevice
+from ztd.server.storage import widths
 from ztd.wire import PolicyCategory
 
 __all__ = [
     "DeviceChange",
     "UploadedDevice",
+    "check_device_count",
     "parse_batch_id",
     "parse_device_change",
     "parse_devices",
@@ -24,14 +26,26 @@ __all__ = [
 
 # Wire name (lower case) -> (field, longest value the registry stores).
 _FIELDS = {
-    "serialnumber": ("serial_number", 256),
-    "productkey": ("product_key", 64),
-    "hardwarehash": ("hardware_hash", 1_000_000),
-    "modelname": ("model_name", 256),
-    "oemmanufacturername": ("oem_manufacturer_name", 256),
+    "serialnumber": ("serial_number", widths.SERIAL_NUMBER),
+    "productkey": ("product_key", widths.PRODUCT_KEY),
+    "hardwarehash": ("hardware_hash", 1_000_000),  # stored packed, not as text
+    "modelname": ("model_name", widths.MODEL_NAME),
+    "oemmanufacturername": ("oem_manufacturer_name", widths.MANUFACTURER),
 }
-MAX_BATCH_ID = 256
-MAX_POLICY_REF = 256
+MAX_BATCH_ID = widths.BATCH_ID
+MAX_POLICY_REF = widths.POLICY_REF
+
+
+def check_device_count(count: int, limit: int) -> None:
+    """InvalidRequest when a request sends no device, or more than ``limit``
+    (ZTD_MAX_DEVICES_PER_REQUEST)."""
+    if not count:
+        raise InvalidRequest("devices is empty: send at least one device.")
+    if count > limit:
+        raise InvalidRequest(
+            f"Too many devices in one request: {count}; the limit is {limit} "
+            f"(ZTD_MAX_DEVICES_PER_REQUEST). Split the request into several."
+        )
 
 
 def parse_devices(raw: Any, *, where: str = "devices") -> list[UploadedDevice]:

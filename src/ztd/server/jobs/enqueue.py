@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert
@@ -70,16 +71,89 @@ def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     return {"entries": part.entries, "failed": part.failed, "expected_inserts": expected}
 
 
-class ItemSlices(NamedTuple):
-    """A job's items as they are worked out, a slice at a time, and how many there will be."""
-
-    total: int
-    slices: Iterable[Sequence[JobItem]]
-
-
 class EnqueuedJob(NamedTuple):
     job_id: str  # the batch tracking id
     items: list[JobItem]
+
+
+class JobWriter:
+    """Writes one job inside the caller's transaction, in the order a reader expects: the job
+    row when entered, its items slice by slice (``add``), its chunks and the workers' wake-up
+    at ``finish``. Nothing commits here; the caller's transaction does.
+
+    Items are inserted with BackgroundInserts: on SQLite a slice's insert runs on a second
+    core while the caller works out the next slice, so the caller should ``add`` each slice
+    as soon as it is ready. ``total`` is how many items the job will have (the chunk plan
+    is made from it); ``finish`` refuses a job that got another number.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        kind: str,
+        partner_id: str,
+        customer_id: str,
+        batch_pk: int | None,
+        total: int,
+        chunk_size: int,
+        now: datetime,
+    ) -> None:
+        self.conn, self.kind, self.total, self.chunk_size = conn, kind, total, chunk_size
+        self.job_id = str(uuid.uuid4())
+        self.chunk_count = max(1, -(-total // chunk_size))
+        self.items: list[JobItem] = []
+        self._inserts = BackgroundInserts(conn, job_items, ("job_id", "ordinal", *JobItem._fields))
+        conn.execute(
+            insert(batch_jobs).values(
+                id=self.job_id,
+                kind=kind,
+                partner_id=partner_id,
+                customer_id=customer_id,
+                batch_pk=batch_pk,
+                status=DeviceUploadStatusType.QUEUED.value,
+                item_count=total,
+                chunk_count=self.chunk_count,
+                chunks_done=0,
+                created_at=now,
+                # Bound at the request's edge; the worker logs the job's devices under it.
+                correlation_id=logs.current().get("correlation_id"),
+                traceparent=tracing.current_traceparent(),
+            )
+        )
+
+    def __enter__(self) -> JobWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._inserts.__exit__(kind, error, trace)
+
+    def add(self, items: Sequence[JobItem]) -> None:
+        """Insert the next ``items`` (SQLite: in the background; returns at once)."""
+        first, job_id = len(self.items), self.job_id
+        self._inserts.add(
+            [
+                (job_id, first + i, *(item if item.precheck_name is None else item.refused()))
+                for i, item in enumerate(items)
+            ]
+        )
+        self.items.extend(items)
+
+    def finish(self) -> EnqueuedJob:
+        """Insert the chunks (while the last slice is still being inserted) and announce the
+        job; waits for the items' inserts. ValueError when the items were not ``total``."""
+        if len(self.items) != self.total:
+            raise ValueError(f"{len(self.items)} items were added to a job of {self.total}")
+        chunks = _chunk_rows(self.job_id, self.kind, self.items, self.chunk_size, self.chunk_count)
+        self._inserts.wait()  # the last insert lands before the chunks
+        self.conn.execute(insert(job_chunks), chunks)
+        announce_job(self.conn)  # standalone workers start at commit, not at their next poll
+        return EnqueuedJob(self.job_id, self.items)
 
 
 def enqueue_job(
@@ -89,50 +163,23 @@ def enqueue_job(
     partner_id: str,
     customer_id: str,
     batch_pk: int | None,
-    items: Sequence[JobItem] | ItemSlices,
+    items: Sequence[JobItem],
     chunk_size: int,
     now: datetime,
 ) -> EnqueuedJob:
-    """Insert the job; commits with the caller's transaction. Items given as ItemSlices are
-    inserted one slice while the next is worked out (BackgroundInserts)."""
-    source = items if isinstance(items, ItemSlices) else ItemSlices(len(items), [items])
-    job_id = str(uuid.uuid4())
-    chunk_count = max(1, -(-source.total // chunk_size))
-    conn.execute(
-        insert(batch_jobs).values(
-            id=job_id,
-            kind=kind,
-            partner_id=partner_id,
-            customer_id=customer_id,
-            batch_pk=batch_pk,
-            status=DeviceUploadStatusType.QUEUED.value,
-            item_count=source.total,
-            chunk_count=chunk_count,
-            chunks_done=0,
-            created_at=now,
-            # Bound at the request's edge; the worker logs the job's devices under it.
-            correlation_id=logs.current().get("correlation_id"),
-            traceparent=tracing.current_traceparent(),
-        )
-    )
-    every: list[JobItem] = []
-    with BackgroundInserts(conn, job_items, ("job_id", "ordinal", *JobItem._fields)) as writer:
-        for batch in source.slices:
-            first = len(every)
-            writer.add(
-                [
-                    (job_id, first + i, *(item if item.precheck_name is None else item.refused()))
-                    for i, item in enumerate(batch)
-                ]
-            )
-            every.extend(batch)
-        if len(every) != source.total:
-            raise ValueError(f"{len(every)} items were worked out for a job of {source.total}")
-        # While the last slice is inserted:
-        chunks = _chunk_rows(job_id, kind, every, chunk_size, chunk_count)
-    conn.execute(insert(job_chunks), chunks)
-    announce_job(conn)  # standalone workers start at commit instead of at their next poll
-    return EnqueuedJob(job_id, every)
+    """Insert a job whose items are all known; commits with the caller's transaction."""
+    with JobWriter(
+        conn,
+        kind=kind,
+        partner_id=partner_id,
+        customer_id=customer_id,
+        batch_pk=batch_pk,
+        total=len(items),
+        chunk_size=chunk_size,
+        now=now,
+    ) as writer:
+        writer.add(items)
+        return writer.finish()
 
 
 def _chunk_rows(

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ztd.server.observe import logs
 from ztd.server.observe.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS
+from ztd.server.storage import widths
 
 access_log = logging.getLogger("ztd.access")
 
@@ -24,7 +25,8 @@ REQUEST_ID = "ztd.request_id"
 STATUS_ROUTE = "/v1/customers/{customer_id}/batchJobStatus/{tracking_id}"
 UNMATCHED = "unmatched"  # 404s and anything no route took: raw paths would be unbounded
 _CUSTOMERS = "/v1/customers/"
-_MAX_ID = 128  # a client's correlation id is bounded before it is logged or stored
+# A client's correlation id is bounded before it is logged or stored.
+_MAX_ID = widths.CORRELATION_ID
 
 
 def fast_status_counter(status: int) -> Counter:

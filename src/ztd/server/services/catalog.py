@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from ztd.server.api.ids import maybe_guid
 from ztd.server.clock import wire_time
 from ztd.server.errors import InvalidRequest, NotFound, shown
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
+from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.schema import batch_jobs, device_batches, devices, job_items, partners
 from ztd.wire import PolicyCategory
 from ztd.wire.paths import path_segment
@@ -93,7 +93,7 @@ def list_devices(
     *,
     with_hash: bool = False,
 ) -> dict[str, Any]:
-    batch_pk = _batch_pk(conn, customer_id, batch_id)
+    batch_pk = existing_batch(conn, customer_id, batch_id)
     after = _position(token) if token else 0
     query = _device_query(with_hash).where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
     rows = conn.execute(query.order_by(devices.c.pk).limit(page_size + 1)).all()
@@ -136,7 +136,7 @@ def _devices_uri(customer_id: str, batch_id: str) -> str:
 
 
 def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:
-    batch_pk = _batch_pk(conn, customer_id, batch_id)
+    batch_pk = existing_batch(conn, customer_id, batch_id)
     result = conn.execute(
         delete(devices).where(
             devices.c.batch_pk == batch_pk, devices.c.id == device_id.strip().lower()
@@ -149,7 +149,7 @@ def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: 
 def _device_row(
     conn: Connection, customer_id: str, batch_id: str, device_id: str, with_hash: bool
 ) -> Any:
-    batch_pk = _batch_pk(conn, customer_id, batch_id)
+    batch_pk = existing_batch(conn, customer_id, batch_id)
     guid = maybe_guid(device_id.strip())
     row = None
     if guid is not None:
@@ -188,16 +188,23 @@ def _uploaders(conn: Connection, job_ids: set[str]) -> dict[str, str]:
     return {job_id: name for job_id, name in rows}
 
 
-def _batch_pk(conn: Connection, customer_id: str, batch_id: str) -> int:
+def find_batch(conn: Connection, customer_id: str, batch_id: str) -> int | None:
+    """The key of the customer's batch named ``batch_id`` (ignoring case), or None."""
     pk = conn.execute(
         select(device_batches.c.pk).where(
             device_batches.c.customer_id == customer_id,
             device_batches.c.batch_key == batch_id.casefold(),
         )
     ).scalar_one_or_none()
+    return None if pk is None else int(pk)
+
+
+def existing_batch(conn: Connection, customer_id: str, batch_id: str) -> int:
+    """The key of the customer's batch named ``batch_id``; NotFound when there is none."""
+    pk = find_batch(conn, customer_id, batch_id)
     if pk is None:
         raise NotFound(f"Device batch {shown(batch_id)} was not found for this customer.")
-    return int(pk)
+    return pk
 
 
 def _device(row: Any, base: str, uploaders: dict[str, str], with_hash: bool) -> dict[str, Any]:

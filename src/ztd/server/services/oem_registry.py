@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import analyze_device
+from ztd.server.storage.bulk import dialect_insert
 from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import oem_devices
 
@@ -73,10 +73,9 @@ def import_records(conn: Connection, records: Sequence[dict[str, Any]], now: dat
     """Insert records not known yet; returns how many were new."""
     if not records:
         return 0
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     before = _count(conn)
     conn.execute(
-        insert(oem_devices).on_conflict_do_nothing(),
+        dialect_insert(conn, oem_devices).on_conflict_do_nothing(),
         [{**record, "imported_at": now} for record in records],
     )
     return _count(conn) - before

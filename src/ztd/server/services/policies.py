@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ztd.server.api.ids import maybe_guid
 from ztd.server.clock import wire_time
 from ztd.server.errors import InvalidRequest, NotFound, shown
+from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import PolicyCategory, PolicySettingsType
 

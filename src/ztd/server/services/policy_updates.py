@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ztd.identity import dds
-from ztd.server.api.ids import maybe_guid
 from ztd.server.errors import InvalidRequest, refuse_nul
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows
+from ztd.server.storage import widths
+from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import configuration_policies, devices
 from ztd.wire import Device, KeyValuePair, PolicyCategory
@@ -23,7 +24,7 @@ from ztd.wire import Device, KeyValuePair, PolicyCategory
 UNASSIGN = ""  # policy_ref of an item whose o_o_b_e value is null: remove the assignment
 
 
-MAX_REF = 256  # the longest device or policy id a job item keeps
+MAX_REF = widths.DEVICE_REF  # the longest device or policy id a job item keeps
 
 
 def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:

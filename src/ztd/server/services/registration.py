@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ztd.identity import dds
 from ztd.server.jobs.documents import ItemOutcome, planned_outcome
@@ -26,6 +25,7 @@ from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
 from ztd.server.services import oem_registry
 from ztd.server.services.policy_updates import assign_registered
 from ztd.server.settings import RegistrationMode
+from ztd.server.storage.bulk import dialect_insert
 from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import devices, job_items
 
@@ -186,8 +186,7 @@ def _insert_devices(conn: Connection, lease: Lease, job: Row[Any], now: datetime
         .where(in_chunk(lease), item.device_id.is_not(None))
         .order_by(item.ordinal)
     )
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(devices).from_select(_DEVICE_COLUMNS, rows)
+    statement = dialect_insert(conn, devices).from_select(_DEVICE_COLUMNS, rows)
     # SQLAlchemy keeps an INSERT's rowcount only when asked (PostgreSQL gave -1 otherwise).
     statement = statement.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
     return int(conn.execute(statement).rowcount)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from ztd.server.api.ids import maybe_guid
 from ztd.server.api.status_cache import (
     FinishedDocument,
     RunningDocument,
@@ -13,6 +12,7 @@ from ztd.server.api.status_cache import (
 )
 from ztd.server.errors import NotFound, shown
 from ztd.server.jobs.documents import load_chunks, load_echo, running_document
+from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.schema import batch_jobs
 
 

@@ -9,6 +9,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, func, insert, select
 
 from ztd.server.errors import CustomerNotFound
+from ztd.server.storage import widths
+from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.schema import customers, partner_customers, partners
 
 
@@ -57,18 +59,18 @@ def partner_exists(conn: Connection, partner_id: str) -> bool:
 
 
 def _check_name(name: str) -> None:
-    if not name.strip() or len(name) > 256:
-        raise ValueError(f"a name must have 1 to 256 characters, not {len(name)}")
+    if not name.strip() or len(name) > widths.NAME:
+        raise ValueError(f"a name must have 1 to {widths.NAME} characters, not {len(name)}")
 
 
 def _guid(value: str | None) -> str:
-    # Tenant ids are GUIDs; store them in one canonical spelling so lookups are exact.
+    """A tenant id as stored (new when ``value`` is empty); ValueError when not a GUID."""
     if not value:
         return str(uuid.uuid4())
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a GUID (tenant ids look like 0b9d2a51-...)") from None
+    guid = maybe_guid(value)
+    if guid is None:
+        raise ValueError(f"{value!r} is not a GUID (tenant ids look like 0b9d2a51-...)")
+    return guid
 
 
 class PartnerRow(NamedTuple):

@@ -1,9 +1,10 @@
-"""Accepting device uploads (E1 create batch, E2 add devices): validate, then enqueue one job.
+"""Accepting device uploads (E1 create batch, E2 add devices): the upload's intake for
+jobs/submit.py, which enqueues it in one transaction.
 
-The batch row (for E1), the job, its chunks and its items commit in one transaction, so a
-202 always names a job whose data exists, and a failure leaves nothing behind. The devices'
-identities are worked out inside that transaction a slice at a time (DevicePreparer), while
-SQLite inserts the slice before on a second core (storage.bulk.BackgroundInserts).
+The batch row (for E1), the job, its chunks and its items commit together, so a 202 always
+names a job whose data exists, and a failure leaves nothing behind. ``UploadIntake`` says
+where the job's batch comes from and how a slice of devices becomes job items
+(DevicePreparer); submit_job decides when each slice is worked out.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import dds
 from ztd.identity.device import FirstCopies, identity_of
-from ztd.server.errors import Conflict, NotFound, shown
+from ztd.server.errors import Conflict, shown
 from ztd.server.jobs.enqueue import JobItem
+from ztd.server.services.catalog import existing_batch, find_batch, partner_name
 from ztd.server.storage import hash_codec
 from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import device_batches
@@ -92,13 +94,56 @@ def prepare_devices(devices: Sequence[UploadedDevice]) -> list[JobItem]:
     return DevicePreparer().prepare(devices)
 
 
-def prepared_slices(
-    devices: Sequence[UploadedDevice], size: int = PREPARE_SLICE
-) -> Iterator[list[JobItem]]:
-    """An upload's items, ``size`` at a time, each checked when it is asked for."""
-    preparer = DevicePreparer()
-    for first in range(0, len(devices), size):
-        yield preparer.prepare(devices[first : first + size])
+class NewBatch(NamedTuple):
+    """E1: the job creates the customer's batch ``batch_id``, uploaded by ``created_by``."""
+
+    batch_id: str
+    created_by_partner: str  # the partner whose name the batch records as its creator
+    now: datetime
+
+
+class ExistingBatch(NamedTuple):
+    """E2: the job adds to the customer's batch ``batch_id``."""
+
+    batch_id: str
+
+
+class UploadIntake:
+    """An upload's job, as jobs/submit.py consumes it: ``total`` devices of
+    ``customer_id`` for ``target``, worked out ``slice_size`` at a time."""
+
+    kind = "upload"
+
+    def __init__(
+        self,
+        customer_id: str,
+        target: NewBatch | ExistingBatch,
+        devices: Sequence[UploadedDevice],
+        slice_size: int = PREPARE_SLICE,
+    ) -> None:
+        self.customer_id, self.target, self.devices = customer_id, target, devices
+        self.total, self.slice_size = len(devices), slice_size
+        self._preparer = DevicePreparer()  # one per job: duplicates span slices
+
+    def batch(self, conn: Connection) -> int:
+        """The batch's key: created (Conflict when the name is taken) or found (NotFound)."""
+        target = self.target
+        if isinstance(target, ExistingBatch):
+            return existing_batch(conn, self.customer_id, target.batch_id)
+        return create_batch(
+            conn,
+            customer_id=self.customer_id,
+            batch_id=target.batch_id,
+            created_by=partner_name(conn, target.created_by_partner),
+            now=target.now,
+        )
+
+    def slices(self) -> Iterator[Sequence[UploadedDevice]]:
+        devices, size = self.devices, self.slice_size
+        return (devices[first : first + size] for first in range(0, len(devices), size))
+
+    def prepare(self, entries: Sequence[UploadedDevice]) -> list[JobItem]:
+        return self._preparer.prepare(entries)
 
 
 def create_batch(
@@ -125,22 +170,6 @@ def create_batch(
             )
     except IntegrityError as exc:  # a concurrent create of the same batch won the race
         raise _batch_exists(batch_id) from exc
-
-
-def existing_batch(conn: Connection, customer_id: str, batch_id: str) -> int:
-    batch_pk = find_batch(conn, customer_id, batch_id)
-    if batch_pk is None:
-        raise NotFound(f"Device batch {shown(batch_id)} was not found for this customer.")
-    return batch_pk
-
-
-def find_batch(conn: Connection, customer_id: str, batch_id: str) -> int | None:
-    return conn.execute(
-        select(device_batches.c.pk).where(
-            device_batches.c.customer_id == customer_id,
-            device_batches.c.batch_key == batch_id.casefold(),
-        )
-    ).scalar_one_or_none()
 
 
 def _batch_exists(batch_id: str) -> Exception:

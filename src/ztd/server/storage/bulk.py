@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, LargeBinary, Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 
 def db_time(conn: Connection, value: datetime) -> Any:
@@ -24,6 +25,21 @@ def db_time(conn: Connection, value: datetime) -> Any:
     if conn.dialect.name == "sqlite":
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
+
+
+def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` in ``conn``'s dialect, which has ON CONFLICT (the generic
+    one has not)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def inserts_in_background(dialect: str) -> bool:
+    """Whether BackgroundInserts overlaps its inserts with the caller's work on a database
+    of ``dialect`` (SQLAlchemy's name): SQLite with JSON operators. Elsewhere each slice is
+    inserted as it is added, with nothing to overlap."""
+    return dialect == "sqlite" and SQLITE_HAS_JSON_ARROWS
 
 
 def insert_rows(
@@ -65,19 +81,20 @@ class BackgroundInserts:
         self._pending: Future[Any] | None = None
 
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
-        if self.conn.dialect.name != "sqlite" or not SQLITE_HAS_JSON_ARROWS:
+        if not inserts_in_background(self.conn.dialect.name):
             insert_rows(self.conn, self.table, self.columns, rows)
             return
         if not rows:
             return
         prepared = _sqlite_json_insert(self.table, self.columns, rows)
-        self._wait()
+        self.wait()
         if prepared is None:
             insert_rows(self.conn, self.table, self.columns, rows)
             return
         self._pending = _inserter.submit(self.conn.exec_driver_sql, *prepared)
 
-    def _wait(self) -> None:
+    def wait(self) -> None:
+        """Wait for the insert under way; its error, if any, is raised here."""
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()  # re-raises the insert's error here, in the caller's thread
@@ -92,7 +109,7 @@ class BackgroundInserts:
         trace: TracebackType | None,
     ) -> None:
         if kind is None:
-            self._wait()
+            self.wait()
         elif self._pending is not None:
             # The transaction is about to roll back: not while a statement still runs on it.
             self._pending.exception()

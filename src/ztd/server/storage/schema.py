@@ -23,6 +23,8 @@ from sqlalchemy import (
     text,
 )
 
+from ztd.server.storage import widths
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -35,13 +37,13 @@ metadata = MetaData(
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants a 64-bit identity.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 Timestamp = DateTime(timezone=True)
-GUID = String(36)
+GUID = String(widths.GUID)
 
 partners = Table(
     "partners",
     metadata,
     Column("id", GUID, primary_key=True),
-    Column("name", String(256), nullable=False),
+    Column("name", String(widths.NAME), nullable=False),
     Column("created_at", Timestamp, nullable=False),
 )
 
@@ -49,8 +51,8 @@ customers = Table(
     "customers",
     metadata,
     Column("id", GUID, primary_key=True),
-    Column("name", String(256), nullable=False),
-    Column("domain", String(256), nullable=True),
+    Column("name", String(widths.NAME), nullable=False),
+    Column("domain", String(widths.NAME), nullable=True),
     Column("created_at", Timestamp, nullable=False),
 )
 
@@ -68,9 +70,10 @@ device_batches = Table(
     metadata,
     Column("pk", AutoId, primary_key=True, autoincrement=True),
     Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
-    Column("batch_id", String(256), nullable=False),  # exactly as the client named it
-    Column("batch_key", String(256), nullable=False),  # casefolded: batch ids match ignoring case
-    Column("created_by", String(256), nullable=False),
+    # batch_id exactly as the client named it; batch_key casefolded: ids match ignoring case.
+    Column("batch_id", String(widths.BATCH_ID), nullable=False),
+    Column("batch_key", String(widths.BATCH_ID), nullable=False),
+    Column("created_by", String(widths.NAME), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("customer_id", "batch_key"),
 )
@@ -82,18 +85,18 @@ devices = Table(
     Column("id", GUID, nullable=False, unique=True),
     Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
     Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=False),
-    Column("serial_number", String(256), nullable=True),
-    Column("product_key", String(64), nullable=True),
+    Column("serial_number", String(widths.SERIAL_NUMBER), nullable=True),
+    Column("product_key", String(widths.PRODUCT_KEY), nullable=True),
     # Rows registered before migration 0006, and rows whose job was purged, keep their hash
     # here; others leave these empty and read the hash from the job item they came from
     # (job_id, job_ordinal), which names them (its device_id).
     Column("hash_blob", LargeBinary, nullable=True),
     Column("hash_length", Integer, nullable=True),
     Column("hardware_hash", Text, nullable=True),
-    Column("model_name", String(256), nullable=True),
-    Column("manufacturer", String(256), nullable=True),
-    Column("hardware_key", String(520), nullable=True, unique=True),
-    Column("pkid_key", String(64), nullable=True, unique=True),
+    Column("model_name", String(widths.MODEL_NAME), nullable=True),
+    Column("manufacturer", String(widths.MANUFACTURER), nullable=True),
+    Column("hardware_key", String(widths.HARDWARE_KEY), nullable=True, unique=True),
+    Column("pkid_key", String(widths.PRODUCT_KEY), nullable=True, unique=True),
     Column("policy_id", GUID, nullable=True),
     Column("job_id", GUID, nullable=False),
     Column("job_ordinal", Integer, nullable=True),  # the job item holding the hash as sent
@@ -128,7 +131,7 @@ batch_jobs = Table(
     Column("result_document", LargeBinary, nullable=True),
     Column("result_etag", String(64), nullable=True),
     # The submitting request's MS-CorrelationId: the worker's log lines carry it (0012).
-    Column("correlation_id", String(128), nullable=True),
+    Column("correlation_id", String(widths.CORRELATION_ID), nullable=True),
     # Its W3C traceparent when tracing is on: the worker's spans join the request's trace.
     Column("traceparent", String(64), nullable=True),
     Index(None, "customer_id"),
@@ -146,7 +149,7 @@ job_chunks = Table(
     Column("end_ordinal", Integer, nullable=False),  # exclusive
     Column("status", String(16), nullable=False),  # queued | running | done
     Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_owner", String(128), nullable=True),
+    Column("lease_owner", String(widths.LEASE_OWNER), nullable=True),
     Column("lease_token", GUID, nullable=True),
     Column("lease_expires_at", Timestamp, nullable=True),
     # A done chunk's devicesStatus entries, serialized (comma-separated JSON objects), and
@@ -174,17 +177,17 @@ job_items = Table(
     metadata,
     Column("job_id", GUID, ForeignKey("batch_jobs.id"), primary_key=True),
     Column("ordinal", Integer, primary_key=True),
-    Column("device_ref", String(256), nullable=True),  # policy updates: the device id sent
-    Column("serial_number", String(256), nullable=True),
-    Column("product_key", String(64), nullable=True),
+    Column("device_ref", String(widths.DEVICE_REF), nullable=True),  # policy updates
+    Column("serial_number", String(widths.SERIAL_NUMBER), nullable=True),
+    Column("product_key", String(widths.PRODUCT_KEY), nullable=True),
     Column("hash_blob", LargeBinary, nullable=True),
     Column("hash_length", Integer, nullable=True),
     Column("hardware_hash", Text, nullable=True),
-    Column("model_name", String(256), nullable=True),
-    Column("manufacturer", String(256), nullable=True),
-    Column("hardware_key", String(520), nullable=True),
-    Column("pkid_key", String(64), nullable=True),
-    Column("policy_ref", String(256), nullable=True),  # policy updates: the policy id sent
+    Column("model_name", String(widths.MODEL_NAME), nullable=True),
+    Column("manufacturer", String(widths.MANUFACTURER), nullable=True),
+    Column("hardware_key", String(widths.HARDWARE_KEY), nullable=True),
+    Column("pkid_key", String(widths.PRODUCT_KEY), nullable=True),
+    Column("policy_ref", String(widths.POLICY_REF), nullable=True),  # policy updates
     # Set at enqueue when the item can never succeed (802, 803, duplicate in this job).
     Column("precheck_code", String(16), nullable=True),
     Column("precheck_name", String(64), nullable=True),
@@ -200,7 +203,7 @@ applications = Table(
     metadata,
     Column("client_id", GUID, primary_key=True),
     Column("partner_id", GUID, ForeignKey("partners.id"), nullable=False),
-    Column("name", String(256), nullable=False),
+    Column("name", String(widths.NAME), nullable=False),
     Column("secret_hash", String(256), nullable=False),
     Column("created_at", Timestamp, nullable=False),
 )
@@ -211,7 +214,7 @@ idempotency_records = Table(
     "idempotency_records",
     metadata,
     Column("partner_id", GUID, primary_key=True),
-    Column("request_id", String(128), primary_key=True),
+    Column("request_id", String(widths.REQUEST_ID), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("status_code", Integer, nullable=True),  # None while the first request runs
     Column("location", String(512), nullable=True),
@@ -227,7 +230,7 @@ configuration_policies = Table(
     metadata,
     Column("id", GUID, primary_key=True),
     Column("customer_id", GUID, ForeignKey("customers.id"), nullable=False),
-    Column("name", String(256), nullable=False),
+    Column("name", String(widths.NAME), nullable=False),
     Column("category", String(32), nullable=False),
     Column("description", Text, nullable=True),
     Column("settings", Text, nullable=False),  # JSON list of PolicySettingsType strings
@@ -242,11 +245,11 @@ oem_devices = Table(
     "oem_devices",
     metadata,
     Column("pk", AutoId, primary_key=True, autoincrement=True),
-    Column("hardware_key", String(520), nullable=False, unique=True),
-    Column("pkid_key", String(64), nullable=True, unique=True),
-    Column("serial_number", String(256), nullable=False),
-    Column("manufacturer", String(256), nullable=False),
-    Column("model_name", String(256), nullable=True),
+    Column("hardware_key", String(widths.HARDWARE_KEY), nullable=False, unique=True),
+    Column("pkid_key", String(widths.PRODUCT_KEY), nullable=True, unique=True),
+    Column("serial_number", String(widths.SERIAL_NUMBER), nullable=False),
+    Column("manufacturer", String(widths.MANUFACTURER), nullable=False),
+    Column("model_name", String(widths.MODEL_NAME), nullable=True),
     Column("hardware_hash", Text, nullable=False),
     Column("imported_at", Timestamp, nullable=False),
 )
@@ -310,8 +313,8 @@ emulator_requests = Table(
     Column("status", Integer, nullable=False),
     Column("partner_id", String(64), nullable=True),
     Column("customer_id", String(64), nullable=True),
-    Column("request_id", String(128), nullable=True),
-    Column("correlation_id", String(128), nullable=True),
+    Column("request_id", String(widths.REQUEST_ID), nullable=True),
+    Column("correlation_id", String(widths.CORRELATION_ID), nullable=True),
     Column("duration_ms", Integer, nullable=False),
     Column("body_excerpt", Text, nullable=True),
     Column("fault_id", GUID, nullable=True),  # the injected fault that answered, if one did

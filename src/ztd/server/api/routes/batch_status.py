@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from ztd.server.api.customer_scope import CustomerCall, reading
-from ztd.server.api.ids import maybe_guid
 from ztd.server.api.responses import JSON_TYPE
 from ztd.server.api.status_cache import FinishedDocument
 from ztd.server.emulator.status import held_document
 from ztd.server.services import status
+from ztd.server.storage.ids import maybe_guid
 
 router = APIRouter()
 

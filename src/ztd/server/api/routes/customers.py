@@ -12,18 +12,20 @@ from starlette.responses import Response
 
 from ztd.server.api.bodies import parse_model, read_json
 from ztd.server.api.context import context_of
-from ztd.server.api.idempotency import StoredResponse, run_write
+from ztd.server.api.idempotency import RequestFingerprint, run_write
 from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import json_response
 from ztd.server.api.security import reader, writer
 from ztd.server.auth.tokens import Principal
 from ztd.server.errors import Forbidden, InvalidRequest, refuse_nul
 from ztd.server.services import customers
+from ztd.server.services.idempotency import StoredResponse
+from ztd.server.storage import widths
 from ztd.wire import Customer
 
 router = APIRouter(prefix="/v1/customers")
 MAX_PAGE = 500
-MAX_TEXT = 256
+MAX_TEXT = widths.NAME
 
 
 @router.get("")
@@ -64,10 +66,12 @@ def get_company_profile(
 @router.post("")
 async def create_customer(request: Request, principal: Principal = Depends(writer)) -> Response:
     ctx = context_of(request)
+    fingerprint = RequestFingerprint.wanted(request)
     raw, body = await read_json(
         request,
         ctx.settings.max_body_bytes,
         lambda data: parse_model(Customer, data, what="Customer"),
+        fingerprint=fingerprint,
     )
     company = body.company_profile
     billing = body.billing_profile
@@ -97,7 +101,9 @@ async def create_customer(request: Request, principal: Principal = Depends(write
             ) from exc
         return StoredResponse(201, body=orjson.dumps(document))
 
-    return await run_in_threadpool(run_write, ctx, request, principal.partner_id, raw, create)
+    return await run_in_threadpool(
+        run_write, ctx, request, principal.partner_id, raw, create, fingerprint
+    )
 
 
 def _text(value: str | None) -> str | None:

@@ -14,59 +14,52 @@ from ztd.server.api.bodies import read_json
 from ztd.server.api.customer_scope import CustomerCall, creating_batch, reading, writing
 from ztd.server.api.device_input import (
     UploadedDevice,
+    check_device_count,
     parse_batch_id,
     parse_device_change,
     parse_devices,
 )
-from ztd.server.api.idempotency import StoredResponse
-from ztd.server.api.ids import maybe_guid
-from ztd.server.errors import InvalidRequest, shown
-from ztd.server.jobs.enqueue import ItemSlices
-from ztd.server.services import catalog, uploads
+from ztd.server.api.job_requests import accept_job
+from ztd.server.errors import DeviceRefused, InvalidRequest, shown
+from ztd.server.services import catalog
+from ztd.server.services.idempotency import StoredResponse
 from ztd.server.services.policy_updates import policy_error, policy_owners
+from ztd.server.services.uploads import ExistingBatch, NewBatch, UploadIntake
+from ztd.server.storage.ids import maybe_guid
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/deviceBatches")
 
 
 @router.post("")
 async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response:
-    def check(data: Any) -> tuple[str, ItemSlices]:
+    def check(data: Any) -> UploadIntake:
         if not isinstance(data, dict):
             raise InvalidRequest("The body must be a DeviceBatchCreationRequest object.")
         fields = {str(k).lower(): v for k, v in data.items()}
         batch_id = parse_batch_id(fields.get("batchid"))
-        return batch_id, _prepare(call, parse_devices(fields.get("devices", [])))
+        target = NewBatch(batch_id, call.principal.partner_id, call.ctx.clock())
+        return _intake(call, target, parse_devices(fields.get("devices", [])))
 
-    raw, (batch_id, items) = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
-
-    def new_batch(conn: Connection) -> int:
-        return uploads.create_batch(
-            conn,
-            customer_id=call.customer_id,
-            batch_id=batch_id,
-            created_by=catalog.partner_name(conn, call.principal.partner_id),
-            now=call.ctx.clock(),
-        )
-
-    return await call.start_job("upload", items, raw, batch_of=new_batch)
+    raw, intake = await read_json(
+        call.request, call.ctx.settings.max_body_bytes, check, fingerprint=call.fingerprint
+    )
+    return await accept_job(call, intake, raw)
 
 
 @router.post("/{batch_id}/devices")
 async def add_devices(batch_id: str, call: CustomerCall = Depends(writing)) -> Response:
-    def check(data: Any) -> ItemSlices:
+    def check(data: Any) -> UploadIntake:
         # The .NET SDK and the docs send a bare array; the REST reference wraps it in {devices}.
         if isinstance(data, dict):
             data = {k.lower(): v for k, v in data.items()}.get("devices")
         if not isinstance(data, list):
             raise InvalidRequest('The body must be a JSON array of Device, or {"devices": [...]}.')
-        return _prepare(call, parse_devices(data, where="body"))
+        return _intake(call, ExistingBatch(batch_id), parse_devices(data, where="body"))
 
-    raw, items = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
-
-    def existing(conn: Connection) -> int:
-        return uploads.existing_batch(conn, call.customer_id, batch_id)
-
-    return await call.start_job("upload", items, raw, batch_of=existing)
+    raw, intake = await read_json(
+        call.request, call.ctx.settings.max_body_bytes, check, fingerprint=call.fingerprint
+    )
+    return await accept_job(call, intake, raw)
 
 
 @router.get("")
@@ -108,7 +101,10 @@ async def update_device(
     on a device is its policy; the rest of the body (its identifiers, echoed back) is
     ignored. Answers 200 with the device as it now is."""
     raw, change = await read_json(
-        call.request, call.ctx.settings.max_body_bytes, parse_device_change
+        call.request,
+        call.ctx.settings.max_body_bytes,
+        parse_device_change,
+        fingerprint=call.fingerprint,
     )
 
     def update(conn: Connection) -> StoredResponse:
@@ -121,9 +117,10 @@ async def update_device(
                     call.customer_id,
                 )
                 if error is not None:
-                    raise InvalidRequest(
+                    raise DeviceRefused(
+                        error,
                         f"policies: policy {shown(change.policy_ref)} cannot be assigned "
-                        f"({error.code} {error.name}): {error.remedy}"
+                        f"({error.code} {error.name}): {error.remedy}",
                     )
             catalog.set_device_policy(conn, call.customer_id, batch_id, device_id, policy_id)
         document = catalog.get_device(conn, call.customer_id, batch_id, device_id)
@@ -151,7 +148,8 @@ def _include_hash(call: CustomerCall) -> bool:
     return value.lower() == "true"
 
 
-def _prepare(call: CustomerCall, devices: list[UploadedDevice]) -> ItemSlices:
-    """The upload's items, worked out inside the enqueue transaction a slice at a time."""
-    call.check_device_count(len(devices))
-    return ItemSlices(len(devices), uploads.prepared_slices(devices))
+def _intake(
+    call: CustomerCall, target: NewBatch | ExistingBatch, devices: list[UploadedDevice]
+) -> UploadIntake:
+    check_device_count(len(devices), call.ctx.settings.max_devices_per_request)
+    return UploadIntake(call.customer_id, target, devices)

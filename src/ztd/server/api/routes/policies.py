@@ -11,15 +11,18 @@ from starlette.responses import Response
 
 from ztd.server.api.bodies import parse_model, read_json
 from ztd.server.api.customer_scope import CustomerCall, reading, writing
-from ztd.server.api.idempotency import StoredResponse
+from ztd.server.api.device_input import check_device_count
+from ztd.server.api.job_requests import accept_job
 from ztd.server.errors import InvalidRequest, refuse_nul
-from ztd.server.jobs.enqueue import JobItem
+from ztd.server.jobs.submit import ReadyItems
 from ztd.server.services import policies
+from ztd.server.services.idempotency import StoredResponse
 from ztd.server.services.policy_updates import prepare_policy_items
+from ztd.server.storage import widths
 from ztd.wire import DevicePolicyUpdateRequest
 
 router = APIRouter(prefix="/v1/customers/{customer_id}")
-MAX_NAME = 256
+MAX_NAME = widths.NAME
 
 
 @router.get("/policies")
@@ -34,7 +37,9 @@ def get_policy(policy_id: str, call: CustomerCall = Depends(reading)) -> Respons
 
 @router.post("/policies")
 async def create_policy(call: CustomerCall = Depends(writing)) -> Response:
-    raw, policy = await read_json(call.request, call.ctx.settings.max_body_bytes, _new_policy)
+    raw, policy = await read_json(
+        call.request, call.ctx.settings.max_body_bytes, _new_policy, fingerprint=call.fingerprint
+    )
 
     def create(conn: Connection) -> StoredResponse:
         document = policies.create_policy(conn, call.customer_id, now=call.ctx.clock(), **policy)
@@ -46,7 +51,10 @@ async def create_policy(call: CustomerCall = Depends(writing)) -> Response:
 @router.put("/policies/{policy_id}")
 async def replace_policy(policy_id: str, call: CustomerCall = Depends(writing)) -> Response:
     raw, policy = await read_json(
-        call.request, call.ctx.settings.max_body_bytes, lambda data: _editable(_policy_fields(data))
+        call.request,
+        call.ctx.settings.max_body_bytes,
+        lambda data: _editable(_policy_fields(data)),
+        fingerprint=call.fingerprint,
     )
 
     def replace(conn: Connection) -> StoredResponse:
@@ -69,15 +77,17 @@ def delete_policy(policy_id: str, call: CustomerCall = Depends(writing)) -> Resp
 
 @router.patch("/DevicePolicyUpdates")
 async def update_device_policies(call: CustomerCall = Depends(writing)) -> Response:
-    def check(data: Any) -> list[JobItem]:
+    def check(data: Any) -> ReadyItems:
         if not isinstance(data, dict):
             raise InvalidRequest("The body must be a DevicePolicyUpdateRequest object.")
         body = parse_model(DevicePolicyUpdateRequest, data, what="DevicePolicyUpdateRequest")
-        call.check_device_count(len(body.devices))
-        return prepare_policy_items(body.devices)
+        check_device_count(len(body.devices), call.ctx.settings.max_devices_per_request)
+        return ReadyItems("policy_update", prepare_policy_items(body.devices))
 
-    raw, items = await read_json(call.request, call.ctx.settings.max_body_bytes, check)
-    return await call.start_job("policy_update", items, raw)
+    raw, intake = await read_json(
+        call.request, call.ctx.settings.max_body_bytes, check, fingerprint=call.fingerprint
+    )
+    return await accept_job(call, intake, raw)
 
 
 def _policy_fields(data: Any) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""jobs/submit.py: the upload path's steps run in the order the module reads, the identity
+checks run on the submitting thread and never from inside the storage layer, and a replay
+or a refusal writes nothing. On a real SQLite file and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, func, select
+
+from tests.conftest import World
+from tests.server.helpers import hash_device
+from ztd.server.api.device_input import parse_devices
+from ztd.server.api.responses import job_location
+from ztd.server.clock import utc_now
+from ztd.server.errors import Conflict, CustomerNotFound, NotFound
+from ztd.server.jobs.enqueue import JobItem
+from ztd.server.jobs.submit import Submitted, submit_job
+from ztd.server.services.idempotency import RequestKey
+from ztd.server.services.uploads import ExistingBatch, NewBatch, UploadIntake
+from ztd.server.storage.bulk import inserts_in_background
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import batch_jobs, device_batches, job_items
+
+
+class RecordingIntake(UploadIntake):
+    """An upload intake that notes each step, the thread it ran on and who called it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.steps: list[str] = []
+        self.threads: set[int] = set()
+        self.callers: list[list[str]] = []
+
+    def batch(self, conn: Connection) -> int:
+        self.steps.append("batch")
+        return super().batch(conn)
+
+    def slices(self) -> Iterable[Sequence[Any]]:
+        self.steps.append("slices")
+        return super().slices()
+
+    def prepare(self, entries: Sequence[Any]) -> list[JobItem]:
+        self.steps.append(f"prepare {len(entries)}")
+        self.threads.add(threading.get_ident())
+        self.callers.append([frame.filename for frame in traceback.extract_stack()])
+        return super().prepare(entries)
+
+
+def _submit(db: Database, world: World, intake: UploadIntake, **kwargs: Any) -> Submitted:
+    options: dict[str, Any] = {
+        "partner_id": world.partner,
+        "customer_id": world.customer,
+        "key": None,
+        "retention": timedelta(hours=1),
+        "chunk_size": 7,
+        "now": utc_now(),
+        "location": job_location,
+    } | kwargs
+    return submit_job(db, intake, **options)
+
+
+def _devices(count: int, first: int = 0) -> list[Any]:
+    return parse_devices([hash_device(first + i) for i in range(count)])
+
+
+def _count(db: Database, table: Any) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_the_steps_run_in_order_on_the_submitting_thread(db: Database, world: World) -> None:
+    batch = NewBatch("ordered", world.partner, utc_now())
+    intake = RecordingIntake(world.customer, batch, _devices(25), slice_size=10)
+    submitted = _submit(db, world, intake)
+
+    pipelined = inserts_in_background(db.write_engine.dialect.name)
+    prepares = ["prepare 10", "prepare 10", "prepare 5"]
+    if pipelined:  # worked out inside the transaction, after the batch, slice by slice
+        assert intake.steps == ["batch", "slices", *prepares]
+    else:  # worked out before the transaction: its locks are held only for the writes
+        assert intake.steps == ["slices", *prepares, "batch"]
+    assert intake.threads == {threading.get_ident()}
+    for stack in intake.callers:  # called by submit, never from inside storage or enqueue
+        assert stack[-2].endswith("jobs/submit.py"), stack[-2]
+        assert not any(name.endswith(("storage/bulk.py", "jobs/enqueue.py")) for name in stack)
+
+    assert submitted.job is not None and submitted.answer.status_code == 202
+    assert submitted.answer.location == job_location(world.customer, submitted.job.job_id)
+    assert _count(db, job_items) == 25
+    with db.read() as conn:
+        ordinals = conn.execute(select(job_items.c.ordinal).order_by(job_items.c.ordinal))
+        assert [row[0] for row in ordinals] == list(range(25))
+
+
+def test_a_retry_gets_the_stored_answer_and_writes_nothing(db: Database, world: World) -> None:
+    key = RequestKey(world.partner, "retry-1", "f" * 64)
+    first = _submit(
+        db,
+        world,
+        UploadIntake(world.customer, NewBatch("r", world.partner, utc_now()), _devices(3)),
+        key=key,
+    )
+    again = RecordingIntake(world.customer, NewBatch("r", world.partner, utc_now()), _devices(3))
+    replay = _submit(db, world, again, key=key)
+    assert replay.job is None and replay.answer == first.answer
+    assert "batch" not in again.steps  # no batch looked up, none created twice
+    assert _count(db, batch_jobs) == 1 and _count(db, device_batches) == 1
+
+    other = RequestKey(world.partner, "retry-1", "0" * 64)  # same id, another request
+    with pytest.raises(Conflict, match="different request"):
+        _submit(
+            db,
+            world,
+            UploadIntake(world.customer, NewBatch("s", world.partner, utc_now()), _devices(1)),
+            key=other,
+        )
+    assert _count(db, batch_jobs) == 1
+
+
+@pytest.mark.parametrize("refusal", ["other tenant", "missing batch", "taken name"])
+def test_a_refused_submission_leaves_nothing_behind(
+    db: Database, world: World, refusal: str
+) -> None:
+    _submit(
+        db,
+        world,
+        UploadIntake(world.customer, NewBatch("Taken", world.partner, utc_now()), _devices(1)),
+    )
+    before = (_count(db, batch_jobs), _count(db, job_items), _count(db, device_batches))
+    customer, target, error = {
+        "other tenant": (
+            world.other_customer,
+            NewBatch("n", world.partner, utc_now()),
+            CustomerNotFound,
+        ),
+        "missing batch": (world.customer, ExistingBatch("nope"), NotFound),
+        "taken name": (world.customer, NewBatch("TAKEN", world.partner, utc_now()), Conflict),
+    }[refusal]
+    with pytest.raises(error):
+        _submit(db, world, UploadIntake(customer, target, _devices(3, 100)), customer_id=customer)
+    assert (_count(db, batch_jobs), _count(db, job_items), _count(db, device_batches)) == before
