@@ -19,7 +19,7 @@ from ztd.server.api.device_input import parse_devices
 from ztd.server.api.responses import job_location
 from ztd.server.clock import utc_now
 from ztd.server.errors import Conflict, CustomerNotFound, NotFound
-from ztd.server.jobs.enqueue import JobItem
+from ztd.server.jobs.enqueue import JobItem, write_job
 from ztd.server.jobs.submit import Submitted, submit_job
 from ztd.server.services.idempotency import RequestKey
 from ztd.server.services.uploads import ExistingBatch, NewBatch, UploadIntake
@@ -145,3 +145,26 @@ def test_a_refused_submission_leaves_nothing_behind(
     with pytest.raises(error):
         _submit(db, world, UploadIntake(customer, target, _devices(3, 100)), customer_id=customer)
     assert (_count(db, batch_jobs), _count(db, job_items), _count(db, device_batches)) == before
+
+
+def test_a_job_given_another_number_of_items_than_announced_is_refused(
+    db: Database, world: World
+) -> None:
+    items = UploadIntake(world.customer, ExistingBatch("x"), _devices(2)).prepare(_devices(2))
+    options: dict[str, Any] = {
+        "kind": "upload",
+        "partner_id": world.partner,
+        "customer_id": world.customer,
+        "batch_pk": None,
+        "total": 3,
+        "chunk_size": 10,
+        "now": utc_now(),
+    }
+    with (
+        pytest.raises(ValueError, match="2 items were added to a job of 3"),
+        db.write() as conn,
+        write_job(conn, **options) as writer,
+    ):
+        writer.add(items)
+        writer.finish()
+    assert _count(db, batch_jobs) == 0 and _count(db, job_items) == 0

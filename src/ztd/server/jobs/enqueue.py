@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from types import TracebackType
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert
@@ -76,43 +76,69 @@ class EnqueuedJob(NamedTuple):
     items: list[JobItem]
 
 
-class JobWriter:
-    """Writes one job inside the caller's transaction, in the order a reader expects: the job
-    row when entered, its items slice by slice (``add``), its chunks and the workers' wake-up
-    at ``finish``. Nothing commits here; the caller's transaction does.
+_ITEM_COLUMNS = ("job_id", "ordinal", *JobItem._fields)
+
+
+@contextmanager
+def write_job(
+    conn: Connection,
+    *,
+    kind: str,
+    partner_id: str,
+    customer_id: str,
+    batch_pk: int | None,
+    total: int,
+    chunk_size: int,
+    now: datetime,
+) -> Iterator[JobWriter]:
+    """Write one job inside the caller's transaction, in the order a reader expects: the job
+    row on entry, its items slice by slice (``JobWriter.add``), its chunks and the workers'
+    wake-up at ``JobWriter.finish``. Nothing commits here; the caller's transaction does.
 
     Items are inserted with BackgroundInserts: on SQLite a slice's insert runs on a second
     core while the caller works out the next slice, so the caller should ``add`` each slice
     as soon as it is ready. ``total`` is how many items the job will have (the chunk plan
-    is made from it); ``finish`` refuses a job that got another number.
-    """
+    is made from it); ``finish`` refuses a job that got another number. On leaving with an
+    error, a background insert still running is waited for (the transaction then rolls
+    back)."""
+    with BackgroundInserts(conn, job_items, _ITEM_COLUMNS) as inserts:
+        writer = JobWriter(conn, inserts, kind=kind, total=total, chunk_size=chunk_size)
+        writer.insert_job(
+            partner_id=partner_id, customer_id=customer_id, batch_pk=batch_pk, now=now
+        )
+        yield writer
+
+
+class JobWriter:
+    """One job being written (see write_job): its id, and the items added so far."""
 
     def __init__(
         self,
         conn: Connection,
+        inserts: BackgroundInserts,
         *,
         kind: str,
-        partner_id: str,
-        customer_id: str,
-        batch_pk: int | None,
         total: int,
         chunk_size: int,
-        now: datetime,
     ) -> None:
         self.conn, self.kind, self.total, self.chunk_size = conn, kind, total, chunk_size
         self.job_id = str(uuid.uuid4())
         self.chunk_count = max(1, -(-total // chunk_size))
         self.items: list[JobItem] = []
-        self._inserts = BackgroundInserts(conn, job_items, ("job_id", "ordinal", *JobItem._fields))
-        conn.execute(
+        self._inserts = inserts
+
+    def insert_job(
+        self, *, partner_id: str, customer_id: str, batch_pk: int | None, now: datetime
+    ) -> None:
+        self.conn.execute(
             insert(batch_jobs).values(
                 id=self.job_id,
-                kind=kind,
+                kind=self.kind,
                 partner_id=partner_id,
                 customer_id=customer_id,
                 batch_pk=batch_pk,
                 status=DeviceUploadStatusType.QUEUED.value,
-                item_count=total,
+                item_count=self.total,
                 chunk_count=self.chunk_count,
                 chunks_done=0,
                 created_at=now,
@@ -121,17 +147,6 @@ class JobWriter:
                 traceparent=tracing.current_traceparent(),
             )
         )
-
-    def __enter__(self) -> JobWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._inserts.__exit__(kind, error, trace)
 
     def add(self, items: Sequence[JobItem]) -> None:
         """Insert the next ``items`` (SQLite: in the background; returns at once)."""
@@ -168,7 +183,7 @@ def enqueue_job(
     now: datetime,
 ) -> EnqueuedJob:
     """Insert a job whose items are all known; commits with the caller's transaction."""
-    with JobWriter(
+    with write_job(
         conn,
         kind=kind,
         partner_id=partner_id,

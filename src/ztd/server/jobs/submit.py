@@ -6,7 +6,7 @@
    and not at all for a retry that gets the stored answer.
 2. One write transaction: the MS-RequestId claim (``services/idempotency.begin``), the
    tenancy check, the batch the job belongs to, the job with its items and chunks
-   (``jobs/enqueue.JobWriter``), the stored answer (``services/idempotency.commit``).
+   (``jobs/enqueue.write_job``), the stored answer (``services/idempotency.commit``).
 3. After the commit, the answer; the caller wakes the workers.
 
 What differs between job kinds is an ``Intake``: how many items, where its batch comes
@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
 
-from ztd.server.jobs.enqueue import EnqueuedJob, JobItem, JobWriter
+from ztd.server.jobs.enqueue import EnqueuedJob, JobItem, write_job
 from ztd.server.services import idempotency
 from ztd.server.services.idempotency import RequestKey, StoredResponse
 from ztd.server.services.tenancy import require_customer
@@ -97,7 +97,7 @@ def submit_job(
                 return Submitted(earlier, None)
         require_customer(conn, partner_id, customer_id)
         batch_pk = work.batch(conn)
-        with JobWriter(
+        with write_job(
             conn,
             kind=work.kind,
             partner_id=partner_id,
