@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,9 +37,9 @@ class RecordingIntake(UploadIntake):
         self.threads: set[int] = set()
         self.callers: list[list[str]] = []
 
-    def batch(self, conn: Connection) -> int:
+    def batch(self, conn: Connection, now: datetime) -> int:
         self.steps.append("batch")
-        return super().batch(conn)
+        return super().batch(conn, now)
 
     def slices(self) -> Iterable[Sequence[Any]]:
         self.steps.append("slices")
@@ -75,7 +75,7 @@ def _count(db: Database, table: Any) -> int:
 
 
 def test_the_steps_run_in_order_on_the_submitting_thread(db: Database, world: World) -> None:
-    batch = NewBatch("ordered", world.partner, utc_now())
+    batch = NewBatch("ordered", world.partner)
     intake = RecordingIntake(world.customer, batch, _devices(25), slice_size=10)
     submitted = _submit(db, world, intake)
 
@@ -103,10 +103,10 @@ def test_a_retry_gets_the_stored_answer_and_writes_nothing(db: Database, world: 
     first = _submit(
         db,
         world,
-        UploadIntake(world.customer, NewBatch("r", world.partner, utc_now()), _devices(3)),
+        UploadIntake(world.customer, NewBatch("r", world.partner), _devices(3)),
         key=key,
     )
-    again = RecordingIntake(world.customer, NewBatch("r", world.partner, utc_now()), _devices(3))
+    again = RecordingIntake(world.customer, NewBatch("r", world.partner), _devices(3))
     replay = _submit(db, world, again, key=key)
     assert replay.job is None and replay.answer == first.answer
     assert "batch" not in again.steps  # no batch looked up, none created twice
@@ -117,7 +117,7 @@ def test_a_retry_gets_the_stored_answer_and_writes_nothing(db: Database, world: 
         _submit(
             db,
             world,
-            UploadIntake(world.customer, NewBatch("s", world.partner, utc_now()), _devices(1)),
+            UploadIntake(world.customer, NewBatch("s", world.partner), _devices(1)),
             key=other,
         )
     assert _count(db, batch_jobs) == 1
@@ -130,17 +130,17 @@ def test_a_refused_submission_leaves_nothing_behind(
     _submit(
         db,
         world,
-        UploadIntake(world.customer, NewBatch("Taken", world.partner, utc_now()), _devices(1)),
+        UploadIntake(world.customer, NewBatch("Taken", world.partner), _devices(1)),
     )
     before = (_count(db, batch_jobs), _count(db, job_items), _count(db, device_batches))
     customer, target, error = {
         "other tenant": (
             world.other_customer,
-            NewBatch("n", world.partner, utc_now()),
+            NewBatch("n", world.partner),
             CustomerNotFound,
         ),
         "missing batch": (world.customer, ExistingBatch("nope"), NotFound),
-        "taken name": (world.customer, NewBatch("TAKEN", world.partner, utc_now()), Conflict),
+        "taken name": (world.customer, NewBatch("TAKEN", world.partner), Conflict),
     }[refusal]
     with pytest.raises(error):
         _submit(db, world, UploadIntake(customer, target, _devices(3, 100)), customer_id=customer)

@@ -8,8 +8,9 @@ about. Every such token is refused as invalid (401), naming the claim and what i
 from __future__ import annotations
 
 import math
-import uuid
 from typing import Any
+
+from ztd.server.storage.ids import maybe_guid
 
 
 class ClaimTypeError(ValueError):
@@ -51,12 +52,12 @@ def tenant_id(claims: dict[str, Any], tenant_claim: str) -> str:
     value = claims[tenant_claim]
     if not isinstance(value, str):
         raise ClaimTypeError(f"the {tenant_claim!r} claim must be a string, not {_kind(value)}")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
+    guid = maybe_guid(value)
+    if guid is None:
         raise ClaimTypeError(
             f"the {tenant_claim!r} claim must be a tenant id (a GUID), not {value[:64]!r}"
-        ) from None
+        )
+    return guid
 
 
 def roles_of(claims: dict[str, Any], roles_claim: str) -> list[str]:

@@ -35,9 +35,9 @@ class Intake(Protocol):
     kind: str  # batch_jobs.kind
     total: int  # how many items the job will have
 
-    def batch(self, conn: Connection) -> int | None:
-        """The key of the batch the job belongs to (found or created in the job's
-        transaction), or None; raises a DomainError to refuse the request."""
+    def batch(self, conn: Connection, now: datetime) -> int | None:
+        """The key of the batch the job belongs to (found, or created at ``now``, in the
+        job's transaction), or None; raises a DomainError to refuse the request."""
         ...
 
     def slices(self) -> Iterable[Sequence[Any]]:
@@ -55,7 +55,7 @@ class ReadyItems:
     def __init__(self, kind: str, items: list[JobItem]) -> None:
         self.kind, self.total, self._items = kind, len(items), items
 
-    def batch(self, conn: Connection) -> int | None:
+    def batch(self, conn: Connection, now: datetime) -> int | None:
         return None
 
     def slices(self) -> Iterable[Sequence[JobItem]]:
@@ -96,7 +96,7 @@ def submit_job(
             if earlier is not None:
                 return Submitted(earlier, None)
         require_customer(conn, partner_id, customer_id)
-        batch_pk = work.batch(conn)
+        batch_pk = work.batch(conn, now)
         with write_job(
             conn,
             kind=work.kind,
@@ -122,8 +122,8 @@ class _WorkedOut(ReadyItems):
         super().__init__(intake.kind, items)
         self._intake = intake
 
-    def batch(self, conn: Connection) -> int | None:
-        return self._intake.batch(conn)
+    def batch(self, conn: Connection, now: datetime) -> int | None:
+        return self._intake.batch(conn, now)
 
 
 def _worked_out(intake: Intake) -> Intake:

@@ -99,7 +99,6 @@ class NewBatch(NamedTuple):
 
     batch_id: str
     created_by_partner: str  # the partner whose name the batch records as its creator
-    now: datetime
 
 
 class ExistingBatch(NamedTuple):
@@ -125,7 +124,7 @@ class UploadIntake:
         self.total, self.slice_size = len(devices), slice_size
         self._preparer = DevicePreparer()  # one per job: duplicates span slices
 
-    def batch(self, conn: Connection) -> int:
+    def batch(self, conn: Connection, now: datetime) -> int:
         """The batch's key: created (Conflict when the name is taken) or found (NotFound)."""
         target = self.target
         if isinstance(target, ExistingBatch):
@@ -135,7 +134,7 @@ class UploadIntake:
             customer_id=self.customer_id,
             batch_id=target.batch_id,
             created_by=partner_name(conn, target.created_by_partner),
-            now=target.now,
+            now=now,
         )
 
     def slices(self) -> Iterator[Sequence[UploadedDevice]]:

@@ -37,7 +37,7 @@ async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response
             raise InvalidRequest("The body must be a DeviceBatchCreationRequest object.")
         fields = {str(k).lower(): v for k, v in data.items()}
         batch_id = parse_batch_id(fields.get("batchid"))
-        target = NewBatch(batch_id, call.principal.partner_id, call.ctx.clock())
+        target = NewBatch(batch_id, call.principal.partner_id)
         return _intake(call, target, parse_devices(fields.get("devices", [])))
 
     raw, intake = await read_json(
