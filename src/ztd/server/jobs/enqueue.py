@@ -11,6 +11,7 @@ from sqlalchemy import Connection, insert
 
 from ztd.server.jobs.documents import ItemEcho, chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
+from ztd.server.jobs.states import ChunkState
 from ztd.server.observe import logs, tracing
 from ztd.server.storage.bulk import BackgroundInserts
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
@@ -129,15 +130,16 @@ def enqueue_job(
         if len(every) != source.total:
             raise ValueError(f"{len(every)} items were worked out for a job of {source.total}")
         # While the last slice is inserted:
-        chunks = _chunk_rows(job_id, kind, every, chunk_size, chunk_count)
+        chunks = _new_chunks(job_id, kind, every, chunk_size, chunk_count)
     conn.execute(insert(job_chunks), chunks)
     announce_job(conn)  # standalone workers start at commit instead of at their next poll
     return EnqueuedJob(job_id, every)
 
 
-def _chunk_rows(
+def _new_chunks(
     job_id: str, kind: str, items: Sequence[JobItem], chunk_size: int, chunk_count: int
 ) -> list[dict[str, Any]]:
+    """The job's ``job_chunks`` rows, queued."""
     chunks = []
     for n in range(chunk_count):
         first, end = n * chunk_size, min(len(items), (n + 1) * chunk_size)
@@ -146,7 +148,7 @@ def _chunk_rows(
             "chunk_no": n,
             "first_ordinal": first,
             "end_ordinal": end,
-            "status": "queued",
+            "status": ChunkState.QUEUED.value,
             "attempts": 0,
         }
         if kind == "upload":
