@@ -27,7 +27,7 @@ FINISHED = Status.FINISHED.value
 FAILED = Status.FINISHED_WITH_ERRORS.value
 PROCESSING = Status.PROCESSING.value
 QUEUED = Status.QUEUED.value
-DONE = "done"  # running_document's cache key of a done chunk's part
+DONE = ChunkState.DONE.value  # running_document's cache key of a done chunk's part
 
 # One chunk outcome per item, in ordinal order: [device_id, error_code, error_name], and
 # optionally a fourth element, a hint for people (rendered as errorDetail).
