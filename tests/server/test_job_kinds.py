@@ -168,6 +168,7 @@ def test_the_job_finished_hook_sees_each_job_once_inside_its_transaction(
         "hooked",
     )
     assert (job.status, job.devices, job.failed, job.succeeded) == ("finished", 61, 1, 60)
+    assert job.outcome_counts() == {"ok": 60, "802": 1}
     assert job.created_at <= job.completed_at
     assert job.completed_at.utcoffset() is not None and job.created_at.utcoffset() is not None
 
@@ -208,6 +209,7 @@ def test_the_hook_also_sees_jobs_the_reaper_fails(
     Worker(db, settings).reap()
     [(job, _)] = finished_jobs
     assert (job.job_id, job.devices, job.failed) == (tracking, 1, 1)
+    assert job.outcome_counts() == {"StorageError": 1}
 
 
 def test_release_requeues_at_once_without_counting_the_attempt(

@@ -23,10 +23,12 @@ worker's thread, whether the job's last chunk was processed or failed by the rea
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Connection, select, update
 
 from ztd.server.clock import as_utc
@@ -48,10 +50,19 @@ class FinishedJob:
     completed_at: datetime  # finished, this transaction's time (UTC)
     devices: int  # items in the job
     failed: int  # items whose entry carries an error
+    document: bytes = field(repr=False)  # the final BatchUploadDetails, as served
 
     @property
     def succeeded(self) -> int:
         return self.devices - self.failed
+
+    def outcome_counts(self) -> Counter[str]:
+        """Items by outcome: ``"ok"``, or the error code (the name where Microsoft gives no
+        number, e.g. ``ZtdDeviceDuplicated``). Parses the document: call it only if needed."""
+        entries = orjson.loads(self.document)["devicesStatus"]
+        return Counter(
+            entry.get("errorCode") or entry.get("errorDescription") or "ok" for entry in entries
+        )
 
 
 JobFinishedCallback = Callable[[Connection, FinishedJob], None]
@@ -124,6 +135,7 @@ def finish_job_if_complete(
         completed_at=as_utc(now),
         devices=job.item_count,
         failed=failed,
+        document=body,
     )
     for callback in list(_callbacks):
         callback(conn, finished)
