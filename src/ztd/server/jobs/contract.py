@@ -59,7 +59,7 @@ class ChunkContext:
     job: JobFields
     chunk: ChunkSpan
     now: datetime
-    _items: list[ItemRow] | None = field(default=None, repr=False)
+    _items: list[ItemRow] | None = field(default=None, init=False, repr=False)
 
     def items(self) -> list[ItemRow]:
         """The chunk's items in request order, read once (later calls return the same list;

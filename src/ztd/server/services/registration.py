@@ -1,4 +1,4 @@
-"""Registering uploaded devices in the registry: the 806 / 808 rules.
+"""Registering uploaded devices in the registry (the ``upload`` job kind's work).
 
 Race safety comes from the database: devices are inserted with ON CONFLICT DO NOTHING against
 the unique identity keys, so of two jobs registering one device concurrently exactly one
@@ -7,8 +7,9 @@ insert lands; the other finds the owner afterwards and reports 806 or 808.
 A chunk registers with one ``INSERT ... SELECT`` from its job items: each item that passed the
 prechecks got its device id at enqueue, and the hash is not copied (a device reads it from its
 item). When as many rows land as the chunk expected, the part of the status document it got
-at enqueue holds and nothing else is read; otherwise its items are read once and turned into
-outcomes, and only hashless and refused devices need more.
+at enqueue holds (``AS_PLANNED``) and nothing else is read; otherwise its items are read once
+and turned into outcomes, and only hashless and refused devices need more. Which refusal a
+taken identity gets (806 or 808) is ``ztd.identity.ownership``'s pure rule.
 """
 
 from __future__ import annotations
