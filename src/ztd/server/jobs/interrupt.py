@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,35 +23,32 @@ CANCEL_TIMEOUT_SECONDS = 5.0
 
 
 class ChunkInterrupter:
-    """Watches ``stopping`` while a chunk is processed; ``grace`` seconds after it is set,
-    cancels whatever statement the attached connection runs until the chunk ends.
+    """One per running worker: a thread that waits until ``stopping`` is set, waits
+    ``grace`` seconds more, then cancels whatever statement the attached connection runs,
+    again every RETRY_SECONDS, until :meth:`close`.
 
-    Use as a context manager around the chunk's processing, and :meth:`attach` the finishing
-    transaction's connection inside it. :attr:`fired` then says whether a failure of that
-    transaction was this interruption."""
+    The worker :meth:`attach`\\ es its finishing transaction's connection and detaches it
+    before the commit; :attr:`fired` then says whether a failure of that transaction may be
+    this interruption (and the chunk is to be released)."""
 
     def __init__(self, stopping: threading.Event, grace: float) -> None:
         self.stopping = stopping
         self.grace = grace
         self.fired = False
-        self._done = threading.Event()
-        self._lock = threading.Lock()  # cancels never reach a connection after detach
+        self._closed = threading.Event()
+        self._lock = threading.Lock()  # no cancel reaches a connection after detach
         self._raw: Any = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="ztd-interrupter")
 
-    def __enter__(self) -> ChunkInterrupter:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """The worker is done: stop the thread (idempotent)."""
         self.detach()
-        self._done.set()
-        self._thread.join()
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def attach(self, conn: Connection) -> None:
         """Cancels from now on go to ``conn``'s statements (a connection of this process)."""
@@ -64,19 +60,19 @@ class ChunkInterrupter:
             self._raw = None
 
     def _run(self) -> None:
-        # Wait for the stop, then for the grace period, unless the chunk ends first.
-        while not self._done.is_set():
-            if self.stopping.wait(RETRY_SECONDS):
-                break
-        if self._done.wait(self.grace):
+        while not self.stopping.wait(RETRY_SECONDS):  # (the caller's event: not set here)
+            if self._closed.is_set():
+                return
+        if self._closed.wait(self.grace):  # the chunk finished within the grace period
             return
-        log.info("stopping: rolling back the chunk in progress to release it")
-        while not self._done.is_set():
+        while not self._closed.is_set():
             with self._lock:
                 if self._raw is not None:
+                    if not self.fired:
+                        log.info("stopping: rolling back the chunk in progress to release it")
                     self.fired = True
                     _cancel(self._raw)
-            self._done.wait(RETRY_SECONDS)
+            self._closed.wait(RETRY_SECONDS)
 
 
 def _cancel(raw: Any) -> None:

@@ -61,6 +61,7 @@ class Worker:
         # Set when the worker is asked to stop (run_forever's event): no more claims, and
         # the chunk in progress is finished within the grace period or released.
         self.stopping = threading.Event()
+        self.interrupter: ChunkInterrupter | None = None  # while run_forever runs
         self._last_reap = 0.0
         self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
 
@@ -78,10 +79,10 @@ class Worker:
         if lease is None:
             return False
         started = time.perf_counter()
-        interrupter = ChunkInterrupter(self.stopping, self.settings.shutdown_grace_seconds)
+        interrupter = self.interrupter
         # The job's request fields (correlation id, partner, customer) join once its row is
         # read: every line about this chunk's devices carries them.
-        with logs.bound(tracking_id=lease.job_id), _Heartbeat(self, lease), interrupter:
+        with logs.bound(tracking_id=lease.job_id), _Heartbeat(self, lease):
             try:
                 report = self._finish_retrying(lease, interrupter)
             except leases.LeaseLost:
@@ -93,7 +94,7 @@ class Worker:
                     leases.expire(conn, lease, self.clock())
                 self.reap()  # requeued, or failed for good once out of attempts
             except Exception:
-                if not interrupter.fired:
+                if interrupter is None or not interrupter.fired:
                     raise
                 self._release(lease)
             else:
@@ -123,6 +124,8 @@ class Worker:
         """Work until ``stop`` is set; then claim nothing more, finish or release the chunk
         in progress (within ``shutdown_grace_seconds`` plus a rollback) and return."""
         self.stopping = stop
+        self.interrupter = ChunkInterrupter(stop, self.settings.shutdown_grace_seconds)
+        self.interrupter.start()
         log.info("worker %s started", self.name)
         if not self.db.is_sqlite:
             self.listener = JobListener(self.db.url, self.wakeup)
@@ -130,6 +133,8 @@ class Worker:
         try:
             self._loop(stop)
         finally:
+            self.interrupter.close()
+            self.interrupter = None
             if self.listener is not None:
                 self.listener.stop()
         log.info("worker %s stopped", self.name)
@@ -188,7 +193,7 @@ class Worker:
             job_events.record_finished(job)
 
     def _finish_retrying(
-        self, lease: leases.Lease, interrupter: ChunkInterrupter
+        self, lease: leases.Lease, interrupter: ChunkInterrupter | None
     ) -> job_events.ChunkReport:
         """Two jobs registering the same devices in different orders can deadlock on the
         unique keys; PostgreSQL aborts one transaction, which is simply run again."""
@@ -196,7 +201,8 @@ class Worker:
             try:
                 return self._finish(lease, interrupter)
             except OperationalError as exc:
-                if attempt == TRANSIENT_RETRIES or not _is_transient(exc) or interrupter.fired:
+                fired = interrupter is not None and interrupter.fired
+                if attempt == TRANSIENT_RETRIES or not _is_transient(exc) or fired:
                     raise
                 log.info("chunk %s of job %s: %s; retrying", lease.chunk_no, lease.job_id, exc.orig)
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
