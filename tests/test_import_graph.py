@@ -113,3 +113,32 @@ def test_sdk_and_cli_read_no_other_objects_private_attributes() -> None:
         and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
     }
     assert reach_ins == set()
+
+
+def test_the_job_engine_reaches_kinds_only_through_the_registry() -> None:
+    """A new job kind is one module in jobs/kinds/ plus a line in the registry: nothing else
+    of jobs/ imports a kind module, at module level or inside a function."""
+    kinds, registry = "ztd.server.jobs.kinds", "ztd.server.jobs.kinds.registry"
+    kind_modules = {name for name in MODULES if name.startswith(kinds + ".")} - {registry}
+    assert kind_modules, "no kind module found: the test looks in the wrong place"
+    reaching = {
+        f"{name}: {imported}"
+        for name, path in MODULES.items()
+        if name.startswith("ztd.server.jobs") and not name.startswith(kinds)
+        for imported in imports_anywhere(path)
+        if imported in kind_modules
+    }
+    assert reaching == set()
+
+
+def test_services_import_no_job_kind() -> None:
+    """Kinds call services; a service importing a kind (or the engine's worker) would tie
+    the two packages in a cycle."""
+    reaching = {
+        f"{name}: {imported}"
+        for name, path in MODULES.items()
+        if name.startswith("ztd.server.services")
+        for imported in imports_anywhere(path)
+        if imported.startswith(("ztd.server.jobs.kinds", "ztd.server.jobs.worker"))
+    }
+    assert reaching == set()

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import World
 from tests.server.helpers import create_batch, status_of
+from ztd.server.jobs.states import ChunkState
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, devices, job_chunks
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.slow
 LEASE_SECONDS = 300
 
 
-def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def _worker(settings: Settings, log: Path, grace: float = 5.0) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ZTD_DATA_DIR": str(settings.data_dir),
@@ -35,6 +36,7 @@ def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "ZTD_CHUNK_SIZE": str(settings.chunk_size),
         "ZTD_LEASE_SECONDS": str(LEASE_SECONDS),
         "ZTD_POLL_INTERVAL_SECONDS": "0.05",
+        "ZTD_SHUTDOWN_GRACE_SECONDS": str(grace),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "ztd", "worker"],
@@ -49,7 +51,7 @@ def _running_chunks(db: Database, job_id: str) -> int:
         return int(
             conn.execute(
                 select(func.count()).where(
-                    job_chunks.c.job_id == job_id, job_chunks.c.status == "running"
+                    job_chunks.c.job_id == job_id, job_chunks.c.status == ChunkState.RUNNING.value
                 )
             ).scalar_one()
         )
@@ -112,3 +114,66 @@ def test_sigterm_releases_the_job_to_another_worker_at_once(
             )
         ).one()
     assert tuple(registered) == (20_000, 20_000)
+
+
+def test_sigterm_past_the_grace_rolls_the_chunk_back_and_releases_it(
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    world: World,
+    tmp_path: Path,
+) -> None:
+    """One chunk of 20,000 devices and no grace: the worker cannot finish it, so it cancels
+    its statement, rolls the chunk back and hands it over unstarted (its attempt not
+    counted); the next worker registers every device once."""
+    settings.chunk_size = 20_000
+    settings.max_devices_per_request = 20_000
+    sent = [
+        {"SerialNumber": f"RELEASE-{n:06d}", "OemManufacturerName": "Contoso", "ModelName": "R1"}
+        for n in range(20_000)
+    ]
+    tracking = create_batch(client, world.customer, world.auth(), "release", sent)
+    log = tmp_path / "workers.log"
+    first = _worker(settings, log, grace=0)
+    deadline = time.monotonic() + 60
+    while _running_chunks(db, tracking) == 0:
+        assert first.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.005)
+    first.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    first.wait(10)
+    assert time.monotonic() - stopped < 10
+    assert "released chunk 0" in log.read_text(), log.read_text()
+    with db.read() as conn:
+        chunk = conn.execute(
+            select(job_chunks.c.status, job_chunks.c.attempts, job_chunks.c.lease_owner).where(
+                job_chunks.c.job_id == tracking
+            )
+        ).one()
+        landed = conn.execute(
+            select(func.count()).select_from(devices).where(devices.c.job_id == tracking)
+        ).scalar()
+    assert tuple(chunk) == ("queued", 0, None)
+    assert landed == 0  # rolled back: nothing of the chunk survived
+
+    second = _worker(settings, log)
+    try:
+        while _status(db, tracking) != "finished":
+            assert second.poll() is None, log.read_text()
+            assert time.monotonic() < deadline + 60, log.read_text()
+            time.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    with db.read() as conn:
+        registered = conn.execute(
+            select(func.count(), func.count(func.distinct(devices.c.serial_number))).where(
+                devices.c.job_id == tracking
+            )
+        ).one()
+        attempts = conn.execute(
+            select(job_chunks.c.attempts).where(job_chunks.c.job_id == tracking)
+        ).scalar()
+    assert tuple(registered) == (20_000, 20_000)
+    assert attempts == 1

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)
     max_attempts: int = Field(default=5, ge=1)
+    # On SIGTERM a worker lets the chunk in progress finish for this long, then rolls it back
+    # and releases it for another worker (its exit bound is about this plus a rollback).
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
 
     embedded_worker: bool = True  # `ztd serve --no-worker` turns it off
     registration_mode: RegistrationMode = RegistrationMode.OPEN

@@ -11,22 +11,24 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from ztd.identity import dds
 from ztd.server.emulator import holds
 from ztd.server.emulator.specs import RuleSpec, dds_error
-from ztd.server.jobs.documents import ItemOutcome, planned_outcome
-from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
-from ztd.server.storage.schema import emulator_rules, job_chunks, job_items
+from ztd.server.jobs.contract import (
+    AsPlanned,
+    ChunkAttemptFailed,
+    ChunkContext,
+    ChunkResult,
+    WorkedOut,
+)
+from ztd.server.jobs.documents import planned_outcome
+from ztd.server.storage.schema import emulator_rules, job_items
 
-Processed = tuple[list[ChunkRow], list[ItemOutcome]]
 
-
-class ForcedChunkFailure(Exception):
+class ForcedChunkFailure(ChunkAttemptFailed):
     """A rule's ``failChunkTimes``: this attempt at the chunk fails, as a crash would."""
 
 
@@ -72,26 +74,21 @@ def rules_for(conn: Connection, partner_id: str, customer_id: str) -> list[_Rule
     ]
 
 
-def decide_chunk(
-    conn: Connection,
-    lease: Lease,
-    job: Row[Any],
-    now: datetime,
-    register: Callable[[], Processed | None],
-) -> Processed | None:
-    """The job engine's one seam: register the chunk (``register``) under the rules that
+def decide_chunk(ctx: ChunkContext, register: Callable[[], ChunkResult]) -> ChunkResult:
+    """The upload kind's one seam: register the chunk (``register``) under the rules that
     match its devices. Without rules it is ``register()`` plus one small query."""
+    conn, job, chunk = ctx.conn, ctx.job, ctx.chunk
     rules = rules_for(conn, job.partner_id, job.customer_id)
     if not rules:
         return register()
-    decided = _match_items(conn, lease, rules)
+    decided = _match_items(ctx, rules)
     if not decided:
         return register()
     for rule in {id(r): r for r in decided.values()}.values():
         times = rule.spec.outcome.fail_chunk_times
-        if times is not None and lease.attempts <= times:
+        if times is not None and chunk.attempt <= times:
             raise ForcedChunkFailure(
-                f"rule {rule.id}: attempt {lease.attempts} of chunk {lease.chunk_no} fails"
+                f"rule {rule.id}: attempt {chunk.attempt} of chunk {chunk.chunk_no} fails"
             )
     forced: dict[int, dds.DdsError] = {}
     for ordinal, rule in decided.items():
@@ -100,30 +97,27 @@ def decide_chunk(
             forced[ordinal] = dds_error(code) or dds.STORAGE_ERROR
     _consume(conn, decided)
     if forced:  # not registered: the item loses the id it got at enqueue
-        this_item = and_(job_items.c.job_id == lease.job_id, job_items.c.ordinal == bindparam("n"))
+        this_item = and_(job_items.c.job_id == job.id, job_items.c.ordinal == bindparam("n"))
         conn.execute(
             update(job_items).where(this_item).values(device_id=None),
             [{"n": ordinal} for ordinal in forced],
         )
     processed = register()
-    if processed is None:
-        rows = chunk_rows(conn, lease)
-        processed = (
-            rows,
-            [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows],
-        )
-    rows, outcomes = processed
+    if isinstance(processed, AsPlanned):
+        rows = ctx.reread_items()  # the forced items lost their ids above
+        outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
+        processed = WorkedOut(rows, outcomes)
     for ordinal, error in forced.items():
-        outcomes[ordinal - lease.first_ordinal] = [None, error.code, error.name]
+        processed.outcomes[ordinal - chunk.first_ordinal] = [None, error.code, error.name]
     stays = [
         r.spec.outcome.stay_processing for r in decided.values() if r.spec.outcome.stay_processing
     ]
     if stays:
-        holds.hold(conn, job.id, stays[0], now)
-    return rows, outcomes
+        holds.hold(conn, job.id, stays[0], ctx.now)
+    return processed
 
 
-def _match_items(conn: Connection, lease: Lease, rules: list[_Rule]) -> dict[int, _Rule]:
+def _match_items(ctx: ChunkContext, rules: list[_Rule]) -> dict[int, _Rule]:
     """Item ordinal -> the first rule (oldest) deciding it; items refused at enqueue (no
     device id: 802, 803, duplicates) keep their own answer. ``times`` counts devices."""
     item = job_items.c
@@ -131,12 +125,12 @@ def _match_items(conn: Connection, lease: Lease, rules: list[_Rule]) -> dict[int
         select(
             item.ordinal, item.serial_number, item.product_key, item.manufacturer, item.model_name
         )
-        .where(in_chunk(lease), item.device_id.is_not(None))
+        .where(ctx.in_chunk(), item.device_id.is_not(None))
         .order_by(item.ordinal)
     )
     left = {rule.id: rule.remaining for rule in rules}
     decided: dict[int, _Rule] = {}
-    for ordinal, serial, pkey, maker, model in conn.execute(query):
+    for ordinal, serial, pkey, maker, model in ctx.conn.execute(query):
         for rule in rules:
             budget = left[rule.id]
             if (budget is None or budget > 0) and rule.matches(serial, pkey, maker, model):
@@ -157,14 +151,3 @@ def _consume(conn: Connection, decided: dict[int, _Rule]) -> None:
         conn.execute(
             update(emulator_rules).where(r.id == rule_id).values(remaining=r.remaining - count)
         )
-
-
-def expire_lease(conn: Connection, lease: Lease, now: datetime) -> None:
-    """After a forced failure: the lease ends now, so the reaper treats the chunk exactly as
-    one whose worker died (requeued, or StorageError once out of attempts)."""
-    c = job_chunks.c
-    conn.execute(
-        update(job_chunks)
-        .where(c.pk == lease.chunk_pk, c.lease_token == lease.token)
-        .values(lease_expires_at=now - timedelta(seconds=1))
-    )

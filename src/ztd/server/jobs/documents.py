@@ -11,23 +11,23 @@ whatever its size.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, select
 
 from ztd.server.clock import wire_time
-from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
+from ztd.server.jobs.states import ChunkState
+from ztd.server.storage.schema import job_chunks, job_items
 from ztd.wire import DeviceUploadStatusType as Status
 
 FINISHED = Status.FINISHED.value
 FAILED = Status.FINISHED_WITH_ERRORS.value
 PROCESSING = Status.PROCESSING.value
 QUEUED = Status.QUEUED.value
-DONE = "done"  # a chunk state, and the key of done parts in running_document's cache
+DONE = ChunkState.DONE.value  # running_document's cache key of a done chunk's part
 
 # One chunk outcome per item, in ordinal order: [device_id, error_code, error_name], and
 # optionally a fourth element, a hint for people (rendered as errorDetail).
@@ -132,7 +132,7 @@ def load_parts(
         job_chunks.c.entries,
         job_chunks.c.failed,
         job_chunks.c.results,
-    ).where(job_chunks.c.job_id == job_id, job_chunks.c.status == DONE)
+    ).where(job_chunks.c.job_id == job_id, job_chunks.c.status == ChunkState.DONE.value)
     if chunk_nos is not None:
         query = query.where(job_chunks.c.chunk_no.in_(chunk_nos))
     parts: dict[int, ChunkPart] = {}
@@ -167,19 +167,23 @@ def running_document(
 ) -> bytes:
     """The document of an unfinished job. ``rendered`` keeps parts between calls, keyed by
     chunk and state: a chunk's items never change, only its state does."""
-    unseen = [c.chunk_no for c in chunks if c.status == DONE and (c.chunk_no, DONE) not in rendered]
+    unseen = [
+        c.chunk_no
+        for c in chunks
+        if c.status == ChunkState.DONE and (c.chunk_no, DONE) not in rendered
+    ]
     if unseen:
         loaded = load_parts(conn, job.id, lambda first, end: echo[first:end], unseen)
         for chunk_no, part in loaded.items():
             rendered[chunk_no, DONE] = part.entries
     parts: list[bytes] = []
     for chunk in chunks:
-        if chunk.status == DONE:
+        if chunk.status == ChunkState.DONE:
             parts.append(rendered[chunk.chunk_no, DONE])
             rendered.pop((chunk.chunk_no, QUEUED), None)  # states never come back
             rendered.pop((chunk.chunk_no, PROCESSING), None)
             continue
-        pending = PROCESSING if chunk.status == "running" else QUEUED
+        pending = PROCESSING if chunk.status == ChunkState.RUNNING else QUEUED
         if pending == PROCESSING:
             rendered.pop((chunk.chunk_no, QUEUED), None)
         if (chunk.chunk_no, pending) not in rendered:
@@ -187,40 +191,3 @@ def running_document(
             rendered[chunk.chunk_no, pending] = render_entries(items, None, pending)
         parts.append(rendered[chunk.chunk_no, pending])
     return assemble(job, job.status, parts, job.completed_at)
-
-
-def finish_job_if_complete(
-    conn: Connection, job_id: str, now: datetime, *, status_with_errors: bool = False
-) -> bool:
-    """Count one more chunk done; the transaction that finishes the last chunk also stores
-    the final document. The job row's update serializes concurrent finishers.
-
-    A job is ``finished`` once every device has been processed, whatever their outcomes: the
-    batchJobStatus page's example shows a batch whose device got 808 as ``finished``, and
-    tools in the field stop polling on ``finished`` only. The device entries carry
-    ``finished_with_errors`` and the code. ``status_with_errors``
-    (ZTD_BATCH_STATUS_WITH_ERRORS) restores a top-level ``finished_with_errors``."""
-    counts = conn.execute(
-        update(batch_jobs)
-        .where(batch_jobs.c.id == job_id)
-        .values(chunks_done=batch_jobs.c.chunks_done + 1)
-        .returning(batch_jobs.c.chunks_done, batch_jobs.c.chunk_count)
-    ).one()
-    if counts.chunks_done < counts.chunk_count:
-        return False
-    job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == job_id)).one()
-    parts = load_parts(conn, job_id, lambda first, end: load_echo(conn, job_id, first, end))
-    failed = status_with_errors and any(part.failed for part in parts.values())
-    status = FAILED if failed else FINISHED
-    body = assemble(job, status, [parts[n].entries for n in sorted(parts)], now)
-    conn.execute(
-        update(batch_jobs)
-        .where(batch_jobs.c.id == job_id)
-        .values(
-            status=status,
-            completed_at=now,
-            result_document=body,
-            result_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-        )
-    )
-    return True

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, insert
 
 from ztd.server.jobs.documents import ItemEcho, chunk_part, planned_outcome
 from ztd.server.jobs.notify import announce_job
+from ztd.server.jobs.states import ChunkState
 from ztd.server.observe import logs, tracing
 from ztd.server.storage.bulk import BackgroundInserts
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
@@ -164,7 +165,7 @@ class JobWriter:
         job; waits for the items' inserts. ValueError when the items were not ``total``."""
         if len(self.items) != self.total:
             raise ValueError(f"{len(self.items)} items were added to a job of {self.total}")
-        chunks = _chunk_rows(self.job_id, self.kind, self.items, self.chunk_size, self.chunk_count)
+        chunks = _new_chunks(self.job_id, self.kind, self.items, self.chunk_size, self.chunk_count)
         self._inserts.wait()  # the last insert lands before the chunks
         self.conn.execute(insert(job_chunks), chunks)
         announce_job(self.conn)  # standalone workers start at commit, not at their next poll
@@ -197,9 +198,10 @@ def enqueue_job(
         return writer.finish()
 
 
-def _chunk_rows(
+def _new_chunks(
     job_id: str, kind: str, items: Sequence[JobItem], chunk_size: int, chunk_count: int
 ) -> list[dict[str, Any]]:
+    """The job's ``job_chunks`` rows, queued."""
     chunks = []
     for n in range(chunk_count):
         first, end = n * chunk_size, min(len(items), (n + 1) * chunk_size)
@@ -208,7 +210,7 @@ def _chunk_rows(
             "chunk_no": n,
             "first_ordinal": first,
             "end_ordinal": end,
-            "status": "queued",
+            "status": ChunkState.QUEUED.value,
             "attempts": 0,
         }
         if kind == "upload":

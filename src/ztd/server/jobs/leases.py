@@ -4,6 +4,8 @@ A worker claims a queued chunk with a fresh ``lease_token`` and a deadline. Whil
 extends the deadline (heartbeat). It finishes only through :func:`fence`, an UPDATE that
 matches its own token: if the reaper gave the chunk to someone else meanwhile, nothing
 matches and the worker's whole transaction is rolled back, so a stale worker cannot write.
+A worker that stops (SIGTERM) hands a chunk back with :func:`release`: queued again at once,
+the attempt not counted, instead of waiting for the lease to expire.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, update
 
 from ztd.server.jobs import owners
-from ztd.server.jobs.documents import ChunkPart, ItemEcho
+from ztd.server.jobs.contract import AsPlanned
+from ztd.server.jobs.documents import ChunkPart
+from ztd.server.jobs.states import ChunkState
 from ztd.server.observe.metrics import LEASE_EXPIRIES, REAPER_RESCUES
-from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
+from ztd.server.storage.schema import batch_jobs, job_chunks
 from ztd.wire import DeviceUploadStatusType
+
+# Plain strings for the driver (an Enum member is not a str to every DBAPI).
+QUEUED, RUNNING, DONE = ChunkState.QUEUED.value, ChunkState.RUNNING.value, ChunkState.DONE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +50,7 @@ def claim(conn: Connection, *, owner: str, now: datetime, lease_seconds: float) 
     locked rows; on SQLite the write transaction is already exclusive."""
     candidate = (
         select(job_chunks.c.pk)
-        .where(job_chunks.c.status == "queued")
+        .where(job_chunks.c.status == QUEUED)
         .order_by(job_chunks.c.pk)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -55,7 +61,7 @@ def claim(conn: Connection, *, owner: str, now: datetime, lease_seconds: float) 
         update(job_chunks)
         .where(job_chunks.c.pk == candidate)
         .values(
-            status="running",
+            status=RUNNING,
             lease_owner=owner,
             lease_token=token,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
@@ -110,14 +116,41 @@ def fence(conn: Connection, lease: Lease) -> None:
         raise LeaseLost(f"lease on chunk {lease.chunk_no} of job {lease.job_id} was lost")
 
 
-def mark_done(conn: Connection, chunk_pk: int, part: ChunkPart | None) -> None:
-    """Done with ``part``, or with the part the chunk got at enqueue when it is None."""
-    stored = {} if part is None else {"entries": part.entries, "failed": part.failed}
+def mark_done(conn: Connection, chunk_pk: int, part: ChunkPart | AsPlanned) -> None:
+    """Done with ``part``, or, AS_PLANNED, with the part the chunk got at enqueue."""
+    stored = {} if isinstance(part, AsPlanned) else {"entries": part.entries, "failed": part.failed}
     conn.execute(
         update(job_chunks)
         .where(job_chunks.c.pk == chunk_pk)
-        .values(status="done", lease_token=None, lease_expires_at=None, **stored)
+        .values(status=DONE, lease_token=None, lease_expires_at=None, **stored)
     )
+
+
+def expire(conn: Connection, lease: Lease, now: datetime) -> None:
+    """End the lease now, keeping the attempt: the reaper then treats the chunk exactly as
+    one whose worker died (requeued, or failed once out of attempts). For an attempt that
+    failed (ChunkAttemptFailed)."""
+    conn.execute(
+        update(job_chunks).where(_held(lease)).values(lease_expires_at=now - timedelta(seconds=1))
+    )
+
+
+def release(conn: Connection, lease: Lease) -> bool:
+    """Hand the chunk back, claimable at once, its attempt not counted: its worker stops
+    (SIGTERM) and rolled back whatever it had done of it. False when the lease was no longer
+    held (the chunk was finished or taken over meanwhile): nothing to release."""
+    result = conn.execute(
+        update(job_chunks)
+        .where(_held(lease))
+        .values(
+            status=QUEUED,
+            lease_owner=None,
+            lease_token=None,
+            lease_expires_at=None,
+            attempts=job_chunks.c.attempts - 1,
+        )
+    )
+    return result.rowcount == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +180,11 @@ def reap(
     no lease, stuck for good.) Such a chunk, from before, counts as expired too."""
     chunk = job_chunks.c
     running_owners = conn.execute(
-        select(chunk.lease_owner).distinct().where(chunk.status == "running")
+        select(chunk.lease_owner).distinct().where(chunk.status == RUNNING)
     ).scalars()
     dead = [owner for owner in running_owners if owner is not None and is_dead(owner)]
     expired = and_(
-        chunk.status == "running",
+        chunk.status == RUNNING,
         or_(
             chunk.lease_expires_at < now,
             chunk.lease_expires_at.is_(None),
@@ -162,7 +195,7 @@ def reap(
         update(job_chunks)
         .where(expired)
         .values(
-            status=case((chunk.attempts >= max_attempts, "running"), else_="queued"),
+            status=case((chunk.attempts >= max_attempts, RUNNING), else_=QUEUED),
             lease_owner=None,
             lease_token=None,
             lease_expires_at=None,
@@ -179,70 +212,9 @@ def reap(
     return exhausted
 
 
-class ChunkRow(NamedTuple):
-    """The small columns of a leased chunk's item: all that processing and the chunk's part
-    of the status document read (the hash stays in the database)."""
-
-    ordinal: int
-    device_ref: str | None
-    serial_number: str | None
-    product_key: str | None
-    device_id: str | None
-    policy_ref: str | None
-    precheck_code: str | None
-    precheck_name: str | None
-    has_hash: bool
-
-    @property
-    def echo(self) -> ItemEcho:
-        return self.device_ref, self.serial_number, self.product_key
-
-
-class ItemRange(Protocol):
-    """A chunk's items: a Lease, or an ExhaustedChunk being failed."""
-
-    @property
-    def job_id(self) -> str: ...
-    @property
-    def first_ordinal(self) -> int: ...
-    @property
-    def end_ordinal(self) -> int: ...
-
-
-def chunk_rows(conn: Connection, lease: ItemRange) -> list[ChunkRow]:
-    """The leased chunk's items in request order, in one read. The driver's own tuples are
-    several times cheaper than SQLAlchemy Rows for thousands of items."""
-    item = job_items.c
-    has_hash = or_(item.hash_blob.is_not(None), item.hardware_hash.is_not(None))
-    result = conn.execute(
-        select(
-            item.ordinal,
-            item.device_ref,
-            item.serial_number,
-            item.product_key,
-            item.device_id,
-            item.policy_ref,
-            item.precheck_code,
-            item.precheck_name,
-            has_hash,
-        )
-        .where(in_chunk(lease))
-        .order_by(item.ordinal)
-    )
-    return [ChunkRow._make(row) for row in result.cursor.fetchall()]
-
-
-def in_chunk(lease: ItemRange) -> ColumnElement[bool]:
-    return and_(
-        job_items.c.job_id == lease.job_id,
-        job_items.c.ordinal >= lease.first_ordinal,
-        job_items.c.ordinal < lease.end_ordinal,
-    )
-
-
-def _held(lease: Lease):  # type: ignore[no-untyped-def]
+def _held(lease: Lease) -> ColumnElement[bool]:
     return and_(
         job_chunks.c.pk == lease.chunk_pk,
         job_chunks.c.lease_token == lease.token,
-        job_chunks.c.status == "running",
+        job_chunks.c.status == RUNNING,
     )

@@ -8,8 +8,6 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -17,13 +15,20 @@ from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
 from ztd.server.clock import Clock, utc_now
-from ztd.server.emulator.rules import ForcedChunkFailure, expire_lease
 from ztd.server.jobs import leases, owners
-from ztd.server.jobs.documents import (
-    ItemOutcome,
-    chunk_part,
-    finish_job_if_complete,
+from ztd.server.jobs.contract import (
+    AsPlanned,
+    ChunkAttemptFailed,
+    ChunkContext,
+    ChunkSpan,
+    JobFields,
+    JobKind,
 )
+from ztd.server.jobs.documents import ItemOutcome, chunk_part
+from ztd.server.jobs.finishing import FinishedJob, finish_job_if_complete
+from ztd.server.jobs.interrupt import ChunkInterrupter
+from ztd.server.jobs.items import read_items
+from ztd.server.jobs.kinds.registry import UnknownJobKind, job_kinds
 from ztd.server.jobs.notify import JobListener
 from ztd.server.observe import job_events, logs, tracing
 from ztd.server.observe.metrics import LEASES_LOST
@@ -33,32 +38,6 @@ from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
 
 log = logging.getLogger("ztd.worker")
-
-# A chunk's items and their outcomes (one per item, in order).
-Processed = tuple[list[leases.ChunkRow], list[ItemOutcome]]
-# Job kind -> the function doing a chunk's work inside the finishing transaction. None: the
-# chunk turned out exactly as the part it got at enqueue says.
-Processor = Callable[[Connection, leases.Lease, Row[Any], datetime], Processed | None]
-
-
-def _processors(settings: Settings) -> dict[str, Processor]:
-    from ztd.server.emulator.rules import decide_chunk
-    from ztd.server.services.policy_updates import apply_chunk
-    from ztd.server.services.registration import register_chunk
-
-    def upload(
-        conn: Connection, lease: leases.Lease, job: Row[Any], now: datetime
-    ) -> Processed | None:
-        # The emulator's outcome rules (/_ztd/v1/rules) decide around the registration.
-        return decide_chunk(
-            conn,
-            lease,
-            job,
-            now,
-            lambda: register_chunk(conn, lease, job, now, settings.registration_mode),
-        )
-
-    return {"upload": upload, "policy_update": apply_chunk}
 
 
 class Worker:
@@ -78,12 +57,18 @@ class Worker:
         # Host, process id and start time: a restarted worker of this host can then tell
         # that this one died and reclaim its chunks at once (jobs.owners).
         self.name = name or str(owners.this_process())
-        self.processors = _processors(settings)
+        self.kinds = job_kinds(settings)
+        # Set when the worker is asked to stop (run_forever's event): no more claims, and
+        # the chunk in progress is finished within the grace period or released.
+        self.stopping = threading.Event()
+        self.interrupter: ChunkInterrupter | None = None  # while run_forever runs
         self._last_reap = 0.0
         self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
 
     def run_once(self) -> bool:
         """Process one chunk if one is queued. Returns whether there was work."""
+        if self.stopping.is_set():
+            return False
         with self.db.write() as conn:
             lease = leases.claim(
                 conn,
@@ -94,22 +79,38 @@ class Worker:
         if lease is None:
             return False
         started = time.perf_counter()
+        interrupter = self.interrupter
         # The job's request fields (correlation id, partner, customer) join once its row is
         # read: every line about this chunk's devices carries them.
         with logs.bound(tracking_id=lease.job_id), _Heartbeat(self, lease):
             try:
-                report = self._finish_retrying(lease)
+                report = self._finish_retrying(lease, interrupter)
             except leases.LeaseLost:
                 LEASES_LOST.inc()
                 log.warning("dropped chunk %s of job %s: lease lost", lease.chunk_no, lease.job_id)
-            except ForcedChunkFailure as exc:  # an emulator rule: retried like a crash
+            except ChunkAttemptFailed as exc:  # e.g. an emulator rule: retried like a crash
                 log.info("chunk %s of job %s: %s", lease.chunk_no, lease.job_id, exc)
                 with self.db.write() as conn:
-                    expire_lease(conn, lease, self.clock())
+                    leases.expire(conn, lease, self.clock())
                 self.reap()  # requeued, or failed for good once out of attempts
+            except Exception:
+                if interrupter is None or not interrupter.fired:
+                    raise
+                self._release(lease)
             else:
-                job_events.record(report, lease, time.perf_counter() - started)
+                job_events.record(report, _span(lease), time.perf_counter() - started)
         return True
+
+    def _release(self, lease: leases.Lease) -> None:
+        """The chunk was rolled back on the way out: hand it to the next worker now."""
+        with self.db.write() as conn:
+            released = leases.release(conn, lease)
+        log.info(
+            "released chunk %s of job %s while stopping%s",
+            lease.chunk_no,
+            lease.job_id,
+            "" if released else " (it was no longer held)",
+        )
 
     def run_until_idle(self) -> int:
         """Reap, then process chunks until none is queued (tests and `--once`)."""
@@ -120,6 +121,11 @@ class Worker:
         return done
 
     def run_forever(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set; then claim nothing more, finish or release the chunk
+        in progress (within ``shutdown_grace_seconds`` plus a rollback) and return."""
+        self.stopping = stop
+        self.interrupter = ChunkInterrupter(stop, self.settings.shutdown_grace_seconds)
+        self.interrupter.start()
         log.info("worker %s started", self.name)
         if not self.db.is_sqlite:
             self.listener = JobListener(self.db.url, self.wakeup)
@@ -127,6 +133,8 @@ class Worker:
         try:
             self._loop(stop)
         finally:
+            self.interrupter.close()
+            self.interrupter = None
             if self.listener is not None:
                 self.listener.stop()
         log.info("worker %s stopped", self.name)
@@ -156,12 +164,13 @@ class Worker:
 
     def reap(self) -> None:
         self._last_reap = time.monotonic()
+        finished: list[FinishedJob] = []
         with self.db.write() as conn:
             now = self.clock()
             exhausted = leases.reap(conn, now=now, max_attempts=self.settings.max_attempts)
             for chunk in exhausted:
                 log.error("chunk %s of job %s failed too often", chunk.chunk_pk, chunk.job_id)
-                rows = leases.chunk_rows(conn, chunk)
+                rows = read_items(conn, chunk)
                 failure: ItemOutcome = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
                 # An item refused at enqueue (802, 803, a duplicate) keeps that answer.
                 outcomes: list[ItemOutcome] = [
@@ -169,64 +178,103 @@ class Worker:
                     for row in rows
                 ]
                 leases.mark_done(conn, chunk.chunk_pk, chunk_part([r.echo for r in rows], outcomes))
-                finish_job_if_complete(
+                job = finish_job_if_complete(
                     conn,
                     chunk.job_id,
                     now,
                     status_with_errors=self.settings.batch_status_with_errors,
                 )
+                if job is not None:
+                    finished.append(job)
             purge_expired_request_ids(
                 conn, now=now, retention_hours=self.settings.idempotency_retention_hours
             )
+        for job in finished:  # committed
+            job_events.record_finished(job)
 
-    def _finish_retrying(self, lease: leases.Lease) -> job_events.ChunkReport:
+    def _finish_retrying(
+        self, lease: leases.Lease, interrupter: ChunkInterrupter | None
+    ) -> job_events.ChunkReport:
         """Two jobs registering the same devices in different orders can deadlock on the
         unique keys; PostgreSQL aborts one transaction, which is simply run again."""
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             try:
-                return self._finish(lease)
+                return self._finish(lease, interrupter)
             except OperationalError as exc:
-                if attempt == TRANSIENT_RETRIES or not _is_transient(exc):
+                fired = interrupter is not None and interrupter.fired
+                if attempt == TRANSIENT_RETRIES or not _is_transient(exc) or fired:
                     raise
                 log.info("chunk %s of job %s: %s; retrying", lease.chunk_no, lease.job_id, exc.orig)
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")  # the last attempt returned or raised
 
-    def _finish(self, lease: leases.Lease) -> job_events.ChunkReport:
+    def _finish(
+        self, lease: leases.Lease, interrupter: ChunkInterrupter | None = None
+    ) -> job_events.ChunkReport:
         with self.db.write() as conn:
-            leases.fence(conn, lease)
-            job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
-            logs.bind(
-                correlation_id=job.correlation_id,
-                partner_id=job.partner_id,
-                customer_id=job.customer_id,
-            )
-            with tracing.job_span("ztd.chunk", job.traceparent, job_kind=job.kind):
-                return self._finish_in(conn, lease, job)
+            if interrupter is not None:
+                interrupter.attach(conn)
+            try:
+                leases.fence(conn, lease)
+                job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == lease.job_id)).one()
+                logs.bind(
+                    correlation_id=job.correlation_id,
+                    partner_id=job.partner_id,
+                    customer_id=job.customer_id,
+                )
+                with tracing.job_span("ztd.chunk", job.traceparent, job_kind=job.kind):
+                    return self._finish_in(conn, lease, job)
+            finally:
+                # Before the commit: a late cancel must not hit it, nor this connection's
+                # next user.
+                if interrupter is not None:
+                    interrupter.detach()
 
     def _finish_in(
         self, conn: Connection, lease: leases.Lease, job: Row[Any]
     ) -> job_events.ChunkReport:
         """The chunk's work, in the transaction that fences it."""
         now = self.clock()
-        processed = self.processors[job.kind](conn, lease, job, now)
-        part = None
+        kind = self._kind(job.kind)
+        chunk = _span(lease)
+        ctx = ChunkContext(conn, _fields(job), chunk, now)
+        result = kind.process(ctx)
         report = job_events.ChunkReport(job.kind)
-        if processed is not None:
-            rows, outcomes = processed
-            part = chunk_part([row.echo for row in rows], outcomes)
-            report.outcomes = job_events.count_outcomes(outcomes)
+        if isinstance(result, AsPlanned):
+            report.outcomes = job_events.planned_outcomes(conn, chunk)
+            leases.mark_done(conn, lease.chunk_pk, result)
         else:
-            report.outcomes = job_events.planned_outcomes(conn, lease)
-        leases.mark_done(conn, lease.chunk_pk, part)
-        if finish_job_if_complete(
+            report.outcomes = job_events.count_outcomes(result.outcomes)
+            part = chunk_part([row.echo for row in result.items], result.outcomes)
+            leases.mark_done(conn, lease.chunk_pk, part)
+        report.finished = finish_job_if_complete(
             conn,
             lease.job_id,
             now,
             status_with_errors=self.settings.batch_status_with_errors,
-        ):
-            report.job_created_at, report.job_completed_at = job.created_at, now
+        )
         return report
+
+    def _kind(self, name: str) -> JobKind:
+        try:
+            return self.kinds[name]
+        except KeyError:
+            raise UnknownJobKind(f"no job kind {name!r} in this version of ztd") from None
+
+
+def _span(lease: leases.Lease) -> ChunkSpan:
+    return ChunkSpan(
+        job_id=lease.job_id,
+        chunk_no=lease.chunk_no,
+        first_ordinal=lease.first_ordinal,
+        end_ordinal=lease.end_ordinal,
+        attempt=lease.attempts,
+        expected_inserts=lease.expected_inserts,
+    )
+
+
+def _fields(job: Row[Any]) -> JobFields:
+    return JobFields(job.id, job.kind, job.partner_id, job.customer_id, job.batch_pk)
 
 
 TRANSIENT_RETRIES = 5

@@ -13,12 +13,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from ztd.server.clock import Clock, as_utc
+from ztd.server.jobs.states import ChunkState
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, job_chunks
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-_STATES = ("queued", "running")
+_STATES = (ChunkState.QUEUED.value, ChunkState.RUNNING.value)
 
 
 class QueueCollector(Collector):
@@ -48,7 +49,7 @@ class QueueCollector(Collector):
             oldest = conn.execute(
                 select(func.min(batch_jobs.c.created_at))
                 .select_from(job_chunks.join(batch_jobs, batch_jobs.c.id == chunk.job_id))
-                .where(chunk.status == "queued")
+                .where(chunk.status == ChunkState.QUEUED.value)
             ).scalar()
         chunks = GaugeMetricFamily(
             "ztd_job_chunks",

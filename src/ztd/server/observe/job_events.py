@@ -1,5 +1,6 @@
 """What a worker reports once a chunk is committed: the devices' outcomes (counted and
-logged under the job's request context) and, for a job's last chunk, its latency."""
+logged under the job's request context) and, for a job's last chunk, its latency (from the
+:class:`~ztd.server.jobs.finishing.FinishedJob` the finishing transaction produced)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from ztd.server.clock import as_utc
+from ztd.server.jobs.contract import ChunkSpan
 from ztd.server.jobs.documents import ItemOutcome
-from ztd.server.jobs.leases import Lease, in_chunk
+from ztd.server.jobs.finishing import FinishedJob
+from ztd.server.jobs.items import in_span
 from ztd.server.observe.metrics import CHUNK_DURATION, DEVICES_PROCESSED, JOB_LATENCY
 from ztd.server.storage.schema import job_items
 
@@ -25,8 +26,7 @@ OK = "ok"
 class ChunkReport:
     kind: str
     outcomes: Counter[str] = field(default_factory=Counter)
-    job_created_at: datetime | None = None  # set when this chunk finished its job
-    job_completed_at: datetime | None = None
+    finished: FinishedJob | None = None  # set when this chunk finished its job
 
 
 def outcome_label(outcome: ItemOutcome) -> str:
@@ -38,15 +38,15 @@ def count_outcomes(outcomes: Sequence[ItemOutcome]) -> Counter[str]:
     return Counter(outcome_label(o) for o in outcomes)
 
 
-def planned_outcomes(conn: Connection, lease: Lease) -> Counter[str]:
+def planned_outcomes(conn: Connection, chunk: ChunkSpan) -> Counter[str]:
     """A chunk that turned out as planned at enqueue: its expected devices registered, and
     the rest are the items refused then (802, 803, duplicates), counted from their rows."""
-    registered = lease.expected_inserts or 0
+    registered = chunk.expected_inserts or 0
     counts: Counter[str] = Counter({OK: registered} if registered else {})
-    if lease.end_ordinal - lease.first_ordinal > registered:
+    if chunk.end_ordinal - chunk.first_ordinal > registered:
         rows = conn.execute(
             select(job_items.c.precheck_code, job_items.c.precheck_name, func.count())
-            .where(in_chunk(lease), job_items.c.precheck_name.is_not(None))
+            .where(in_span(chunk), job_items.c.precheck_name.is_not(None))
             .group_by(job_items.c.precheck_code, job_items.c.precheck_name)
         )
         for code, name, n in rows:
@@ -54,29 +54,34 @@ def planned_outcomes(conn: Connection, lease: Lease) -> Counter[str]:
     return counts
 
 
-def record(report: ChunkReport, lease: Lease, seconds: float) -> None:
+def record(report: ChunkReport, chunk: ChunkSpan, seconds: float) -> None:
     """Count and log a committed chunk (the log context holds the job's request fields)."""
     CHUNK_DURATION.labels(report.kind).observe(seconds)
     for outcome, n in report.outcomes.items():
         DEVICES_PROCESSED.labels(report.kind, outcome).inc(n)
     log.info(
         "chunk %d of job %s done: %s",
-        lease.chunk_no,
-        lease.job_id,
+        chunk.chunk_no,
+        chunk.job_id,
         ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.outcomes.items())),
         extra={
-            "chunk": lease.chunk_no,
-            "devices": lease.end_ordinal - lease.first_ordinal,
+            "chunk": chunk.chunk_no,
+            "devices": chunk.end_ordinal - chunk.first_ordinal,
             "outcomes": dict(report.outcomes),
             "duration_ms": round(seconds * 1e3, 1),
         },
     )
-    if report.job_created_at is not None and report.job_completed_at is not None:
-        latency = (report.job_completed_at - as_utc(report.job_created_at)).total_seconds()
-        JOB_LATENCY.labels(report.kind).observe(latency)
-        log.info(
-            "job %s finished %.3f s after it was submitted",
-            lease.job_id,
-            latency,
-            extra={"latency_seconds": latency},
-        )
+    if report.finished is not None:
+        record_finished(report.finished)
+
+
+def record_finished(job: FinishedJob) -> None:
+    """Observe and log a committed job's submit-to-finish latency."""
+    latency = (job.completed_at - job.created_at).total_seconds()
+    JOB_LATENCY.labels(job.kind).observe(latency)
+    log.info(
+        "job %s finished %.3f s after it was submitted",
+        job.job_id,
+        latency,
+        extra={"latency_seconds": latency},
+    )

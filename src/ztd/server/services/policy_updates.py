@@ -5,16 +5,15 @@ engine: 807 for a device that is not this customer's, 809 for a policy that does
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from ztd.identity import dds
 from ztd.server.errors import InvalidRequest, refuse_nul
+from ztd.server.jobs.contract import ChunkContext, WorkedOut
 from ztd.server.jobs.documents import ItemOutcome
 from ztd.server.jobs.enqueue import JobItem
-from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows
 from ztd.server.storage import widths
 from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.in_lists import in_slices
@@ -47,10 +46,10 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
     return items
 
 
-def apply_chunk(
-    conn: Connection, lease: Lease, job: Row[Any], _now: datetime
-) -> tuple[list[ChunkRow], list[ItemOutcome]]:
-    items = chunk_rows(conn, lease)
+def apply_chunk(ctx: ChunkContext) -> WorkedOut:
+    """Assign each item's policy to its device, or refuse it (807, 809, 810)."""
+    conn, customer_id = ctx.conn, ctx.job.customer_id
+    items = ctx.items()
     device_ids = sorted({g for i in items if (g := maybe_guid(i.device_ref or ""))})
     policy_ids = sorted({g for i in items if (g := maybe_guid(i.policy_ref or ""))})
     device_owner = {
@@ -70,10 +69,10 @@ def apply_chunk(
         device_id = maybe_guid(item.device_ref or "")
         policy_id = maybe_guid(item.policy_ref or "") if item.policy_ref != UNASSIGN else None
         error = None
-        if device_id is None or device_owner.get(device_id) != job.customer_id:
+        if device_id is None or device_owner.get(device_id) != customer_id:
             error = dds.DEVICE_NOT_REGISTERED
         elif item.policy_ref != UNASSIGN:
-            error = policy_error(policy_owner, policy_id, job.customer_id)
+            error = policy_error(policy_owner, policy_id, customer_id)
         if error is not None:
             outcomes.append([item.device_ref, error.code, error.name])
             continue
@@ -86,7 +85,7 @@ def apply_chunk(
             .values(policy_id=bindparam("policy")),
             assignments,
         )
-    return items, outcomes
+    return WorkedOut(items, outcomes)
 
 
 def policy_owners(conn: Connection, policy_ids: Sequence[str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Registering uploaded devices in the registry: the 806 / 808 rules.
+"""Registering uploaded devices in the registry (the ``upload`` job kind's work).
 
 Race safety comes from the database: devices are inserted with ON CONFLICT DO NOTHING against
 the unique identity keys, so of two jobs registering one device concurrently exactly one
@@ -7,21 +7,22 @@ insert lands; the other finds the owner afterwards and reports 806 or 808.
 A chunk registers with one ``INSERT ... SELECT`` from its job items: each item that passed the
 prechecks got its device id at enqueue, and the hash is not copied (a device reads it from its
 item). When as many rows land as the chunk expected, the part of the status document it got
-at enqueue holds and nothing else is read; otherwise its items are read once and turned into
-outcomes, and only hashless and refused devices need more.
+at enqueue holds (``AS_PLANNED``) and nothing else is read; otherwise its items are read once
+and turned into outcomes, and only hashless and refused devices need more. Which refusal a
+taken identity gets (806 or 808) is ``ztd.identity.ownership``'s pure rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, literal, select, update
 
 from ztd.identity import dds
+from ztd.identity.ownership import Holder, Refusal, taken_identity_refusal
+from ztd.server.jobs.contract import AS_PLANNED, ChunkContext, ChunkResult, WorkedOut
 from ztd.server.jobs.documents import ItemOutcome, planned_outcome
-from ztd.server.jobs.leases import ChunkRow, Lease, chunk_rows, in_chunk
 from ztd.server.services import oem_registry
 from ztd.server.services.policy_updates import assign_registered
 from ztd.server.settings import RegistrationMode
@@ -29,63 +30,51 @@ from ztd.server.storage.bulk import dialect_insert
 from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import devices, job_items
 
-Refusals = dict[int, dds.DdsError]  # item ordinal -> why its device was not registered
+Refusals = dict[int, Refusal]  # item ordinal -> why its device was not registered
 
 
 def register_chunk(
-    conn: Connection,
-    lease: Lease,
-    job: Row[Any],
-    now: datetime,
-    mode: RegistrationMode = RegistrationMode.OPEN,
-) -> tuple[list[ChunkRow], list[ItemOutcome]] | None:
-    """Register the chunk's devices. None when every expected device landed, so the part the
-    chunk got at enqueue holds; else its items and their outcomes."""
+    ctx: ChunkContext, mode: RegistrationMode = RegistrationMode.OPEN
+) -> ChunkResult:
+    """Register the chunk's devices. AS_PLANNED when every expected device landed, so the
+    part the chunk got at enqueue holds; else its items and their outcomes."""
     hints: dict[int, str] = {}
-    if lease.expected_inserts is not None:  # no hashless device: straight to the insert
-        inserted = _insert_devices(conn, lease, job, now)
-        if inserted == lease.expected_inserts:
-            return None
-        rows = chunk_rows(conn, lease)
-        refused: Refusals = {}
-    else:  # hashless devices, or a chunk queued before parts were expected (0010)
-        rows = chunk_rows(conn, lease)
+    refused: Refusals = {}
+    if ctx.chunk.expected_inserts is not None:  # no hashless device: straight to the insert
+        inserted = _insert_devices(ctx)
+        if inserted == ctx.chunk.expected_inserts:
+            return AS_PLANNED
+        rows = ctx.items()
+    else:  # hashless devices, or devices sent with a policy
+        rows = ctx.items()
         hashless = [row.ordinal for row in rows if row.device_id and not row.has_hash]
-        refused = _resolve_hashless(conn, lease, hashless, mode, hints) if hashless else {}
-        inserted = _insert_devices(conn, lease, job, now)
+        if hashless:
+            refused = _resolve_hashless(ctx, hashless, mode, hints)
+        inserted = _insert_devices(ctx)
+    first = ctx.chunk.first_ordinal
     outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
     planned = sum(1 for row in rows if row.device_id is not None) - len(refused)
-    existing: dict[int, str] = {}  # ordinal -> id of the device holding its identity
     if inserted < planned:  # some identity keys were already taken
-        conflicts, existing = _conflicts(conn, lease, job)
-        refused |= conflicts
-    for ordinal, error in refused.items():
-        outcome = refusal_outcome(error, existing.get(ordinal))
+        refused |= _conflicts(ctx)
+    for ordinal, refusal in refused.items():
+        outcome: ItemOutcome = [refusal.device_id, refusal.error.code, refusal.error.name]
         if ordinal in hints:
             outcome.append(hints[ordinal])
-        outcomes[ordinal - lease.first_ordinal] = outcome
+        outcomes[ordinal - first] = outcome
     wanted = [
         (row.ordinal, row.device_id, row.policy_ref)
         for row in rows
         if row.policy_ref and row.device_id and row.ordinal not in refused
     ]
     if wanted:  # policies sent with the devices, as if a policy update followed
-        for ordinal, error in assign_registered(conn, job.customer_id, wanted).items():
-            device_id = outcomes[ordinal - lease.first_ordinal][0]
-            outcomes[ordinal - lease.first_ordinal] = [device_id, error.code, error.name]
-    return rows, outcomes
-
-
-def refusal_outcome(error: dds.DdsError, existing_id: str | None) -> ItemOutcome:
-    """A refused item's outcome. An 806 names the device already registered to this
-    customer; an 808 names none (that device is another tenant's)."""
-    device_id = existing_id if error is dds.DEVICE_ALREADY_ASSIGNED else None
-    return [device_id, error.code, error.name]
+        for ordinal, error in assign_registered(ctx.conn, ctx.job.customer_id, wanted).items():
+            device_id = outcomes[ordinal - first][0]
+            outcomes[ordinal - first] = [device_id, error.code, error.name]
+    return WorkedOut(rows, outcomes)
 
 
 def _resolve_hashless(
-    conn: Connection,
-    lease: Lease,
+    ctx: ChunkContext,
     ordinals: list[int],
     mode: RegistrationMode,
     hints: dict[int, str],
@@ -95,6 +84,7 @@ def _resolve_hashless(
     model, never the upload's. In strict mode the ones it lacks are refused (812) and lose
     their device id, and so are tuples that match a record only ignoring letter case or
     look-alikes (812, with ``hints`` naming each difference)."""
+    conn, job_id = ctx.conn, ctx.job.id
     item = job_items.c
     hashless: list[Any] = []
     for part in in_slices(ordinals):
@@ -105,14 +95,14 @@ def _resolve_hashless(
             item.model_name,
             item.manufacturer,
             item.serial_number,
-        ).where(item.job_id == lease.job_id, item.ordinal.in_(part))
+        ).where(item.job_id == job_id, item.ordinal.in_(part))
         hashless.extend(conn.execute(query).all())
     by_pkid, by_key = oem_registry.resolve(
         conn, [h[1] for h in hashless if h[1]], [h[2] for h in hashless if h[2]]
     )
     # Strict mode refuses a device nobody knows (812); one already registered is known
     # (its hash gave its keys), and its insert then conflicts: 806 or 808, as for a hash.
-    registered: dict[str, tuple[str, str]] = {}
+    registered: dict[str, Holder] = {}
     if mode is RegistrationMode.STRICT:
         unresolved = [
             h for h in hashless if not (by_pkid.get(h[1] or "") or by_key.get(h[2] or ""))
@@ -126,7 +116,7 @@ def _resolve_hashless(
             oem = by_key[key]
             differences = oem_registry.tuple_differences(oem, serial, manufacturer, model)
             if differences and mode is RegistrationMode.STRICT:
-                refused[ordinal] = dds.DEVICE_NOT_FOUND
+                refused[ordinal] = Refusal(dds.DEVICE_NOT_FOUND, None)
                 hints[ordinal] = "; ".join(differences)
                 continue
         if oem is not None:
@@ -142,8 +132,8 @@ def _resolve_hashless(
         elif mode is RegistrationMode.STRICT and not (
             registered.get(pkid or "") or registered.get(key or "")
         ):
-            refused[ordinal] = dds.DEVICE_NOT_FOUND
-    this_item = and_(job_items.c.job_id == lease.job_id, job_items.c.ordinal == bindparam("n"))
+            refused[ordinal] = Refusal(dds.DEVICE_NOT_FOUND, None)
+    this_item = and_(job_items.c.job_id == job_id, job_items.c.ordinal == bindparam("n"))
     if identities:
         conn.execute(
             update(job_items)
@@ -164,15 +154,16 @@ def _resolve_hashless(
     return refused
 
 
-def _insert_devices(conn: Connection, lease: Lease, job: Row[Any], now: datetime) -> int:
+def _insert_devices(ctx: ChunkContext) -> int:
     """Insert the chunk's devices; unique keys decide races (ON CONFLICT DO NOTHING). Returns
     how many rows landed."""
+    conn, job, now = ctx.conn, ctx.job, ctx.now
     item = job_items.c
     rows = (
         select(
             item.device_id,
             literal(job.customer_id),
-            literal(job.batch_pk),
+            literal(job.batch_pk, devices.c.batch_pk.type),
             item.serial_number,
             item.product_key,
             item.model_name,
@@ -183,7 +174,7 @@ def _insert_devices(conn: Connection, lease: Lease, job: Row[Any], now: datetime
             item.ordinal,
             literal(now, devices.c.uploaded_at.type),
         )
-        .where(in_chunk(lease), item.device_id.is_not(None))
+        .where(ctx.in_chunk(), item.device_id.is_not(None))
         .order_by(item.ordinal)
     )
     statement = dialect_insert(conn, devices).from_select(_DEVICE_COLUMNS, rows)
@@ -208,38 +199,34 @@ _DEVICE_COLUMNS = (
 )
 
 
-def _conflicts(conn: Connection, lease: Lease, job: Row[Any]) -> tuple[Refusals, dict[int, str]]:
-    """Items whose device did not land, each with 806 (this customer holds the device) or 808
-    (another tenant does); and for the 806 ones, the id of the device already registered."""
-    missing = conn.execute(
+def _conflicts(ctx: ChunkContext) -> Refusals:
+    """Items whose device did not land, each refused by the 806 / 808 rule against the
+    device that holds its identity key."""
+    missing = ctx.conn.execute(
         select(job_items.c.ordinal, job_items.c.hardware_key, job_items.c.pkid_key)
         .select_from(job_items.outerjoin(devices, devices.c.id == job_items.c.device_id))
-        .where(in_chunk(lease), job_items.c.device_id.is_not(None), devices.c.id.is_(None))
+        .where(ctx.in_chunk(), job_items.c.device_id.is_not(None), devices.c.id.is_(None))
     ).all()
-    owners = _owners_by_key(
-        conn, [row.hardware_key for row in missing], [row.pkid_key for row in missing]
+    holders = _owners_by_key(
+        ctx.conn, [row.hardware_key for row in missing], [row.pkid_key for row in missing]
     )
-    refused: Refusals = {}
-    existing: dict[int, str] = {}
-    for ordinal, hardware_key, pkid_key in missing:
-        owner = owners.get(hardware_key) or owners.get(pkid_key)
-        if owner is None:  # the conflicting device vanished meanwhile (deleted)
-            refused[ordinal] = dds.STORAGE_ERROR
-        elif owner[0] == job.customer_id:
-            refused[ordinal] = dds.DEVICE_ALREADY_ASSIGNED
-            existing[ordinal] = owner[1]
-        else:
-            refused[ordinal] = dds.DEVICE_ASSIGNED_TO_OTHER_TENANT
-    return refused, existing
+    return {
+        ordinal: taken_identity_refusal(
+            ctx.job.customer_id, holders.get(hardware_key) or holders.get(pkid_key)
+        )
+        for ordinal, hardware_key, pkid_key in missing
+    }
 
 
 def _owners_by_key(
     conn: Connection, hardware_keys: Sequence[str | None], pkids: Sequence[str | None]
-) -> dict[str, tuple[str, str]]:
-    """Identity key -> (customer id, device id) of the device that holds it."""
-    owners: dict[str, tuple[str, str]] = {}
+) -> dict[str, Holder]:
+    """Identity key -> the device that holds it."""
+    holders: dict[str, Holder] = {}
     for column, keys in ((devices.c.hardware_key, hardware_keys), (devices.c.pkid_key, pkids)):
         for part in in_slices([key for key in keys if key]):
             query = select(column, devices.c.customer_id, devices.c.id).where(column.in_(part))
-            owners.update({key: (customer, id_) for key, customer, id_ in conn.execute(query)})
-    return owners
+            holders.update(
+                {key: Holder(customer, id_) for key, customer, id_ in conn.execute(query)}
+            )
+    return holders
