@@ -19,7 +19,6 @@ from ztd.server.api.idempotency import StoredResponse, run_write
 from ztd.server.api.ids import customer_guid
 from ztd.server.api.responses import job_location, json_response
 from ztd.server.api.security import batch_creator, reader, writer
-from ztd.server.api.status_cache import RunningJob
 from ztd.server.auth.tokens import Principal
 from ztd.server.errors import bad_request
 from ztd.server.jobs.enqueue import EnqueuedJob, ItemSlices, JobItem, enqueue_job
@@ -105,8 +104,7 @@ class CustomerCall:
             # Clients poll at once: this process holds what their documents echo, so their
             # first poll need not read 10,000 items back.
             job = created[0]
-            echo = [item.echo for item in job.items]
-            self.ctx.status_cache.remember_running(job.job_id, RunningJob(echo))
+            self.ctx.status_reads.seed_running(job.job_id, [item.echo for item in job.items])
         return response
 
     def check_device_count(self, count: int) -> None:
