@@ -1,11 +1,16 @@
 """What each process knows of the stored controls, refreshed at most every REFRESH_SECONDS
-(and at once after this process's own control-plane writes): the hot path reads memory."""
+(and at once after this process's own control-plane writes): the hot path reads memory.
+
+The same refresh reads the world's generation (advanced by every reset and snapshot import,
+in any process) and tells this process's caches of stored data when it moved: another
+process's reset is seen here within REFRESH_SECONDS, like any other control."""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio.to_thread
@@ -18,6 +23,7 @@ from ztd.server.storage.schema import (
     emulator_holds,
     emulator_rules,
     emulator_throttling,
+    emulator_world,
 )
 
 log = logging.getLogger("ztd.server")
@@ -40,6 +46,10 @@ class ControlCache:
     holds_possible: bool = False  # a rule or a held job exists: status reads look for holds
     loaded_at: float = -math.inf
     refreshing: bool = False  # a periodic refresh is under way
+    # Called (from the refreshing thread) when the world's generation moved since the last
+    # refresh: what this process cached of the stored world is stale.
+    on_world_replaced: Callable[[], None] | None = None
+    world_generation: int | None = None  # None: not read yet
 
     def invalidate(self) -> None:
         self.loaded_at = -math.inf
@@ -87,10 +97,14 @@ class ControlCache:
             rules = conn.execute(select(func.count()).select_from(emulator_rules)).scalar_one()
             held = conn.execute(select(func.count()).select_from(emulator_holds)).scalar_one()
             stored = conn.execute(select(emulator_throttling.c.spec)).scalar()
+            generation = conn.execute(select(emulator_world.c.generation)).scalar() or 0
         self.faults = [
             StoredFault(id_, FaultSpec.model_validate_json(spec)) for id_, spec in faults
         ]
         self.holds_possible = bool(rules or held)
         spec = ThrottleSpec.model_validate_json(stored) if stored else self.default_throttling
         self.throttling = spec if spec.active else None
+        seen, self.world_generation = self.world_generation, generation
+        if seen is not None and seen != generation and self.on_world_replaced is not None:
+            self.on_world_replaced()
         self.loaded_at = time.monotonic()

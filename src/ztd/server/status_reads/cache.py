@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -63,7 +64,9 @@ class StatusCache:
         max_bytes: int = 64 * 2**20,
         max_relationships: int = 100_000,
         max_items: int = 500_000,
+        monotonic: Callable[[], float] = time.monotonic,  # seconds; tests pass their own
     ) -> None:
+        self._monotonic = monotonic
         self._documents: OrderedDict[tuple[str, str], FinishedDocument] = OrderedDict()
         self._bytes = 0
         self._max_bytes = max_bytes
@@ -127,7 +130,7 @@ class StatusCache:
         entry = self._relationships.get((partner_id, customer_id))
         if entry is None:
             return False
-        now = time.monotonic()
+        now = self._monotonic()
         if now < entry[0]:
             return True
         if now >= entry[1]:
@@ -137,7 +140,7 @@ class StatusCache:
 
     def remember_relationship(self, partner_id: str, customer_id: str, generation: int) -> None:
         """Called after the database confirmed that the partner acts for the customer."""
-        now = time.monotonic()
+        now = self._monotonic()
         with self._lock:
             if generation != self.generation:
                 return
