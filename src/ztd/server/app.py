@@ -116,7 +116,7 @@ def create_app(
         RequestObserver(functools.partial(FastAPI.__call__, app)), server_id=settings.server_id
     )
     # Outside those: a cached status poll pays for neither (it stamps the same headers).
-    app.entry = StatusLane(headers, ctx.status_reads, ctx.tokens, stamp=headers.stamp)
+    app.entry = StatusLane(headers, ctx.status_reads, ctx.tokens, stamp=headers.stamp_ids)
     if settings.control_plane:
         app.entry = emulator.install(app, ctx, app.entry)
     if tracing.setup([db.write_engine, db.read_engine]):  # OTEL_* variables, ztd[otel]

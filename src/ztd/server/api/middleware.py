@@ -93,8 +93,7 @@ class PartnerCenterHeaders:
 
     def stamp(self, request_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """The headers every response to a request with ``request_headers`` carries: the
-        ids first (MS-CorrelationId, MS-RequestId, MS-CV, MS-ServerId), then Date. Also
-        what the status fast lane answers with, which runs outside this layer."""
+        ids first (MS-CorrelationId, MS-RequestId, MS-CV, MS-ServerId), then Date."""
         correlation_id = request_id = cv = None
         for name, value in request_headers:  # ASGI servers hand over lower-case names
             if name == b"ms-correlationid":
@@ -103,6 +102,13 @@ class PartnerCenterHeaders:
                 request_id = value
             elif name == b"ms-cv":
                 cv = value
+        return self.stamp_ids(correlation_id, request_id, cv)
+
+    def stamp_ids(
+        self, correlation_id: bytes | None, request_id: bytes | None, cv: bytes | None
+    ) -> list[tuple[bytes, bytes]]:
+        """``stamp`` for a caller that read the request's ids itself: the status fast lane,
+        which runs outside this layer and reads its own headers in the same pass."""
         return [
             (b"ms-correlationid", correlation_id or self.ids.next()),
             (b"ms-requestid", request_id or self.ids.next()),

@@ -24,8 +24,9 @@ from ztd.server.status_reads.keys import poll_key
 
 Headers = list[tuple[bytes, bytes]]
 # Partner Center's response headers (MS-CorrelationId, MS-RequestId, MS-CV, MS-ServerId,
-# Date) for a request with these headers: the same function the headers layer uses.
-Stamp = Callable[[Headers], Headers]
+# Date) for a request with these MS-CorrelationId, MS-RequestId and MS-CV values (None when
+# absent): the headers layer's own (``PartnerCenterHeaders.stamp_ids``).
+Stamp = Callable[[bytes | None, bytes | None, bytes | None], Headers]
 
 # Counted under the route's counter, in batches (see AnswerCount).
 _ANSWERED_200 = fast_status_counter(200)
@@ -44,8 +45,7 @@ class StatusLane:
         if scope["type"] == "http" and scope["method"] == "GET":
             found = self._cached(scope)
             if found is not None:
-                doc, not_modified = found
-                headers = self.stamp(scope["headers"])
+                doc, not_modified, headers = found
                 headers.append((b"etag", doc.etag.encode()))
                 if not_modified:
                     await send({"type": "http.response.start", "status": 304, "headers": headers})
@@ -60,9 +60,9 @@ class StatusLane:
                 return
         await self.app(scope, receive, send)
 
-    def _cached(self, scope: Scope) -> tuple[FinishedDocument, bool] | None:
-        """The cached document this poll may be answered with, and whether its
-        If-None-Match names it; None to leave the poll to the route."""
+    def _cached(self, scope: Scope) -> tuple[FinishedDocument, bool, Headers] | None:
+        """The cached document this poll may be answered with, whether its If-None-Match
+        names it, and the response's headers so far; None to leave the poll to the route."""
         key = poll_key(scope["path"])
         if key is None:
             return None
@@ -70,12 +70,18 @@ class StatusLane:
         doc = reads.cache.document(key)
         if doc is None:  # only finished jobs' documents are ever cached
             return None
-        authorization = if_none_match = None
-        for name, value in scope["headers"]:  # ASGI servers hand over lower-case names
+        authorization = if_none_match = correlation_id = request_id = cv = None
+        for name, value in scope["headers"]:  # one pass; ASGI servers send lower-case names
             if name == b"authorization":
                 authorization = value
             elif name == b"if-none-match":
                 if_none_match = value
+            elif name == b"ms-correlationid":
+                correlation_id = value
+            elif name == b"ms-requestid":
+                request_id = value
+            elif name == b"ms-cv":
+                cv = value
         if authorization is None or authorization[:7].lower() != b"bearer ":
             return None
         # Only a token verified before: verifying may read key files or fetch an issuer's
@@ -92,4 +98,4 @@ class StatusLane:
         matches = if_none_match is not None and etag_matches(
             if_none_match.decode("latin-1"), doc.etag
         )
-        return doc, matches
+        return doc, matches, self.stamp(correlation_id, request_id, cv)
