@@ -2,11 +2,13 @@
 64 concurrent connections (wrk), against the ceiling = a bare ASGI app on the same server
 serving the same bytes, measured in the same run.
 
-    .venv/bin/python bench/status.py [--seconds 8] [--servers granian,uvicorn]
+    .venv/bin/python bench/status.py [--seconds 8] [--servers granian,uvicorn] [--rounds 3]
 
 First the default configuration: `ztd serve --no-worker` exactly as a user runs it (its
 default server and process count) against the bare app on that server with as many
-processes; the verdict is on this line. Then each server with one process, for comparison.
+processes (and the same hyper settings), `--rounds` times back to back; the verdict is on
+the round with the median ratio. Then each server with one process, for comparison. Every
+line ends with the machine's load average: other work on the same cores moves the figures.
 
 Needs wrk (`apt-get install wrk`; the script installs it when it can).
 """
@@ -84,11 +86,22 @@ def server_command(
         "--log-level",
         "warning",
         "--no-ws",
+        *granian_limit_flags(),  # the same hyper settings `ztd serve` runs with
         "--workers",
         str(workers),
         target,
     ]
     return cmd + (["--factory"] if factory else [])
+
+
+def granian_limit_flags() -> list[str]:
+    settings = granian_http1_settings(limits_from_env())
+    return [
+        "--http1-buffer-size",
+        str(settings.max_buffer_size),
+        "--http1-header-read-timeout",
+        str(settings.header_read_timeout),
+    ]
 
 
 def ztd_server_command(server: str, port: int) -> list[str]:
@@ -100,8 +113,6 @@ def ztd_server_command(server: str, port: int) -> list[str]:
             "access_log=False, server_header=False, date_header=False, http=UVICORN_PROTOCOL)"
         )
         return [sys.executable, "-c", run]
-    limits = limits_from_env()
-    settings = granian_http1_settings(limits)
     return [
         str(Path(sys.executable).parent / "granian"),
         "--interface",
@@ -111,10 +122,7 @@ def ztd_server_command(server: str, port: int) -> list[str]:
         "--log-level",
         "warning",
         "--no-ws",
-        "--http1-buffer-size",
-        str(settings.max_buffer_size),
-        "--http1-header-read-timeout",
-        str(settings.header_read_timeout),
+        *granian_limit_flags(),
         GRANIAN_APP_FACTORY,
         "--factory",
     ]
@@ -141,6 +149,11 @@ def wrk(binary: str, url: str, token: str, seconds: int) -> tuple[float, float, 
     if "Non-2xx" in out:
         raise SystemExit(f"errors during the run:\n{out}")
     return rps, _ms(latencies["50"]), _ms(latencies["99"])
+
+
+def load() -> str:
+    """The machine's load average over the last minute: other work on the same cores."""
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def _ms(text: str) -> float:
@@ -188,6 +201,9 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--servers", default="granian,uvicorn")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="default-setup pairs per job (verdict: median)"
+    )
     args = parser.parse_args()
     wrk_bin = ensure_wrk()
     servers = args.servers.split(",")
@@ -244,34 +260,41 @@ def main() -> int:
             }
             size_label = f"{size:>5}-device job ({len(body_file.read_bytes()):,} bytes)"
             workers = default_workers()
-            port = free_port()
-            default = run(
-                "default ztd serve",
-                default_serve_command(port),
-                ztd_env,
-                f"http://127.0.0.1:{port}/v1{location}",
-                wrk_bin,
-                env.token,
-                args.seconds,
-            )
-            port = free_port()
-            default_bare = run(
-                DEFAULT_SERVER.value,
-                server_command(DEFAULT_SERVER.value, "_bare_app:app", port, False, workers),
-                bare_env,
-                f"http://127.0.0.1:{port}/v1{location}",
-                wrk_bin,
-                env.token,
-                args.seconds,
-            )
-            print(
-                f"{size_label}, default `ztd serve` ({DEFAULT_SERVER.value}, {workers} "
-                f"processes): ztd {default[0]:8.0f} req/s p50 {default[1]:6.2f} ms "
-                f"p99 {default[2]:6.2f} ms | bare {default_bare[0]:8.0f} req/s "
-                f"p50 {default_bare[1]:6.2f} ms p99 {default_bare[2]:6.2f} ms | "
-                f"ratio {default[0] / default_bare[0]:4.2f}",
-                flush=True,
-            )
+            pairs = []
+            # ztd and bare back to back, `rounds` times: on a machine shared with other work
+            # a ratio only means something between runs a few seconds apart.
+            for _ in range(args.rounds):
+                port = free_port()
+                ours = run(
+                    "default ztd serve",
+                    default_serve_command(port),
+                    ztd_env,
+                    f"http://127.0.0.1:{port}/v1{location}",
+                    wrk_bin,
+                    env.token,
+                    args.seconds,
+                )
+                port = free_port()
+                bare = run(
+                    DEFAULT_SERVER.value,
+                    server_command(DEFAULT_SERVER.value, "_bare_app:app", port, False, workers),
+                    bare_env,
+                    f"http://127.0.0.1:{port}/v1{location}",
+                    wrk_bin,
+                    env.token,
+                    args.seconds,
+                )
+                pairs.append((ours, bare))
+                print(
+                    f"{size_label}, default `ztd serve` ({DEFAULT_SERVER.value}, {workers} "
+                    f"processes): ztd {ours[0]:8.0f} req/s p50 {ours[1]:6.2f} ms "
+                    f"p99 {ours[2]:6.2f} ms | bare {bare[0]:8.0f} req/s "
+                    f"p50 {bare[1]:6.2f} ms p99 {bare[2]:6.2f} ms | "
+                    f"ratio {ours[0] / bare[0]:4.2f} ({load()})",
+                    flush=True,
+                )
+            # The verdict is on the round with the median ratio.
+            default, default_bare = sorted(pairs, key=lambda p: p[0][0] / p[1][0])[len(pairs) // 2]
             results = {}
             for server in servers:
                 port = free_port()
@@ -300,7 +323,7 @@ def main() -> int:
                     f"{size_label}, {server:8} (1 process): "
                     f"ztd {ours[0]:8.0f} req/s p50 {ours[1]:6.2f} ms p99 {ours[2]:6.2f} ms | "
                     f"bare {bare[0]:8.0f} req/s p50 {bare[1]:6.2f} ms p99 {bare[2]:6.2f} ms | "
-                    f"ratio {ours[0] / bare[0]:4.2f}",
+                    f"ratio {ours[0] / bare[0]:4.2f} ({load()})",
                     flush=True,
                 )
             best_bare = max([default_bare[0], *(bare[0] for _, bare in results.values())])

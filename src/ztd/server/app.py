@@ -19,7 +19,6 @@ from ztd.server import console, heap
 from ztd.server.api import openapi
 from ztd.server.api.context import AppContext
 from ztd.server.api.errors import domain_error_response, error_response
-from ztd.server.api.fast_status import FastStatus
 from ztd.server.api.middleware import PartnerCenterHeaders
 from ztd.server.api.routes import (
     batch_status,
@@ -41,6 +40,7 @@ from ztd.server.jobs.worker import Worker, WorkerThread
 from ztd.server.observe import logs, tracing
 from ztd.server.observe.http import RequestObserver
 from ztd.server.settings import Settings
+from ztd.server.status_reads.lane import StatusLane
 from ztd.server.storage.database import Database
 
 log = logging.getLogger("ztd.server")
@@ -110,14 +110,13 @@ def create_app(
     openapi.install(app)
     console.mount(app)
     _install_error_handlers(app)
-    # Outside FastAPI's own middleware stack: the status fast path should not pay for it,
-    # and every response, errors included, gets Partner Center's headers.
-    app.entry = PartnerCenterHeaders(
-        # Inside the headers layer, past the fast lane: binds the log context, counts, times.
-        RequestObserver(functools.partial(FastAPI.__call__, app)),
-        server_id=settings.server_id,
-        fast=FastStatus(ctx),
+    # Outside FastAPI's own middleware stack: every response, errors included, gets Partner
+    # Center's headers; the observer binds the log context, counts and times.
+    headers = PartnerCenterHeaders(
+        RequestObserver(functools.partial(FastAPI.__call__, app)), server_id=settings.server_id
     )
+    # Outside those: a cached status poll pays for neither (it stamps the same headers).
+    app.entry = StatusLane(headers, ctx.status_reads, ctx.tokens, stamp=headers.stamp_ids)
     if settings.control_plane:
         app.entry = emulator.install(app, ctx, app.entry)
     if tracing.setup([db.write_engine, db.read_engine]):  # OTEL_* variables, ztd[otel]

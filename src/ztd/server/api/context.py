@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from ztd.server.api.status_cache import StatusCache
 from ztd.server.auth.attempt_limits import AttemptLimits
 from ztd.server.auth.keys import SigningKeys
 from ztd.server.auth.secret_pool import SecretPool
 from ztd.server.auth.tokens import TokenValidator
 from ztd.server.clock import Clock, utc_now
 from ztd.server.settings import Settings
+from ztd.server.status_reads.component import StatusReads
 from ztd.server.storage.database import Database
 
 
@@ -27,7 +27,7 @@ class AppContext:
     token_attempts: AttemptLimits
     secret_pool: SecretPool
     clock: Clock = utc_now
-    status_cache: StatusCache = field(default_factory=StatusCache)
+    status_reads: StatusReads = field(default_factory=StatusReads)
     # Set after each enqueue so an idle embedded worker starts at once instead of polling.
     wakeup: threading.Event = field(default_factory=threading.Event)
 

@@ -9,7 +9,6 @@ from starlette.responses import Response
 from ztd.server.api.customer_scope import CustomerCall
 from ztd.server.api.idempotency import request_key, respond, retention
 from ztd.server.api.responses import job_location
-from ztd.server.api.status_cache import RunningJob
 from ztd.server.jobs.submit import Intake, Submitted, submit_job
 from ztd.server.observe import logs
 
@@ -23,7 +22,7 @@ async def accept_job(call: CustomerCall, intake: Intake, body: bytes) -> Respons
         logs.bind(tracking_id=job.job_id)
         # Clients poll at once: this process holds what their documents echo, so their
         # first poll need not read 10,000 items back.
-        call.ctx.status_cache.remember_running(job.job_id, RunningJob([i.echo for i in job.items]))
+        call.ctx.status_reads.seed_running(job.job_id, [i.echo for i in job.items])
     return respond(submitted.answer)
 
 

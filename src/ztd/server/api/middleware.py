@@ -11,8 +11,6 @@ from email.utils import formatdate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ztd.server.api.fast_status import FastStatus
-
 # Literal path segments by position under /v1/customers/{id}/..., in their canonical case.
 # Only those positions are rewritten, so a batch named "Devices" keeps its own spelling.
 _CANONICAL = {
@@ -75,24 +73,49 @@ class _GuidSource:
 
     def __init__(self) -> None:
         p = os.urandom(10).hex()
-        self._prefix = f"{p[:8]}-{p[8:12]}-4{p[13:16]}-a{p[17:20]}-"
+        self._prefix = f"{p[:8]}-{p[8:12]}-4{p[13:16]}-a{p[17:20]}-".encode()
         self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
 
     def next(self) -> bytes:
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}".encode()
+        return self._prefix + b"%012x" % (next(self._counter) & 0xFFFFFFFFFFFF)
 
 
 class PartnerCenterHeaders:
     """Echo MS-CorrelationId / MS-RequestId (generated when absent), add MS-CV, MS-ServerId
     and Date to every response, and match /v1 paths without regard to case."""
 
-    def __init__(self, app: ASGIApp, server_id: str, fast: FastStatus | None = None) -> None:
+    def __init__(self, app: ASGIApp, server_id: str) -> None:
         self.app = app
-        self.fast = fast
         self.server_id = server_id.encode()
         self.date = _DateHeader()
         self.ids = _GuidSource()
         self.cv_prefix = base64.b64encode(os.urandom(9))
+
+    def stamp(self, request_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """The headers every response to a request with ``request_headers`` carries: the
+        ids first (MS-CorrelationId, MS-RequestId, MS-CV, MS-ServerId), then Date."""
+        correlation_id = request_id = cv = None
+        for name, value in request_headers:  # ASGI servers hand over lower-case names
+            if name == b"ms-correlationid":
+                correlation_id = value
+            elif name == b"ms-requestid":
+                request_id = value
+            elif name == b"ms-cv":
+                cv = value
+        return self.stamp_ids(correlation_id, request_id, cv)
+
+    def stamp_ids(
+        self, correlation_id: bytes | None, request_id: bytes | None, cv: bytes | None
+    ) -> list[tuple[bytes, bytes]]:
+        """``stamp`` for a caller that read the request's ids itself: the status fast lane,
+        which runs outside this layer and reads its own headers in the same pass."""
+        return [
+            (b"ms-correlationid", correlation_id or self.ids.next()),
+            (b"ms-requestid", request_id or self.ids.next()),
+            (b"ms-cv", cv or self.cv_prefix + b".0"),
+            (b"ms-serverid", self.server_id),
+            (b"date", self.date.value()),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,47 +124,17 @@ class PartnerCenterHeaders:
         path = scope["path"]
         if path[:4].lower() == "/v1/" or path.startswith("//") or path.endswith("/"):
             scope["path"] = canonical_path(path)
-        correlation_id = request_id = cv = authorization = etag_match = None
-        for name, value in scope["headers"]:  # ASGI servers hand over lower-case names
-            if name == b"authorization":
-                authorization = value
-            elif name == b"ms-correlationid":
-                correlation_id = value
-            elif name == b"ms-requestid":
-                request_id = value
-            elif name == b"ms-cv":
-                cv = value
-            elif name == b"if-none-match":
-                etag_match = value
-        extra = [
-            (b"ms-correlationid", correlation_id or self.ids.next()),
-            (b"ms-requestid", request_id or self.ids.next()),
-            (b"ms-cv", cv or self.cv_prefix + b".0"),
-            (b"ms-serverid", self.server_id),
-        ]
-        if (
-            self.fast is not None
-            and authorization is not None
-            and scope["method"] == "GET"
-            and await self.fast.try_answer(
-                scope["path"],
-                authorization,
-                etag_match,
-                [*extra, (b"date", self.date.value())],
-                send,
-            )
-        ):
-            return
-
-        # For the log context and the job (observe/http.py), past the fast lane only.
+        extra = self.stamp(scope["headers"])
+        # For the log context and the job (observe/http.py).
         scope["ztd.correlation_id"], scope["ztd.request_id"] = extra[0][1], extra[1][1]
+        ids = extra[:-1]  # the Date is taken when the answer starts
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
                     (k, v) for k, v in message.get("headers", ()) if k != b"date" and k != b"server"
                 ]
-                message["headers"] = [*headers, *extra, (b"date", self.date.value())]
+                message["headers"] = [*headers, *ids, (b"date", self.date.value())]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import Depends, Request
 
 from ztd.server.api.context import context_of
-from ztd.server.auth.tokens import InvalidToken, Principal, Role
+from ztd.server.auth.roles import READER_ROLES, WRITER_ROLES
+from ztd.server.auth.tokens import InvalidToken, Principal
 from ztd.server.errors import Forbidden, Unauthenticated
 from ztd.server.observe import logs
 
-WRITER_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT})
-READER_ROLES = WRITER_ROLES | {Role.SALES_AGENT}
+__all__ = ["READER_ROLES", "WRITER_ROLES", "authenticate", "batch_creator", "reader", "writer"]
 
 
 def authenticate(request: Request) -> Principal:

@@ -14,7 +14,6 @@ from sqlalchemy import Table, delete, select
 
 from ztd.server.api.context import context_of
 from ztd.server.api.security import authenticate
-from ztd.server.api.status_cache import StatusCache
 from ztd.server.auth.tokens import Principal, Role
 from ztd.server.clock import Clock
 from ztd.server.emulator import world
@@ -199,8 +198,7 @@ def clear_faults(
 
 def _forget_cached_reads(request: Request) -> None:
     # The status fast lane must not answer documents of jobs that no longer exist.
-    ctx = context_of(request)
-    ctx.status_cache = StatusCache()
+    context_of(request).status_reads.forget_everything()
     emulator_of(request).cache.invalidate()
 
 

@@ -26,6 +26,8 @@ def install(app: FastAPI, ctx: AppContext, entry: ASGIApp) -> ASGIApp:
                 customer=parse_limit(settings.throttle_customer),
                 rate_limit_headers=settings.throttle_headers,
             ),
+            # Another process's reset: drop the status documents of a world that is gone.
+            on_world_replaced=ctx.status_reads.forget_everything,
         ),
         clock=ctx.clock,
         journal=Journal(settings.journal_max_entries, settings.journal_max_age_seconds),

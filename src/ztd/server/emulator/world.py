@@ -11,7 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Connection, Table, delete, false, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.types import DateTime, LargeBinary
 
 from ztd.server.storage.schema import (
@@ -26,6 +38,7 @@ from ztd.server.storage.schema import (
     emulator_requests,
     emulator_rules,
     emulator_throttling,
+    emulator_world,
     idempotency_records,
     job_chunks,
     job_items,
@@ -43,6 +56,7 @@ _CONTROLS = {
         emulator_holds,
         emulator_requests,
         emulator_throttling,
+        emulator_world,
     )
 }
 TENANT_TABLES = (applications, partner_customers, customers, partners)
@@ -67,7 +81,36 @@ class Snapshot(BaseModel):
 
 
 def reset(conn: Connection, request: ResetRequest) -> dict[str, int]:
-    """Delete the scope's data (and its tenants unless ``keepTenants``); rows deleted by table."""
+    """Delete the scope's data (and its tenants unless ``keepTenants``); rows deleted by table.
+    Advances the world's generation in the same transaction."""
+    counts = _delete_scope(conn, request)
+    advance_generation(conn)
+    return counts
+
+
+def advance_generation(conn: Connection) -> int:
+    """Count one more replacement of the stored world; returns the new generation. Every API
+    process sees it with its next refresh of the emulator's controls and drops what it
+    cached (see ``ControlCache``)."""
+    w = emulator_world.c
+    new = conn.execute(
+        update(emulator_world)
+        .where(w.id == 1)
+        .values(generation=w.generation + 1)
+        .returning(w.generation)
+    ).scalar_one_or_none()
+    if new is None:  # never reset before (or the row was truncated)
+        conn.execute(insert(emulator_world).values(id=1, generation=1))
+        new = 1
+    return int(new)
+
+
+def read_generation(conn: Connection) -> int:
+    """The world's generation: 0 until the first reset."""
+    return int(conn.execute(select(emulator_world.c.generation)).scalar() or 0)
+
+
+def _delete_scope(conn: Connection, request: ResetRequest) -> dict[str, int]:
     counts: dict[str, int] = {}
 
     def drop(table: Table, *where: ColumnElement[bool]) -> None:
@@ -76,6 +119,7 @@ def reset(conn: Connection, request: ResetRequest) -> dict[str, int]:
 
     if request.partner_id is None and request.customer_id is None:
         keep = set(t.name for t in TENANT_TABLES) if request.keep_tenants else set()
+        keep.add(emulator_world.name)  # it counts resets: never back to a value seen before
         for table in reversed(metadata.sorted_tables):
             if table.name not in keep:
                 drop(table)

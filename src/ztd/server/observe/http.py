@@ -7,7 +7,9 @@ The status fast lane answers before reaching this layer; it counts its answers i
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
 
 from prometheus_client.metrics import Counter, Histogram
@@ -29,9 +31,58 @@ _CUSTOMERS = "/v1/customers/"
 _MAX_ID = widths.CORRELATION_ID
 
 
-def fast_status_counter(status: int) -> Counter:
-    """The pre-bound child the fast lane increments: no label lookup per answer."""
-    return HTTP_REQUESTS.labels(route=STATUS_ROUTE, method="GET", status=str(status))
+# How late the fast lane's answers may reach the Prometheus counter of another process's
+# scrape; a scrape by this process sees them at once (``flush_answer_counts``).
+ANSWER_FLUSH_SECONDS = 0.5
+
+
+class AnswerCount:
+    """The fast lane's answers of one status code, added to the route's Prometheus counter
+    in batches. In multiprocess mode (several server processes) every ``inc`` takes a lock,
+    asks the kernel for the pid and writes a memory-mapped file: about as much as the rest
+    of the fast lane's own work, for one number. Counted here as a plain integer instead,
+    flushed ANSWER_FLUSH_SECONDS after the first unflushed answer and before a scrape.
+
+    ``add`` is called on the event loop, its only writer; ``flush`` from anywhere."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.total = 0  # answers counted, ever (written only by ``add``)
+        self._flushed = 0  # of those, added to the counter (written only under the lock)
+        self._scheduled = False
+        self._lock = threading.Lock()
+        _ANSWER_COUNTS.append(self)
+
+    def add(self) -> None:
+        self.total += 1
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(ANSWER_FLUSH_SECONDS, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._scheduled = False
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            total = self.total
+            if total != self._flushed:
+                self.counter.inc(total - self._flushed)
+                self._flushed = total
+
+
+_ANSWER_COUNTS: list[AnswerCount] = []
+
+
+def fast_status_counter(status: int) -> AnswerCount:
+    """The count the fast lane adds its answers with ``status`` to: the route's counter."""
+    return AnswerCount(HTTP_REQUESTS.labels(route=STATUS_ROUTE, method="GET", status=str(status)))
+
+
+def flush_answer_counts() -> None:
+    """Before this process renders its metrics: every answer counted so far is in them."""
+    for count in _ANSWER_COUNTS:
+        count.flush()
 
 
 class RequestObserver:

@@ -328,3 +328,13 @@ emulator_throttling = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("spec", Text, nullable=False),
 )
+
+# How many times the stored world was reset or replaced by a snapshot (one row, id 1; none:
+# never). Every API process reads it with the emulator's controls and, when it moved, drops
+# the status documents and relationships it cached of the world before.
+emulator_world = Table(
+    "emulator_world",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False),
+)

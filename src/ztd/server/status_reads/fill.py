@@ -1,18 +1,19 @@
-"""Reading a job's BatchUploadDetails (E7)."""
+"""Reading a job's BatchUploadDetails from the database (E7), reusing what the cache holds
+of a running job."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from ztd.server.api.status_cache import (
+from ztd.server.errors import NotFound, shown
+from ztd.server.jobs.documents import load_chunks, load_echo, running_document
+from ztd.server.status_reads.cache import (
     FinishedDocument,
     RunningDocument,
     RunningJob,
     StatusCache,
 )
-from ztd.server.errors import NotFound, shown
-from ztd.server.jobs.documents import load_chunks, load_echo, running_document
-from ztd.server.storage.ids import maybe_guid
+from ztd.server.status_reads.keys import canonical_id
 from ztd.server.storage.schema import batch_jobs
 
 
@@ -20,8 +21,10 @@ def read_status(
     conn: Connection, customer_id: str, tracking_id: str, cache: StatusCache
 ) -> FinishedDocument | RunningDocument:
     """The stored document of a finished job, or the current one of a running job; a
-    constant number of queries whatever the job's size."""
-    job_id = maybe_guid(tracking_id)
+    constant number of queries whatever the job's size. ``customer_id`` is canonical;
+    ``tracking_id`` as the client spelled it. Raises NotFound when the customer has no
+    such job."""
+    job_id = canonical_id(tracking_id)
     job = None
     if job_id is not None:
         job = conn.execute(
