@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import anyio.to_thread
 from sqlalchemy import func, select
 
+from ztd.server.emulator.routes import Route, route_named
 from ztd.server.emulator.specs import FaultSpec, ThrottleSpec
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import (
@@ -29,6 +30,15 @@ REFRESH_SECONDS = 1.0  # how late another process's control-plane write may take
 class StoredFault:
     id: str
     spec: FaultSpec
+    # The operation ``spec.operation_id`` names, resolved when the fault is loaded rather
+    # than on each request the gate weighs against it.
+    route: Route | None = None
+
+    @classmethod
+    def load(cls, fault_id: str, spec_json: str | bytes) -> StoredFault:
+        spec = FaultSpec.model_validate_json(spec_json)
+        route = None if spec.operation_id is None else route_named(spec.operation_id)
+        return cls(fault_id, spec, route)
 
 
 @dataclass
@@ -87,9 +97,7 @@ class ControlCache:
             rules = conn.execute(select(func.count()).select_from(emulator_rules)).scalar_one()
             held = conn.execute(select(func.count()).select_from(emulator_holds)).scalar_one()
             stored = conn.execute(select(emulator_throttling.c.spec)).scalar()
-        self.faults = [
-            StoredFault(id_, FaultSpec.model_validate_json(spec)) for id_, spec in faults
-        ]
+        self.faults = [StoredFault.load(id_, spec) for id_, spec in faults]
         self.holds_possible = bool(rules or held)
         spec = ThrottleSpec.model_validate_json(stored) if stored else self.default_throttling
         self.throttling = spec if spec.active else None
