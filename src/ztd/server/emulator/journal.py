@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, delete, func, select
 
+from ztd.server.errors import cut
 from ztd.server.storage.schema import emulator_requests
 
 BODY_EXCERPT_BYTES = 2048
@@ -82,7 +83,7 @@ class Journal:
             body = bytes(entry.body).decode("utf-8", "replace")
         conn.execute(
             emulator_requests.insert().values(
-                path=entry.path[:MAX_PATH_CHARS],
+                path=cut(entry.path, MAX_PATH_CHARS),
                 body_excerpt=body,
                 **{name: getattr(entry, name) for name in _AS_NOTED},
             )
