@@ -3,6 +3,7 @@ manufacturer and model (sent, or decoded from the hash); calls by OpenAPI operat
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -100,20 +101,32 @@ def test_pkid_manufacturer_and_model_match_what_the_hash_carries(
     assert doc["devicesStatus"][1]["productKey"] == "3210987654321"
 
 
+def _altered(hardware_hash: str) -> str:
+    """The hash with one letter of its serial changed: well formed, but its SHA-256 trailer
+    no longer matches."""
+    raw = bytearray(base64.b64decode(hardware_hash))
+    at = raw.find(b"SERIAL-3")
+    raw[at] = ord("X")
+    return base64.b64encode(bytes(raw)).decode()
+
+
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
         (lambda h: "not base64 at all!", "base64"),
-        (lambda h: h[:200], ""),  # cut short
-        (lambda h: h[:100] + ("B" if h[100] != "B" else "C") + h[101:], ""),  # checksum
-        (lambda h: "", ""),  # blank: no hash
+        (lambda h: h[:200], "exceeds"),  # cut short
+        (lambda h: h[:100] + ("B" if h[100] != "B" else "C") + h[101:], "record"),  # damaged
+        (lambda h: h.lower(), "'OA'"),
+        (_altered, "SHA-256"),
+        (lambda h: " ", "blank"),
     ],
 )
 def test_a_bad_hash_in_a_rule_is_a_400_naming_the_field(
     client: TestClient, world: World, settings: Settings, damage: Any, reason: str
 ) -> None:
     op = operator_auth(settings, world)
-    body = {"match": {"hardwareHash": damage(synthesize_hash(3))}, "outcome": {"errorCode": "808"}}
+    damaged = damage(synthesize_hash(3, serial="SERIAL-3"))
+    body = {"match": {"hardwareHash": damaged}, "outcome": {"errorCode": "808"}}
     description = refusal(client, op, "rules", body)
     assert "match.hardwareHash" in description and reason in description
     assert client.get("/_ztd/v1/rules", headers=op).json() == []

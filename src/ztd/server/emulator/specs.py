@@ -55,6 +55,8 @@ def machine_key(hardware_hash: str) -> str:
     """The identity key (``DeviceIdentity.hardware_key``) of the machine a hash describes,
     decoded as an upload decodes it; ValueError saying why when it is no valid hash. Cached:
     the job engine asks again for every chunk a rule is weighed against."""
+    if not hardware_hash.strip():
+        raise ValueError("is blank: give the machine's hardware hash, or leave hardwareHash out")
     identity = analyze_device(
         serial_number=None,
         product_key=None,
