@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import World, make_token
+from tests.conftest import World
+from tests.server.emulator_helpers import add_fault, add_rule, operator_auth, refusal
 from tests.server.helpers import create_batch, hash_device, status_of
 from ztd.identity import synthesize_hash
 from ztd.server.app import create_app
-from ztd.server.auth.tokens import Role
 from ztd.server.clock import utc_now
 from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.journal import Journal
@@ -25,10 +25,6 @@ from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import devices
-
-
-def operator_auth(settings: Settings, world: World) -> dict[str, str]:
-    return world.auth(make_token(settings, world.partner, roles=(Role.OPERATOR,)))
 
 
 def lab_device(seed: int, serial: str) -> dict[str, Any]:
@@ -81,17 +77,13 @@ def test_bad_control_bodies_say_which_field(
         ({"match": {"serialNumber": "*"}, "outcome": {"errorCode": "808"}, "bogus": 1}, "bogus"),
     ]
     for body, named in cases:
-        response = client.post("/_ztd/v1/rules", json=body, headers=op)
-        assert response.status_code == 400, body
-        assert named in response.json()["description"], response.json()
+        assert named in refusal(client, op, "rules", body)
     for body, named in [
         ({"status": 418}, "418"),
         ({"path": "*"}, "status"),
         ({"status": 429, "count": 1, "nth": 2}, "count"),
     ]:
-        response = client.post("/_ztd/v1/faults", json=body, headers=op)
-        assert response.status_code == 400, body
-        assert named in response.json()["description"]
+        assert named in refusal(client, op, "faults", body)
 
 
 # Outcome rules, decided by the job engine.
@@ -101,16 +93,7 @@ def test_808_for_lab_serials_in_one_customer_only(
     client: TestClient, world: World, settings: Settings, worker: Worker, db: Database
 ) -> None:
     op = operator_auth(settings, world)
-    created = client.post(
-        "/_ztd/v1/rules",
-        json={
-            "customerId": world.customer,
-            "match": {"serialNumber": "LAB-*"},
-            "outcome": {"errorCode": "808"},
-        },
-        headers=op,
-    )
-    assert created.status_code == 201 and created.json()["id"]
+    add_rule(client, op, {"serialNumber": "LAB-*"}, {"errorCode": "808"}, customerId=world.customer)
     mixed = [lab_device(1, "LAB-1"), lab_device(2, "LAB-2"), lab_device(3, "OFFICE-3")]
     job = create_batch(client, world.customer, world.auth(), "mixed", mixed)
     elsewhere = create_batch(
@@ -139,22 +122,12 @@ def test_times_and_names_and_deleting_rules(
     client: TestClient, world: World, settings: Settings, worker: Worker, db: Database
 ) -> None:
     op = operator_auth(settings, world)
-    rule = client.post(
-        "/_ztd/v1/rules",
-        json={
-            "match": {"manufacturer": "DELL INC."},
-            "outcome": {"errorCode": "ZtdDeviceDuplicated"},
-            "times": 1,
-        },
-        headers=op,
-    ).json()["id"]
-    gone = client.post(
-        "/_ztd/v1/rules",
-        json={"match": {"serialNumber": "*"}, "outcome": {"errorCode": "StorageError"}},
-        headers=op,
+    rule = add_rule(
+        client, op, {"manufacturer": "DELL INC."}, {"errorCode": "ZtdDeviceDuplicated"}, times=1
     )
-    assert client.delete(f"/_ztd/v1/rules/{gone.json()['id']}", headers=op).json() == {"deleted": 1}
-    assert client.delete(f"/_ztd/v1/rules/{gone.json()['id']}", headers=op).status_code == 404
+    gone = add_rule(client, op, {"serialNumber": "*"}, {"errorCode": "StorageError"})
+    assert client.delete(f"/_ztd/v1/rules/{gone}", headers=op).json() == {"deleted": 1}
+    assert client.delete(f"/_ztd/v1/rules/{gone}", headers=op).status_code == 404
     dell = [
         lab_device(s, f"D-{s}")
         | {"HardwareHash": synthesize_hash(s, serial=f"D-{s}", manufacturer="Dell Inc.")}
@@ -176,11 +149,7 @@ def test_stay_processing_for_three_polls(
     client: TestClient, world: World, settings: Settings, worker: Worker
 ) -> None:
     op = operator_auth(settings, world)
-    client.post(
-        "/_ztd/v1/rules",
-        json={"match": {"serialNumber": "*"}, "outcome": {"stayProcessing": {"polls": 3}}},
-        headers=op,
-    )
+    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"polls": 3}})
     job = create_batch(client, world.customer, world.auth(), "slow", [hash_device(7)])
     worker.run_until_idle()
     url = f"/v1/customers/{world.customer}/batchJobStatus/{job}"
@@ -205,11 +174,7 @@ def test_fail_chunk_times_goes_through_the_engines_retries(
     expected: str | None,
 ) -> None:
     op = operator_auth(settings, world)  # settings.max_attempts is 5
-    client.post(
-        "/_ztd/v1/rules",
-        json={"match": {"serialNumber": "*"}, "outcome": {"failChunkTimes": fail_times}},
-        headers=op,
-    )
+    add_rule(client, op, {"serialNumber": "*"}, {"failChunkTimes": fail_times})
     job = create_batch(client, world.customer, world.auth(), "flaky", [hash_device(8)])
     worker.run_until_idle()
     doc = status_of(client, world.customer, job, world.auth())
@@ -242,11 +207,7 @@ def test_next_two_status_polls_answer_429_then_succeed(
     worker.run_until_idle()
     url = f"/v1/customers/{world.customer}/batchJobStatus/{job}"
     assert jclient.get(url, headers=world.auth()).status_code == 200  # now in the fast lane
-    jclient.post(
-        "/_ztd/v1/faults",
-        json={"path": "*/batchJobStatus/*", "status": 429, "retryAfter": 1, "count": 2},
-        headers=op,
-    )
+    add_fault(jclient, op, path="*/batchJobStatus/*", status=429, retryAfter=1, count=2)
     headers = world.auth() | {"MS-CorrelationId": "c0ffee00-0000-4000-8000-000000000001"}
     for _ in range(2):
         throttled = jclient.get(url, headers=headers)
@@ -304,16 +265,8 @@ def test_journal_keeps_bodies_bounded_and_never_tokens(
 
 def test_faults_are_scoped_and_shaped(client: TestClient, world: World, settings: Settings) -> None:
     op = operator_auth(settings, world)
-    client.post(
-        "/_ztd/v1/faults",
-        json={"customerId": world.customer, "method": "GET", "status": 503, "retryAfter": 2},
-        headers=op,
-    )
-    client.post(
-        "/_ztd/v1/faults",
-        json={"partnerId": world.other_partner, "status": 500, "nth": 2},
-        headers=op,
-    )
+    add_fault(client, op, customerId=world.customer, method="GET", status=503, retryAfter=2)
+    add_fault(client, op, partnerId=world.other_partner, status=500, nth=2)
     mine = f"/v1/customers/{world.customer}/deviceBatches"
     unavailable = client.get(mine, headers=world.auth())
     assert unavailable.status_code == 503 and unavailable.headers["Retry-After"] == "2"
@@ -395,11 +348,7 @@ def test_stay_processing_for_seconds(
     client: TestClient, world: World, settings: Settings, worker: Worker
 ) -> None:
     op = operator_auth(settings, world)
-    client.post(
-        "/_ztd/v1/rules",
-        json={"match": {"serialNumber": "*"}, "outcome": {"stayProcessing": {"seconds": 1}}},
-        headers=op,
-    )
+    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"seconds": 1}})
     job = create_batch(client, world.customer, world.auth(), "timed", [hash_device(50)])
     worker.run_until_idle()
     held_since = time.monotonic()
@@ -421,15 +370,7 @@ def test_reset_of_one_partner_keeps_the_other_partner(
     create_batch(
         client, world.other_customer, world.auth(world.other_token), "theirs", [hash_device(62)]
     )
-    client.post(
-        "/_ztd/v1/rules",
-        json={
-            "partnerId": world.partner,
-            "match": {"serialNumber": "*"},
-            "outcome": {"errorCode": "808"},
-        },
-        headers=op,
-    )
+    add_rule(client, op, {"serialNumber": "*"}, {"errorCode": "808"}, partnerId=world.partner)
     worker.run_until_idle()
     before = client.get(theirs_url, headers=world.auth(world.other_token)).content
     counts = client.post("/_ztd/v1/reset", json={"partnerId": world.partner}, headers=op).json()

@@ -9,20 +9,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World, make_token
+from tests.conftest import World
+from tests.server.emulator_helpers import operator_auth
 from tests.support.live_server import free_port
-from ztd.server.auth.tokens import Role
 from ztd.server.settings import Settings
-
-
-def operator_auth(settings: Settings, world: World) -> dict[str, str]:
-    return world.auth(make_token(settings, world.partner, roles=(Role.OPERATOR,)))
 
 
 def test_partner_and_customer_buckets(client: TestClient, world: World, settings: Settings) -> None:
@@ -68,47 +65,43 @@ def test_partner_and_customer_buckets(client: TestClient, world: World, settings
     assert bad.status_code == 400 and "partner.requests" in bad.json()["description"]
 
 
+LIMIT, WINDOW, RUN = 10, 10, 30.0  # the issue's acceptance: 10 requests / 10 s, over 30 s
+
+
 @pytest.fixture
-def two_servers(settings: Settings, world: World, pg_database_url: str) -> Iterator[list[str]]:
+def two_api_processes(
+    settings: Settings, world: World, pg_database_url: str, tmp_path: Path
+) -> Iterator[list[str]]:
+    """Two `ztd serve --no-worker` processes on one PostgreSQL database, counting in Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZTD_")}
     env |= {
         "ZTD_DATABASE_URL": pg_database_url,
         "ZTD_DATA_DIR": str(settings.data_dir),
-        "ZTD_THROTTLE_PARTNER": "10/2",
+        "ZTD_THROTTLE_PARTNER": f"{LIMIT}/{WINDOW}",
         "ZTD_THROTTLE_STORAGE": os.environ.get("ZTD_TEST_REDIS", "redis://127.0.0.1:6379/0"),
-        "ZTD_EMBEDDED_WORKER": "false",
     }
     ports = [free_port(), free_port()]
+    logs = [tmp_path / f"serve-{port}.log" for port in ports]
     servers = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "ztd.server.app:create_app_from_env",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+            [sys.executable, "-m", "ztd", "serve", "--no-worker", "--workers=1", f"--port={port}"],
             env=env,
-            cwd=Path(__file__).resolve().parents[2],
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
         )
-        for port in ports
+        for port, log in zip(ports, logs, strict=True)
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         deadline = time.monotonic() + 60
-        for url in urls:
+        for url, server, log in zip(urls, servers, logs, strict=True):
             while True:
                 try:
-                    if httpx.get(url + "/healthz").status_code == 200:
+                    if httpx.get(url + "/readyz").status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
+                assert server.poll() is None, f"ztd serve exited: {log.read_text()[-2000:]}"
                 assert time.monotonic() < deadline, "the API processes did not start"
                 time.sleep(0.1)
         yield urls
@@ -119,38 +112,71 @@ def two_servers(settings: Settings, world: World, pg_database_url: str) -> Itera
             server.wait(10)
 
 
+@dataclass(frozen=True)
+class Call:
+    sent: float  # monotonic seconds, this test process's clock
+    answered: float
+    server: str
+    status: int
+    retry_after: int | None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_two_processes_together_hold_the_rate(two_servers: list[str], world: World) -> None:
-    """10 requests / 2 s per partner, hammered through two processes for three windows."""
+def test_two_processes_together_hold_10_per_10_seconds_for_30_seconds(
+    two_api_processes: list[str], world: World
+) -> None:
+    """Four clients, two on each process, ask ~80 times a second for 30 s: together they
+    get the partner's 30 requests, the rest 429 with a Retry-After that says when the
+    moving window admits a request again."""
     path = f"/v1/customers/{world.customer}/deviceBatches"
-    accepted: list[float] = []
-    waits: list[int] = []
+    calls: list[Call] = []
     lock = threading.Lock()
-    start = time.monotonic() + 0.2
-    end = start + 5.9  # three windows, less a margin: at most 30 admitted
+    start = time.monotonic() + 0.5
+    end = start + RUN
 
     def hammer(url: str) -> None:
-        with httpx.Client(base_url=url, headers=world.auth()) as http:
+        with httpx.Client(base_url=url, headers=world.auth(), timeout=10) as http:
             while time.monotonic() < start:
                 time.sleep(0.005)
-            while time.monotonic() < end:
+            while (sent := time.monotonic()) < end:
                 response = http.get(path)
+                wait = response.headers.get("Retry-After")
+                call = Call(sent, time.monotonic(), url, response.status_code, wait and int(wait))
+                if call.status == 429:
+                    body = f"Rate limit is exceeded. Try again in {wait} seconds."
+                    assert response.json() == {"statusCode": 429, "message": body}
+                else:
+                    assert call.status == 200, response.text
                 with lock:
-                    if response.status_code == 200:
-                        accepted.append(time.monotonic())
-                    else:
-                        assert response.status_code == 429, response.text
-                        waits.append(int(response.headers["Retry-After"]))
-                time.sleep(0.02)
+                    calls.append(call)
+                time.sleep(0.05)
 
-    threads = [threading.Thread(target=hammer, args=(url,)) for url in two_servers * 2]
+    threads = [threading.Thread(target=hammer, args=(url,)) for url in two_api_processes * 2]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert 27 <= len(accepted) <= 30, len(accepted)  # within 10 % of the limit
-    assert waits and all(1 <= w <= 2 for w in waits)
-    # Never more than 10 in any 2 s (seen by the clients: give the responses' latency room).
-    for i in range(len(accepted) - 10):
-        assert accepted[i + 10] - accepted[i] >= 2.0 - 0.5
+    calls.sort(key=lambda c: c.sent)
+    accepted = [c for c in calls if c.status == 200]
+    refused = [c for c in calls if c.status == 429]
+    limit = LIMIT * RUN / WINDOW
+    assert abs(len(accepted) - limit) <= 0.1 * limit, (len(accepted), len(calls))
+    # Both processes admitted and refused: one count, shared (alone, each would admit 30).
+    assert {c.server for c in accepted} == {c.server for c in refused} == set(two_api_processes)
+    # No 11 admitted within one window: the server admitted each between sent and answered.
+    for i in range(len(accepted) - LIMIT):
+        group = accepted[i : i + LIMIT + 1]
+        assert max(c.answered for c in group) - group[0].sent >= WINDOW, group
+    # Retry-After (whole seconds, rounded up) says when the window frees a place: requests
+    # admitted after the 429 are not admitted 1 s or more before that, and one is admitted
+    # soon after it (the clients ask every ~50 ms; room for latency on a loaded machine).
+    slack = 1.5
+    for call in refused:
+        assert call.retry_after is not None and 1 <= call.retry_after <= WINDOW
+        freed_at = call.sent + call.retry_after
+        later = [c for c in accepted if c.sent > call.answered]
+        assert all(c.answered > freed_at - 1 for c in later), (call, later[:1])
+        due = call.answered + call.retry_after + slack
+        if due < end:
+            assert any(call.answered < c.answered and c.sent <= due for c in accepted), call

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ztd.cli.main import app
+from ztd.identity import synthesize_hash
 from ztd.server.auth.tokens import OPERATOR_TENANT, Role
 from ztd.testing import ControlClient, ControlError, Emulator, emulator
 
@@ -77,6 +78,17 @@ def test_operator_token_from_the_cli_drives_the_control_plane(
     )
     assert code == 0, out
     assert json.loads(run(emu, "emulator", "faults", token=token)[1])[0]["retryAfter"] == 1
+    add = "emulator fault add --operation DeviceBatches_Create --status 503 --customer"
+    code, out = run(emu, *add.split(), t.customer_id, token=token)
+    assert code == 0, out
+    batches = f"{emu.base_url}/v1/customers/{t.customer_id}/deviceBatches"
+    assert httpx.post(batches, json={}, headers=t.headers).status_code == 503
+    assert httpx.get(batches, headers=t.headers).status_code == 200
+    add = "emulator rule add --error 806 --hardware-hash"
+    code, out = run(emu, *add.split(), synthesize_hash(4), token=token)
+    assert code == 0, out
+    hash_rules = json.loads(run(emu, "emulator", "rules", token=token)[1])
+    assert hash_rules[-1]["match"] == {"hardwareHash": synthesize_hash(4)}
     code, snapshot = run(emu, "emulator", "snapshot", token=token)
     (tmp_path / "world.json").write_text(snapshot)
     assert run(emu, "emulator", "reset", token=token)[0] == 0
@@ -94,6 +106,12 @@ def test_cli_errors_are_precise(emu: Emulator) -> None:
         emu, "emulator", "rule", "add", "--serial", "X", "--error", "999", token=operator
     )
     assert code == 1 and "999" in out
+    unknown = "emulator fault add --operation Nope_Get --status 500"
+    code, out = run(emu, *unknown.split(), token=operator)
+    assert code == 1 and "operationId" in out and "BatchUploadStatus_Get" in out
+    bad_hash = "emulator rule add --hardware-hash T0E= --error 808"
+    code, out = run(emu, *bad_hash.split(), token=operator)
+    assert code == 1 and "match.hardwareHash" in out
     code, out = run(emu, "admin", "token")
     assert code == 1 and "--partner" in out
     with pytest.raises(ControlError, match="operator token"):

@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
         product_key: Annotated[str | None, typer.Option(help="Product key (PKID).")] = None,
         manufacturer: Annotated[str | None, typer.Option()] = None,
         model: Annotated[str | None, typer.Option()] = None,
+        hardware_hash: Annotated[
+            str | None, typer.Option(help="The machine this hash identifies.")
+        ] = None,
         error: Annotated[
             str | None, typer.Option(help="A DDS code or name: 808, StorageError.")
         ] = None,
@@ -67,6 +70,7 @@ def register(app: typer.Typer) -> None:
             "productKey": product_key,
             "manufacturer": manufacturer,
             "model": model,
+            "hardwareHash": hardware_hash,
         }
         stay = {"polls": stay_polls, "seconds": stay_seconds}
         outcome = {
@@ -116,6 +120,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Path glob, e.g. '*/batchJobStatus/*'.")
         ] = None,
         method: Annotated[str | None, typer.Option()] = None,
+        operation: Annotated[
+            str | None, typer.Option(help="An OpenAPI operationId, e.g. BatchUploadStatus_Get.")
+        ] = None,
         retry_after: Annotated[int | None, typer.Option(help="Retry-After seconds.")] = None,
         latency_ms: Annotated[int | None, typer.Option()] = None,
         count: Annotated[int | None, typer.Option(help="The next K matching calls.")] = None,
@@ -130,6 +137,7 @@ def register(app: typer.Typer) -> None:
             "status": status,
             "path": path,
             "method": method,
+            "operationId": operation,
             "retryAfter": retry_after,
             "latencyMs": latency_ms,
             "count": count,

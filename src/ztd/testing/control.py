@@ -60,8 +60,8 @@ class ControlClient:
 
     # HTTP faults.
     def add_fault(self, **fault: Any) -> str:
-        """``fault``: path, method, status, retryAfter, latencyMs, count, nth, probability,
-        partnerId, customerId."""
+        """``fault``: operationId, path, method, status, retryAfter, latencyMs, count, nth,
+        probability, partnerId, customerId."""
         return str(self.call("POST", "/faults", fault)["id"])
 
     def faults(self, **scope: Any) -> list[JSON]:

@@ -17,6 +17,7 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import exists, select
 
+from ztd.server.emulator.routes import Route, route_named
 from ztd.server.emulator.specs import FaultSpec, ThrottleSpec
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import (
@@ -36,6 +37,15 @@ REFRESH_SECONDS = 1.0  # how late another process's control-plane write may take
 class StoredFault:
     id: str
     spec: FaultSpec
+    # The operation ``spec.operation_id`` names, resolved when the fault is loaded rather
+    # than on each request the gate weighs against it.
+    route: Route | None = None
+
+    @classmethod
+    def load(cls, fault_id: str, spec_json: str | bytes) -> StoredFault:
+        spec = FaultSpec.model_validate_json(spec_json)
+        route = None if spec.operation_id is None else route_named(spec.operation_id)
+        return cls(fault_id, spec, route)
 
 
 @dataclass
@@ -101,9 +111,7 @@ class ControlCache:
                         emulator_faults.c.created_at, emulator_faults.c.id
                     )
                 ).all()
-        self.faults = [
-            StoredFault(id_, FaultSpec.model_validate_json(spec)) for id_, spec in faults
-        ]
+        self.faults = [StoredFault.load(id_, spec) for id_, spec in faults]
         self.holds_possible = bool(state.rules or state.held)
         stored = state.throttling
         spec = ThrottleSpec.model_validate_json(stored) if stored else self.default_throttling

@@ -166,6 +166,8 @@ class EmulatorGate:
             spec = fault.spec
             if spec.method is not None and spec.method.upper() != method:
                 continue
+            if fault.route is not None and not fault.route.matches(method, path):
+                continue
             if spec.path is not None and not fnmatch.fnmatchcase(path, spec.path):
                 continue
             if spec.customer_id is not None and _customer_of(path) != spec.customer_id.lower():

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, delete, func, select
 
+from ztd.server.errors import cut
 from ztd.server.storage.schema import emulator_requests
 
 BODY_EXCERPT_BYTES = 2048
@@ -48,7 +49,9 @@ class Entry:
 
 
 class JournalEntry(BaseModel):
-    time: datetime
+    """One entry as GET /_ztd/v1/requests answers it (camelCase), read from its row."""
+
+    time: datetime = Field(validation_alias="at")
     method: str
     path: str
     status: int
@@ -59,6 +62,13 @@ class JournalEntry(BaseModel):
     duration_ms: int = Field(serialization_alias="durationMs")
     body_excerpt: str | None = Field(None, serialization_alias="bodyExcerpt")
     fault_id: str | None = Field(None, serialization_alias="faultId")
+
+
+# The columns an Entry fills under its own attribute names (path and body are bounded first).
+_AS_NOTED = tuple(
+    c.name for c in emulator_requests.columns if c.name not in ("pk", "path", "body_excerpt")
+)
+MAX_PATH_CHARS = 2000
 
 
 class Journal:
@@ -73,17 +83,9 @@ class Journal:
             body = bytes(entry.body).decode("utf-8", "replace")
         conn.execute(
             emulator_requests.insert().values(
-                at=entry.at,
-                method=entry.method,
-                path=entry.path[:2000],
-                status=entry.status,
-                partner_id=entry.partner_id,
-                customer_id=entry.customer_id,
-                request_id=entry.request_id,
-                correlation_id=entry.correlation_id,
-                duration_ms=entry.duration_ms,
+                path=cut(entry.path, MAX_PATH_CHARS),
                 body_excerpt=body,
-                fault_id=entry.fault_id,
+                **{name: getattr(entry, name) for name in _AS_NOTED},
             )
         )
         self._since_prune += 1
@@ -106,19 +108,4 @@ def read(conn: Connection, limit: int, **filters: Any) -> list[JournalEntry]:
     rows = conn.execute(
         select(emulator_requests).where(*where).order_by(r.pk.desc()).limit(limit)
     ).all()
-    return [
-        JournalEntry(
-            time=row.at,
-            method=row.method,
-            path=row.path,
-            status=row.status,
-            partner_id=row.partner_id,
-            customer_id=row.customer_id,
-            request_id=row.request_id,
-            correlation_id=row.correlation_id,
-            duration_ms=row.duration_ms,
-            body_excerpt=row.body_excerpt,
-            fault_id=row.fault_id,
-        )
-        for row in reversed(rows)
-    ]
+    return [JournalEntry.model_validate(row._mapping) for row in reversed(rows)]

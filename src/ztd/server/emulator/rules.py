@@ -11,12 +11,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from ztd.identity import dds
 from ztd.server.emulator import holds
-from ztd.server.emulator.specs import RuleSpec, dds_error
+from ztd.server.emulator.specs import RuleSpec, dds_error, machine_key
 from ztd.server.jobs.contract import (
     AsPlanned,
     ChunkAttemptFailed,
@@ -37,20 +38,32 @@ class _Rule:
     id: str
     spec: RuleSpec
     remaining: int | None
+    machine: str | None  # the identity key of match.hardwareHash
 
-    def matches(
-        self, serial: str | None, pkey: str | None, maker: str | None, model: str | None
-    ) -> bool:
+    def matches(self, item: _Item) -> bool:
         m = self.spec.match
         return (
             (
                 m.serial_number is None
-                or (serial is not None and fnmatch.fnmatchcase(serial, m.serial_number))
+                or (item.serial is not None and fnmatch.fnmatchcase(item.serial, m.serial_number))
             )
-            and (m.product_key is None or m.product_key == pkey)
-            and (m.manufacturer is None or _same(m.manufacturer, maker))
-            and (m.model is None or _same(m.model, model))
+            and (m.product_key is None or m.product_key in (item.product_key, item.pkid))
+            and (m.manufacturer is None or _same(m.manufacturer, item.manufacturer))
+            and (m.model is None or _same(m.model, item.model))
+            and (self.machine is None or self.machine == item.machine)
         )
+
+
+class _Item(NamedTuple):
+    """What rules match an uploaded device on: as sent, or decoded from its hash."""
+
+    ordinal: int
+    serial: str | None  # sent, or the hash's
+    product_key: str | None  # as sent
+    manufacturer: str | None  # sent, or the hash's
+    model: str | None  # sent, or the hash's
+    machine: str | None  # the identity key (job_items.hardware_key)
+    pkid: str | None  # the PKID that names the machine: sent, or inside the hash
 
 
 def _same(wanted: str, value: str | None) -> bool:
@@ -68,10 +81,12 @@ def rules_for(conn: Connection, partner_id: str, customer_id: str) -> list[_Rule
         )
         .order_by(r.created_at, r.id)
     )
-    return [
-        _Rule(id_, RuleSpec.model_validate_json(spec), left)
-        for id_, spec, left in conn.execute(query)
-    ]
+    rules = []
+    for id_, text, left in conn.execute(query):
+        spec = RuleSpec.model_validate_json(text)
+        wanted = spec.match.hardware_hash
+        rules.append(_Rule(id_, spec, left, None if wanted is None else machine_key(wanted)))
+    return rules
 
 
 def decide_chunk(ctx: ChunkContext, register: Callable[[], ChunkResult]) -> ChunkResult:
@@ -123,18 +138,25 @@ def _match_items(ctx: ChunkContext, rules: list[_Rule]) -> dict[int, _Rule]:
     item = job_items.c
     query = (
         select(
-            item.ordinal, item.serial_number, item.product_key, item.manufacturer, item.model_name
+            item.ordinal,
+            item.serial_number,
+            item.product_key,
+            item.manufacturer,
+            item.model_name,
+            item.hardware_key,
+            item.pkid_key,
         )
         .where(ctx.in_chunk(), item.device_id.is_not(None))
         .order_by(item.ordinal)
     )
     left = {rule.id: rule.remaining for rule in rules}
     decided: dict[int, _Rule] = {}
-    for ordinal, serial, pkey, maker, model in ctx.conn.execute(query):
+    for row in ctx.conn.execute(query):
+        device = _Item(*row)
         for rule in rules:
             budget = left[rule.id]
-            if (budget is None or budget > 0) and rule.matches(serial, pkey, maker, model):
-                decided[ordinal] = rule
+            if (budget is None or budget > 0) and rule.matches(device):
+                decided[device.ordinal] = rule
                 if budget is not None:
                     left[rule.id] = budget - 1
                 break

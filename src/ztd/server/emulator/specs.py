@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ztd.identity import dds
+from ztd.identity import analyze_device, dds
+from ztd.server.emulator.routes import FAULT_ROUTES, route_named
+from ztd.server.errors import shown
 
 
 class _Body(BaseModel):
@@ -18,18 +21,53 @@ class Match(_Body):
     """Which uploaded devices a rule decides; every given field must match."""
 
     serial_number: str | None = Field(None, description="A glob (fnmatch), e.g. LAB-*")
-    product_key: str | None = Field(None, description="The product key (PKID), exactly")
+    product_key: str | None = Field(
+        None, description="A PKID, exactly: the productKey sent, or the one inside the hash"
+    )
     manufacturer: str | None = Field(None, description="Ignoring letter case")
     model: str | None = Field(None, description="Ignoring letter case")
+    hardware_hash: str | None = Field(
+        None,
+        description="A hardware hash: matches the machine it identifies (manufacturer and "
+        "serial inside it, as duplicate detection compares them), whichever read of its hash "
+        "or its tuple the device is uploaded with",
+    )
+
+    @field_validator("hardware_hash")
+    @classmethod
+    def _decodable(cls, value: str | None) -> str | None:
+        if value is not None:
+            machine_key(value)  # ValueError naming why, as an upload's 802 would
+        return value
 
     @model_validator(mode="after")
     def _something(self) -> Self:
         if not any(self.model_dump().values()):
             raise ValueError(
-                "give at least one of serialNumber, productKey, manufacturer, model "
-                '(serialNumber "*" matches every device)'
+                "give at least one of serialNumber, productKey, manufacturer, model, "
+                'hardwareHash (serialNumber "*" matches every device)'
             )
         return self
+
+
+@lru_cache(maxsize=256)
+def machine_key(hardware_hash: str) -> str:
+    """The identity key (``DeviceIdentity.hardware_key``) of the machine a hash describes,
+    decoded as an upload decodes it; ValueError saying why when it is no valid hash. Cached:
+    the job engine asks again for every chunk a rule is weighed against."""
+    if not hardware_hash.strip():
+        raise ValueError("is blank: give the machine's hardware hash, or leave hardwareHash out")
+    identity = analyze_device(
+        serial_number=None,
+        product_key=None,
+        hardware_hash=hardware_hash,
+        manufacturer=None,
+        model=None,
+        with_warnings=False,
+    )
+    if identity.error is not None or identity.hardware_key is None:
+        raise ValueError(f"not a valid hardware hash (an upload of it gets 802): {identity.detail}")
+    return identity.hardware_key
 
 
 class StayProcessing(_Body):
@@ -80,6 +118,9 @@ class RuleSpec(_Body):
 class FaultSpec(_Body):
     partner_id: str | None = None
     customer_id: str | None = None
+    operation_id: str | None = Field(
+        None, description='An operationId of the OpenAPI description, e.g. "BatchUploadStatus_Get"'
+    )
     method: str | None = Field(None, description="GET, POST, ...; any when absent")
     path: str | None = Field(None, description='A glob over the path, e.g. "*/batchJobStatus/*"')
     status: int | None = Field(None, description="429, 500, 503, 504; absent: latency only")
@@ -89,14 +130,28 @@ class FaultSpec(_Body):
     nth: int | None = Field(None, ge=1, description="Only the Nth matching call")
     probability: float | None = Field(None, gt=0, le=1)
 
+    @field_validator("operation_id")
+    @classmethod
+    def _known_operation(cls, value: str | None) -> str | None:
+        if value is not None and route_named(value) is None:
+            known = ", ".join(sorted(FAULT_ROUTES))
+            raise ValueError(f"{shown(value)} names no operation; one of {known}")
+        return value
+
     @model_validator(mode="after")
     def _valid(self) -> Self:
         if self.status is None and not self.latency_ms:
-            raise ValueError("give a status (429, 500, 503, 504) or a latencyMs")
+            raise ValueError(f"give a status {sorted(FAULT_STATUSES)} or a latencyMs")
         if self.status is not None and self.status not in FAULT_STATUSES:
             raise ValueError(f"status {self.status} is not one of {sorted(FAULT_STATUSES)}")
         if self.count is not None and self.nth is not None:
             raise ValueError("give count or nth, not both")
+        route = None if self.operation_id is None else route_named(self.operation_id)
+        if route is not None and self.method is not None and self.method.upper() != route.method:
+            raise ValueError(
+                f"method {shown(self.method)} contradicts operationId "
+                f"{self.operation_id} ({route.method})"
+            )
         return self
 
 

@@ -266,29 +266,29 @@ signing_keys = Table(
     Column("created_at", Timestamp, nullable=False),
 )
 
+
 # The emulator's control plane (/_ztd/v1/, src/ztd/server/emulator/): stored so that every
 # API process and worker sees the same rules, faults and held jobs. ``spec`` is the JSON the
 # operator posted; the columns beside it are what several processes must count atomically.
-emulator_rules = Table(
-    "emulator_rules",
-    metadata,
-    Column("id", GUID, primary_key=True),
-    Column("partner_id", GUID, nullable=True),
-    Column("customer_id", GUID, nullable=True),
-    Column("spec", Text, nullable=False),
-    Column("remaining", Integer, nullable=True),  # devices it may still decide; None: no limit
-    Column("created_at", Timestamp, nullable=False),
-)
+def _stored_control(name: str, counter: Column[int]) -> Table:
+    """A rule or a fault: the JSON the operator posted, its scope, and its counter."""
+    return Table(
+        name,
+        metadata,
+        Column("id", GUID, primary_key=True),
+        Column("partner_id", GUID, nullable=True),
+        Column("customer_id", GUID, nullable=True),
+        Column("spec", Text, nullable=False),
+        counter,
+        Column("created_at", Timestamp, nullable=False),
+    )
 
-emulator_faults = Table(
-    "emulator_faults",
-    metadata,
-    Column("id", GUID, primary_key=True),
-    Column("partner_id", GUID, nullable=True),
-    Column("customer_id", GUID, nullable=True),
-    Column("spec", Text, nullable=False),
-    Column("seen", Integer, nullable=False, default=0),  # matching calls so far (nth, count)
-    Column("created_at", Timestamp, nullable=False),
+
+# Devices a rule may still decide (None: no limit).
+emulator_rules = _stored_control("emulator_rules", Column("remaining", Integer, nullable=True))
+# Matching calls so far (for nth and count).
+emulator_faults = _stored_control(
+    "emulator_faults", Column("seen", Integer, nullable=False, default=0)
 )
 
 # A finished job a rule keeps reporting as processing: for ``polls`` more polls, or until

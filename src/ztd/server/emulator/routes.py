@@ -1,0 +1,55 @@
+"""The API's operations as HTTP faults name them (``"operationId": "BatchUploadStatus_Get"``):
+each operation id of the OpenAPI description resolved, once at import, to its method and a
+pattern over the request path.
+
+Probes are left out: the gate never answers them with a fault (they stay cheap and honest).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from ztd.server.api.openapi.operations import OPERATIONS
+
+_PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class Route(NamedTuple):
+    """An operation's method (upper case) and a pattern that ``fullmatch``es its paths as the
+    gate sees them: after ``canonical_path``, which spells the literal segments the API
+    matches in any letter case as the router does (so the pattern itself is exact)."""
+
+    operation_id: str
+    method: str
+    pattern: re.Pattern[str]
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and self.pattern.fullmatch(path) is not None
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    # "{customer_id}" stands for one path segment; everything else is literal.
+    parts = [
+        "[^/]+" if part.startswith("{") and part.endswith("}") else re.escape(part)
+        for part in template.split("/")
+    ]
+    return re.compile("/".join(parts))
+
+
+def _routes() -> dict[str, Route]:
+    routes: dict[str, Route] = {}
+    for key, operation in OPERATIONS.items():
+        method, template = key.split(" ", 1)
+        if template in _PROBE_PATHS:
+            continue
+        routes[operation.operation_id] = Route(operation.operation_id, method, _pattern(template))
+    return routes
+
+
+FAULT_ROUTES: dict[str, Route] = _routes()
+
+
+def route_named(operation_id: str) -> Route | None:
+    """The operation ``operation_id`` names, matched exactly (as the OpenAPI spells it)."""
+    return FAULT_ROUTES.get(operation_id)
