@@ -12,7 +12,7 @@ whatever its size.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -33,7 +33,6 @@ DONE = "done"  # a chunk state, and the key of done parts in running_document's 
 # optionally a fourth element, a hint for people (rendered as errorDetail).
 ItemOutcome = list[str | None]
 ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, product key
-EchoLoader = Callable[[int, int], Sequence[ItemEcho]]  # items first..end (exclusive)
 
 _ITEM_ATTRIBUTES = {"objectType": "DeviceUploadDetails"}
 _DEVICES_OPEN = b',"devicesStatus":['
@@ -121,27 +120,18 @@ def load_chunks(conn: Connection, job_id: str) -> Sequence[Any]:
 
 
 def load_parts(
-    conn: Connection, job_id: str, echo: EchoLoader, chunk_nos: Sequence[int] | None = None
+    conn: Connection, job_id: str, chunk_nos: Sequence[int] | None = None
 ) -> dict[int, ChunkPart]:
-    """The parts of the job's done chunks (of those in ``chunk_nos``, when given). Chunks
-    done before parts were stored (migration 0008) are rendered from their outcomes."""
-    query = select(
-        job_chunks.c.chunk_no,
-        job_chunks.c.first_ordinal,
-        job_chunks.c.end_ordinal,
-        job_chunks.c.entries,
-        job_chunks.c.failed,
-        job_chunks.c.results,
-    ).where(job_chunks.c.job_id == job_id, job_chunks.c.status == DONE)
+    """The parts of the job's done chunks (of those in ``chunk_nos``, when given)."""
+    query = select(job_chunks.c.chunk_no, job_chunks.c.entries, job_chunks.c.failed).where(
+        job_chunks.c.job_id == job_id, job_chunks.c.status == DONE
+    )
     if chunk_nos is not None:
         query = query.where(job_chunks.c.chunk_no.in_(chunk_nos))
-    parts: dict[int, ChunkPart] = {}
-    for chunk_no, first, end, entries, failed, results in conn.execute(query):
-        if entries is not None:
-            parts[chunk_no] = ChunkPart(bytes(entries), failed)
-        else:
-            parts[chunk_no] = chunk_part(echo(first, end), orjson.loads(results))
-    return parts
+    return {
+        chunk_no: ChunkPart(bytes(entries), failed)
+        for chunk_no, entries, failed in conn.execute(query)
+    }
 
 
 def assemble(
@@ -169,7 +159,7 @@ def running_document(
     chunk and state: a chunk's items never change, only its state does."""
     unseen = [c.chunk_no for c in chunks if c.status == DONE and (c.chunk_no, DONE) not in rendered]
     if unseen:
-        loaded = load_parts(conn, job.id, lambda first, end: echo[first:end], unseen)
+        loaded = load_parts(conn, job.id, unseen)
         for chunk_no, part in loaded.items():
             rendered[chunk_no, DONE] = part.entries
     parts: list[bytes] = []
@@ -209,7 +199,7 @@ def finish_job_if_complete(
     if counts.chunks_done < counts.chunk_count:
         return False
     job = conn.execute(select(batch_jobs).where(batch_jobs.c.id == job_id)).one()
-    parts = load_parts(conn, job_id, lambda first, end: load_echo(conn, job_id, first, end))
+    parts = load_parts(conn, job_id)
     failed = status_with_errors and any(part.failed for part in parts.values())
     status = FAILED if failed else FINISHED
     body = assemble(job, status, [parts[n].entries for n in sorted(parts)], now)
