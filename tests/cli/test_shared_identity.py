@@ -9,17 +9,15 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.support.live_server import free_port
+from tests.support.postgres import throwaway_database
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +25,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database: the hosts' first start and migration are part of it."""
-    admin = _pg_admin()
-    if admin is None:
-        pytest.skip("PostgreSQL is not reachable (set CI=true to make this an error)")
-    name = f"ztd_hosts_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("ztd_hosts") as url:
+        yield url
 
 
 def _env(data_dir: Path, pg_url: str, kek: str | None) -> dict[str, str]:

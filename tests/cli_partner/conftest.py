@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from tests.client.conftest import FakeTime
-from tests.conftest import World
 from tests.support.live_server import live_server
+from tests.support.world import World
 from ztd.cli import _common, identity_commands, partner_commands, policy_commands
 from ztd.server.app import create_app
 from ztd.server.jobs.worker import Worker

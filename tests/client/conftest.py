@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
+from tests.support.world import World
 from ztd.client import PartnerClient
 from ztd.identity import synthesize_device
 from ztd.server.app import create_app

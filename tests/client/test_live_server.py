@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.client.conftest import FakeTime, devices
-from tests.conftest import World
 from tests.support.live_server import free_port, live_server
+from tests.support.world import World
 from ztd.client import (
     ClientCredentials,
     ForbiddenError,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.client.conftest import PAGE_SIZE, FakeTime, devices
-from tests.conftest import World
+from tests.support.world import World
 from ztd.client import (
     ConflictError,
     NotFoundError,

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from tests.identity.helpers import real_csv_dir
+from tests.support.real_devices import real_csv_dir
 from ztd.cli.identity_commands import register
 from ztd.identity.csv_reader import check_devices, read_devices
 from ztd.identity.synthetic import synthesize_device

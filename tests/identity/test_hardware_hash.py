@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.identity.helpers import REAL_DEVICES, RealDevice, real_hash
+from tests.support.real_devices import REAL_DEVICES, RealDevice, real_hash
 from ztd.identity import records as rt
 from ztd.identity.hardware_hash import (
     MAX_HASH_CHARS,

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 from starlette.types import Message
 
-from tests.conftest import World
-from tests.server.helpers import hash_device
+from tests.support.api import hash_device
 from tests.support.live_server import live_server
+from tests.support.world import World
 from ztd.server.api.bodies import OFF_LOOP_FROM, read_json
 from ztd.server.api.idempotency import canonical_pieces
 from ztd.server.app import create_app

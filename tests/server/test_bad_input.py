@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device
 from tests.server.test_errors import assert_error
+from tests.support.api import create_batch, hash_device
+from tests.support.world import World
 
 
 def _token(text: str) -> str:

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import World
-from tests.server.helpers import hash_device
+from tests.support.api import hash_device
+from tests.support.world import World
 from ztd.server.api.bodies import MAX_DEPTH
 from ztd.server.errors import shown
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World, make_token
 from tests.server.test_errors import assert_error
 from tests.server.test_tokens import ExternalIssuerServer, _claims, _sign, external_issuer
+from tests.support.world import World, make_token
 from ztd.server.app import create_app
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
 from tests.server.test_errors import assert_error
+from tests.support.world import World
 
 
 def test_list_and_get_only_own_customers(client: TestClient, world: World) -> None:

@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.conftest import IN_CI, SHARED, World
-from tests.server.helpers import create_batch, status_of
+from tests.support.api import create_batch, status_of
+from tests.support.ci import IN_CI
+from tests.support.shared import SHARED
+from tests.support.world import World
 from ztd.cli.main import app as cli
 from ztd.identity import regenerate_hash, synthesize_device
 from ztd.identity.csv_reader import read_devices

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
-from tests.server.helpers import hash_device
+from tests.support.api import hash_device
+from tests.support.world import World
 from ztd.identity import synthesize_device
 from ztd.server.jobs.worker import Worker
 from ztd.wire import Customer

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import World, make_token
-from tests.server.helpers import create_batch, hash_device, status_of
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World, make_token
 from ztd.identity import synthesize_hash
 from ztd.server.app import create_app
 from ztd.server.auth.tokens import Role

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World, make_token
 from tests.support.live_server import free_port
+from tests.support.world import World, make_token
 from ztd.server.auth.tokens import Role
 from ztd.server.settings import Settings
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device
+from tests.support.api import create_batch, hash_device
+from tests.support.world import World
 from ztd.server.settings import Settings
 
 

@@ -10,9 +10,9 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
 from tests.identity.test_field_cases import case
-from tests.server.helpers import create_batch, status_of
+from tests.support.api import create_batch, status_of
+from tests.support.world import World
 from ztd.identity.csv_reader import read_devices
 from ztd.server.jobs.worker import Worker
 

@@ -8,10 +8,10 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.server.helpers import hash_device
 from tests.server.test_errors import assert_error
+from tests.support.api import hash_device
 from tests.support.live_server import live_server
+from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import make_token
-from tests.server.helpers import create_batch, hash_device
+from tests.support.api import create_batch, hash_device
+from tests.support.world import make_token
 from ztd.server.clock import utc_now
 from ztd.server.jobs.worker import Worker
 from ztd.server.services import tenancy

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.clock import utc_now
 from ztd.server.jobs import leases

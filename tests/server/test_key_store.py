@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World, make_token
 from tests.support.key_starter import start_on
+from tests.support.world import World, make_token
 from ztd.server.auth import keys as keys_module
 from ztd.server.auth.keys import KeyStore
 from ztd.server.settings import Settings

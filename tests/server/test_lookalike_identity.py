@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import IN_CI, SHARED, World
 from tests.identity.test_key_text import lookalikes
-from tests.server.helpers import create_batch, status_of
+from tests.support.api import create_batch, status_of
+from tests.support.ci import IN_CI
+from tests.support.shared import SHARED
+from tests.support.world import World
 from ztd.identity.csv_reader import read_devices
 from ztd.identity.synthetic import synthesize_hash
 from ztd.server.jobs.worker import Worker

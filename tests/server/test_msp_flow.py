@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import World
-from tests.server.helpers import hash_device
+from tests.support.api import hash_device
 from tests.support.live_server import live_server
+from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database

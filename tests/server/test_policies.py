@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
 from tests.server.test_errors import assert_error
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
 from ztd.server.jobs.worker import Worker
 
 

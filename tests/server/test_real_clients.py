@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
 from ztd.identity import synthesize_device
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
@@ -266,7 +266,7 @@ def test_put_device_tenancy_and_refusals(client: TestClient, world: World, worke
 
 
 def _sales_token(world: World, client: TestClient) -> str:
-    from tests.conftest import make_token
+    from tests.support.world import make_token
     from ztd.server.auth.tokens import Role
 
     settings: Settings = client.app.state.ztd.settings  # type: ignore[attr-defined]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World, make_token
-from tests.server.helpers import create_batch, hash_device, status_of
 from tests.server.test_errors import assert_error
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World, make_token
 from ztd.server.auth.tokens import Role
 from ztd.server.clock import utc_now
 from ztd.server.jobs.worker import Worker

@@ -10,8 +10,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
 from ztd.identity import synthesize_device
 from ztd.server.clock import utc_now
 from ztd.server.jobs.worker import Worker

@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import IN_CI, SHARED, World
 from tests.server.test_lookalike_identity import _codes, _outcomes
+from tests.support.ci import IN_CI
+from tests.support.shared import SHARED
+from tests.support.world import World
 from ztd.identity.csv_reader import read_devices
 from ztd.identity.synthetic import synthesize_hash
 from ztd.server.clock import utc_now

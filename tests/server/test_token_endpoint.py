@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
 from tests.server.test_errors import assert_error
+from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.auth.secret_pool import CHECK_NICENESS, SecretPool
 from ztd.server.clock import utc_now

@@ -19,9 +19,9 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.conftest import World, make_token
 from tests.server.test_errors import assert_error
 from tests.support.live_server import live_server
+from tests.support.world import World, make_token
 from ztd.server.app import create_app
 from ztd.server.auth.keys import KeyStore
 from ztd.server.clock import utc_now

@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device
+from tests.support.api import create_batch, hash_device
+from tests.support.world import World
 from ztd.server.api.middleware import PartnerCenterHeaders
 from ztd.server.app import create_app
 from ztd.server.emulator.gate import EmulatorGate

@@ -6,8 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, hash_device, status_of
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
 from ztd.server.api.device_input import parse_devices
 from ztd.server.jobs.worker import Worker
 from ztd.server.services import uploads

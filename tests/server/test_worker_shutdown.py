@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.server.helpers import create_batch, status_of
+from tests.support.api import create_batch, status_of
+from tests.support.world import World
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, devices, job_chunks
