@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.browser import chromium, require_browser, wait_for
+from tests.support.browser import chromium, require_browser, wait_for
 from tests.support.live_server import live_server
 from tests.support.shared import shared_dir
 from tests.support.world import World, make_token

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.console.browser import chromium, wait_for
 from tests.console.test_console_browser import csv_file, job_status, server, sign_in, upload
+from tests.support.browser import chromium, wait_for
 from tests.support.world import World
 
 __all__ = ["server"]  # the fixture, shared with the other browser tests

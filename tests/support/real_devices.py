@@ -63,3 +63,14 @@ def real_hash(name: str) -> str:
     """The Hardware Hash cell of a real fixture, read independently of ztd's CSV reader."""
     rows = list(csv.reader(io.StringIO(real_bytes(name).decode("utf-16"))))
     return rows[1][rows[0].index("Hardware Hash")]
+
+
+def case(name: str) -> bytes:
+    """The bytes of a field case (shared/fixtures/field-cases); skip when the folder is
+    absent, except in CI where that is a failure."""
+    folder = shared_dir() / "fixtures" / "field-cases"
+    if not folder.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"fixture folder {folder} is missing in CI")
+        pytest.skip(f"fixture folder {folder} is absent")
+    return (folder / name).read_bytes()
