@@ -1,4 +1,4 @@
-"""Error bodies, status codes and limits (reference §7)."""
+"""Error bodies, status codes and limits, as Partner Center answers them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Roles (reference §2: Sales agent reads only; E1 is App+User only) and client credentials."""
+"""Roles as Partner Center documents them (a Sales agent reads only; creating a batch is for
+App+User tokens only) and client credentials."""
 
 from __future__ import annotations
 
