@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.support.postgres import throwaway_database
 from ztd.cli.main import app as ztd_app
+from ztd.server.settings import normalize_database_url
 from ztd.server.storage import migrate
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import metadata
@@ -31,7 +32,7 @@ def new_database(backend: str, tmp_path: Path) -> Iterator[Database]:
         database.dispose()
         return
     with throwaway_database("ztd_migrations") as url:
-        database = Database(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        database = Database(normalize_database_url(url))
         yield database
         database.dispose()
 
