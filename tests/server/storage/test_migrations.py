@@ -160,6 +160,19 @@ def test_the_comparison_sees_each_kind_of_drift(new_database: Database, drift: s
     assert [d[0] for d in flat] == [kind], found
 
 
+def test_a_partial_index_made_whole_is_seen_though_alembic_misses_it(
+    new_database: Database,
+) -> None:
+    """Alembic compares an index's columns, not its WHERE clause: the predicate check of
+    the schema test is what catches a migration that builds the index over every row."""
+    migrate.upgrade(new_database)
+    with new_database.write() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_devices_policy_id")
+        conn.exec_driver_sql("CREATE INDEX ix_devices_policy_id ON devices (policy_id)")
+    assert differences(new_database, metadata) == []
+    assert "ix_devices_policy_id" not in partial_index_predicates(new_database)
+
+
 def test_downgrading_to_nothing_and_back(new_database: Database) -> None:
     migrate.upgrade(new_database)
     command.downgrade(migrate.alembic_config(new_database), "base")
