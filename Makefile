@@ -41,4 +41,4 @@ openapi: install
 
 # A long schemathesis run (make test runs 2 rounds of 10 examples per operation and mode).
 fuzz: install
-	ZTD_FUZZ_ROUNDS=$${ZTD_FUZZ_ROUNDS:-20} $(BIN)/pytest -q -s tests/server/test_fuzz_contract.py
+	ZTD_FUZZ_ROUNDS=$${ZTD_FUZZ_ROUNDS:-20} $(BIN)/pytest -q -s tests/server/api/test_fuzz_contract.py

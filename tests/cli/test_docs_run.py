@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.live_server import free_port
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "sdk.md")
@@ -156,9 +157,12 @@ def _start_demo_server(home: Path, env: dict[str, str]) -> tuple[subprocess.Pope
         found = re.match(r"token\s*: (\S+)", line)
         token = found.group(1) if found else None
     url = f"http://127.0.0.1:{port}"
-    while subprocess.run(["curl", "-sf", f"{url}/healthz"], capture_output=True).returncode:
-        assert time.monotonic() < deadline and server.poll() is None, "".join(banner)
-        time.sleep(0.1)
+
+    def answering() -> bool:  # asked with curl, as the README does
+        assert server.poll() is None, "".join(banner)
+        return not subprocess.run(["curl", "-sf", f"{url}/healthz"], capture_output=True).returncode
+
+    wait_until(answering, timeout=60, interval=0.1, message=lambda: "".join(banner))
     env["ZTD_URL"], env["ZTD_TOKEN"] = url, token
     return server, url
 

@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from tests.support.live_server import free_port
+from tests.support.waiting import wait_until
 from ztd.cli.server_commands import default_workers
 
 
@@ -51,13 +52,16 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
         assert re.search(r"console    : http://127\.0\.0\.1:\d+/console\n", text)
         assert f"/console/sign-in#token={token}\n" in text
         curl = next(line for line in lines if line.startswith("curl ")).strip()
-        while True:  # the line is printed just before the server starts listening
-            result = subprocess.run(
+
+        def pasted() -> subprocess.CompletedProcess[str] | None:
+            # The line is printed just before the server starts listening (curl's exit
+            # code 7: connection refused).
+            done = subprocess.run(
                 curl + " --fail-with-body", shell=True, capture_output=True, text=True
             )
-            if result.returncode != 7 or time.monotonic() > deadline:  # 7: connection refused
-                break
-            time.sleep(0.1)
+            return None if done.returncode == 7 else done
+
+        result = wait_until(pasted, timeout=60, interval=0.1, message="connection refused")
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"objectType":"Collection"' in result.stdout
         # granian's worker processes (spawned: beside them, multiprocessing's resource tracker)

@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from tests.support.live_server import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -69,16 +70,15 @@ def server(
         )
     try:
         served = Server(request.param, port, psutil.Process(popen.pid), log)
-        deadline = time.monotonic() + 60
-        while True:
+
+        def answering() -> bool:
             assert popen.poll() is None, log.read_text()
             try:
-                if served.get() == 200:
-                    break
+                return served.get() == 200
             except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+                return False
+
+        wait_until(answering, timeout=60, interval=0.1, message=log.read_text)
         yield served
     finally:
         popen.terminate()

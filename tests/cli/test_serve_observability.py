@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.live_server import free_port
+from tests.support.waiting import wait_for_http
 
 SERVE = [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker"]  # default server
 
@@ -43,15 +43,7 @@ def test_two_processes_report_one_sum_and_log_json(tmp_path: Path) -> None:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
+        wait_for_http(f"{base}/healthz", process, log_path)
         for _ in range(40):  # a fresh connection each: both processes take some
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         # Whichever process answers the scrape reports the sum of both.
@@ -83,15 +75,7 @@ def test_a_standalone_worker_serves_its_metrics(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert worker.poll() is None, "the worker exited"
-            try:
-                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        text = wait_for_http(f"http://127.0.0.1:{port}/metrics", worker).text
         names = {family.name for family in text_string_to_metric_families(text)}
         assert {"ztd_lease_expiries", "ztd_devices_processed", "ztd_job_latency_seconds"} <= names
     finally:

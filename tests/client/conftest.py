@@ -6,23 +6,20 @@ deterministic and instant."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
+from tests.support.sdk import PAGE_SIZE
+from tests.support.world import World
 from ztd.client import PartnerClient
-from ztd.identity import synthesize_device
 from ztd.server.app import create_app
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
-
-PAGE_SIZE = 7
 
 
 @pytest.fixture
@@ -48,28 +45,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@dataclass
-class FakeTime:
-    """A clock that moves only when the code under test sleeps; each sleep lets the worker
-    run (``worker`` may be None: then waiting changes nothing on the server)."""
-
-    worker: Worker | None = None
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.worker is not None:
-            self.worker.run_until_idle()
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
 @pytest.fixture
 def fake_time(worker: Worker) -> FakeTime:
     return FakeTime(worker)
@@ -91,12 +66,3 @@ def partner(client: TestClient, world: World, fake_time: FakeTime) -> Iterator[P
         clock=fake_time.clock,
     ) as sdk:
         yield sdk
-
-
-def devices(*seeds: int) -> list[dict[str, Any]]:
-    """Devices as plain dicts with snake_case keys, each with a valid synthetic hash."""
-    out = []
-    for seed in seeds:
-        d = synthesize_device(seed)
-        out.append({"serial_number": d.serial, "hardware_hash": d.hardware_hash})
-    return out

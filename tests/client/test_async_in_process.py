@@ -6,8 +6,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.client.conftest import PAGE_SIZE, FakeTime, devices
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
+from tests.support.sdk import PAGE_SIZE, devices
+from tests.support.world import World
 from ztd.client import ConflictError, NotFoundError, PollingTimeoutError
 from ztd.client.aio import PartnerClient
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType

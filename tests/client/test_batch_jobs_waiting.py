@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client.conftest import FakeTime, devices
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
+from tests.support.sdk import devices
+from tests.support.world import World
 from ztd.cli.batch_jobs import StartedJob, wait_all
 from ztd.client import PartnerClient, PollingTimeoutError
 from ztd.server.jobs.worker import Worker

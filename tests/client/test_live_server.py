@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.client.conftest import FakeTime, devices
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
 from tests.support.live_server import free_port, live_server
+from tests.support.sdk import devices
+from tests.support.world import World
 from ztd.client import (
     ClientCredentials,
     ForbiddenError,

@@ -14,9 +14,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.client.conftest import FakeTime, devices
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
 from tests.support.live_server import live_server
+from tests.support.sdk import devices
+from tests.support.world import World
 from ztd.client import BatchUploadPoller, NotFoundError, PartnerClient, aio
 from ztd.server.app import create_app
 from ztd.server.settings import Settings

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.client.conftest import FakeTime, devices
-from tests.client.faults import FailFirstCreate
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
+from tests.support.faults import FailFirstCreate
+from tests.support.sdk import devices
+from tests.support.world import World
 from ztd.client import PartnerClient, aio
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, device_batches

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.client.conftest import PAGE_SIZE, FakeTime, devices
-from tests.conftest import World
+from tests.support.fake_time import FakeTime
+from tests.support.sdk import PAGE_SIZE, devices
+from tests.support.world import World
 from ztd.client import (
     ConflictError,
     NotFoundError,

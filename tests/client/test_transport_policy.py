@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.client.conftest import FakeTime
+from tests.support.fake_time import FakeTime
+from tests.support.sdk import CID, PC_ERROR, Script, sdk
 from ztd.client import (
     AccessToken,
     BadInputError,
@@ -29,37 +30,6 @@ from ztd.client import (
 from ztd.client._lro import PollBackoff, StatusLocation
 from ztd.client.credentials import BearerTokenCache
 from ztd.client.retry import parse_retry_after
-
-CID = "c7f3c849-129f-4b85-a96d-4f8e88b315a3"
-PC_ERROR = {"code": "60003", "description": "Tenant x was not found.", "data": [], "source": "PC"}
-
-
-@dataclass
-class Script:
-    """Answers requests in order from ``answers``; records what was sent."""
-
-    answers: list[httpx.Response | Exception]
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def header(self, name: str) -> list[str]:
-        return [r.headers[name] for r in self.requests]
-
-
-def sdk(script: Script, time: FakeTime, **kwargs: object) -> PartnerClient:
-    return PartnerClient(
-        "https://pc.example/v1/",
-        transport=httpx.MockTransport(script),
-        sleep=time.sleep,
-        clock=time.clock,
-        **({"token": "t0k3n"} | kwargs),  # type: ignore[arg-type]
-    )
 
 
 def list_batches(partner: PartnerClient) -> object:

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import World, make_token
-from tests.console.browser import chromium, require_browser, wait_for
+from tests.support.browser import chromium, require_browser, wait_for
 from tests.support.live_server import live_server
 from tests.support.shared import shared_dir
+from tests.support.world import World, make_token
 from ztd.identity import synthesize_device
 from ztd.server.app import create_app
 from ztd.server.auth.tokens import Role

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import World
-from tests.console.browser import chromium, wait_for
 from tests.console.test_console_browser import csv_file, job_status, server, sign_in, upload
+from tests.support.browser import chromium, wait_for
+from tests.support.world import World
 
 __all__ = ["server"]  # the fixture, shared with the other browser tests
 DEVICES = 10_000

@@ -8,9 +8,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import World, make_token
-from tests.console.helpers import csrf_of, sign_in, writing_forms
+from tests.support.console import csrf_of, sign_in, writing_forms
 from tests.support.shared import shared_dir
+from tests.support.world import World, make_token
 from ztd.identity import synthesize_device
 from ztd.server.auth.tokens import Role
 from ztd.server.clock import utc_now

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.identity.helpers import REAL_DEVICES, RealDevice, real_bytes
+from tests.support.real_devices import REAL_DEVICES, RealDevice, real_bytes
 from ztd.identity.csv_reader import (
     CsvFormatError,
     CsvResult,

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.identity.helpers import real_hash
+from tests.support.real_devices import real_hash
 from ztd.identity import DeviceIdentity, analyze_device, dds, hardware_key
 from ztd.identity.hardware_hash import hash_to_bytes
 from ztd.identity.synthetic import regenerate_hash, synthesize_device, synthesize_hash

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import codecs
-import os
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from tests.support.shared import shared_dir
+from tests.support.real_devices import case
 from ztd.cli import identity_commands
 from ztd.identity.csv_reader import CsvFormatError, CsvResult, check_devices, read_devices
 from ztd.identity.errors import HashDecodeError
@@ -23,15 +22,6 @@ from ztd.identity.synthetic import regenerate_hash, synthesize_device
 D1, D2, D3 = synthesize_device(201), synthesize_device(202), synthesize_device(203)
 INTUNE = "Device Serial Number,Windows Product ID,Hardware Hash"
 PARTNER = INTUNE + ",Manufacturer name,Device model"
-
-
-def case(name: str) -> bytes:
-    folder = shared_dir() / "fixtures" / "field-cases"
-    if not folder.is_dir():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"fixture folder {folder} is missing in CI")
-        pytest.skip(f"fixture folder {folder} is absent")
-    return (folder / name).read_bytes()
 
 
 def _lines(*lines: str, eol: str = "\r\n") -> str:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.identity.helpers import REAL_DEVICES, RealDevice, real_hash
+from tests.support.real_devices import REAL_DEVICES, RealDevice, real_hash
+from ztd.identity import analyze_device, synthesize_device
 from ztd.identity import records as rt
 from ztd.identity.hardware_hash import (
     MAX_HASH_CHARS,
@@ -26,6 +27,8 @@ from ztd.identity.hardware_hash import (
 from ztd.identity.hash_builder import encode_records, frame_records, record, text_record
 from ztd.identity.synthetic import synthesize_hash
 from ztd.identity.validation import validate_hash
+from ztd.server.api.device_input import parse_devices
+from ztd.server.services.uploads import prepare_devices
 
 GUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
 
@@ -268,3 +271,35 @@ def test_fuzz_mutated_valid_hash(data: st.DataObject) -> None:
         raw[pos] = data.draw(st.integers(0, 255))
     with contextlib.suppress(HashDecodeError):
         decode_hash(_b64(bytes(raw)))
+
+
+# A hash without zero padding whose last quad was "mg==", changed to "mg=A".
+EQUALS_INSIDE = "T0ETAA4ACABTTlgAEAAHAEhQAENTJABaAd4RqD1eM0Um6g1K7vKynm/3Mq+LJYfhmWPtYXW8mg=A"
+
+
+def test_padding_inside_a_short_hash_is_802_not_an_exception() -> None:
+    with pytest.raises(HashDecodeError, match="before the end"):
+        decode_hash(EQUALS_INSIDE)
+    identity = analyze_device(
+        serial_number=None,
+        product_key=None,
+        hardware_hash=EQUALS_INSIDE,
+        manufacturer=None,
+        model=None,
+    )
+    assert identity.error is not None and identity.error.code == "802"
+    [item] = prepare_devices(parse_devices([{"hardwareHash": EQUALS_INSIDE}]))
+    assert item.precheck_code == "802"
+
+
+def test_padding_before_the_zero_run_is_refused() -> None:
+    raw = base64.b64decode(synthesize_device(9).hardware_hash)
+    total_len = raw[2] | raw[3] << 8
+    used = raw[: total_len + 36]
+    if len(used) % 3 == 0:  # make the used part need padding of its own
+        used = raw[: total_len + 37]
+    text = base64.b64encode(used).decode()
+    assert text.endswith("=")
+    forged = text + "A" * (4000 - len(text))
+    with pytest.raises(HashDecodeError, match="before the end"):
+        decode_hash(forged)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.lookalikes import lookalikes
 from ztd.identity import analyze_device, hardware_key
 from ztd.identity.key_text import fold, unusual_characters
 from ztd.identity.placeholders import is_placeholder_serial, is_placeholder_uuid
@@ -16,30 +17,6 @@ from ztd.identity.synthetic import synthesize_hash
 
 SERIAL = "XT12345678"
 MAKER = "LENOVO"
-
-
-def _fullwidth(text: str) -> str:
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
-
-
-def lookalikes(text: str) -> dict[str, str]:
-    """Spellings of ``text`` a person cannot tell from it (``text`` must hold T/X/E/O/N)."""
-    cyrillic = str.maketrans(
-        "TXEOHAKMPC", "\u0422\u0425\u0415\u041e\u041d\u0410\u041a\u041c\u0420\u0421"
-    )
-    greek = str.maketrans(
-        "TXEONAKMPZ", "\u03a4\u03a7\u0395\u039f\u039d\u0391\u039a\u039c\u03a1\u0396"
-    )
-    return {
-        "fullwidth": _fullwidth(text),
-        "cyrillic": text.translate(cyrillic),
-        "greek": text.translate(greek),
-        "zero-width space": text[:2] + "\u200b" + text[2:],
-        "soft hyphen": text[:3] + "\u00ad" + text[3:],
-        "word joiner + BOM": "\ufeff" + text[:1] + "\u2060" + text[1:],
-        "variation selector": text[:2] + "\ufe0f" + text[2:],
-        "mixed": _fullwidth(text[:2]).translate(cyrillic) + "\u200b" + text[2:],
-    }
 
 
 @pytest.mark.parametrize(("kind", "variant"), lookalikes(SERIAL).items())
@@ -219,3 +196,9 @@ def test_a_tuple_with_a_placeholder_serial_identifies_nothing(serial: str) -> No
     )
     assert with_pkid.error is None and with_pkid.hardware_key is None
     assert [w.code for w in with_pkid.warnings] == ["placeholder-serial"]
+
+
+def test_one_machine_spelled_in_nfc_or_nfd_has_one_key() -> None:
+    from ztd.identity.device import hardware_key
+
+    assert hardware_key("Acme\u0301", "SN1") == hardware_key("Acm\u00e9", "sn1")

@@ -57,3 +57,12 @@ def test_overlong_value_is_refused() -> None:
     c = check_product_key("0" * 65)
     assert c.key is None and c.error is not None and c.error.code == "product-key-too-long"
     assert check_product_key("a" * 64).key == "a" * 64
+
+
+def test_only_ascii_digits_make_a_pkid() -> None:
+    fullwidth = "".join(chr(0xFF10 + int(c)) for c in "1234567890123")
+    arabic_indic = "".join(chr(0x0660 + int(c)) for c in "1234567890123")
+    for lookalike in (fullwidth, arabic_indic):
+        assert not is_pkid(lookalike)
+        assert check_product_key(lookalike).warnings  # kept as given, with a warning
+    assert is_pkid("1234567890123")

@@ -7,7 +7,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.identity.helpers import real_hash
+from tests.support.real_devices import real_hash
 from ztd.identity.hardware_hash import decode_hash
 from ztd.identity.synthetic import (
     machine_profile,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.identity.helpers import REAL_DEVICES, RealDevice, real_hash
+from tests.support.real_devices import REAL_DEVICES, RealDevice, real_hash
 from ztd.identity import records as rt
 from ztd.identity.hash_builder import encode_records, record, text_record
 from ztd.identity.synthetic import synthesize_hash

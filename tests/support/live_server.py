@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
 
+from tests.support.waiting import wait_until
 from ztd.server.http_limits import UVICORN_PROTOCOL
 
 
@@ -35,11 +35,9 @@ def live_server(app: Any) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
+    wait_until(lambda: server.started or not thread.is_alive(), interval=0.01, message="no server")
+    if not server.started:
+        raise RuntimeError("test server did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -22,3 +22,6 @@ def shared_dir() -> Path:
         if candidate is not None and (candidate / "fixtures").is_dir():
             return candidate
     return Path(__file__).resolve().parents[2].parent / "shared"  # absent: callers decide
+
+
+SHARED = shared_dir()

@@ -4,6 +4,7 @@ creates one."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.markup import escape
@@ -20,14 +21,35 @@ def open_database(settings: Settings) -> Database:
     elsewhere (operators migrate PostgreSQL deliberately with `ztd db upgrade`)."""
     db = Database(settings.resolved_database_url)
     if db.is_sqlite:
-        migrate.upgrade(db)
-    elif not migrate.is_current(db):
+        upgrade_or_exit(db)
+    elif not _is_current_or_exit(db):
         console(stderr=True).print(
             "[red]The database schema is not current.[/] Run `ztd db upgrade` with the same "
             "ZTD_DATABASE_URL first."
         )
         raise typer.Exit(2)
     return db
+
+
+def upgrade_or_exit(db: Database) -> None:
+    """Migrate ``db`` to the latest schema; a database of an unknown revision is one line on
+    stderr and exit code 2."""
+    try:
+        migrate.upgrade(db)
+    except migrate.UnknownRevisionError as exc:
+        _refuse(exc)
+
+
+def _is_current_or_exit(db: Database) -> bool:
+    try:
+        return migrate.is_current(db)
+    except migrate.UnknownRevisionError as exc:
+        _refuse(exc)
+
+
+def _refuse(exc: migrate.UnknownRevisionError) -> NoReturn:
+    console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+    raise typer.Exit(2)
 
 
 def prepare_database(settings: Settings) -> Database:

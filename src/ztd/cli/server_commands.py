@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ztd.cli.databases import open_database
+from ztd.cli.databases import open_database, upgrade_or_exit
 from ztd.cli.output import plural
 from ztd.cli.ports import require_free_port
 from ztd.server.auth.key_encryption import KeyEncryptionError, configured
@@ -102,7 +102,7 @@ def db_upgrade() -> None:
     """Migrate the database (ZTD_DATABASE_URL, else the SQLite default) to the latest schema."""
     settings = Settings()
     db = Database(settings.resolved_database_url)
-    migrate.upgrade(db)
+    upgrade_or_exit(db)
     err.print(f"database at revision {migrate.current_revision(db)}")
 
 

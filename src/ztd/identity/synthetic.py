@@ -3,8 +3,8 @@
 A seed picks a *machine* (maker, model, serial, SMBIOS UUID, PKID, NICs, disks, TPM, ...). The
 machine is then *read* into a hash; every read ("generation") differs in the bytes that the OA3
 tool fills at collection time, exactly like a real device whose hash string changes on every
-Get-WindowsAutopilotInfo run while its identity stays put. Record layouts copy the real hashes
-in shared/fixtures/real-autopilot-csv (HP, Lenovo, Hyper-V, VMware).
+Get-WindowsAutopilotInfo run while its identity stays put. Record layouts copy those of real
+Get-WindowsAutopilotInfo exports (HP, Lenovo, Hyper-V, VMware), which the tests decode.
 """
 
 from __future__ import annotations

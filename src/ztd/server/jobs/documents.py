@@ -11,7 +11,7 @@ whatever its size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -33,7 +33,6 @@ DONE = ChunkState.DONE.value  # running_document's cache key of a done chunk's p
 # optionally a fourth element, a hint for people (rendered as errorDetail).
 ItemOutcome = list[str | None]
 ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, product key
-EchoLoader = Callable[[int, int], Sequence[ItemEcho]]  # items first..end (exclusive)
 
 _ITEM_ATTRIBUTES = {"objectType": "DeviceUploadDetails"}
 _DEVICES_OPEN = b',"devicesStatus":['
@@ -121,27 +120,18 @@ def load_chunks(conn: Connection, job_id: str) -> Sequence[Any]:
 
 
 def load_parts(
-    conn: Connection, job_id: str, echo: EchoLoader, chunk_nos: Sequence[int] | None = None
+    conn: Connection, job_id: str, chunk_nos: Sequence[int] | None = None
 ) -> dict[int, ChunkPart]:
-    """The parts of the job's done chunks (of those in ``chunk_nos``, when given). Chunks
-    done before parts were stored (migration 0008) are rendered from their outcomes."""
-    query = select(
-        job_chunks.c.chunk_no,
-        job_chunks.c.first_ordinal,
-        job_chunks.c.end_ordinal,
-        job_chunks.c.entries,
-        job_chunks.c.failed,
-        job_chunks.c.results,
-    ).where(job_chunks.c.job_id == job_id, job_chunks.c.status == ChunkState.DONE.value)
+    """The parts of the job's done chunks (of those in ``chunk_nos``, when given)."""
+    query = select(job_chunks.c.chunk_no, job_chunks.c.entries, job_chunks.c.failed).where(
+        job_chunks.c.job_id == job_id, job_chunks.c.status == ChunkState.DONE.value
+    )
     if chunk_nos is not None:
         query = query.where(job_chunks.c.chunk_no.in_(chunk_nos))
-    parts: dict[int, ChunkPart] = {}
-    for chunk_no, first, end, entries, failed, results in conn.execute(query):
-        if entries is not None:
-            parts[chunk_no] = ChunkPart(bytes(entries), failed)
-        else:
-            parts[chunk_no] = chunk_part(echo(first, end), orjson.loads(results))
-    return parts
+    return {
+        chunk_no: ChunkPart(bytes(entries), failed)
+        for chunk_no, entries, failed in conn.execute(query)
+    }
 
 
 def assemble(
@@ -173,7 +163,7 @@ def running_document(
         if c.status == ChunkState.DONE and (c.chunk_no, DONE) not in rendered
     ]
     if unseen:
-        loaded = load_parts(conn, job.id, lambda first, end: echo[first:end], unseen)
+        loaded = load_parts(conn, job.id, unseen)
         for chunk_no, part in loaded.items():
             rendered[chunk_no, DONE] = part.entries
     parts: list[bytes] = []

@@ -32,7 +32,7 @@ import orjson
 from sqlalchemy import Connection, select, update
 
 from ztd.server.clock import as_utc
-from ztd.server.jobs.documents import FAILED, FINISHED, assemble, load_echo, load_parts
+from ztd.server.jobs.documents import FAILED, FINISHED, assemble, load_parts
 from ztd.server.storage.schema import batch_jobs, device_batches
 
 
@@ -110,7 +110,7 @@ def finish_job_if_complete(
         )
         .where(batch_jobs.c.id == job_id)
     ).one()
-    parts = load_parts(conn, job_id, lambda first, end: load_echo(conn, job_id, first, end))
+    parts = load_parts(conn, job_id)
     failed = sum(part.failed for part in parts.values())
     status = FAILED if status_with_errors and failed else FINISHED
     body = assemble(job, status, [parts[n].entries for n in sorted(parts)], now)

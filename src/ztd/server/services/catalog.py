@@ -239,8 +239,8 @@ def _link(uri: str) -> dict[str, Any]:
 
 
 def _hash_of(row: Any) -> str | None:
-    """The hash as uploaded: from the device's job item, or (rows registered before
-    migration 0006) from the device row itself."""
+    """The hash as uploaded: from the device's job item, or (once its job was purged) from
+    the device row itself."""
     if row.job_ordinal is not None:
         return hash_codec.unpack(row.item_hash_blob, row.item_hash_length, row.item_hardware_hash)
     return hash_codec.unpack(row.hash_blob, row.hash_length, row.hardware_hash)

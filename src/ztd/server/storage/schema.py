@@ -87,9 +87,9 @@ devices = Table(
     Column("batch_pk", AutoId, ForeignKey("device_batches.pk"), nullable=False),
     Column("serial_number", String(widths.SERIAL_NUMBER), nullable=True),
     Column("product_key", String(widths.PRODUCT_KEY), nullable=True),
-    # Rows registered before migration 0006, and rows whose job was purged, keep their hash
-    # here; others leave these empty and read the hash from the job item they came from
-    # (job_id, job_ordinal), which names them (its device_id).
+    # Rows whose job was purged keep their hash here; others leave these empty and read the
+    # hash from the job item they came from (job_id, job_ordinal), which names them (its
+    # device_id).
     Column("hash_blob", LargeBinary, nullable=True),
     Column("hash_length", Integer, nullable=True),
     Column("hardware_hash", Text, nullable=True),
@@ -130,7 +130,7 @@ batch_jobs = Table(
     # A finished job's BatchUploadDetails never changes: stored serialized, served as is.
     Column("result_document", LargeBinary, nullable=True),
     Column("result_etag", String(64), nullable=True),
-    # The submitting request's MS-CorrelationId: the worker's log lines carry it (0012).
+    # The submitting request's MS-CorrelationId: the worker's log lines carry it.
     Column("correlation_id", String(widths.CORRELATION_ID), nullable=True),
     # Its W3C traceparent when tracing is on: the worker's spans join the request's trace.
     Column("traceparent", String(64), nullable=True),
@@ -159,9 +159,6 @@ job_chunks = Table(
     Column("entries", LargeBinary, nullable=True),
     Column("failed", Integer, nullable=True),
     Column("expected_inserts", Integer, nullable=True),
-    # Chunks done before migration 0008 kept their outcomes instead of entries: JSON
-    # [[device_id, code, name], ...] in ordinal order.
-    Column("results", LargeBinary, nullable=True),
     UniqueConstraint("job_id", "chunk_no"),
     Index(None, "status", "pk"),
 )

@@ -1,0 +1,118 @@
+"""`ztd hash decode`, `ztd csv check` and `ztd demo-data` through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from tests.support.real_devices import real_csv_dir
+from ztd.cli.identity_commands import register
+from ztd.identity.csv_reader import check_devices, read_devices
+from ztd.identity.synthetic import synthesize_device
+
+runner = CliRunner()
+DEV = synthesize_device(5)
+
+
+def _flat(output: str) -> str:
+    """Rich wraps at the terminal width; compare text with whitespace collapsed."""
+    return " ".join(output.split())
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Keeps Typer from collapsing a single command into the root."""
+
+    register(app)
+    return app
+
+
+APP = _app()
+
+
+def test_hash_decode_readable() -> None:
+    result = runner.invoke(APP, ["hash", "decode", DEV.hardware_hash])
+    assert result.exit_code == 0, result.output
+    assert DEV.serial in result.output and DEV.model in result.output
+    assert "valid" in result.output
+
+
+def test_hash_decode_records_and_stdin() -> None:
+    result = runner.invoke(APP, ["hash", "decode", "-", "--records"], input=DEV.hardware_hash)
+    assert result.exit_code == 0, result.output
+    assert "SMBIOS serial number" in result.output and "Records" in result.output
+
+
+def test_hash_decode_json() -> None:
+    result = runner.invoke(APP, ["hash", "decode", DEV.hardware_hash, "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert doc["ok"] is True and doc["decoded"]["serial"] == DEV.serial
+    assert doc["decoded"]["pkid"] == DEV.pkid and doc["errors"] == []
+
+
+def test_hash_decode_invalid_exits_3() -> None:
+    result = runner.invoke(APP, ["hash", "decode", "DummyHash123"])
+    assert result.exit_code == 3 and "too-short" in result.output
+    doc = json.loads(runner.invoke(APP, ["hash", "decode", "DummyHash123", "--json"]).output)
+    assert doc["ok"] is False and doc["decoded"] is None
+    assert doc["errors"][0]["code"] == "too-short"
+
+
+def test_csv_check_real_fixture_passes() -> None:
+    path = real_csv_dir() / "hp-elitebook-840-g8.csv"
+    result = runner.invoke(APP, ["csv", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 device," in _flat(result.output) and "0 errors" in result.output
+
+
+def test_csv_check_reports_errors_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "Device Serial Number,Windows Product ID,Hardware Hash\r\n"
+        f"{DEV.serial},,{DEV.hardware_hash}\r\n"
+        "X,,DummyHash123\r\n"
+    )
+    result = runner.invoke(APP, ["csv", "check", str(path), "--json"])
+    assert result.exit_code == 3
+    doc = json.loads(result.output)
+    assert doc["devices"] == 2 and doc["errors"] == 1
+    [err] = [d for d in doc["diagnostics"] if d["severity"] == "error"]
+    assert err["line"] == 3 and err["code"] == "InvalidZtdHardwareHash"
+    readable = runner.invoke(APP, ["csv", "check", str(path)])
+    assert readable.exit_code == 3 and "1 error," in readable.output
+
+
+def test_csv_check_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("foo,bar\n")
+    result = runner.invoke(APP, ["csv", "check", str(path)])
+    assert result.exit_code == 3 and "no recognizable header" in _flat(result.output)
+    missing = runner.invoke(APP, ["csv", "check", str(tmp_path / "missing.csv")])
+    assert missing.exit_code == 3
+
+
+def test_demo_data_is_valid_and_deterministic(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    for path, seed in ((a, "9"), (b, "9"), (c, "10")):
+        result = runner.invoke(
+            APP, ["demo-data", "--count", "25", "--output", str(path), "--seed", seed]
+        )
+        assert result.exit_code == 0, result.output
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    data = a.read_bytes()
+    assert data.startswith(b"Device Serial Number,Windows Product ID,Hardware Hash\r\n")
+    data.decode("utf-8")  # UTF-8, no BOM
+    assert not data.startswith(b"\xef\xbb\xbf")
+    parsed = read_devices(data)
+    assert len(parsed.devices) == 25 and not check_devices(parsed)
+    assert all(len(d.hardware_hash or "") == 4000 for d in parsed.devices)
+    assert sum(d.product_key is not None for d in parsed.devices) >= 20
+    checked = runner.invoke(APP, ["csv", "check", str(a)])
+    assert checked.exit_code == 0

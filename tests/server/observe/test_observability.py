@@ -1,0 +1,254 @@
+"""Metrics and structured logs, through the real app and a real worker."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.world import World
+from ztd.server.clock import utc_now
+from ztd.server.jobs import leases
+from ztd.server.jobs.worker import Worker
+from ztd.server.observe import logs
+from ztd.server.observe.http import STATUS_ROUTE
+from ztd.server.storage.database import Database
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(client: TestClient) -> Samples:
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_metrics_count_an_upload_its_outcomes_and_its_latency(
+    client: TestClient, worker: Worker, world: World
+) -> None:
+    before = scrape(client)
+    # 120 devices in chunks of 50: 3 chunks, one device sent twice, one hash broken.
+    devices = [hash_device(i) for i in range(118)] + [hash_device(0), {"HardwareHash": "AAAA"}]
+    tracking = create_batch(client, world.customer, world.auth(), "counted", devices)
+
+    queued = scrape(client)
+    assert value(queued, "ztd_job_chunks", state="queued") == 3
+    assert value(queued, "ztd_jobs", state="queued") == 1
+    assert value(queued, "ztd_oldest_queued_chunk_age_seconds") >= 0
+
+    assert worker.run_until_idle() == 3
+    # A second upload of two registered devices: 806 each, through the worked-out path.
+    again = create_batch(client, world.customer, world.auth(), "again", devices[:2])
+    assert worker.run_until_idle() == 1
+    assert status_of(client, world.customer, tracking, world.auth())["status"] == "finished"
+    assert status_of(client, world.customer, again, world.auth())["status"] == "finished"
+    status_of(client, world.customer, again, world.auth())  # cached now: the fast lane answers
+
+    after = scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("ztd_devices_processed_total", kind="upload", outcome="ok") == 118
+    assert delta("ztd_devices_processed_total", kind="upload", outcome="802") == 1
+    assert delta("ztd_devices_processed_total", kind="upload", outcome="ZtdDeviceDuplicated") == 1
+    assert delta("ztd_devices_processed_total", kind="upload", outcome="806") == 2
+    assert delta("ztd_job_latency_seconds_count", kind="upload") == 2
+    assert delta("ztd_job_chunk_duration_seconds_count", kind="upload") == 4
+    create_route = "/v1/customers/{customer_id}/deviceBatches"
+    assert delta("ztd_http_requests_total", route=create_route, method="POST", status="202") == 2
+    assert delta("ztd_http_request_duration_seconds_count", route=create_route) == 2
+    polls = delta("ztd_http_requests_total", route=STATUS_ROUTE, method="GET", status="200")
+    assert polls == 3  # the fast lane's answer is counted under the same route
+    assert value(after, "ztd_job_chunks", state="queued") == 0
+    assert value(after, "ztd_oldest_queued_chunk_age_seconds") == 0
+    # No tenant id in any label.
+    for _name, labels in after:
+        for _key, label_value in labels:
+            assert world.customer not in label_value and world.partner not in label_value
+
+
+def test_unmatched_paths_share_one_label(client: TestClient) -> None:
+    before = scrape(client)
+    for n in range(3):
+        assert client.get(f"/no/such/path/{n}").status_code == 404
+    after = scrape(client)
+    key = (
+        "ztd_http_requests_total",
+        frozenset({"route": "unmatched", "method": "GET", "status": "404"}.items()),
+    )
+    assert after[key] - before.get(key, 0) == 3
+
+
+def test_reaper_counts_expired_leases_it_rescues(
+    client: TestClient, worker: Worker, world: World, db: Database
+) -> None:
+    create_batch(client, world.customer, world.auth(), "lost", [hash_device(1)])
+    with db.write() as conn:
+        lease = leases.claim(conn, owner="gone", now=worker.clock(), lease_seconds=5)
+    assert lease is not None
+    before = scrape(client)
+    expired = utc_now() + timedelta(seconds=60)
+    worker.clock = lambda: expired
+    worker.reap()
+    after = scrape(client)
+    assert value(after, "ztd_lease_expiries_total") - value(before, "ztd_lease_expiries_total") == 1
+    assert value(after, "ztd_reaper_rescues_total") - value(before, "ztd_reaper_rescues_total") == 1
+
+
+# Structured logs.
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """The root logger writing JSON lines to a buffer, as `ZTD_LOG_FORMAT=json` does."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.ContextFilter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def parsed(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the log path is the same on both
+def test_an_uploads_correlation_id_reaches_the_workers_device_lines(
+    client: TestClient, worker: Worker, world: World, json_lines: io.StringIO, backend: str
+) -> None:
+    correlation = "6b0ad1f4-0b59-4c8e-9d0a-4f1f2c7a9e11"
+    devices = [hash_device(i) for i in range(60)] + [{"HardwareHash": "AAAA"}]
+    response = client.post(
+        f"/v1/customers/{world.customer}/deviceBatches",
+        json={"BatchId": "traced", "Devices": devices},
+        headers={**world.auth(), "MS-CorrelationId": correlation, "MS-RequestId": "req-1"},
+    )
+    assert response.status_code == 202
+    tracking = response.headers["Location"].rsplit("/", 1)[1]
+    worker.run_until_idle()
+
+    lines = parsed(json_lines)
+    access = [line for line in lines if line["logger"] == "ztd.access" and line["status"] == 202]
+    assert len(access) == 1
+    assert access[0]["correlation_id"] == correlation
+    assert access[0]["request_id"] == "req-1"
+    assert access[0]["partner_id"] == world.partner
+    assert access[0]["customer_id"] == world.customer
+    assert access[0]["tracking_id"] == tracking
+    assert access[0]["route"] == "/v1/customers/{customer_id}/deviceBatches"
+
+    chunks = [line for line in lines if line["logger"] == "ztd.worker" and "outcomes" in line]
+    assert [line["chunk"] for line in chunks] == [0, 1]
+    assert sum(line["outcomes"].get("ok", 0) for line in chunks) == 60
+    assert sum(line["outcomes"].get("802", 0) for line in chunks) == 1
+    for line in chunks:
+        assert line["correlation_id"] == correlation
+        assert line["tracking_id"] == tracking
+        assert line["partner_id"] == world.partner
+        assert line["customer_id"] == world.customer
+    finished = [line for line in lines if line["message"].startswith(f"job {tracking} finished")]
+    assert len(finished) == 1 and finished[0]["correlation_id"] == correlation
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_generated_correlation_id_is_the_one_logged_and_answered(
+    client: TestClient, worker: Worker, world: World, json_lines: io.StringIO, backend: str
+) -> None:
+    response = client.post(
+        f"/v1/customers/{world.customer}/deviceBatches",
+        json={"BatchId": "untraced", "Devices": [hash_device(1)]},
+        headers=world.auth(),
+    )
+    worker.run_until_idle()
+    answered = response.headers["MS-CorrelationId"]
+    lines = parsed(json_lines)
+    assert [line["correlation_id"] for line in lines if line["logger"] == "ztd.access"] == [
+        answered
+    ]
+    assert {line["correlation_id"] for line in lines if line["logger"] == "ztd.worker"} == {
+        answered
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_no_token_or_hardware_hash_reaches_the_log(
+    client: TestClient, world: World, json_lines: io.StringIO, backend: str
+) -> None:
+    device = hash_device(7)
+    client.post(
+        f"/v1/customers/{world.customer}/deviceBatches",
+        json={"BatchId": "secret", "Devices": [device]},
+        headers=world.auth(),
+    )
+    # Code that logs carelessly: an exception message holding a hash and a token.
+    log = logging.getLogger("ztd.test")
+    try:
+        raise ValueError(f"bad row {device['HardwareHash']} sent with Bearer {world.token}")
+    except ValueError:
+        log.exception("failed with %s", world.token)
+    text = json_lines.getvalue()
+    assert world.token not in text
+    assert device["HardwareHash"] not in text
+    assert device["HardwareHash"][:64] not in text
+    assert "[redacted]" in text
+    assert "bad row" in text  # the rest of the message stays
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",  # a short JWT
+        "Bearer abc.def",  # any bearer credential
+        "T0RBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",  # base64
+    ],
+)
+def test_scrub_removes_each_kind_of_secret(secret: str) -> None:
+    assert secret not in logs.scrub(f"before {secret} after")
+    assert logs.scrub(f"before {secret} after").startswith("before ")
+
+
+def test_ids_stay_readable() -> None:
+    text = "job 6b0ad1f4-0b59-4c8e-9d0a-4f1f2c7a9e11 of customer c7f3c849-129f-4b85-a96d"
+    assert logs.scrub(text) == text
+
+
+def test_console_format_is_one_readable_line() -> None:
+    record = logging.makeLogRecord(
+        {
+            "name": "ztd.worker",
+            "levelno": 20,
+            "levelname": "INFO",
+            "msg": "chunk %d done",
+            "args": (3,),
+        }
+    )
+    record.correlation_id = "abc"
+    line = logs.ConsoleFormatter().format(record)
+    assert "INFO" in line and "ztd.worker: chunk 3 done" in line and "correlation_id=abc" in line
+    assert "\n" not in line
