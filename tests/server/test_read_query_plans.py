@@ -86,7 +86,8 @@ def test_the_read_routes_reach_the_large_tables_through_indexes(
 ) -> None:
     auth = world.auth()
     base = f"/v1/customers/{world.customer}"
-    tracking = create_batch(client, world.customer, auth, "plans", [hash_device(n) for n in range(3)])
+    three = [hash_device(n) for n in range(3)]
+    tracking = create_batch(client, world.customer, auth, "plans", three)
     create_batch(client, world.customer, auth, "second", [hash_device(10)])
     status_of(client, world.customer, tracking, auth)  # unfinished: read from chunks
     worker.run_until_idle()
