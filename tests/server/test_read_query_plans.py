@@ -115,3 +115,22 @@ def test_the_read_routes_reach_the_large_tables_through_indexes(
         if (found := _full_scans(db, statement, parameters))
     }
     assert not scans, scans
+
+
+def test_a_device_list_page_reads_no_hash_unless_asked(
+    client: TestClient,
+    world: World,
+    worker: Worker,
+    sent_queries: list[tuple[str, Any]],
+) -> None:
+    """Devices whose job was purged hold their own ~1.5 KB hash: a page must not read it."""
+    auth = world.auth()
+    create_batch(client, world.customer, auth, "hashes", [hash_device(n) for n in range(2)])
+    worker.run_until_idle()
+    url = f"/v1/customers/{world.customer}/deviceBatches/hashes/devices"
+    sent_queries.clear()
+    assert client.get(url, headers=auth).status_code == 200
+    assert not [s for s, _ in sent_queries if "hash_blob" in s or "hardware_hash" in s]
+    page = client.get(f"{url}?includeHardwareHash=true", headers=auth).json()
+    assert all(item["hardwareHash"] for item in page["items"])
+    assert any("hash_blob" in s for s, _ in sent_queries)
