@@ -134,3 +134,19 @@ def test_a_device_list_page_reads_no_hash_unless_asked(
     page = client.get(f"{url}?includeHardwareHash=true", headers=auth).json()
     assert all(item["hardwareHash"] for item in page["items"])
     assert any("hash_blob" in s for s, _ in sent_queries)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgresql_vacuums_devices_after_10000_inserts_whatever_its_size(
+    db: Database, backend: str
+) -> None:
+    """A device page counts its batch through the index alone only once VACUUM has marked
+    the rows all-visible; PostgreSQL's default waits for inserts of 20% of the table."""
+    with db.read() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'devices'"
+        ).scalar_one()
+    assert sorted(options) == [
+        "autovacuum_vacuum_insert_scale_factor=0",
+        "autovacuum_vacuum_insert_threshold=10000",
+    ]
