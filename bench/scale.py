@@ -271,7 +271,10 @@ def serving(registries: list[Registry], backend: str) -> Iterator[None]:
             else:
                 procs.start(serve, registry.env.env)
         for registry in registries:
-            wait_until_up(registry.base, timeout=60)
+            # Generous: on a machine this loaded a server has taken over a minute to start.
+            wait_until_up(registry.base, timeout=240)
+            if exited := [p.args for p in procs.procs if p.poll() is not None]:
+                raise InvalidRun(f"exited: {exited}")
             registry.client = httpx.Client(
                 timeout=300, headers={"Authorization": f"Bearer {registry.env.token}"}
             )
