@@ -424,7 +424,7 @@ def run_backend(backend: str, args: argparse.Namespace, fresh: list[dict[str, st
                 f"   medians of {args.repeat}: {runs}",
                 flush=True,
             )
-            if backend == "postgresql":  # what autovacuum does within a minute (0015)
+            if backend == "postgresql":  # what autovacuum does within a minute
                 for r in (empty, full):
                     vacuum_analyze(r.env.database_url)
             for read in reads([empty, full], f"upload-{args.repeat - 1}", small_jobs):

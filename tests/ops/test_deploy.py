@@ -28,7 +28,6 @@ import psycopg
 import pytest
 import yaml
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.ops.deploy_files import (
     DEPLOY,
     INSTALLED_ZTD,
@@ -39,8 +38,9 @@ from tests.ops.deploy_files import (
     read_environment_file,
     read_unit,
 )
-from tests.server.helpers import hash_device
+from tests.support.api import hash_device
 from tests.support.live_server import free_port
+from tests.support.world import PG_ADMIN_URL, _pg_admin
 
 UNITS = {path.name: read_unit(path) for path in sorted((DEPLOY / "systemd").glob("*.service"))}
 API, WORKER, MIGRATE = "ztd-api.service", "ztd-worker@.service", "ztd-migrate.service"

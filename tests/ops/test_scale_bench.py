@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _pg_admin
+from tests.support.world import _pg_admin
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "scale.py"
 READS = ("status poll", "device list, first page", "device list, middle page", "batch list")

@@ -110,7 +110,7 @@ devices = Table(
         postgresql_where=text("policy_id IS NOT NULL"),
     ),
     # Vacuumed every 10,000 inserts, not every 20% of the registry: a device page's count
-    # of its batch then reads the index alone (migration 0015 says why).
+    # of its batch then reads the index alone (the initial migration says why).
     postgresql_with={
         "autovacuum_vacuum_insert_threshold": 10000,
         "autovacuum_vacuum_insert_scale_factor": 0,
