@@ -334,3 +334,32 @@ def test_operator_times_carry_their_zone(operator: TestClient, world: World) -> 
     page = operator.get("/console/operator")
     stamps = re.findall(r'<time datetime="([^"]+)" title="([^"]+)">', page.text)
     assert stamps and all(when.endswith("Z") and title.endswith(" UTC") for when, title in stamps)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_console_is_never_faulted_throttled_or_journaled(
+    journaled: TestClient, world: World, settings: Settings
+) -> None:
+    """A catch-all fault must not lock the operator out of the page that clears it, and the
+    console's forms (a pasted token, a client secret, CSRF tokens) must not reach the
+    journal."""
+    op = operator_auth(settings)
+    added = journaled.post("/_ztd/v1/faults", json={"status": 500}, headers=op)
+    assert added.status_code == 201
+    journaled.put(
+        "/_ztd/v1/throttling", json={"partner": {"requests": 1, "perSeconds": 60}}, headers=op
+    )
+    assert journaled.get("/v1/customers", headers=world.auth()).status_code == 500
+    token = operator_token(settings)
+    sign_in(journaled, token)
+    page = journaled.get("/console/operator/emulator")
+    assert page.status_code == 200 and "faults-table" in page.text
+    for _ in range(3):
+        assert journaled.get("/console/operator/queue/live").status_code == 200
+    cleared = journaled.post(
+        "/console/operator/emulator/faults/clear", data={"csrf": csrf_of(page.text)}
+    )
+    assert cleared.status_code == 200 and 'id="no-faults"' in cleared.text
+    kept = journaled.get("/_ztd/v1/requests", params={"limit": 1000}, headers=op).json()
+    assert kept and not [e for e in kept if e["path"].startswith("/console")]
+    assert token not in str(kept)
