@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import World, make_token
 from tests.console.browser import chromium, require_browser, wait_for
+from tests.console.helpers import devices_csv
 from tests.support.live_server import live_server
 from tests.support.shared import shared_dir
 from ztd.identity import synthesize_device
@@ -35,12 +36,8 @@ def server(db: Database, settings: Settings, world: World) -> Iterator[str]:
 
 
 def csv_file(folder: Path, name: str, seeds: list[int]) -> Path:
-    lines = ["Device Serial Number,Windows Product ID,Hardware Hash"]
-    for seed in seeds:
-        device = synthesize_device(seed)
-        lines.append(f"{device.serial},,{device.hardware_hash}")
     path = folder / name
-    path.write_text("\r\n".join(lines) + "\r\n")
+    path.write_bytes(devices_csv(seeds))
     return path
 
 

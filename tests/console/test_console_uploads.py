@@ -13,8 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import World
-from tests.console.helpers import csrf_of, sign_in
-from ztd.identity import synthesize_device
+from tests.console.helpers import csrf_of, devices_csv, sign_in
 from ztd.server.clock import utc_now
 from ztd.server.console import store_reads, uploads
 from ztd.server.jobs.worker import Worker
@@ -82,20 +81,12 @@ def test_purge_without_a_folder_does_nothing(tmp_path: Path) -> None:
     assert uploads.purge(tmp_path, lambda ids: set()) == []
 
 
-def _csv(seeds: range) -> bytes:
-    lines = ["Device Serial Number,Windows Product ID,Hardware Hash"]
-    for seed in seeds:
-        device = synthesize_device(seed)
-        lines.append(f"{device.serial},,{device.hardware_hash}")
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
 def _upload(client: TestClient, world: World, batch: str, seeds: range) -> str:
     page = client.get(f"/console/customers/{world.customer}/upload")
     answer = client.post(
         f"/console/customers/{world.customer}/upload",
         data={"csrf": csrf_of(page.text), "new_batch": batch},
-        files={"file": ("d.csv", _csv(seeds), "text/csv")},
+        files={"file": ("d.csv", devices_csv(seeds), "text/csv")},
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text

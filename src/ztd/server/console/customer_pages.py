@@ -69,13 +69,7 @@ async def create_customer(request: Request) -> Response:
 
 @router.get("/customers/{customer_id}")
 async def batches_page(request: Request, customer_id: str) -> Response:
-    async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
-        customer, batches = await customer_with(api, customer_id, "deviceBatches")
-        return render(
-            request, "batches.html", {"customer": customer, "batches": batches}, viewer=viewer
-        )
-
-    return await page(request, handler)
+    return await _customer_page(request, customer_id, "deviceBatches", "batches.html", "batches")
 
 
 @router.get("/customers/{customer_id}/batches/{batch_id}")
@@ -181,14 +175,25 @@ async def assign_policy(request: Request, customer_id: str, batch_id: str) -> Re
 
 @router.get("/customers/{customer_id}/policies")
 async def policies_page(request: Request, customer_id: str) -> Response:
+    return await _customer_page(
+        request, customer_id, "policies", "policies.html", "policies", settings=POLICY_SETTINGS
+    )
+
+
+async def _customer_page(
+    request: Request,
+    customer_id: str,
+    collection: str,
+    template: str,
+    name: str,
+    **extra: object,
+) -> Response:
+    """A page of one of the customer's collections, shown as ``name``."""
+
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
-        customer, policies = await customer_with(api, customer_id, "policies")
-        return render(
-            request,
-            "policies.html",
-            {"customer": customer, "policies": policies, "settings": POLICY_SETTINGS},
-            viewer=viewer,
-        )
+        customer, found = await customer_with(api, customer_id, collection)
+        context = {"customer": customer, name: found, **extra}
+        return render(request, template, context, viewer=viewer)
 
     return await page(request, handler)
 

@@ -28,31 +28,37 @@ HERE = "/console/operator/emulator"
 
 
 @dataclass(frozen=True)
-class Kind:
-    """Rules and faults: the same page part and the same two forms (add; clear one or all)."""
+class Part:
+    """One part of the page: its form read into the control plane's model, and the control
+    plane's function that stores it; rules and faults also list, remove one, and clear."""
 
     parse: Callable[[Any], BaseModel]
-    add: Callable[[Any, Request], object]
-    listed: Callable[[Request, str | None, str | None], list[dict[str, Any]]]
-    delete_one: Callable[[str, Request], object]
-    clear_all: Callable[[Request, str | None, str | None], object]
+    store: Callable[[Any, Request], object]
+    listed: Callable[[Request, str | None, str | None], list[dict[str, Any]]] | None = None
+    delete_one: Callable[[str, Request], object] | None = None
+    clear_all: Callable[[Request, str | None, str | None], object] | None = None
 
 
-KINDS = {
-    "rules": Kind(
+def _throttling_from(form: Any) -> BaseModel:
+    return emulator_forms.throttling_from({} if form.get("off") else form)  # "Turn off"
+
+
+PARTS = {
+    "rules": Part(
         emulator_forms.rule_from,
         control.add_rule,
         control.list_rules,
         control.delete_rule,
         control.clear_rules,
     ),
-    "faults": Kind(
+    "faults": Part(
         emulator_forms.fault_from,
         control.add_fault,
         control.list_faults,
         control.delete_fault,
         control.clear_faults,
     ),
+    "throttling": Part(_throttling_from, control.set_throttling),
 }
 
 
@@ -61,10 +67,11 @@ def _require_control_plane(request: Request) -> None:
         raise Missing("The emulator's control plane is off (ZTD_CONTROL_PLANE=false).")
 
 
-def _kind(name: str) -> Kind:
-    if name not in KINDS:
-        raise Missing(f"The emulator has no {name!r}; it has rules and faults.")
-    return KINDS[name]
+def _part(name: str, *, listed: bool = False) -> Part:
+    part = PARTS.get(name)
+    if part is None or (listed and part.listed is None):
+        raise Missing(f"The emulator page has no part {name!r}.")
+    return part
 
 
 async def _emulator_page(
@@ -77,8 +84,9 @@ async def _emulator_page(
     """The page, or on a refused form the page again (400) with its problems and what was
     typed, so nothing has to be typed twice."""
     listed = {
-        name: await run_in_threadpool(kind.listed, request, None, None)
-        for name, kind in KINDS.items()
+        name: await run_in_threadpool(part.listed, request, None, None)
+        for name, part in PARTS.items()
+        if part.listed is not None
     }
     throttling = await control.get_throttling(request)
     context = {
@@ -104,64 +112,41 @@ async def emulator_page(request: Request) -> Response:
     return await page(request, handler, operator=True)
 
 
-@router.post("/throttling")  # before /{kind_name}, which would take it
-async def set_throttling(request: Request) -> Response:
-    """Set throttling from its form (both scopes empty: off)."""
+@router.post("/{part_name}")
+async def submit(request: Request, part_name: str) -> Response:
+    """Add a rule or a fault, or set throttling, from its form."""
 
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
         form = await form_of(request, viewer)
         _require_control_plane(request)
+        part = _part(part_name)
         try:
-            spec = emulator_forms.throttling_from({} if form.get("off") else form)
+            spec = part.parse(form)
         except FormRefused as refused:
             typed = {k: str(v) for k, v in form.items() if k != "csrf"}
             return await _emulator_page(
-                request,
-                viewer,
-                problems={"throttling": refused.problems},
-                sent={"throttling": typed},
+                request, viewer, problems={part_name: refused.problems}, sent={part_name: typed}
             )
-        await run_in_threadpool(control.set_throttling, spec, request)
-        return RedirectResponse(f"{HERE}#throttling", 303)
+        await run_in_threadpool(part.store, spec, request)
+        return RedirectResponse(f"{HERE}#{part_name}", 303)
 
     return await page(request, handler, operator=True, write=True)
 
 
-@router.post("/{kind_name}")
-async def add(request: Request, kind_name: str) -> Response:
-    """Add a rule or a fault from its form."""
-
-    async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
-        form = await form_of(request, viewer)
-        _require_control_plane(request)
-        kind = _kind(kind_name)
-        try:
-            spec = kind.parse(form)
-        except FormRefused as refused:
-            typed = {k: str(v) for k, v in form.items() if k != "csrf"}
-            return await _emulator_page(
-                request, viewer, problems={kind_name: refused.problems}, sent={kind_name: typed}
-            )
-        await run_in_threadpool(kind.add, spec, request)
-        return RedirectResponse(f"{HERE}#{kind_name}", 303)
-
-    return await page(request, handler, operator=True, write=True)
-
-
-@router.post("/{kind_name}/clear")
-async def clear(request: Request, kind_name: str) -> Response:
+@router.post("/{part_name}/clear")
+async def clear(request: Request, part_name: str) -> Response:
     """Remove one rule or fault (``id``), or all of them."""
 
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
         form = await form_of(request, viewer)
         _require_control_plane(request)
-        kind = _kind(kind_name)
+        part = _part(part_name, listed=True)
         one = str(form.get("id") or "")
-        if one:
+        if one and part.delete_one is not None:
             with contextlib.suppress(HTTPException):  # gone meanwhile: a used-up fault
-                await run_in_threadpool(kind.delete_one, one, request)
-        else:
-            await run_in_threadpool(kind.clear_all, request, None, None)
-        return RedirectResponse(f"{HERE}#{kind_name}", 303)
+                await run_in_threadpool(part.delete_one, one, request)
+        elif part.clear_all is not None:
+            await run_in_threadpool(part.clear_all, request, None, None)
+        return RedirectResponse(f"{HERE}#{part_name}", 303)
 
     return await page(request, handler, operator=True, write=True)

@@ -39,34 +39,29 @@ async def overview(request: Request) -> Response:
     return await page(request, handler, operator=True)
 
 
-async def _queue(request: Request) -> store_reads.Queue:
-    ctx = context_of(request)
+async def _queue(request: Request, template: str) -> Response:
+    async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
+        ctx = context_of(request)
 
-    def read() -> store_reads.Queue:
-        with ctx.db.read() as conn:
-            return store_reads.queue(conn, ctx.clock())
+        def read() -> store_reads.Queue:
+            with ctx.db.read() as conn:
+                return store_reads.queue(conn, ctx.clock())
 
-    return await run_in_threadpool(read)
+        queue = await run_in_threadpool(read)
+        return render(request, template, {"queue": queue}, viewer=viewer)
+
+    return await page(request, handler, operator=True)
 
 
 @router.get("/queue")
 async def queue_page(request: Request) -> Response:
-    async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
-        context = {"queue": await _queue(request)}
-        return render(request, "operator/queue.html", context, viewer=viewer)
-
-    return await page(request, handler, operator=True)
+    return await _queue(request, "operator/queue.html")
 
 
 @router.get("/queue/live")
 async def queue_live(request: Request) -> Response:
     """The queue page's live part, polled by htmx every two seconds."""
-
-    async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
-        context = {"queue": await _queue(request)}
-        return render(request, "operator/_queue.html", context, viewer=viewer)
-
-    return await page(request, handler, operator=True)
+    return await _queue(request, "operator/_queue.html")
 
 
 @router.get("/requests")
