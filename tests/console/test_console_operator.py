@@ -363,3 +363,24 @@ def test_the_console_is_never_faulted_throttled_or_journaled(
     kept = journaled.get("/_ztd/v1/requests", params={"limit": 1000}, headers=op).json()
     assert kept and not [e for e in kept if e["path"].startswith("/console")]
     assert token not in str(kept)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_overview_shows_one_partners_customers_and_bounds_the_list(
+    operator: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = operator.get("/console/operator", params={"partner": world.partner})
+    customers = re.search(r'<table id="customers-table">.*?</table>', one.text, re.S)
+    assert customers and "Contoso" in customers.group(0) and "Litware" in customers.group(0)
+    assert "Adatum" not in customers.group(0)
+    assert "Northwind Partner" in one.text  # every partner is still listed
+    bad = operator.get("/console/operator", params={"partner": "not-a-guid"})
+    assert bad.status_code == 404 and "is not a GUID" in bad.text
+    assert 'id="customers-cut"' not in operator.get("/console/operator").text
+    monkeypatch.setattr("ztd.server.console.operator_pages.CUSTOMERS_SHOWN", 2)
+    cut = operator.get("/console/operator")
+    assert 'id="customers-cut"' in cut.text and "The first 2 are shown" in cut.text
+    table = re.search(r'<table id="customers-table">.*?</table>', cut.text, re.S)
+    assert table and table.group(0).count("<tr>") == 3  # the head and two customers
+    # A partner's own pages are the API's: an operator token may not read them (403).
+    assert operator.get("/console/customers").status_code == 403

@@ -19,21 +19,34 @@ from ztd.server.services import tenancy
 
 router = APIRouter(prefix="/operator")
 REQUESTS_SHOWN = 200
+CUSTOMERS_SHOWN = 1000  # a hub with more: one partner's at a time
 _JOURNAL_FILTERS = ("partner_id", "customer_id", "correlation_id", "method", "status")
 
 
 @router.get("")
 async def overview(request: Request) -> Response:
+    """Every partner, and the customers of all (or, with ``?partner=ID``, of one)."""
+
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
         db = context_of(request).db
+        chosen = request.query_params.get("partner", "").strip() or None
 
         def read() -> tuple[list[tenancy.PartnerRow], list[tenancy.CustomerRow]]:
             with db.read() as conn:
-                return tenancy.list_partners(conn), tenancy.list_customers(conn)
+                return tenancy.list_partners(conn), tenancy.list_customers(conn, chosen)
 
-        partners, customers = await run_in_threadpool(read)
+        try:
+            partners, customers = await run_in_threadpool(read)
+        except ValueError as exc:  # not a GUID
+            raise Missing(f"No partner {chosen!r}: {exc}.") from None
         names = {p.id: p.name for p in partners}
-        context = {"partners": partners, "customers": customers, "partner_names": names}
+        context = {
+            "partners": partners,
+            "customers": customers[:CUSTOMERS_SHOWN],
+            "customers_total": len(customers),
+            "partner_names": names,
+            "chosen": chosen,
+        }
         return render(request, "operator/overview.html", context, viewer=viewer)
 
     return await page(request, handler, operator=True)
