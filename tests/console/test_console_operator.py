@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import update
 
 from tests.conftest import World, make_token
@@ -130,6 +131,16 @@ def test_the_queue_shows_chunks_leases_owners_age_and_retries(
     assert oldest and oldest.group(1).endswith(" s")
     live = operator.get("/console/operator/queue/live")  # the htmx part: the section only
     assert live.status_code == 200 and live.text.lstrip().startswith('<section id="queue"')
+
+    # The reaper requeues the gone owner's chunk at once (its lease has not run out).
+    before = int(REGISTRY.get_sample_value("ztd_reaper_rescues_total") or 0)
+    with db.write() as conn:
+        leases.reap(conn, now=utc_now(), max_attempts=settings.max_attempts)
+    page = operator.get("/console/operator/queue")
+    assert 'id="queued-chunks">2<' in page.text and 'id="running-chunks">1<' in page.text
+    assert "process gone" not in page.text
+    rescued = re.search(r'id="rescued-here">[^:]*: ([\d,]+) chunk', page.text)
+    assert rescued and int(rescued.group(1).replace(",", "")) == before + 1
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

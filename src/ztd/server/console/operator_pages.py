@@ -5,6 +5,7 @@ the console's 404, as the API hides its control plane."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from prometheus_client import REGISTRY
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
@@ -61,9 +62,17 @@ async def _queue(request: Request, template: str) -> Response:
                 return store_reads.queue(conn, ctx.clock())
 
         queue = await run_in_threadpool(read)
-        return render(request, template, {"queue": queue}, viewer=viewer)
+        context = {"queue": queue, "rescued_here": _rescued_by_this_process()}
+        return render(request, template, context, viewer=viewer)
 
     return await page(request, handler, operator=True)
+
+
+def _rescued_by_this_process() -> int:
+    """Chunks this process's reaper requeued since it started (the Prometheus counter every
+    process keeps for itself: with separate `ztd worker` processes, /metrics adds them up)."""
+    value = REGISTRY.get_sample_value("ztd_reaper_rescues_total")
+    return int(value or 0)
 
 
 @router.get("/queue")
