@@ -6,81 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.browser import chromium, require_browser, wait_for
-from tests.support.live_server import live_server
+from tests.support.browser import chromium, wait_for
+from tests.support.console_browser import csv_file, job_status, shot, sign_in, text_of, upload
 from tests.support.shared import shared_dir
 from tests.support.world import World, make_token
 from ztd.identity import synthesize_device
-from ztd.server.app import create_app
 from ztd.server.auth.tokens import Role
 from ztd.server.settings import Settings
-from ztd.server.storage.database import Database
 
 FIELD = shared_dir() / "fixtures" / "field-cases"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
-
-
-@pytest.fixture
-def server(db: Database, settings: Settings, world: World) -> Iterator[str]:
-    require_browser()
-    app = create_app(settings, db=db, embedded_worker=True)
-    with live_server(app) as url:
-        yield url
-
-
-def csv_file(folder: Path, name: str, seeds: list[int]) -> Path:
-    lines = ["Device Serial Number,Windows Product ID,Hardware Hash"]
-    for seed in seeds:
-        device = synthesize_device(seed)
-        lines.append(f"{device.serial},,{device.hardware_hash}")
-    path = folder / name
-    path.write_text("\r\n".join(lines) + "\r\n")
-    return path
-
-
-def sign_in(driver: Any, url: str, token: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.get(f"{url}/console/sign-in")
-    driver.find_element(By.ID, "token").send_keys(token)
-    driver.find_element(By.ID, "sign-in-token").click()
-    wait_for(lambda: "/console/customers" in driver.current_url, what="the customers page")
-
-
-def upload(driver: Any, url: str, customer: str, path: Path, batch: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.get(f"{url}/console/customers/{customer}/upload")
-    driver.find_element(By.ID, "file").send_keys(str(path))
-    driver.find_element(By.ID, "new_batch").send_keys(batch)
-    driver.find_element(By.ID, "upload-button").click()
-
-
-def text_of(driver: Any, element_id: str) -> str:
-    """An element's text, read in one script call: htmx replaces the progress section twice
-    a second, so a Selenium element handle may be stale by the time it is read."""
-    script = "var e = document.getElementById(arguments[0]); return e ? e.textContent : '';"
-    return str(driver.execute_script(script, element_id)).strip()
-
-
-def job_status(driver: Any) -> str:
-    return text_of(driver, "job-status")
-
-
-def shot(driver: Any, name: str) -> None:
-    """Refresh docs/console/NAME.png when ZTD_CONSOLE_SCREENSHOTS=1 (kept out of normal
-    runs: a test run should not change the checkout)."""
-    import os
-
-    if os.environ.get("ZTD_CONSOLE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_upload_watch_progress_export_failures_assign_policy(

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.console.test_console_browser import csv_file, job_status, server, sign_in, upload
 from tests.support.browser import chromium, wait_for
+from tests.support.console_browser import csv_file, job_status, sign_in, upload
 from tests.support.world import World
 
-__all__ = ["server"]  # the fixture, shared with the other browser tests
 DEVICES = 10_000
 
 # Installed once the job page is up: when each htmx swap of the progress section happened,

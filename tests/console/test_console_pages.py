@@ -8,10 +8,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.console import csrf_of, sign_in, writing_forms
+from tests.support.console import csrf_of, devices_csv, sign_in, writing_forms
 from tests.support.shared import shared_dir
 from tests.support.world import World, make_token
-from ztd.identity import synthesize_device
 from ztd.server.auth.tokens import Role
 from ztd.server.clock import utc_now
 from ztd.server.services import applications
@@ -19,14 +18,6 @@ from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 
 FIELD = shared_dir() / "fixtures" / "field-cases"
-
-
-def _csv(seeds: range) -> bytes:
-    lines = ["Device Serial Number,Windows Product ID,Hardware Hash"]
-    for seed in seeds:
-        device = synthesize_device(seed)
-        lines.append(f"{device.serial},,{device.hardware_hash}")
-    return ("\r\n".join(lines) + "\r\n").encode()
 
 
 def test_sign_in_sets_a_locked_down_session_cookie(client: TestClient, world: World) -> None:
@@ -88,7 +79,7 @@ def test_a_sales_agent_sees_no_write_form_and_a_forged_post_is_refused(
     upload = client.post(
         f"/console/customers/{world.customer}/upload",
         data={"csrf": csrf, "new_batch": "b1"},
-        files={"file": ("d.csv", _csv(range(900, 902)), "text/csv")},
+        files={"file": ("d.csv", devices_csv(range(900, 902)), "text/csv")},
         follow_redirects=False,
     )
     assert upload.status_code == 303, upload.text
@@ -193,7 +184,7 @@ def test_the_apis_refusal_of_an_upload_is_shown_with_its_description(
     answer = client.post(
         f"/console/customers/{world.customer}/upload",
         data={"csrf": csrf_of(page.text), "new_batch": "a/b"},
-        files={"file": ("d.csv", _csv(range(905, 906)), "text/csv")},
+        files={"file": ("d.csv", devices_csv(range(905, 906)), "text/csv")},
     )
     assert answer.status_code == 400
     assert "The service refused the upload" in answer.text and "contains &#39;/&#39;" in answer.text

@@ -6,6 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from ztd.identity import synthesize_device
+
 
 def sign_in(client: TestClient, token: str) -> None:
     page = client.get("/console/sign-in")
@@ -29,3 +31,12 @@ def writing_forms(html: str) -> list[str]:
     """The page's POST forms other than signing out."""
     forms = re.findall(r'<form[^>]*method="post"[^>]*>', html)
     return [f for f in forms if "/sign-out" not in f]
+
+
+def devices_csv(seeds: range | list[int]) -> bytes:
+    """An Autopilot CSV (serial and hardware hash) of synthetic devices, one per seed."""
+    lines = ["Device Serial Number,Windows Product ID,Hardware Hash"]
+    for seed in seeds:
+        device = synthesize_device(seed)
+        lines.append(f"{device.serial},,{device.hardware_hash}")
+    return ("\r\n".join(lines) + "\r\n").encode()

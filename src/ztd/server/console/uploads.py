@@ -1,13 +1,21 @@
 """What the console remembers of an upload it sent: each device's CSV line (or JSON position)
 and what was read there, so the job page names lines and exports the failed rows as a file
-to fix and upload again. One small JSON file per job under the data directory, shared by
-every server process; the API's own records stay as they are."""
+to fix and upload again. One JSON file per job under the data directory's
+``console-uploads/``, shared by every server process; the API's own records stay as they are.
+
+The files are bounded (:func:`purge`): one goes when its job is no longer stored (the worker
+purges finished jobs after their retention), when it is older than ``MAX_AGE_SECONDS``, and
+oldest first while they take more than ``MAX_TOTAL_BYTES`` together. A file being written is
+a temporary one renamed into place, so a reader never sees half of it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +26,10 @@ from ztd.cli.findings import Group
 from ztd.cli.partner_commands import InputFile
 
 _SAFE_ID = re.compile(r"[0-9a-f-]{36}")
+FOLDER = "console-uploads"
+MAX_AGE_SECONDS = 7 * 24 * 3600.0  # a week to fix and upload the failed rows again
+MAX_TOTAL_BYTES = 1024**3  # a 10,000-device CSV with hashes takes some 45 MB
+_TEMPORARY_AT_MOST_SECONDS = 3600.0  # a temporary file left by a crashed writer
 EXPORT_COLUMNS = (
     "Device Serial Number",
     "Windows Product ID",
@@ -48,7 +60,7 @@ def _path(data_dir: Path, job_id: str) -> Path | None:
     job_id = job_id.lower()
     if not _SAFE_ID.fullmatch(job_id):
         return None
-    return data_dir / "console-uploads" / f"{job_id}.json"
+    return data_dir / FOLDER / f"{job_id}.json"
 
 
 def remember(
@@ -73,7 +85,64 @@ def remember(
         [{"code": g.code, "message": g.message, "count": len(g.wheres)} for g in warnings],
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(asdict(sent)))
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(orjson.dumps(asdict(sent)))
+    temporary.replace(path)
+
+
+def purge(
+    data_dir: Path,
+    jobs_stored: Callable[[Iterable[str]], set[str]],
+    *,
+    now: float | None = None,
+    max_age_seconds: float = MAX_AGE_SECONDS,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> list[str]:
+    """Remove the files no job page needs any more; returns their names.
+
+    ``jobs_stored(ids)`` answers which of the job ids still exist. ``now`` is a POSIX time
+    (the files' modification times are compared with it; default: the clock). Files of
+    other names, and ones removed meanwhile by another process, are left alone."""
+    folder = data_dir / FOLDER
+    if not folder.is_dir():
+        return []
+    now = time.time() if now is None else now
+    files: list[tuple[float, int, Path]] = []  # (modified, size, path)
+    removed: list[str] = []
+    for entry in os.scandir(folder):
+        try:
+            stat = entry.stat()
+        except FileNotFoundError:
+            continue
+        path = Path(entry.path)
+        if entry.name.endswith(".tmp"):
+            if now - stat.st_mtime > _TEMPORARY_AT_MOST_SECONDS and _unlink(path):
+                removed.append(entry.name)
+        elif entry.name.endswith(".json") and _SAFE_ID.fullmatch(entry.name[:-5]):
+            files.append((stat.st_mtime, stat.st_size, path))
+    stored = jobs_stored([path.stem for _, _, path in files]) if files else set()
+    kept: list[tuple[float, int, Path]] = []
+    for modified, size, path in files:
+        if (now - modified > max_age_seconds or path.stem not in stored) and _unlink(path):
+            removed.append(path.name)
+        else:
+            kept.append((modified, size, path))
+    total = sum(size for _, size, _ in kept)
+    for _, size, path in sorted(kept, key=lambda file: file[0]):
+        if total <= max_total_bytes:
+            break
+        if _unlink(path):
+            removed.append(path.name)
+        total -= size
+    return removed
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:  # another server process purged it first
+        return False
+    return True
 
 
 def recall(data_dir: Path, job_id: str) -> SentUpload | None:
