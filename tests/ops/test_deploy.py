@@ -40,7 +40,7 @@ from tests.ops.deploy_files import (
 )
 from tests.support.api import hash_device
 from tests.support.live_server import free_port
-from tests.support.world import PG_ADMIN_URL, _pg_admin
+from tests.support.postgres import PG_ADMIN_URL, pg_admin
 
 UNITS = {path.name: read_unit(path) for path in sorted((DEPLOY / "systemd").glob("*.service"))}
 API, WORKER, MIGRATE = "ztd-api.service", "ztd-worker@.service", "ztd-migrate.service"
@@ -181,11 +181,8 @@ def _healthcheck(test: list[str], port: int, default_port: int) -> list[str]:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    admin = _pg_admin()
-    if admin is None:
-        pytest.skip("PostgreSQL is not reachable (set CI=true to make this an error)")
     name = f"ztd_deploy_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin:
+    with pg_admin() as admin:  # skips, or fails under CI, when PostgreSQL is not reachable
         admin.execute(f'CREATE DATABASE "{name}"')
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
