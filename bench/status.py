@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -244,7 +245,7 @@ def main() -> int:
         headers = {"Authorization": f"Bearer {env.token}"}
         jobs: dict[int, str] = {}
         try:
-            wait_until_up(base)
+            wait_until_up(base, timeout=120)  # two spawned processes start slowly on a busy machine
             for size in (10, 1000):
                 devices = [
                     {
@@ -274,10 +275,14 @@ def main() -> int:
         ztd_env = {**env.env, "ZTD_EMBEDDED_WORKER": "false"}
         for size, location in jobs.items():
             body_file = Path(tempfile.mkstemp(suffix=".json")[1])
-            body_file.write_bytes(_fetch(servers[0], ztd_env, location, env.token))
+            body, headers = _fetch(servers[0], ztd_env, location, env.token)
+            body_file.write_bytes(body)
+            headers_file = body_file.with_suffix(".headers.json")
+            headers_file.write_text(json.dumps(headers))
             bare_env = {
                 **os.environ,
                 "ZTD_BENCH_BODY_FILE": str(body_file),
+                "ZTD_BENCH_HEADERS_FILE": str(headers_file),
                 "PYTHONPATH": str(Path(__file__).resolve().parent),
             }
             size_label = f"{size:>5}-device job ({len(body_file.read_bytes()):,} bytes)"
@@ -362,11 +367,29 @@ def main() -> int:
                 flush=True,
             )
             body_file.unlink()
+            headers_file.unlink()
     return 0 if ok else 1
 
 
-def _fetch(server: str, env: dict[str, str], location: str, token: str) -> bytes:
-    """The exact bytes ztd serves for this job (read once through a fresh server)."""
+# The response headers ztd sends that the bare app sends too (with the values of one
+# answer): the ceiling answers with the same bytes, headers included, so the ratio measures
+# the work of producing them, not the size of Partner Center's headers on the wire.
+ECHOED_HEADERS = (
+    "content-type",
+    "etag",
+    "ms-correlationid",
+    "ms-requestid",
+    "ms-cv",
+    "ms-serverid",
+    "date",
+)
+
+
+def _fetch(
+    server: str, env: dict[str, str], location: str, token: str
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The exact bytes ztd serves for this job and the headers the bare app repeats (read
+    once through a fresh server)."""
     port = free_port()
     proc = subprocess.Popen(
         server_command(server, "ztd.server.app:create_app_from_env", port, True),
@@ -375,12 +398,12 @@ def _fetch(server: str, env: dict[str, str], location: str, token: str) -> bytes
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}")
+        wait_until_up(f"http://127.0.0.1:{port}", timeout=120)
         response = httpx.get(
             f"http://127.0.0.1:{port}/v1{location}", headers={"Authorization": f"Bearer {token}"}
         )
         response.raise_for_status()
-        return response.content
+        return response.content, [(n, response.headers[n]) for n in ECHOED_HEADERS]
     finally:
         proc.terminate()
         proc.wait(10)
