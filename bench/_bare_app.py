@@ -1,15 +1,20 @@
 """The ceiling for bench/status.py: a bare ASGI app answering every request with the same
-bytes the ztd server sends for a status document (read from ZTD_BENCH_BODY_FILE)."""
+bytes the ztd server sends for a status document (read from ZTD_BENCH_BODY_FILE), with the
+same response headers (names and values of one ztd answer, from ZTD_BENCH_HEADERS_FILE)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 BODY = Path(os.environ["ZTD_BENCH_BODY_FILE"]).read_bytes()
 HEADERS = [
-    (b"content-type", b"application/json; charset=utf-8"),
+    *(
+        (name.encode(), value.encode())
+        for name, value in json.loads(Path(os.environ["ZTD_BENCH_HEADERS_FILE"]).read_text())
+    ),
     (b"content-length", str(len(BODY)).encode()),
 ]
 

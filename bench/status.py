@@ -9,6 +9,8 @@ default server and process count) against the bare app on that server with as ma
 processes (and the same hyper settings), `--rounds` times back to back; the verdict is on
 the round with the median ratio. Then each server with one process, for comparison. Every
 line ends with the machine's load average: other work on the same cores moves the figures.
+The servers' CPU time per request (all their processes, over the measured run) is printed
+too: it moves least with that load.
 
 Needs wrk (`apt-get install wrk`; the script installs it when it can).
 """
@@ -16,6 +18,8 @@ Needs wrk (`apt-get install wrk`; the script installs it when it can).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -26,6 +30,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import environment, free_port, machine_description, wait_until_up
@@ -128,7 +133,7 @@ def ztd_server_command(server: str, port: int) -> list[str]:
     ]
 
 
-def wrk(binary: str, url: str, token: str, seconds: int) -> tuple[float, float, float]:
+def wrk(binary: str, url: str, token: str, seconds: int) -> tuple[float, float, float, int]:
     out = subprocess.run(
         [
             binary,
@@ -145,10 +150,23 @@ def wrk(binary: str, url: str, token: str, seconds: int) -> tuple[float, float, 
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     latencies = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
     if "Non-2xx" in out:
         raise SystemExit(f"errors during the run:\n{out}")
-    return rps, _ms(latencies["50"]), _ms(latencies["99"])
+    return rps, _ms(latencies["50"]), _ms(latencies["99"]), count
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server process and its children (granian's workers)."""
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        parent = psutil.Process(pid)
+        for each in [parent, *parent.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = each.cpu_times()
+                total += times.user + times.system
+    return total
 
 
 def load() -> str:
@@ -169,7 +187,10 @@ def run(
     wrk_bin: str,
     token: str,
     seconds: int,
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
+    """req/s, p50 ms, p99 ms, and the server's CPU time per request in microseconds: the
+    figure least moved by other work on the machine (it takes the CPU, not the cycles
+    each request costs)."""
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = url.split("/v1")[0]
@@ -189,7 +210,9 @@ def run(
                 raise SystemExit(f"{server_kind} server at {base} did not answer")
             time.sleep(0.1)
         wrk(wrk_bin, url, token, 1)  # warm-up: fills the caches and the connection pools
-        return wrk(wrk_bin, url, token, seconds)
+        before = cpu_seconds(proc.pid)
+        rps, p50, p99, count = wrk(wrk_bin, url, token, seconds)
+        return rps, p50, p99, (cpu_seconds(proc.pid) - before) / count * 1e6
     finally:
         proc.terminate()
         proc.wait(30)
@@ -222,7 +245,7 @@ def main() -> int:
         headers = {"Authorization": f"Bearer {env.token}"}
         jobs: dict[int, str] = {}
         try:
-            wait_until_up(base)
+            wait_until_up(base, timeout=120)  # two spawned processes start slowly on a busy machine
             for size in (10, 1000):
                 devices = [
                     {
@@ -252,10 +275,14 @@ def main() -> int:
         ztd_env = {**env.env, "ZTD_EMBEDDED_WORKER": "false"}
         for size, location in jobs.items():
             body_file = Path(tempfile.mkstemp(suffix=".json")[1])
-            body_file.write_bytes(_fetch(servers[0], ztd_env, location, env.token))
+            body, headers = _fetch(servers[0], ztd_env, location, env.token)
+            body_file.write_bytes(body)
+            headers_file = body_file.with_suffix(".headers.json")
+            headers_file.write_text(json.dumps(headers))
             bare_env = {
                 **os.environ,
                 "ZTD_BENCH_BODY_FILE": str(body_file),
+                "ZTD_BENCH_HEADERS_FILE": str(headers_file),
                 "PYTHONPATH": str(Path(__file__).resolve().parent),
             }
             size_label = f"{size:>5}-device job ({len(body_file.read_bytes()):,} bytes)"
@@ -290,7 +317,8 @@ def main() -> int:
                     f"processes): ztd {ours[0]:8.0f} req/s p50 {ours[1]:6.2f} ms "
                     f"p99 {ours[2]:6.2f} ms | bare {bare[0]:8.0f} req/s "
                     f"p50 {bare[1]:6.2f} ms p99 {bare[2]:6.2f} ms | "
-                    f"ratio {ours[0] / bare[0]:4.2f} ({load()})",
+                    f"ratio {ours[0] / bare[0]:4.2f} | server CPU/request ztd {ours[3]:.0f} us "
+                    f"bare {bare[3]:.0f} us ({load()})",
                     flush=True,
                 )
             # The verdict is on the round with the median ratio.
@@ -323,7 +351,8 @@ def main() -> int:
                     f"{size_label}, {server:8} (1 process): "
                     f"ztd {ours[0]:8.0f} req/s p50 {ours[1]:6.2f} ms p99 {ours[2]:6.2f} ms | "
                     f"bare {bare[0]:8.0f} req/s p50 {bare[1]:6.2f} ms p99 {bare[2]:6.2f} ms | "
-                    f"ratio {ours[0] / bare[0]:4.2f} ({load()})",
+                    f"ratio {ours[0] / bare[0]:4.2f} | server CPU/request ztd {ours[3]:.0f} us "
+                    f"bare {bare[3]:.0f} us ({load()})",
                     flush=True,
                 )
             best_bare = max([default_bare[0], *(bare[0] for _, bare in results.values())])
@@ -338,11 +367,29 @@ def main() -> int:
                 flush=True,
             )
             body_file.unlink()
+            headers_file.unlink()
     return 0 if ok else 1
 
 
-def _fetch(server: str, env: dict[str, str], location: str, token: str) -> bytes:
-    """The exact bytes ztd serves for this job (read once through a fresh server)."""
+# The response headers ztd sends that the bare app sends too (with the values of one
+# answer): the ceiling answers with the same bytes, headers included, so the ratio measures
+# the work of producing them, not the size of Partner Center's headers on the wire.
+ECHOED_HEADERS = (
+    "content-type",
+    "etag",
+    "ms-correlationid",
+    "ms-requestid",
+    "ms-cv",
+    "ms-serverid",
+    "date",
+)
+
+
+def _fetch(
+    server: str, env: dict[str, str], location: str, token: str
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The exact bytes ztd serves for this job and the headers the bare app repeats (read
+    once through a fresh server)."""
     port = free_port()
     proc = subprocess.Popen(
         server_command(server, "ztd.server.app:create_app_from_env", port, True),
@@ -351,12 +398,12 @@ def _fetch(server: str, env: dict[str, str], location: str, token: str) -> bytes
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}")
+        wait_until_up(f"http://127.0.0.1:{port}", timeout=120)
         response = httpx.get(
             f"http://127.0.0.1:{port}/v1{location}", headers={"Authorization": f"Bearer {token}"}
         )
         response.raise_for_status()
-        return response.content
+        return response.content, [(n, response.headers[n]) for n in ECHOED_HEADERS]
     finally:
         proc.terminate()
         proc.wait(10)
