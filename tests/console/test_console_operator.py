@@ -210,7 +210,7 @@ def test_add_and_clear_a_rule_and_a_fault_through_the_forms(
             {"serial_number": "X", "stay_polls": "2", "stay_seconds": "1"},
             "give exactly one of polls or seconds",
         ),
-        ("faults", {"path": "/v1/*"}, "Give a status (429, 500, 503, 504) or a latencyMs"),
+        ("faults", {"path": "/v1/*"}, "Give a status [429, 500, 502, 503, 504] or a latencyMs"),
         ("faults", {"status": "500", "count": "1", "nth": "2"}, "Give count or nth, not both"),
         (
             "faults",

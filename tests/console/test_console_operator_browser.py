@@ -120,7 +120,7 @@ def test_operator_watches_the_queue_and_adds_and_clears_a_rule_and_a_fault(
         driver.find_element(By.ID, "fault-probability").send_keys("0.5")
         driver.find_element(By.ID, "add-fault").click()
         box = wait_for(lambda: driver.find_elements(By.ID, "fault-problems"), what="refusal")
-        assert "Give a status (429, 500, 503, 504) or a latencyMs" in box[0].text
+        assert "Give a status [429, 500, 502, 503, 504] or a latencyMs" in box[0].text
         field = driver.find_element(By.ID, "fault-probability")
         assert field.get_attribute("value") == "0.5"
 

@@ -19,6 +19,7 @@ from ztd.server.emulator.gate import EmulatorGate
 from ztd.server.jobs.worker import Worker
 from ztd.server.observe import tracing
 from ztd.server.settings import Settings
+from ztd.server.status_reads.lane import StatusLane
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
 
@@ -32,10 +33,11 @@ def test_off_without_otel_variables(
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     assert not tracing.wanted()
     app = create_app(settings, db=db, embedded_worker=False)
-    # Nothing of OpenTelemetry wraps the request path: the emulator's gate (on by default)
-    # sits right outside Partner Center's headers, and nothing outside it.
+    # Nothing of OpenTelemetry wraps the request path: the emulator's gate (on by default),
+    # then the status lane, then Partner Center's headers, and nothing else outside them.
     entry = app.entry
-    assert isinstance(entry, EmulatorGate) and isinstance(entry.app, PartnerCenterHeaders)
+    assert isinstance(entry, EmulatorGate)
+    assert isinstance(entry.app, StatusLane) and isinstance(entry.app.app, PartnerCenterHeaders)
     with TestClient(app) as client:
         tracking = create_batch(client, world.customer, world.auth(), "untraced", [hash_device(1)])
     with db.read() as conn:
