@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, select, update
 
 from ztd.server.clock import wire_time
 from ztd.server.storage.schema import batch_jobs, job_chunks, job_items
+from ztd.server.webhooks import events as webhook_events
 from ztd.wire import DeviceUploadStatusType as Status
 
 FINISHED = Status.FINISHED.value
@@ -223,4 +224,5 @@ def finish_job_if_complete(
             result_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
         )
     )
+    webhook_events.job_finished(conn, job_id, now)  # the outbox: in this same transaction
     return True

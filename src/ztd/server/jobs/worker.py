@@ -31,6 +31,7 @@ from ztd.server.services.housekeeping import purge_expired_request_ids, purge_fi
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
+from ztd.server.webhooks.delivery import Deliverer
 
 log = logging.getLogger("ztd.worker")
 
@@ -79,6 +80,7 @@ class Worker:
         # that this one died and reclaim its chunks at once (jobs.owners).
         self.name = name or str(owners.this_process())
         self.processors = _processors(settings)
+        self.deliverer = Deliverer(db, settings, clock=clock)  # webhooks, between chunks
         self._last_reap = 0.0
         self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
 
@@ -139,7 +141,8 @@ class Worker:
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
                     self.housekeep()
-                if self.run_once():
+                delivered = self.deliverer.run_due()
+                if self.run_once() or delivered:
                     continue
             except Exception:  # keep serving; the lease expires and another attempt follows
                 log.exception("worker %s: processing failed", self.name)

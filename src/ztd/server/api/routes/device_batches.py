@@ -46,6 +46,7 @@ async def create_batch(call: CustomerCall = Depends(creating_batch)) -> Response
             batch_id=batch_id,
             created_by=catalog.partner_name(conn, call.principal.partner_id),
             now=call.ctx.clock(),
+            partner_id=call.principal.partner_id,
         )
 
     return await call.start_job("upload", items, raw, batch_of=new_batch)
