@@ -23,7 +23,8 @@ _TIME = {"type": "string", "format": "date-time"}
 _UUID = {"type": "string", "format": "uuid"}
 _OUTCOMES = {
     "type": "object",
-    "description": "Devices by outcome: succeeded, failed, and failed by error code.",
+    "description": "Devices by outcome: succeeded, failed, and failed by error code (the "
+    "error name where the code has no number, e.g. ZtdDeviceDuplicated).",
     "required": ["succeeded", "failed", "byErrorCode"],
     "properties": {
         "succeeded": {"type": "integer", "minimum": 0},

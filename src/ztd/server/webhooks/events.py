@@ -61,8 +61,10 @@ def job_data(job: Any) -> dict[str, Any]:
     they match what a poll of the job shows."""
     document = orjson.loads(job.result_document or b"{}")
     devices = document.get("devicesStatus", [])
-    by_code = Counter(str(d["errorCode"]) for d in devices if d.get("errorCode"))
-    failed = sum(1 for d in devices if d.get("errorCode") or d.get("errorDescription"))
+    # Keyed by code, or by name where Microsoft published no number (ZtdDeviceDuplicated).
+    errors = [d.get("errorCode") or d.get("errorDescription") for d in devices]
+    by_code = Counter(str(error) for error in errors if error)
+    failed = sum(by_code.values())
     data: dict[str, Any] = {
         "trackingId": job.id,
         "customerId": job.customer_id,
