@@ -53,7 +53,7 @@ class Claimed:
 
 def lease_seconds(settings: Settings) -> float:
     """Long enough for one attempt's connect, write and read, and then some."""
-    return 3 * settings.webhook_timeout_seconds + 5
+    return 2 * settings.webhook_timeout_seconds + 1
 
 
 def claim(conn: Connection, *, now: datetime, lease: float, limit: int) -> list[Claimed]:
