@@ -15,8 +15,8 @@ from ztd.server.clock import utc_now
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import webhook_subscriptions
-from ztd.server.webhooks import subscriptions
+from ztd.server.storage.schema import webhook_attempts, webhook_subscriptions
+from ztd.server.webhooks import history, subscriptions
 from ztd.server.webhooks.delivery import Deliverer
 
 REG = "/webhooks/v1/registration"
@@ -59,3 +59,23 @@ def test_a_channel_nobody_polls_is_removed_after_its_ttl(
         assert conn.execute(select(webhook_subscriptions.c.id)).scalars().all() == []
     gone = client.get(f"{REG}/{created['id']}", headers=world.auth())
     assert gone.status_code == 404
+
+
+def test_the_log_is_purged_with_the_jobs_but_not_what_is_still_due(
+    client: TestClient, db: Database, settings: Settings, world: World, worker: Worker
+) -> None:
+    created = client.post(
+        REG,
+        json={"listen": True, "webhookEvents": ["devicebatch.job.completed"]},
+        headers=world.auth(),
+    ).json()
+    create_batch(client, world.customer, world.auth(), "kept", [hash_device(9)])
+    worker.run_until_idle()
+    later = utc_now() + timedelta(days=settings.job_retention_days + 1)
+    with db.write() as conn:
+        assert history.purge(conn, later) == 0  # still to be handed out: kept
+    client.get(f"{REG}/{created['id']}/listen?wait=0", headers=world.auth())
+    with db.write() as conn:
+        assert history.purge(conn, utc_now() - timedelta(days=1)) == 0  # not old yet
+        assert history.purge(conn, later) == 1
+        assert conn.execute(select(webhook_attempts)).all() == []

@@ -131,6 +131,7 @@ class Worker:
         finally:
             if self.listener is not None:
                 self.listener.stop()
+            self.deliverer.close()
         log.info("worker %s stopped", self.name)
 
     def _loop(self, stop: threading.Event) -> None:

@@ -32,13 +32,13 @@ from ztd.server.storage.schema import (
     webhook_events,
     webhook_subscriptions,
 )
-from ztd.server.webhooks import egress, signing, subscriptions
+from ztd.server.webhooks import egress, history, signing, subscriptions
 from ztd.server.webhooks.events import ACTIVE
 
 log = logging.getLogger("ztd.webhooks")
 
 CLAIM_BATCH = 10
-LISTENER_SWEEP_SECONDS = 30.0
+SWEEP_SECONDS = 30.0  # expired listen channels, the log past its retention
 _d = webhook_deliveries.c
 
 
@@ -123,9 +123,12 @@ class Deliverer:
     def deliver_due(self) -> int:
         """Claim one batch of due deliveries and attempt each (tests call this directly)."""
         if time.monotonic() >= self._next_sweep:
-            self._next_sweep = time.monotonic() + LISTENER_SWEEP_SECONDS
+            self._next_sweep = time.monotonic() + SWEEP_SECONDS
+            now = self.clock()
             with self.db.write() as conn:
-                subscriptions.remove_expired_listeners(conn, self.clock())
+                subscriptions.remove_expired_listeners(conn, now)
+                # The log is kept as long as finished jobs are (ZTD_JOB_RETENTION_DAYS).
+                history.purge(conn, now - timedelta(days=self.settings.job_retention_days))
         with self.db.write() as conn:
             claimed = claim(
                 conn,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from ztd.server.clock import wire_time
 from ztd.server.errors import not_found
@@ -120,3 +120,22 @@ def _requeue(conn: Connection, now: datetime, *where: Any) -> int:
         .values(status="pending", attempts=0, next_attempt_at=now, delivered_at=None)
     )
     return int(result.rowcount)
+
+
+def purge(conn: Connection, before: datetime) -> int:
+    """Forget events created before ``before`` (with their deliveries and attempts), unless
+    a delivery of theirs is still due or in flight; how many events went."""
+    busy = select(_d.event_id).where(_d.status.in_(("pending", "sending")))
+    old = list(
+        conn.execute(
+            select(webhook_events.c.id).where(
+                webhook_events.c.created_at < before, webhook_events.c.id.not_in(busy)
+            )
+        ).scalars()
+    )
+    for first in range(0, len(old), 500):
+        ids = old[first : first + 500]
+        conn.execute(delete(webhook_attempts).where(_a.event_id.in_(ids)))
+        conn.execute(delete(webhook_deliveries).where(_d.event_id.in_(ids)))
+        conn.execute(delete(webhook_events).where(webhook_events.c.id.in_(ids)))
+    return len(old)
