@@ -3,6 +3,7 @@ schedule (time injected); 410 and days of failure disable the endpoint; rotation
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -303,3 +304,37 @@ def test_a_finished_job_costs_one_query_when_nobody_listens(
         event.remove(conn, "before_cursor_execute", count)
         assert conn.execute(select(batch_jobs.c.id)).scalars().all() == [tracking]
     assert len(statements) == 1
+
+
+def test_a_policy_update_job_is_its_own_event_with_its_counts(
+    client: TestClient,
+    db: Database,
+    loopback: Settings,
+    world: World,
+    worker: Worker,
+    hook: Receiver,
+) -> None:
+    registration = register(client, world, hook.url, "devicepolicy.job.completed")
+    upload_and_finish(client, world, worker, "uploads-are-not-subscribed")
+    policy = client.post(
+        f"/v1/customers/{world.customer}/policies",
+        json={"name": "p", "policySettings": ["skip_eula"]},
+        headers=world.auth(),
+    ).json()
+    response = client.patch(
+        f"/v1/customers/{world.customer}/DevicePolicyUpdates",
+        json={
+            "devices": [
+                {"id": str(uuid.uuid4()), "policies": [{"key": "o_o_b_e", "value": policy["id"]}]}
+            ]
+        },
+        headers=world.auth(),
+    )
+    assert response.status_code == 202, response.text
+    tracking = response.headers["Location"].split("/")[4]
+    worker.run_until_idle()
+    assert Deliverer(db, loopback).deliver_due() == 1  # the policy job's only
+    event = Webhook(registration["secret"]).verify(hook.received[0].body, hook.received[0].headers)
+    assert event["type"] == "devicepolicy.job.completed"
+    assert event["data"]["trackingId"] == tracking and "batchId" not in event["data"]
+    assert event["data"]["outcomes"] == {"succeeded": 0, "failed": 1, "byErrorCode": {"807": 1}}
