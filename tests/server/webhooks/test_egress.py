@@ -4,6 +4,7 @@ at delivery (a DNS answer that changes in between: rebinding), unless allowed.""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -202,6 +203,41 @@ def test_redirects_are_not_followed_and_a_large_answer_is_cut() -> None:
         large = sender.send(f"{base}/large", b"{}", {})
         assert large.status_code == 500
         assert large.excerpt is not None and len(large.excerpt) == egress.EXCERPT_CHARS
+        sender.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_dripping_slowly_is_cut_off_at_twice_the_timeout() -> None:
+    """httpx's read timeout is per read: a byte every 0.1 s never trips a 0.5 s timeout."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(1000):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sender = egress.Sender(policy="loopback", timeout=0.5, max_bytes=1_000_000)
+        started = time.monotonic()
+        answer = sender.send(f"http://127.0.0.1:{server.server_address[1]}/", b"{}", {})
+        assert time.monotonic() - started < 3.0
+        assert answer.status_code == 200 and answer.excerpt and answer.excerpt.startswith("x")
         sender.close()
     finally:
         server.shutdown()

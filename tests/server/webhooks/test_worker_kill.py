@@ -31,7 +31,7 @@ def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "ZTD_DATABASE_URL": settings.resolved_database_url,
         "ZTD_POLL_INTERVAL_SECONDS": "0.05",
         "ZTD_WEBHOOK_ALLOW_PRIVATE": "loopback",
-        "ZTD_WEBHOOK_TIMEOUT_SECONDS": "1",  # a lease of 3 s
+        "ZTD_WEBHOOK_TIMEOUT_SECONDS": "0.5",  # a lease of 3 s
     }
     return subprocess.Popen(
         [sys.executable, "-m", "ztd", "worker"],

@@ -37,7 +37,7 @@ from ztd.server.webhooks.events import ACTIVE
 
 log = logging.getLogger("ztd.webhooks")
 
-CLAIM_BATCH = 10
+CLAIM_BATCH = 10  # deliveries per call, before the worker looks at its chunks again
 SWEEP_SECONDS = 30.0  # expired listen channels, the log past its retention
 _d = webhook_deliveries.c
 
@@ -52,8 +52,9 @@ class Claimed:
 
 
 def lease_seconds(settings: Settings) -> float:
-    """Long enough for one attempt's connect, write and read, and then some."""
-    return 2 * settings.webhook_timeout_seconds + 1
+    """Longer than one attempt can take: connect, write, and the answer, which the sender
+    cuts off at twice the timeout (egress.Sender)."""
+    return 4 * settings.webhook_timeout_seconds + 1
 
 
 def claim(conn: Connection, *, now: datetime, lease: float, limit: int) -> list[Claimed]:
@@ -129,19 +130,20 @@ class Deliverer:
                 subscriptions.remove_expired_listeners(conn, now)
                 # The log is kept as long as finished jobs are (ZTD_JOB_RETENTION_DAYS).
                 history.purge(conn, now - timedelta(days=self.settings.job_retention_days))
-        with self.db.write() as conn:
-            claimed = claim(
-                conn,
-                now=self.clock(),
-                lease=lease_seconds(self.settings),
-                limit=CLAIM_BATCH,
-            )
-        for delivery in claimed:
+        attempted = 0
+        # One at a time: each lease starts when its attempt does, so a slow endpoint
+        # cannot make the deliveries queued behind it outlive their leases.
+        while attempted < CLAIM_BATCH:
+            with self.db.write() as conn:
+                claimed = claim(conn, now=self.clock(), lease=lease_seconds(self.settings), limit=1)
+            if not claimed:
+                break
+            attempted += 1
             try:
-                self._attempt(delivery)
+                self._attempt(claimed[0])
             except Exception:  # the lease runs out and the delivery is tried again
-                log.exception("webhook delivery %s failed unexpectedly", delivery.pk)
-        return len(claimed)
+                log.exception("webhook delivery %s failed unexpectedly", claimed[0].pk)
+        return attempted
 
     def _attempt(self, delivery: Claimed) -> None:
         with self.db.read() as conn:

@@ -110,6 +110,7 @@ class Sender:
         self, *, policy: str, timeout: float, max_bytes: int, resolver: Resolver = system_resolver
     ) -> None:
         self.policy = policy
+        self.timeout = timeout
         self.max_bytes = max_bytes
         self.resolver = resolver
         self.client = httpx.Client(
@@ -146,18 +147,20 @@ class Sender:
         try:
             response = self.client.send(request, stream=True)
             try:
-                excerpt = self._read_bounded(response)
+                excerpt = self._read_bounded(response, started + 2 * self.timeout)
             finally:
                 response.close()
         except httpx.HTTPError as exc:
             return Answer(None, took(), error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
         return Answer(response.status_code, took(), excerpt=excerpt)
 
-    def _read_bounded(self, response: httpx.Response) -> str:
-        """Up to max_bytes of the body (the rest is not read); its start as text."""
+    def _read_bounded(self, response: httpx.Response, deadline: float) -> str:
+        """Up to max_bytes of the body, read until ``deadline`` (perf_counter) at the latest:
+        httpx's read timeout is per read, which an answer dripping a byte at a time would
+        never hit. The rest is not read; the start comes back as text."""
         read = bytearray()
         for piece in response.iter_raw():
             read += piece
-            if len(read) >= self.max_bytes:
+            if len(read) >= self.max_bytes or time.perf_counter() > deadline:
                 break
         return read[:EXCERPT_CHARS].decode("utf-8", "replace")

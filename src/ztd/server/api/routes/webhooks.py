@@ -158,14 +158,13 @@ async def rotate_secret(
     overlap = fields.get("overlapseconds", 86400)
     if isinstance(overlap, bool) or not isinstance(overlap, int | float):
         raise bad_request("overlapSeconds must be a number of seconds.")
-    return json_response(
-        _write(
-            request,
-            lambda conn, now: subscriptions.rotate(
-                conn, principal.partner_id, registration_id, timedelta(seconds=overlap), now
-            ),
+
+    def rotate(conn: Connection, now: datetime) -> dict[str, Any]:
+        return subscriptions.rotate(
+            conn, principal.partner_id, registration_id, timedelta(seconds=overlap), now
         )
-    )
+
+    return json_response(await run_in_threadpool(_write, request, rotate))
 
 
 @router.get("/registration/{registration_id}/attempts")
@@ -190,12 +189,11 @@ async def replay_failed(
     """Queue again the registration's failed deliveries of events since ``failedSince``."""
     fields = await _body(request)
     since = _time(fields.get("failedsince"), "failedSince")
-    queued = _write(
-        request,
-        lambda conn, now: history.replay_failed(
-            conn, principal.partner_id, registration_id, since, now
-        ),
-    )
+
+    def replay(conn: Connection, now: datetime) -> int:
+        return history.replay_failed(conn, principal.partner_id, registration_id, since, now)
+
+    queued = await run_in_threadpool(_write, request, replay)
     return json_response({"queued": queued, "attributes": {"objectType": "WebhookReplay"}})
 
 
