@@ -57,10 +57,14 @@ def test_the_secret_is_shown_once_and_property_names_match_in_any_case(
     listed = client.get(REG, headers=world.auth()).json()["items"]
     assert "secret" not in shown and all("secret" not in item for item in listed)
     assert body["secret"] not in str(listed) + str(shown)
-    bad = client.post(
-        f"{REG}/{body['id']}/rotateSecret", json={"overlapSeconds": -1}, headers=world.auth()
-    )
-    assert bad.status_code == 400 and "overlapSeconds must be from 0" in bad.json()["description"]
+    for overlap in (-1, 604801, 10**30, 1e308):  # 10**30 once overflowed timedelta: a 500
+        bad = client.post(
+            f"{REG}/{body['id']}/rotateSecret",
+            json={"overlapSeconds": overlap},
+            headers=world.auth(),
+        )
+        assert bad.status_code == 400, (overlap, bad.text)
+        assert "overlapSeconds must be from 0" in bad.json()["description"]
     removed = client.delete(f"{REG}/{body['id']}", headers=world.auth())
     assert removed.status_code == 204
     assert client.get(f"{REG}/{body['id']}", headers=world.auth()).status_code == 404

@@ -156,8 +156,12 @@ async def rotate_secret(
     """A new secret; the old one signs beside it for ``overlapSeconds`` (default a day)."""
     fields = await _body(request)
     overlap = fields.get("overlapseconds", 86400)
+    longest = subscriptions.MAX_OVERLAP.total_seconds()
+    # Checked before it becomes a timedelta, which overflows (a 500) past 10^9 days.
     if isinstance(overlap, bool) or not isinstance(overlap, int | float):
         raise bad_request("overlapSeconds must be a number of seconds.")
+    if not 0 <= overlap <= longest:
+        raise bad_request(f"overlapSeconds must be from 0 to {longest:.0f}.")
 
     def rotate(conn: Connection, now: datetime) -> dict[str, Any]:
         return subscriptions.rotate(
