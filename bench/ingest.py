@@ -21,12 +21,15 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import os
 import sqlite3
 import statistics
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +90,15 @@ def make_devices(count: int, offset: int) -> list[dict[str, str]]:
 
 
 def run_ingest(
-    backend: str, devices: list[dict[str, str]], workers: int, server: str = "uvicorn"
+    backend: str,
+    devices: list[dict[str, str]],
+    workers: int,
+    server: str = "uvicorn",
+    webhook: bool = False,
 ) -> Result:
-    with environment(backend) as env:
+    with environment(backend) as env, WebhookReceiver() as hook:
+        # The processes' environment is this one's: the receiver is on 127.0.0.1.
+        os.environ["ZTD_WEBHOOK_ALLOW_PRIVATE"] = "loopback"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         procs = Processes()
@@ -109,6 +118,15 @@ def run_ingest(
             headers = {"Authorization": f"Bearer {env.token}", "Content-Type": "application/json"}
             url = f"{base}/v1/customers/{env.customer}/deviceBatches"
             with httpx.Client(timeout=300) as client:
+                if webhook:  # one subscription: every job's completion is delivered
+                    client.post(
+                        f"{base}/webhooks/v1/registration",
+                        json={
+                            "webhookUrl": hook.url,
+                            "webhookEvents": ["devicebatch.job.completed"],
+                        },
+                        headers=headers,
+                    ).raise_for_status()
                 # Steady state, not cold start: one small upload first (imports, statement
                 # caches, the decoder's layout cache) on a batch the timing does not count.
                 warm = orjson.dumps({"batchId": "warm-up", "devices": make_devices(10, 9_000_000)})
@@ -130,11 +148,49 @@ def run_ingest(
                     if failed:
                         raise SystemExit(f"{len(failed)} devices failed, e.g. {failed[0]}")
                 seconds = time.perf_counter() - started
+                if webhook:  # the warm-up's event and one per timed job arrive
+                    hook.wait_for(len(bodies) + 1)
         finally:
             procs.stop()
         ceiling = measure_ceiling(backend, env.database_url, bodies)
         peak = max(procs.peak_rss.values(), default=0) / 2**20
         return Result(backend, len(devices), workers, seconds, ceiling, peak)
+
+
+class WebhookReceiver:
+    """A local endpoint in a thread that counts the webhooks it gets (answers 204)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.count += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def __enter__(self) -> WebhookReceiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{self.count} of {count} webhooks arrived")
+            time.sleep(0.01)
 
 
 def poll(client: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -210,6 +266,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, action="append")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="with one webhook subscription (every job's completion delivered locally)",
+    )
+    parser.add_argument(
         "--repeat", type=int, help="runs per case (default: 5 for SQLite 10,000, else 1)"
     )
     args = parser.parse_args()
@@ -240,7 +301,7 @@ def main() -> int:
         repeats = args.repeat or (5 if has_time_target else 1)
         results = []
         for _ in range(repeats):
-            results.append(run_ingest(backend, devices[:count], workers, args.server))
+            results.append(run_ingest(backend, devices[:count], workers, args.server, args.webhook))
             print(describe(results[-1]), flush=True)
         seconds = statistics.median(r.seconds for r in results)
         ratio = statistics.median(r.ratio for r in results)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Top-level commands that need only the SDK and the identity code.
 CLIENT_SIDE = frozenset(
-    {"upload", "status", "batches", "devices", "policies", "hash", "csv", "demo-data"}
+    {"upload", "status", "batches", "devices", "policies", "hash", "csv", "demo-data", "listen"}
 )
 # The service's commands (ztd[server]), with their help when the service is not installed.
 SERVER_SIDE = {
@@ -41,7 +41,7 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
     of those (and does not ask for the list of commands)."""
     import typer
 
-    from ztd.cli import identity_commands, partner_commands, policy_commands
+    from ztd.cli import identity_commands, listen_command, partner_commands, policy_commands
 
     app = typer.Typer(
         name="ztd",
@@ -54,6 +54,7 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
     identity_commands.register(app)
     partner_commands.register(app)
     policy_commands.register(app)
+    listen_command.register(app)
     return app
 
 

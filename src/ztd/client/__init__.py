@@ -42,6 +42,7 @@ from ztd.client.errors import (
 )
 from ztd.client.poller import BatchUploadPoller
 from ztd.client.retry import RetryPolicy
+from ztd.client.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -71,5 +72,7 @@ __all__ = [
     "UnauthorizedError",
     "UnexpectedResponseError",
     "UnsupportedDataFormatError",
+    "WebhookVerificationError",
     "to_setting",
+    "verify_webhook",
 ]

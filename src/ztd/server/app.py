@@ -28,6 +28,7 @@ from ztd.server.api.routes import (
     issuer,
     metrics,
     policies,
+    webhooks,
 )
 from ztd.server.auth.attempt_limits import AttemptLimits
 from ztd.server.auth.key_stores import open_key_store
@@ -105,6 +106,7 @@ def create_app(
         batch_status.router,
         policies.router,
         metrics.router,
+        webhooks.router,
     ):
         app.include_router(router)
     openapi.install(app)

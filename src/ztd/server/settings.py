@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 import limits
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The first attempt at once, then Svix's schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DEFAULT_RETRY_SECONDS = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 class RegistrationMode(StrEnum):
@@ -138,6 +142,27 @@ class Settings(BaseSettings):
     throttle_customer: str | None = Field(default=None, pattern=r"^\d+/\d+$")
     throttle_storage: str = "memory://"
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
+
+    # Webhooks (docs/webhooks.md). Delivery targets in private, loopback or link-local ranges
+    # are refused ("false"), allowed ("true"), or only loopback is ("loopback"); unset, the
+    # embedded default (SQLite) allows loopback and a PostgreSQL deployment refuses all three.
+    webhook_allow_private: Literal["true", "false", "loopback"] | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, write, read: each
+    webhook_max_response_bytes: int = Field(default=65536, ge=0)  # read, then hung up on
+    # Seconds before each attempt, counted from the event (first) or the previous failure;
+    # its length is the number of attempts before a delivery is failed for good.
+    webhook_retry_seconds: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SECONDS), min_length=1
+    )
+    # An endpoint failing every attempt for this long is disabled, with the reason.
+    webhook_disable_after_days: float = Field(default=5.0, gt=0)
+
+    @property
+    def webhook_private_policy(self) -> str:
+        """ "true", "false" or "loopback": the setting, or its default for this database."""
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return "loopback" if self.resolved_database_url.startswith("sqlite") else "false"
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from tests.support.api import create_batch, hash_device
 from tests.support.world import make_token
@@ -20,6 +21,7 @@ from ztd.server.jobs.worker import Worker
 from ztd.server.services import tenancy
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
+from ztd.server.storage.schema import webhook_events
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Tenant:
     devices: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, batch, id)
     jobs: list[tuple[str, str]] = field(default_factory=list)  # (customer, tracking id)
     policies: list[tuple[str, str]] = field(default_factory=list)  # (customer, policy id)
+    registrations: list[str] = field(default_factory=list)  # webhook registration ids
+    events: list[str] = field(default_factory=list)  # webhook event ids (webhook-id)
     secrets: set[str] = field(default_factory=set)  # every identifier a stranger must not see
 
 
@@ -49,6 +53,14 @@ def build_world(
                 for c in range(rng.randint(1, 3))
             ]
         tenant = Tenant(partner, make_token(app_settings, partner), customers)
+        for _ in range(rng.randint(1, 2)):  # listen channels: events without an endpoint
+            registered = client.post(
+                "/webhooks/v1/registration",
+                json={"listen": True, "webhookEvents": ["devicebatch.job.completed"]},
+                headers={"Authorization": f"Bearer {tenant.token}"},
+            ).json()
+            tenant.registrations.append(registered["id"])
+            tenant.secrets.update({registered["id"], registered["secret"]})
         for customer in customers:
             for b in range(rng.randint(0, 2)):
                 name = f"batch-{p}-{b}-{rng.randint(0, 9999)}"
@@ -74,6 +86,14 @@ def build_world(
             tenant.secrets.add(customer)
         tenants.append(tenant)
     Worker(db, app_settings).run_until_idle()
+    with db.read() as conn:
+        for tenant in tenants:
+            tenant.events = list(
+                conn.execute(
+                    select(webhook_events.c.id).where(webhook_events.c.partner_id == tenant.partner)
+                ).scalars()
+            )
+            tenant.secrets.update(tenant.events)
     for tenant in tenants:
         for customer, batch in tenant.batches:
             listing = client.get(
@@ -102,6 +122,21 @@ def probes(
         ("GET", f"{base}/deviceBatches/{batch}/devices", None),
         ("DELETE", f"{base}/deviceBatches/{batch}/devices/{device}", None),
         ("GET", f"{base}/batchJobStatus/{job}", None),
+    ]
+
+
+def webhook_probes(registration: str, event: str) -> list[tuple[str, str, Any]]:
+    base = f"/webhooks/v1/registration/{registration}"
+    return [
+        ("GET", base, None),
+        ("DELETE", base, None),
+        ("POST", f"{base}/rotateSecret", {"overlapSeconds": 60}),
+        ("GET", f"{base}/attempts", None),
+        ("POST", f"{base}/replay", {"failedSince": "2000-01-01T00:00:00Z"}),
+        ("GET", f"{base}/listen?wait=0", None),
+        ("POST", "/webhooks/v1/registration/validationEvents", {"registrationId": registration}),
+        ("GET", f"/webhooks/v1/events/{event}", None),
+        ("POST", f"/webhooks/v1/events/{event}/replay", None),
     ]
 
 
@@ -177,3 +212,36 @@ def test_foreign_resources_are_indistinguishable_from_missing_ones(
             assert exists.status_code in (400, 404), (method, path, exists.text)
             leaked = {s for s in owner.secrets if s in exists.text} - set(path.split("/"))
             assert not leaked, (method, path, leaked)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_foreign_webhook_registrations_and_events_are_indistinguishable_from_missing_ones(
+    client: TestClient, tenants: list[Tenant], data: st.DataObject
+) -> None:
+    caller = data.draw(st.sampled_from(tenants), label="caller")
+    owner = data.draw(st.sampled_from([t for t in tenants if t is not caller]), label="owner")
+    registration = data.draw(st.sampled_from(owner.registrations), label="registration")
+    event = data.draw(
+        st.sampled_from(owner.events or [f"msg_{uuid.uuid4().hex}"]), label="foreign event"
+    )
+    missing = {registration: str(uuid.uuid4()), event: f"msg_{uuid.uuid4().hex}"}
+    placeholders = {value: f"<{i}>" for i, value in enumerate(missing)}
+    placeholders.update({value: f"<{i}>" for i, value in enumerate(missing.values())})
+    real = webhook_probes(registration, event)
+    fake = webhook_probes(*missing.values())
+    for (method, path, body), (_, fake_path, fake_body) in zip(real, fake, strict=True):
+        exists = answer(client, caller.token, method, path, body)
+        absent = answer(client, caller.token, method, fake_path, fake_body)
+        assert normalized(exists, placeholders) == normalized(absent, placeholders), (method, path)
+        assert exists.status_code in (400, 404), (method, path, exists.text)
+        sent = {*path.split("/"), *(body.values() if isinstance(body, dict) else ())}
+        leaked = {s for s in owner.secrets if s in exists.text} - sent  # echoes are no leak
+        assert not leaked, (method, path, leaked)
+    listing = answer(client, caller.token, "GET", "/webhooks/v1/registration", None)
+    assert listing.status_code == 200
+    assert not {s for s in owner.secrets if s in listing.text}

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from ztd.identity import dds
 from ztd.server.clock import Clock, utc_now
-from ztd.server.jobs import leases, owners
+from ztd.server.jobs import finishing, leases, owners
 from ztd.server.jobs.contract import (
     AsPlanned,
     ChunkAttemptFailed,
@@ -36,6 +36,8 @@ from ztd.server.services.housekeeping import purge_expired_request_ids, purge_fi
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
+from ztd.server.webhooks import events as webhook_events
+from ztd.server.webhooks.delivery import Deliverer
 
 log = logging.getLogger("ztd.worker")
 
@@ -62,6 +64,9 @@ class Worker:
         # the chunk in progress is finished within the grace period or released.
         self.stopping = threading.Event()
         self.interrupter: ChunkInterrupter | None = None  # while run_forever runs
+        self.deliverer = Deliverer(db, settings, clock=clock)  # webhooks, between chunks
+        # Each finished job's webhook event, in its finishing transaction (an outbox row).
+        finishing.on_job_finished(webhook_events.record_job_completed)
         self._last_reap = 0.0
         self.listener: JobListener | None = None  # PostgreSQL: wakes the worker on NOTIFY
 
@@ -137,6 +142,7 @@ class Worker:
             self.interrupter = None
             if self.listener is not None:
                 self.listener.stop()
+            self.deliverer.close()
         log.info("worker %s stopped", self.name)
 
     def _loop(self, stop: threading.Event) -> None:
@@ -147,7 +153,8 @@ class Worker:
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
                     self.housekeep()
-                if self.run_once():
+                delivered = self.deliverer.run_due()
+                if self.run_once() or delivered:
                     continue
             except Exception:  # keep serving; the lease expires and another attempt follows
                 log.exception("worker %s: processing failed", self.name)

@@ -24,6 +24,7 @@ from ztd.server.services.catalog import existing_batch, find_batch, partner_name
 from ztd.server.storage import hash_codec
 from ztd.server.storage.ids import new_ids
 from ztd.server.storage.schema import device_batches
+from ztd.server.webhooks import events as webhook_events
 
 # Items checked per slice of the enqueue pipeline: small enough that the insert of the last
 # slice, the one nothing overlaps, is short; large enough that each insert amortises its
@@ -135,6 +136,7 @@ class UploadIntake:
             batch_id=target.batch_id,
             created_by=partner_name(conn, target.created_by_partner),
             now=now,
+            partner_id=target.created_by_partner,
         )
 
     def slices(self) -> Iterator[Sequence[UploadedDevice]]:
@@ -146,12 +148,19 @@ class UploadIntake:
 
 
 def create_batch(
-    conn: Connection, *, customer_id: str, batch_id: str, created_by: str, now: datetime
+    conn: Connection,
+    *,
+    customer_id: str,
+    batch_id: str,
+    created_by: str,
+    now: datetime,
+    partner_id: str | None = None,
 ) -> int:
     """Insert a new batch and return its key; 409 when the customer already has one by that
     name (names match ignoring case, as PowerShell compares them)."""
     if find_batch(conn, customer_id, batch_id) is not None:
         raise _batch_exists(batch_id)
+    webhook_events.batch_created(conn, partner_id, customer_id, batch_id, now)
     try:
         with conn.begin_nested():
             return int(

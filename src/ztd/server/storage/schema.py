@@ -341,3 +341,83 @@ emulator_world = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("generation", Integer, nullable=False),
 )
+
+# Webhooks (src/ztd/server/webhooks/). A subscription is a partner's registration: an HTTP
+# endpoint, or a temporary ``listen`` channel drained by `ztd listen` (no URL; removed once
+# its ``expires_at`` passes without a poll). ``secret`` signs deliveries; after a rotation the
+# previous one signs too until ``previous_expires_at``.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("partner_id", GUID, nullable=False),
+    Column("channel", String(16), nullable=False),  # "http" | "listen"
+    Column("url", Text, nullable=True),
+    Column("events", Text, nullable=False),  # JSON list of event types
+    Column("secret", String(128), nullable=False),
+    Column("previous_secret", String(128), nullable=True),
+    Column("previous_expires_at", Timestamp, nullable=True),
+    Column("status", String(16), nullable=False),  # "active" | "disabled"
+    Column("disabled_reason", Text, nullable=True),
+    Column("failing_since", Timestamp, nullable=True),  # first failure of the current run
+    Column("expires_at", Timestamp, nullable=True),  # listen channels only
+    Column("created_at", Timestamp, nullable=False),
+    # The one query a finished job costs when nobody listens: this partner's active ones.
+    Index(None, "partner_id", "status"),
+)
+
+# The outbox: an event is stored in the transaction that caused it (a job finishing, a batch
+# created), with one delivery per matching subscription. ``id`` is the webhook-id receivers
+# de-duplicate on; ``payload`` the exact bytes signed and sent.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("partner_id", GUID, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index(None, "partner_id", "created_at"),
+)
+
+# One event to one subscription: the leased unit the deliverer claims. Status: pending (due
+# at next_attempt_at), sending (leased), delivered, failed (out of attempts), cancelled (its
+# subscription was disabled or removed).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), ForeignKey("webhook_events.id"), nullable=False),
+    Column("subscription_id", GUID, nullable=False),
+    Column("partner_id", GUID, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=True),
+    Column("lease_token", GUID, nullable=True),
+    Column("lease_expires_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("delivered_at", Timestamp, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "subscription_id", "pk"),
+    Index(None, "event_id"),
+)
+
+# The delivery log: every attempt, with what the endpoint answered (cut to an excerpt).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("delivery_pk", AutoId, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("subscription_id", GUID, nullable=False),
+    Column("partner_id", GUID, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("attempted_at", Timestamp, nullable=False),
+    Column("status_code", Integer, nullable=True),  # None: no HTTP answer (see error)
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("response_excerpt", Text, nullable=True),
+    Index(None, "subscription_id", "pk"),
+    Index(None, "event_id"),
+)

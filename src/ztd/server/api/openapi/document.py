@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
-from ztd.server.api.openapi import examples
+from ztd.server.api.openapi import examples, webhook_docs
 from ztd.server.api.openapi.components import HEADERS, SECURITY_SCHEMES, schemas
 from ztd.server.api.openapi.operations import (
     BATCH_CREATOR,
@@ -91,6 +91,9 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
+_PATHS = PATH_PARAMETERS | webhook_docs.PATH_PARAMETERS
+_QUERIES = QUERY_PARAMETERS | webhook_docs.QUERY_PARAMETERS
+
 # Codes each error status carries, for the responses' descriptions.
 ERROR_CODES = {
     400: "800002 invalid request (which field, device or line, and why); "
@@ -144,7 +147,8 @@ def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any
         if path.startswith(CONTROL_PLANE):
             paths.setdefault(path, {})[method] = _control_plane(generated["paths"][path][method])
             continue
-        op = OPERATIONS.get(f"{method.upper()} {path}")
+        key = f"{method.upper()} {path}"
+        op = OPERATIONS.get(key) or webhook_docs.OPERATIONS.get(key)
         if op is None:
             raise UndescribedRoute(
                 f"{method.upper()} {path} is not described: "
@@ -152,6 +156,7 @@ def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any
             )
         paths.setdefault(path, {})[method] = _operation(path, op)
     component_schemas = schemas() | examples.EXTRA_SCHEMAS | {"Throttled": THROTTLED}
+    component_schemas |= webhook_docs.SCHEMAS
     if any(path.startswith(CONTROL_PLANE) for path in paths):
         fastapi_schemas = generated.get("components", {}).get("schemas", {})
         component_schemas = fastapi_schemas | component_schemas
@@ -163,8 +168,9 @@ def build(routes: list[BaseRoute], *, title: str, version: str) -> dict[str, Any
             "description": DESCRIPTION,
             "license": {"name": "MIT", "identifier": "MIT"},
         },
-        "tags": TAGS,
+        "tags": [*TAGS, webhook_docs.TAG],
         "paths": paths,
+        "webhooks": webhook_docs.webhooks_section(),
         "components": {
             "schemas": component_schemas,
             "headers": HEADERS,
@@ -236,10 +242,10 @@ def _operation(path: str, op: Operation) -> dict[str, Any]:
 
 def _parameters(path: str, op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]}
+        {"name": name, "in": "path", "required": True, **_PATHS[name]}
         for name in _PATH_PARAM.findall(path)
     ]
-    params += [{"name": name, "in": "query", **QUERY_PARAMETERS[name]} for name in op.query]
+    params += [{"name": name, "in": "query", **_QUERIES[name]} for name in op.query]
     headers = op.headers
     if path.startswith("/v1/"):
         headers = ("MS-RequestId", "MS-CorrelationId", *headers)

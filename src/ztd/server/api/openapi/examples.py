@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ztd.identity import synthesize_device
+from ztd.server.api.openapi import webhook_docs
 
 CUSTOMER_ID = "c7f3c849-129f-4b85-a96d-4f8e88b315a3"
 TRACKING_ID = "0127ed8e-ff72-4983-a3d8-e8d8bd378932"
@@ -140,9 +141,9 @@ def request_body(schema: str) -> dict[str, Any]:
                 }
             },
         }
-    extra = _REQUESTS[schema]
+    extra = _REQUESTS.get(schema) or webhook_docs.REQUESTS[schema]
     return {
-        "required": True,
+        "required": extra.get("required", True),
         "description": extra["description"],
         "content": {
             "application/json": {

@@ -1,0 +1,141 @@
+"""The delivery log (every attempt, per registration or per event) and replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, select, update
+
+from ztd.server.clock import wire_time
+from ztd.server.errors import NotFound
+from ztd.server.storage.schema import (
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_events,
+    webhook_subscriptions,
+)
+from ztd.server.webhooks import subscriptions
+
+MAX_ITEMS = 500
+_a = webhook_attempts.c
+_d = webhook_deliveries.c
+
+
+def attempt_resource(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "eventId": row.event_id,
+        "registrationId": row.subscription_id,
+        "attempt": row.attempt,
+        "attemptedTime": wire_time(row.attempted_at),
+        "latencyMs": row.latency_ms,
+    }
+    if row.status_code is not None:
+        out["statusCode"] = row.status_code
+    if row.error:
+        out["error"] = row.error
+    if row.response_excerpt:
+        out["responseExcerpt"] = row.response_excerpt
+    return out
+
+
+def delivery_resource(row: Any) -> dict[str, Any]:
+    out = {
+        "eventId": row.event_id,
+        "registrationId": row.subscription_id,
+        "status": row.status,
+        "attempts": row.attempts,
+    }
+    if row.status == "pending" and row.next_attempt_at is not None:
+        out["nextAttemptTime"] = wire_time(row.next_attempt_at)
+    if row.delivered_at is not None:
+        out["deliveredTime"] = wire_time(row.delivered_at)
+    return out
+
+
+def registration_log(
+    conn: Connection, partner_id: str, registration_id: str, event_id: str | None
+) -> dict[str, Any]:
+    """A registration's attempts, newest first (of one event when ``event_id`` is given)."""
+    row = subscriptions.get(conn, partner_id, registration_id)
+    query = select(webhook_attempts).where(_a.subscription_id == row.id)
+    if event_id is not None:
+        query = query.where(_a.event_id == event_id)
+    rows = conn.execute(query.order_by(_a.pk.desc()).limit(MAX_ITEMS)).all()
+    items = [attempt_resource(r) for r in rows]
+    return {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
+
+
+def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
+    """One event of the partner: its payload, its deliveries and their attempts."""
+    found = conn.execute(
+        select(webhook_events).where(
+            webhook_events.c.id == event_id, webhook_events.c.partner_id == partner_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"Webhook event {event_id[:80]!r} was not found.")
+    deliveries = conn.execute(
+        select(webhook_deliveries).where(_d.event_id == found.id).order_by(_d.pk)
+    ).all()
+    attempts = conn.execute(
+        select(webhook_attempts).where(_a.event_id == found.id).order_by(_a.pk)
+    ).all()
+    return {
+        "id": found.id,
+        "type": found.event_type,
+        "createdTime": wire_time(found.created_at),
+        "payload": orjson.loads(found.payload),
+        "deliveries": [delivery_resource(d) for d in deliveries],
+        "attempts": [attempt_resource(a) for a in attempts],
+        "attributes": {"objectType": "WebhookEvent"},
+    }
+
+
+def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime) -> int:
+    """Send an event again to each of its active registrations; how many were queued. The
+    webhook-id stays the event's: a receiver that kept it sees a duplicate."""
+    event(conn, partner_id, event_id)  # 404 unless the partner's
+    return _requeue(conn, now, _d.event_id == event_id, _d.channel == subscriptions.HTTP)
+
+
+def replay_failed(
+    conn: Connection, partner_id: str, registration_id: str, since: datetime, now: datetime
+) -> int:
+    """Queue again every failed delivery of the registration created since ``since``."""
+    row = subscriptions.get(conn, partner_id, registration_id)
+    if row.status != "active":
+        return 0
+    return _requeue(
+        conn, now, _d.subscription_id == row.id, _d.status == "failed", _d.created_at >= since
+    )
+
+
+def _requeue(conn: Connection, now: datetime, *where: Any) -> int:
+    active = select(webhook_subscriptions.c.id).where(webhook_subscriptions.c.status == "active")
+    result = conn.execute(
+        update(webhook_deliveries)
+        .where(*where, _d.status != "sending", _d.subscription_id.in_(active))
+        .values(status="pending", attempts=0, next_attempt_at=now, delivered_at=None)
+    )
+    return int(result.rowcount)
+
+
+def purge(conn: Connection, before: datetime) -> int:
+    """Forget events created before ``before`` (with their deliveries and attempts), unless
+    a delivery of theirs is still due or in flight; how many events went."""
+    busy = select(_d.event_id).where(_d.status.in_(("pending", "sending")))
+    old = list(
+        conn.execute(
+            select(webhook_events.c.id).where(
+                webhook_events.c.created_at < before, webhook_events.c.id.not_in(busy)
+            )
+        ).scalars()
+    )
+    for first in range(0, len(old), 500):
+        ids = old[first : first + 500]
+        conn.execute(delete(webhook_attempts).where(_a.event_id.in_(ids)))
+        conn.execute(delete(webhook_deliveries).where(_d.event_id.in_(ids)))
+        conn.execute(delete(webhook_events).where(webhook_events.c.id.in_(ids)))
+    return len(old)

@@ -1,0 +1,79 @@
+"""The channel `ztd listen` drains: a listen registration's deliveries, handed out in order
+to whoever polls it, signed with its secret so that they can be forwarded as they are.
+
+A poll also keeps the channel alive (subscriptions.LISTEN_TTL); a CLI that died stops
+polling, and the deliverer removes its registration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ztd.server.errors import InvalidRequest
+from ztd.server.storage.schema import (
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_events,
+    webhook_subscriptions,
+)
+from ztd.server.webhooks import signing, subscriptions
+
+MAX_BATCH = 100
+_d = webhook_deliveries.c
+
+
+def take(
+    conn: Connection, partner_id: str, registration_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The channel's pending events, oldest first, now marked delivered. Each item has the
+    event's ``payload`` (the exact text signed) and the Standard Webhooks ``headers``."""
+    row = subscriptions.get(conn, partner_id, registration_id)
+    if row.channel != subscriptions.LISTEN:
+        raise InvalidRequest("This registration delivers to a URL; only listen ones are polled.")
+    conn.execute(
+        update(webhook_subscriptions)
+        .where(webhook_subscriptions.c.id == row.id)
+        .values(expires_at=now + subscriptions.LISTEN_TTL)
+    )
+    pending = conn.execute(
+        select(_d.pk, _d.event_id, webhook_events.c.payload, webhook_events.c.event_type)
+        .join(webhook_events, webhook_events.c.id == _d.event_id)
+        .where(_d.subscription_id == row.id, _d.status == "pending")
+        .order_by(_d.pk)
+        .limit(MAX_BATCH)
+    ).all()
+    if not pending:
+        return []
+    conn.execute(
+        update(webhook_deliveries)
+        .where(_d.pk.in_([p.pk for p in pending]))
+        .values(status="delivered", delivered_at=now, attempts=_d.attempts + 1)
+    )
+    conn.execute(
+        insert(webhook_attempts),
+        [
+            {
+                "delivery_pk": p.pk,
+                "event_id": p.event_id,
+                "subscription_id": row.id,
+                "partner_id": partner_id,
+                "attempt": 1,
+                "attempted_at": now,
+                "status_code": 200,
+                "latency_ms": 0,
+                "response_excerpt": "handed to ztd listen",
+            }
+            for p in pending
+        ],
+    )
+    secrets = subscriptions.signing_secrets(row, now)
+    return [
+        {
+            "type": p.event_type,
+            "payload": p.payload,
+            "headers": signing.headers(p.event_id, now, p.payload, secrets),
+        }
+        for p in pending
+    ]
