@@ -20,7 +20,7 @@ from ztd.server.emulator import world
 from ztd.server.emulator.cache import ControlCache
 from ztd.server.emulator.journal import Journal, JournalEntry
 from ztd.server.emulator.journal import read as read_journal
-from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec, ThrottleSpec
+from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec, ThrottleSpec, tenant_key
 from ztd.server.emulator.throttle import Throttler
 from ztd.server.errors import InvalidRequest
 from ztd.server.storage.database import Database
@@ -83,8 +83,8 @@ def _add(emulator: Emulator, table: Table, spec: RuleSpec | FaultSpec, **counter
         conn.execute(
             table.insert().values(
                 id=new_id,
-                partner_id=spec.partner_id and spec.partner_id.lower(),
-                customer_id=spec.customer_id and spec.customer_id.lower(),
+                partner_id=spec.partner_id,
+                customer_id=spec.customer_id,
                 spec=spec.model_dump_json(by_alias=True, exclude_none=True),
                 created_at=emulator.clock(),
                 **counters,
@@ -97,9 +97,9 @@ def _add(emulator: Emulator, table: Table, spec: RuleSpec | FaultSpec, **counter
 def _scoped(table: Table, partner_id: str | None, customer_id: str | None) -> list[Any]:
     where = []
     if partner_id is not None:
-        where.append(table.c.partner_id == partner_id.lower())
+        where.append(table.c.partner_id == tenant_key(partner_id))
     if customer_id is not None:
-        where.append(table.c.customer_id == customer_id.lower())
+        where.append(table.c.customer_id == tenant_key(customer_id))
     return where
 
 
@@ -254,8 +254,8 @@ def list_requests(
             limit,
             correlation_id=correlationId,
             request_id=requestId,
-            partner_id=partnerId and partnerId.lower(),
-            customer_id=customerId and customerId.lower(),
+            partner_id=tenant_key(partnerId),
+            customer_id=tenant_key(customerId),
             method=method and method.upper(),
             status=status,
         )

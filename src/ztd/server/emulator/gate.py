@@ -23,7 +23,7 @@ from ztd.server.auth.tokens import InvalidToken, Principal, Role, TokenValidator
 from ztd.server.emulator.cache import REFRESH_SECONDS, StoredFault
 from ztd.server.emulator.control import Emulator
 from ztd.server.emulator.journal import Entry
-from ztd.server.emulator.specs import ThrottleSpec
+from ztd.server.emulator.specs import ThrottleSpec, tenant_key
 from ztd.server.emulator.throttle import Verdict
 from ztd.server.storage.schema import emulator_faults
 
@@ -88,11 +88,11 @@ class EmulatorGate:
             throttling = self.cache.throttling
             if throttling is not None and scope["path"][:4].lower() == "/v1/":
                 verdict = await self._throttle(scope, throttling)
+                if verdict is not None and throttling.rate_limit_headers:
+                    send = _with_rate_limit_headers(send, verdict)  # on 429s too
                 if verdict is not None and not verdict.allowed:
                     await self._answer(scope, receive, send, throttled(verdict.reset_after))
                     return
-                if verdict is not None and throttling.rate_limit_headers:
-                    send = _with_rate_limit_headers(send, verdict)
             fault = await self._fault_for(scope) if self.cache.faults else None
             if fault is not None and fault.spec.latency_ms:
                 await asyncio.sleep(fault.spec.latency_ms / 1000)
@@ -175,11 +175,11 @@ class EmulatorGate:
                 continue
             if spec.path is not None and not fnmatch.fnmatchcase(path, spec.path):
                 continue
-            if spec.customer_id is not None and _customer_of(path) != spec.customer_id.lower():
+            if spec.customer_id is not None and _customer_of(path) != spec.customer_id:
                 continue
             if spec.partner_id is not None:
                 who = principal()
-                if who is None or who.partner_id.lower() != spec.partner_id.lower():
+                if who is None or tenant_key(who.partner_id) != spec.partner_id:
                     continue
             if spec.probability is not None and random.random() >= spec.probability:
                 continue
@@ -281,7 +281,10 @@ def _is_operator(tokens: TokenValidator, scope: Scope) -> bool:
 
 
 def _customer_of(path: str) -> str | None:
+    """The customer a /v1/customers/{id}/... path acts for, spelled as stored (the API reads
+    braced, upper-case and unhyphenated GUIDs as the same customer, so throttling buckets,
+    faults and the journal must too)."""
     parts = path.split("/")  # "", v1, customers, {id}, ...
     if len(parts) > 3 and parts[1] == "v1" and parts[2] == "customers":
-        return parts[3].lower()
+        return tenant_key(parts[3])
     return None

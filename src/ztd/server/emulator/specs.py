@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from ztd.identity import analyze_device, dds
 from ztd.server.emulator.routes import FAULT_ROUTES, route_named
 from ztd.server.errors import shown
+from ztd.server.storage.ids import maybe_guid
+
+
+def tenant_key(value: str | None) -> str | None:
+    """A partner or customer id as the controls store and compare it: the stored GUID
+    spelling when ``value`` is a GUID in any spelling the API reads (case, braces, no
+    hyphens), else ``value`` lower-cased (which then matches nothing)."""
+    if value is None:
+        return None
+    return maybe_guid(value) or value.lower()
+
+
+def _tenant_guid(value: str) -> str:
+    guid = maybe_guid(value)
+    if guid is None:
+        raise ValueError(f"{shown(value)} is no GUID: give a partner or customer id")
+    return guid
+
+
+# A partner or customer id in a control's body: refused unless a GUID, stored canonical, so
+# that a control scoped to a customer applies however a client spells that customer's id.
+TenantId = Annotated[str, AfterValidator(_tenant_guid)]
 
 
 class _Body(BaseModel):
@@ -108,16 +137,16 @@ def dds_error(code_or_name: str) -> dds.DdsError | None:
 
 
 class RuleSpec(_Body):
-    partner_id: str | None = None
-    customer_id: str | None = None
+    partner_id: TenantId | None = None
+    customer_id: TenantId | None = None
     match: Match
     outcome: Outcome
     times: int | None = Field(None, ge=1, description="Devices it decides before it expires")
 
 
 class FaultSpec(_Body):
-    partner_id: str | None = None
-    customer_id: str | None = None
+    partner_id: TenantId | None = None
+    customer_id: TenantId | None = None
     operation_id: str | None = Field(
         None, description='An operationId of the OpenAPI description, e.g. "BatchUploadStatus_Get"'
     )

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import DateTime, LargeBinary
 
+from ztd.server.emulator.specs import TenantId
 from ztd.server.storage.schema import (
     applications,
     batch_jobs,
@@ -65,8 +66,8 @@ TENANT_TABLES = (applications, partner_customers, customers, partners)
 class ResetRequest(BaseModel):
     model_config = {"populate_by_name": True, "extra": "forbid"}
 
-    partner_id: str | None = Field(None, alias="partnerId")
-    customer_id: str | None = Field(None, alias="customerId")
+    partner_id: TenantId | None = Field(None, alias="partnerId")
+    customer_id: TenantId | None = Field(None, alias="customerId")
     keep_tenants: bool = Field(False, alias="keepTenants")
 
 
@@ -126,8 +127,8 @@ def _delete_scope(conn: Connection, request: ResetRequest) -> dict[str, int]:
         return counts
     customer_ids: list[str] = []
     if request.customer_id is not None:
-        customer_ids.append(request.customer_id.lower())
-    partner_id = request.partner_id.lower() if request.partner_id else None
+        customer_ids.append(request.customer_id)
+    partner_id = request.partner_id
     if partner_id is not None and request.customer_id is None:
         customer_ids += conn.execute(
             select(partner_customers.c.customer_id).where(
