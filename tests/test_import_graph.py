@@ -8,6 +8,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.support.imports import imports_anywhere
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -140,5 +142,30 @@ def test_services_import_no_job_kind() -> None:
         if name.startswith("ztd.server.services")
         for imported in imports_anywhere(path)
         if imported.startswith(("ztd.server.jobs.kinds", "ztd.server.jobs.worker"))
+    }
+    assert reaching == set()
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "ztd.server.services",
+        "ztd.server.jobs",
+        "ztd.server.status_reads",
+        "ztd.server.storage",
+        "ztd.server.webhooks",
+    ],
+)
+def test_the_domain_and_below_import_nothing_from_the_http_edge(inner: str) -> None:
+    """Services, the engine, the status reads, storage and webhooks know no HTTP framework
+    layer: the API edge calls them, never the other way round (a read rule or a refusal
+    lives below the edge, and the edge maps it)."""
+    assert any(name.startswith(inner) for name in MODULES), f"no module under {inner}"
+    reaching = {
+        f"{name}: {imported}"
+        for name, path in MODULES.items()
+        if name.startswith(inner)
+        for imported in imports_anywhere(path)
+        if imported.startswith(("ztd.server.api", "ztd.server.console", "ztd.server.app"))
     }
     assert reaching == set()
