@@ -108,14 +108,15 @@ def api_schema(target: Target) -> Any:
     return schema
 
 
-# One stateful run per family of linked operations: in one run over the whole document the
-# (derandomized) scenarios would spend their steps on whichever family comes first.
+# One stateful run per family of linked operations: over a wider set of operations the
+# scenarios may spend every step elsewhere (customers, policies) and never start a chain.
 @pytest.mark.parametrize(
     ("area", "reached_step"),
     [
-        ("/v1/", ("POST " + CREATE, 202)),
+        (r"/v1/customers/\{customer_id\}/(deviceBatches|batchJobStatus)", ("POST " + CREATE, 202)),
         ("/webhooks/", ("POST /webhooks/v1/registration", 201)),
     ],
+    ids=["device batches", "webhook registrations"],
 )
 def test_the_contract_holds_over_linked_calls(
     api_schema: Any, target: Target, area: str, reached_step: tuple[str, int]
@@ -161,7 +162,7 @@ def test_the_contract_holds_over_linked_calls(
     # particular one is required.)
     assert reached_step in reached, sorted(reached)
     assert any(label != reached_step[0] for label, _s in reached), sorted(reached)
-    if area == "/v1/":
+    if area.startswith("/v1/"):
         assert any(label.endswith("/batchJobStatus/{tracking_id}") for label, _s in reached)
 
 
