@@ -4,6 +4,7 @@ files, the real `ztd` app; one real `ztd worker` process for the start-up line."
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -18,6 +19,17 @@ from tests.support.postgres import pg_admin, throwaway_database
 from ztd.cli.main import build
 
 PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`ztd worker` points the root logger at its stderr, which CliRunner closes after the
+    command: later tests in this process would log into a closed file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def run(
