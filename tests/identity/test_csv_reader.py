@@ -222,26 +222,30 @@ def test_duplicate_product_keys() -> None:
     assert "line 2" in dup[0].message
 
 
+OTHER_PKID = "3305404496774"
+
+
 def test_row_warnings() -> None:
     text = _lines(
         INTUNE,
         f"{VM.serial},00329-00000-0003-AA606,{VM.hardware_hash},",
-        f"WRONG,{D2.pkid}9,{D2.hardware_hash}",
+        f"WRONG,{OTHER_PKID},{D2.hardware_hash}",
+        f",{D3.pkid}9,{D3.hardware_hash}",  # 14 digits: not a PKID, the hash identifies
     )
     result = read_devices(text.encode())
     assert _diags(result) == [
         (2, "warning", "pid-not-pkid"),
         (2, "warning", "missing-disk-serial"),
-        (3, "warning", "unusual-product-key"),
         (3, "warning", "serial-mismatch"),
         (3, "warning", "pkid-mismatch"),
+        (4, "warning", "product-key-not-pkid"),
     ]
     columns = [d.column for d in result.diagnostics]
     assert columns == [
         "Windows Product ID",
         "Hardware Hash",
-        "Windows Product ID",
         "Device Serial Number",
+        "Windows Product ID",
         "Windows Product ID",
     ]
 

@@ -1,4 +1,5 @@
-"""Product key column rules: PKID canonical, license keys refused, PIDs kept with a warning."""
+"""Product key column rules: PKID canonical, license keys refused, PIDs kept with a warning,
+anything else refused (it names no machine)."""
 
 from __future__ import annotations
 
@@ -46,17 +47,32 @@ def test_separated_pkid_is_normalized() -> None:
     assert c.key == "3305404496774" and [w.code for w in c.warnings] == ["pkid-reformatted"]
 
 
-@pytest.mark.parametrize("value", ["N/A", "12345", "abc-def"])
-def test_anything_else_is_kept_with_a_warning(value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "shape"),
+    [
+        ("123", "3 digits"),
+        ("123456789012", "12 digits"),
+        ("12345678901234", "14 digits"),
+        ("1234 5678 9012", "12 digits"),  # separated, but still one digit short
+        ("12345678901234567890123", "23 digits"),
+        ("N/A", "not 13 ASCII digits"),
+        ("abc-def", "not 13 ASCII digits"),
+        ("123456789012A", "not 13 ASCII digits"),
+        ("12345 6789O123", "not 13 ASCII digits"),  # letter O for a zero
+        ("a" * 64, "not 13 ASCII digits"),
+    ],
+)
+def test_anything_else_is_refused(value: str, shape: str) -> None:
+    """A value that is neither a PKID nor a PID names no machine: refused, saying why."""
     c = check_product_key(value)
-    assert c.key == value and c.error is None
-    assert [w.code for w in c.warnings] == ["unusual-product-key"]
+    assert c.key is None and c.warnings == ()
+    assert c.error is not None and c.error.code == "product-key-not-pkid"
+    assert f"is {shape}; a product key id (PKID) is 13 digits" in c.error.message
 
 
 def test_overlong_value_is_refused() -> None:
     c = check_product_key("0" * 65)
     assert c.key is None and c.error is not None and c.error.code == "product-key-too-long"
-    assert check_product_key("a" * 64).key == "a" * 64
 
 
 def test_only_ascii_digits_make_a_pkid() -> None:
@@ -64,5 +80,6 @@ def test_only_ascii_digits_make_a_pkid() -> None:
     arabic_indic = "".join(chr(0x0660 + int(c)) for c in "1234567890123")
     for lookalike in (fullwidth, arabic_indic):
         assert not is_pkid(lookalike)
-        assert check_product_key(lookalike).warnings  # kept as given, with a warning
+        refused = check_product_key(lookalike).error
+        assert refused is not None and refused.code == "product-key-not-pkid"
     assert is_pkid("1234567890123")

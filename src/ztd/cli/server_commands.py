@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ztd.cli.databases import open_database, upgrade_or_exit
+from ztd.cli.databases import open_database, say_which_database, upgraded_database
 from ztd.cli.output import plural
 from ztd.cli.ports import require_free_port
 from ztd.server.auth.key_encryption import KeyEncryptionError, configured
@@ -24,7 +24,6 @@ from ztd.server.auth.tokens import Role, issue_token
 from ztd.server.clock import utc_now
 from ztd.server.services import tenancy
 from ztd.server.settings import Settings
-from ztd.server.storage import migrate
 from ztd.server.storage.database import Database
 
 err = Console(stderr=True)
@@ -101,9 +100,9 @@ def register(app: typer.Typer) -> None:
 def db_upgrade() -> None:
     """Migrate the database (ZTD_DATABASE_URL, else the SQLite default) to the latest schema."""
     settings = Settings()
-    db = Database(settings.resolved_database_url)
-    upgrade_or_exit(db)
-    err.print(f"database at revision {migrate.current_revision(db)}")
+    db, revision = upgraded_database(settings)
+    db.dispose()
+    err.print(f"database at revision {revision}")
 
 
 def serve(
@@ -130,6 +129,7 @@ def serve(
     if workers > 1:  # first: granian forks this process, so metrics must not exist yet
         shared_metrics_dir()
     settings = Settings()
+    say_which_database(settings)
     db = open_database(settings)
     check_key_store(settings, db)
     processes = plural(workers, "process", "processes")
@@ -196,6 +196,7 @@ def worker(
 
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level)
+    say_which_database(settings)
     db = open_database(settings)
     tracing.setup([db.write_engine, db.read_engine])  # OTEL_* variables, ztd[otel]
     job_worker = Worker(db, settings)

@@ -100,7 +100,7 @@ _CODE_FIELD: Final[dict[str, Field]] = {
     "license-key": "product_key",
     "pid-not-pkid": "product_key",
     "pkid-reformatted": "product_key",
-    "unusual-product-key": "product_key",
+    "product-key-not-pkid": "product_key",
     "pkid-mismatch": "product_key",
 }
 

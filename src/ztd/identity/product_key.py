@@ -9,8 +9,9 @@ Three different things arrive in this column:
 * a Product ID (PID) such as 00329-00000-0003-AA606. Partner Center's own samples use this
   shape, so it is kept as given, with a warning.
 
-Anything else is kept as given with a warning: Partner Center's documentation is inconsistent
-about the accepted forms, and refusing would turn a questionable key into a lost device.
+Anything else (a key of 3, 12 or 14 digits, "N/A", letters) is refused: it names no machine,
+so a device sent with only it is unidentified (DDS 803) on upload and in `ztd csv check` alike,
+and a device with a hash or serial + manufacturer + model keeps those, with a warning.
 """
 
 from __future__ import annotations
@@ -118,13 +119,14 @@ def check_product_key(value: str | None) -> ProductKeyCheck:
             ),
             (),
         )
-    return ProductKeyCheck(
-        v,
-        None,
-        (
-            Diagnostic(
-                "unusual-product-key",
-                f"product key {v!r} is not a 13-digit product key id (PKID); it is kept as given",
-            ),
-        ),
+    return ProductKeyCheck(None, _not_a_pkid(v), ())
+
+
+def _not_a_pkid(v: str) -> Diagnostic:
+    digits = v.replace(" ", "").replace("-", "")
+    ascii_digits = digits.isascii() and digits.isdigit()
+    shape = f"{len(digits)} digits" if ascii_digits else "not 13 ASCII digits"
+    return Diagnostic(
+        "product-key-not-pkid",
+        f"product key {v!r} is {shape}; a product key id (PKID) is 13 digits",
     )

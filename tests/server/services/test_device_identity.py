@@ -151,6 +151,37 @@ def test_open_mode_registers_unknown_pkids_and_tuples(client: TestClient, world:
     assert tuple_device["status"] == "finished"
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["123", "123456789012", "12345678901234", "1234 5678 9012", "N/A", "12345ABCDE123", "1 2 3"],
+)
+def test_open_mode_refuses_a_product_key_that_is_not_a_pkid(
+    client: TestClient, world: World, key: str
+) -> None:
+    """The upload and `ztd csv check` judge a product key by one rule: a device sent with
+    only a value that is not 13 digits (nor a Product ID) is unidentified, 803, in both."""
+    device = _only_status(client, world, world.customer, world.token, [{"productKey": key}])
+    assert (device["status"], device["errorCode"], device["errorDescription"]) == (
+        "finished_with_errors",
+        "803",
+        "MissingZtdSerialNumberAndProductKey",
+    )
+    assert not device.get("deviceId")
+    checked = read_devices(
+        f"Device Serial Number,Windows Product ID,Hardware Hash\n,{key},\n".encode()
+    )
+    assert [(d.severity, d.code) for d in checked.diagnostics] == [
+        ("error", "MissingZtdSerialNumberAndProductKey")
+    ]
+
+
+def test_spaced_pkid_still_registers(client: TestClient, world: World) -> None:
+    device = _only_status(
+        client, world, world.customer, world.token, [{"productKey": " 3305 4044 96775 "}]
+    )
+    assert device["status"] == "finished" and device["deviceId"]
+
+
 def test_real_exports_register_through_an_upload(client: TestClient, world: World) -> None:
     if not FIXTURES.exists():
         if IN_CI:
