@@ -40,6 +40,10 @@ def run(
     else:
         monkeypatch.setenv("ZTD_DATABASE_URL", url)
     monkeypatch.setenv("ZTD_DATA_DIR", str(data_dir))
+    # `ztd serve` sets variables for the server processes it starts (the metrics'
+    # multiprocess directory, the embedded worker's switch); run in this process, they would
+    # change every later test's metrics. The command gets its own copy of the environment.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
     result = CliRunner().invoke(build(["ztd", *argv]), list(argv))
     return result.exit_code, result.stderr
 
