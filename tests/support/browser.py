@@ -66,4 +66,19 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[tuple[object, Pat
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "") -> T:
-    return wait_until(check, timeout, 0.05, what)  # type: ignore[return-value]
+    """``check()`` once it is truthy. A page that htmx or a form submission replaces while
+    ``check`` reads it (a stale element, a node no longer in the document) is "not yet",
+    like a falsy answer: the next look reads the new page."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def settled() -> T | None:
+        try:
+            return check()
+        except StaleElementReferenceException:
+            return None
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return None
+            raise
+
+    return wait_until(settled, timeout, 0.05, what)  # type: ignore[return-value]
