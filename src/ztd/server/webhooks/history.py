@@ -67,6 +67,50 @@ def registration_log(
     return {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
 
 
+def deliveries_page(
+    conn: Connection,
+    partner_id: str,
+    registration_id: str,
+    *,
+    before: int | None = None,
+    size: int = 20,
+) -> dict[str, Any]:
+    """One page of a registration's deliveries, newest first, each with its event's type
+    and time and every attempt (oldest first): ``{"items": [...], "next": pk | None}``,
+    where ``next`` is the ``before`` of the following page (None on the last). Another
+    partner's registration raises NotFound, as a missing one."""
+    row = subscriptions.get(conn, partner_id, registration_id)
+    query = (
+        select(
+            webhook_deliveries,
+            webhook_events.c.event_type,
+            webhook_events.c.created_at.label("event_created_at"),
+        )
+        .join(webhook_events, webhook_events.c.id == _d.event_id)
+        .where(_d.subscription_id == row.id)
+    )
+    if before is not None:
+        query = query.where(_d.pk < before)
+    rows = conn.execute(query.order_by(_d.pk.desc()).limit(size + 1)).all()
+    shown = rows[:size]
+    attempts: dict[int, list[dict[str, Any]]] = {d.pk: [] for d in shown}
+    if shown:
+        for attempt in conn.execute(
+            select(webhook_attempts).where(_a.delivery_pk.in_(list(attempts))).order_by(_a.pk)
+        ):
+            attempts[attempt.delivery_pk].append(attempt_resource(attempt))
+    items = [
+        {
+            **delivery_resource(d),
+            "type": d.event_type,
+            "createdTime": wire_time(d.event_created_at),
+            "attemptLog": attempts[d.pk],
+        }
+        for d in shown
+    ]
+    return {"items": items, "next": shown[-1].pk if len(rows) > size else None}
+
+
 def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
     """One event of the partner: its payload, its deliveries and their attempts."""
     found = conn.execute(
