@@ -112,6 +112,7 @@ class NavLink:
 # The main navigation; a new page group adds its link here.
 NAV = (
     NavLink("Customers", "/console/customers", operator=False),
+    NavLink("Webhooks", "/console/webhooks", operator=False),
     NavLink("Overview", "/console/operator", operator=True),
     NavLink("Queue", "/console/operator/queue", operator=True),
     NavLink("Requests", "/console/operator/requests", operator=True),

@@ -13,6 +13,7 @@ from ztd.server.console import (
     job_pages,
     operator_pages,
     sign_in_pages,
+    webhook_pages,
 )
 from ztd.server.console.api_calls import Api
 from ztd.server.console.guard import Missing, page
@@ -22,6 +23,7 @@ PAGE_GROUPS = (
     sign_in_pages.router,
     customer_pages.router,  # a partner's: customers, batches, devices, policies
     job_pages.router,  # a partner's: upload, job progress and failures
+    webhook_pages.router,  # a partner's: webhook registrations and their delivery log
     operator_pages.router,  # operators': partners and customers, the queue, requests
     emulator_pages.router,  # operators': rules, faults, throttling
 )
