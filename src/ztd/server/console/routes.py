@@ -1,6 +1,6 @@
 """The console's router: its page groups under /console, each a module of its own, and the
-console's own 404 page last (a catch-all). A new page group (webhook subscriptions and
-their deliveries, say) adds its router to PAGE_GROUPS and its link to ``pages.NAV``."""
+console's own 404 page last (a catch-all). A new page group (as webhook_pages was) adds its
+router to PAGE_GROUPS and its link to ``pages.NAV``."""
 
 from __future__ import annotations
 
