@@ -1,82 +1,31 @@
 """``poller.wait(via_events=True)``: waiting on the job's completion event over a temporary
 listen channel instead of polling its status. The sync SDK against the real app in-process,
-in real time (the server's long poll runs on the real clock), with the jobs run by the test's
-worker when the test says: ``finish_in(worker, seconds)`` is a job of that many seconds.
+in real time (the server's long poll runs on the real clock), with the jobs run by the
+test's worker when the test says: ``finish_in(seconds, worker.run_until_idle)`` is a job of
+that many seconds.
 Every request the SDK sends is recorded by an httpx event hook on the app's client."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.support.fake_time import FakeTime
 from tests.support.sdk import devices
+from tests.support.sdk_requests import REG, Sent, channels, finish_in
 from tests.support.world import World, make_token
 from ztd.client import BatchUploadPoller, PartnerClient, PollingTimeoutError, _job_events
 from ztd.server.auth.tokens import Role
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
-from ztd.server.storage.schema import webhook_deliveries, webhook_subscriptions
+from ztd.server.storage.schema import webhook_deliveries
 from ztd.server.webhooks import subscriptions
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
-
-REG = "/webhooks/v1/registration"
-
-
-class Sent:
-    """The requests the SDK sent, by kind."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def record(self, request: httpx.Request) -> None:
-        self.requests.append(request)
-
-    async def record_async(self, request: httpx.Request) -> None:
-        self.requests.append(request)
-
-    def status_reads(self) -> int:
-        return sum(1 for r in self.requests if "/batchJobStatus/" in r.url.path)
-
-    def long_polls(self) -> int:
-        return sum(1 for r in self.requests if r.url.path.endswith("/listen"))
-
-    def kinds(self) -> list[str]:
-        """e.g. ["POST registration", "GET status", "GET listen", "DELETE registration"]."""
-        out = []
-        for r in self.requests:
-            path = r.url.path
-            what = (
-                "status"
-                if "/batchJobStatus/" in path
-                else "listen"
-                if path.endswith("/listen")
-                else "registration"
-                if path.startswith(REG)
-                else path
-            )
-            out.append(f"{r.method} {what}")
-        return out
-
-
-def channels(db: Database) -> list[str]:
-    """The webhook registrations on the server (listen channels included)."""
-    with db.read() as conn:
-        return list(conn.execute(select(webhook_subscriptions.c.id)).scalars())
-
-
-def finish_in(seconds: float, work: Callable[[], object]) -> threading.Timer:
-    """A job that takes ``seconds``: the worker runs it then, in another thread."""
-    timer = threading.Timer(seconds, work)
-    timer.start()
-    return timer
 
 
 @pytest.fixture

@@ -116,18 +116,20 @@ class AsyncBatchUploadPoller:
         ``devicepolicy.job.completed`` event instead: it opens a temporary listen channel
         for the partner (what `ztd listen` uses; the token must be allowed to write), reads
         the status once (the job may have finished before the channel opened), long-polls
-        the channel until the event of this tracking id comes, then reads the status once
-        more: two status reads however long the job takes (the second at the timeout if
-        the event has not come by then, as polling reads once more then). The channel is removed when the wait ends, however it ends
-        (timeout, error, KeyboardInterrupt, cancellation); should that fail, the server
-        removes it a minute after its last poll. The partner's other events on it are
-        dropped; other partners' never reach it. Timeout, ``on_update`` and outage rules
-        are the polling ones. It falls back to polling, for the whole wait, when the
-        channel cannot be opened: a service without the webhook API (404) or whose answer
-        is not a listen registration, a token that may only read (403), the partner's 20
-        registrations all taken (409), or any other failure to open one (logged on the
-        ``ztd.client`` logger); and for the rest of the wait when the channel disappears
-        under it (404: the service was away longer than the channel's minute)."""
+        the channel (25 s at a time) until the event of this tracking id comes, then reads
+        the status once more: two status reads however long the job runs (the second at
+        the timeout if the event has not come by then: polling reads once more then too).
+        The channel is removed when the wait ends, however it ends (timeout, error,
+        KeyboardInterrupt, cancellation); should that fail, the server removes it a minute
+        after its last poll. The partner's other events on it are dropped; other partners'
+        never reach it. Timeout, ``on_update`` and outage rules are the polling ones.
+
+        It falls back to polling, for the whole wait, when no channel can be opened: a
+        service without the webhook API (404) or whose answer is not a listen
+        registration, a token that may only read (403), the partner's 20 registrations
+        all taken (409), or any other failure to open one (logged on the ``ztd.client``
+        logger); and for the rest of the wait when the channel disappears under it (404:
+        the service was away for longer than the channel's minute)."""
         deadline = math.inf if timeout is None else self._pipeline.clock() + timeout
         if via_events and not is_terminal(self._last):
             channel = await self._open_channel()
