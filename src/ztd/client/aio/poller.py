@@ -109,8 +109,9 @@ class AsyncBatchUploadPoller:
         could not ride out) does not end the wait, for up to ``Outage.MAX_SECONDS`` (300) in
         a row; the job runs on regardless.
 
-        By default the status is polled: after 1 s, 2 s, 4 s, then every 5 s (or as
-        ``Retry-After`` says), so a job of N seconds costs about N/5 status reads.
+        By default the status is polled, as often as ``Retry-After`` says (at most a minute
+        apart; ztd says 1 s while a job runs), else after 1 s, 2 s, 4 s, then every 5 s: a
+        job of N seconds costs N/5 to N status reads.
 
         ``via_events=True`` waits on the job's ``devicebatch.job.completed`` /
         ``devicepolicy.job.completed`` event instead: it opens a temporary listen channel
