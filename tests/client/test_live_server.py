@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.support.fake_time import FakeTime
 from tests.support.live_server import free_port, live_server
 from tests.support.sdk import devices
+from tests.support.sdk_requests import Sent, channels
 from tests.support.world import World
 from ztd.client import (
     ClientCredentials,
@@ -42,6 +44,37 @@ def test_sync_upload_and_status_over_http(base_url: str, world: World) -> None:
         again = customer.batch_upload_status.by_id(poller.tracking_id).get()
         assert again == details
         assert len(customer.device_batches.by_id("live").devices.get().items) == 60
+
+
+def test_waiting_on_the_completion_event_over_http(
+    base_url: str, world: World, db: Database
+) -> None:
+    sent = Sent()
+    http = httpx.Client(timeout=60, event_hooks={"request": [sent.record]})
+    with http, PartnerClient(base_url, token=world.token, http_client=http) as partner:
+        customer = partner.customers.by_id(world.customer)
+        poller = customer.device_batches.create(batch_id="events", devices=devices(*range(300)))
+        sent.requests.clear()
+        details = poller.result(timeout=60, via_events=True)
+        kinds = sent.kinds()
+        assert details == customer.batch_upload_status.by_id(poller.tracking_id).get()
+    assert details.status is DeviceUploadStatusType.FINISHED and len(details.devices_status) == 300
+    assert kinds[0] == "POST registration" and kinds[-1] == "DELETE registration"
+    # One read after the channel opened; one after the event, unless that one saw it done.
+    assert kinds.count("GET status") == 2 or kinds.count("GET listen") == 0
+    assert channels(db) == []
+
+
+@pytest.mark.anyio
+async def test_async_waiting_on_the_completion_event_over_http(
+    base_url: str, world: World, db: Database
+) -> None:
+    async with aio.PartnerClient(base_url, token=world.token) as partner:
+        customer = partner.customers.by_id(world.customer)
+        poller = await customer.device_batches.create(batch_id="events", devices=devices(1, 2))
+        details = await poller.result(timeout=30, via_events=True)
+    assert details.status is DeviceUploadStatusType.FINISHED
+    assert channels(db) == []
 
 
 @pytest.mark.anyio

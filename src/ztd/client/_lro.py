@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from ztd.client.errors import PollingTimeoutError, UnexpectedResponseError
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 __all__ = [
+    "Outage",
     "PollBackoff",
     "StatusLocation",
     "decode_continuation_token",
@@ -111,6 +113,29 @@ class PollBackoff:
         delay = self._next
         self._next = min(self._next * 2, self._ceiling)
         return delay
+
+
+class Outage:
+    """How long the service has failed in a row while a wait goes on (no answer, or its own
+    trouble: what the pipeline's own retries could not ride out). A wait rides out a restart
+    or overload of up to MAX_SECONDS; the job runs on regardless."""
+
+    MAX_SECONDS = 300.0
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._since: float | None = None
+
+    def too_long(self) -> bool:
+        """Count one more failure; True once they have gone on for over MAX_SECONDS."""
+        now = self._clock()
+        if self._since is None:
+            self._since = now
+        return now - self._since > self.MAX_SECONDS
+
+    def over(self) -> None:
+        """The service answered."""
+        self._since = None
 
 
 def is_terminal(details: BatchUploadDetails | None) -> bool:

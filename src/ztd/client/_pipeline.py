@@ -55,6 +55,7 @@ class Pipeline(PipelineBase):
                     self.url(request),
                     content=content,
                     headers=headers,
+                    timeout=self.timeout(request),
                 )
             except httpx.TransportError as exc:
                 delay = self.retry.after_error(attempt, exc)

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 
-from ztd.client._request import ApiRequest
+from ztd.client._request import API_ROOT, ApiRequest
 from ztd.client.errors import error_from_response
 from ztd.client.retry import RetryPolicy, parse_retry_after
 
@@ -21,7 +21,7 @@ def _sdk_version() -> str:
         return "0"
 
 
-API_VERSION_PREFIX = "/v1"
+API_VERSION_PREFIX = API_ROOT
 USER_AGENT = f"ztd-python/{_sdk_version()} httpx/{httpx.__version__}"
 CLIENT_NAME = "ztd Python SDK"
 
@@ -59,7 +59,11 @@ class PipelineBase:
         self.application_name = application_name
 
     def url(self, request: ApiRequest) -> str:
-        return self.base_url + API_VERSION_PREFIX + request.path
+        return self.base_url + request.root + request.path
+
+    def timeout(self, request: ApiRequest) -> float | httpx._client.UseClientDefault:
+        """The request's own timeout (a long poll), else the HTTP client's."""
+        return httpx.USE_CLIENT_DEFAULT if request.timeout is None else request.timeout
 
     def headers(self, request: ApiRequest, ids: CallIds, token: str) -> dict[str, str]:
         headers = {

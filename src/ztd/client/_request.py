@@ -14,7 +14,10 @@ from pydantic import BaseModel, ValidationError
 from ztd.client.errors import UnexpectedResponseError
 from ztd.wire import ResourceCollection, WireModel
 
-__all__ = ["ApiRequest", "parse_collection", "parse_model", "segment"]
+__all__ = ["API_ROOT", "WEBHOOKS_ROOT", "ApiRequest", "parse_collection", "parse_model", "segment"]
+
+API_ROOT = "/v1"  # device deployment: /v1/customers/...
+WEBHOOKS_ROOT = "/webhooks/v1"  # the webhook API: /webhooks/v1/registration...
 
 M = TypeVar("M", bound=WireModel)
 W = TypeVar("W", bound=BaseModel)
@@ -23,11 +26,14 @@ W = TypeVar("W", bound=BaseModel)
 @dataclass(frozen=True)
 class ApiRequest:
     method: str
-    path: str  # under /v1, e.g. "/customers/{cid}/deviceBatches"
+    path: str  # under root, e.g. "/customers/{cid}/deviceBatches"
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     # Fixed by the caller to make a write idempotent across processes; else one per call.
     request_id: str | None = None
+    root: str = API_ROOT  # the API the path is in: API_ROOT or WEBHOOKS_ROOT
+    # Seconds this call may take, where the client's default is too short (a long poll).
+    timeout: float | None = None
 
 
 def segment(value: str, what: str) -> str:

@@ -57,6 +57,7 @@ class AsyncPipeline(PipelineBase):
                     self.url(request),
                     content=content,
                     headers=headers,
+                    timeout=self.timeout(request),
                 )
             except httpx.TransportError as exc:
                 delay = self.retry.after_error(attempt, exc)

@@ -8,17 +8,27 @@ Edit the async one.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 from collections.abc import Callable
 
+from ztd.client import _job_events
 from ztd.client._lro import (
+    Outage,
     PollBackoff,
     StatusLocation,
     is_terminal,
     timeout_error,
 )
 from ztd.client._request import parse_model
-from ztd.client.errors import ServerError, ServiceRequestError, ThrottledError
+from ztd.client.errors import (
+    NotFoundError,
+    PartnerError,
+    ServerError,
+    ServiceRequestError,
+    ThrottledError,
+)
 from ztd.client.retry import parse_retry_after
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
@@ -29,14 +39,15 @@ __all__ = ["AsyncBatchUploadPoller"]
 ProgressCallback = Callable[[BatchUploadDetails], None]
 # No answer, or the service's own trouble: worth another look later while waiting.
 TRANSIENT_POLL_ERRORS = (ServiceRequestError, ServerError, ThrottledError)
-MAX_OUTAGE_SECONDS = 300.0
+log = logging.getLogger("ztd.client")
 
 
 class AsyncBatchUploadPoller:
     """Tracks one batch job (an upload or a policy update).
 
     ``status()`` and ``done()`` read the status once (no read after the job finished);
-    ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``.
+    ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``, or with
+    ``via_events=True`` wait on the job's completion event instead (two status reads).
     A job started elsewhere (another process, an earlier run) is resumed from its
     ``continuation_token()`` by the client: ``client.poller_from_continuation_token(token)``
     (the poller knows only the pipeline it polls through, not the client).
@@ -86,31 +97,61 @@ class AsyncBatchUploadPoller:
         return is_terminal(self._last)
 
     async def wait(
-        self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
+        self,
+        timeout: float | None = None,
+        *,
+        on_update: ProgressCallback | None = None,
+        via_events: bool = False,
     ) -> None:
-        """Poll until the job finishes; PollingTimeoutError (with the last status) after
+        """Wait until the job finishes; PollingTimeoutError (with the last status) after
         ``timeout`` seconds. ``on_update`` is called with every status read. A service that
         does not answer for a while (a restart, overload: what the pipeline's own retries
-        could not ride out) does not end the wait, for up to MAX_OUTAGE_SECONDS in a row;
-        the job runs on regardless."""
+        could not ride out) does not end the wait, for up to ``Outage.MAX_SECONDS`` (300) in
+        a row; the job runs on regardless.
+
+        By default the status is polled, as often as ``Retry-After`` says (at most a minute
+        apart; ztd says 1 s while a job runs), else after 1 s, 2 s, 4 s, then every 5 s: a
+        job of N seconds costs N/5 to N status reads.
+
+        ``via_events=True`` waits on the job's ``devicebatch.job.completed`` /
+        ``devicepolicy.job.completed`` event instead: it opens a temporary listen channel
+        for the partner (what `ztd listen` uses; the token must be allowed to write), reads
+        the status once (the job may have finished before the channel opened), long-polls
+        the channel (25 s at a time) until the event of this tracking id comes, then reads
+        the status once more: two status reads however long the job runs (the second at
+        the timeout if the event has not come by then: polling reads once more then too).
+        The channel is removed when the wait ends, however it ends (timeout, error,
+        KeyboardInterrupt, cancellation); should that fail, the server removes it a minute
+        after its last poll. The partner's other events on it are dropped; other partners'
+        never reach it. Timeout, ``on_update`` and outage rules are the polling ones.
+
+        It falls back to polling, for the whole wait, when no channel can be opened: a
+        service without the webhook API (404) or whose answer is not a listen
+        registration, a token that may only read (403), the partner's 20 registrations
+        all taken (409), or any other failure to open one (logged on the ``ztd.client``
+        logger); and for the rest of the wait when the channel disappears under it (404:
+        the service was away for longer than the channel's minute)."""
+        deadline = math.inf if timeout is None else self._pipeline.clock() + timeout
+        if via_events and not is_terminal(self._last):
+            channel = await self._open_channel()
+            if channel is not None:
+                try:
+                    if await self._wait_for_event(channel, deadline, timeout, on_update):
+                        return
+                finally:
+                    await self._close_channel(channel)
+        await self._poll_until(deadline, timeout, on_update)
+
+    async def _poll_until(
+        self, deadline: float, timeout: float | None, on_update: ProgressCallback | None
+    ) -> None:
         clock, sleep = self._pipeline.clock, self._pipeline.sleep
-        deadline = math.inf if timeout is None else clock() + timeout
         backoff = PollBackoff()
-        failing_since: float | None = None
+        outage = Outage(clock)
         while True:
             details = self._last
             if not is_terminal(details):
-                try:
-                    details = await self.poll()
-                except TRANSIENT_POLL_ERRORS:
-                    failing_since = clock() if failing_since is None else failing_since
-                    if clock() - failing_since > MAX_OUTAGE_SECONDS:
-                        raise
-                    self._retry_after = None
-                else:
-                    failing_since = None
-                    if on_update is not None:
-                        on_update(details)
+                details = await self._read(outage, on_update)
             elif on_update is not None and details is not None:
                 on_update(details)
             if is_terminal(details):
@@ -120,11 +161,85 @@ class AsyncBatchUploadPoller:
                 raise timeout_error(self._where, self._last, timeout)
             await sleep(min(backoff.next(self._retry_after), remaining))
 
+    async def _wait_for_event(
+        self,
+        channel: str,
+        deadline: float,
+        timeout: float | None,
+        on_update: ProgressCallback | None,
+    ) -> bool:
+        """True once the job finished; False when the channel is gone (poll instead)."""
+        clock, sleep = self._pipeline.clock, self._pipeline.sleep
+        backoff = PollBackoff()
+        outage = Outage(clock)
+        read_now = True  # the job may have finished before the channel opened
+        while True:
+            remaining = deadline - clock()
+            if read_now or remaining <= 0:
+                details = await self._read(outage, on_update)
+                if is_terminal(details):
+                    return True
+                if remaining <= 0:
+                    raise timeout_error(self._where, self._last, timeout)
+                read_now = details is None  # the service failed: read again after a pause
+                if read_now:
+                    await sleep(min(backoff.next(None), remaining))
+                    continue
+            try:
+                response = await self._pipeline.send(_job_events.take_request(channel, remaining))
+            except NotFoundError:
+                log.info("listen channel %s is gone; polling job %s", channel, self.tracking_id)
+                return False
+            except TRANSIENT_POLL_ERRORS:
+                if outage.too_long():
+                    raise
+                await sleep(min(backoff.next(None), max(deadline - clock(), 0.0)))
+                continue
+            outage.over()
+            read_now = _job_events.announces(response, self._where)
+
+    async def _read(
+        self, outage: Outage, on_update: ProgressCallback | None
+    ) -> BatchUploadDetails | None:
+        """The status now, or None when the service failed (for less than an outage)."""
+        try:
+            details = await self.poll()
+        except TRANSIENT_POLL_ERRORS:
+            if outage.too_long():
+                raise
+            self._retry_after = None
+            return None
+        outage.over()
+        if on_update is not None:
+            on_update(details)
+        return details
+
+    async def _open_channel(self) -> str | None:
+        """A new listen channel's id; None when the service will not open one."""
+        try:
+            response = await self._pipeline.send(_job_events.open_request())
+        except PartnerError as exc:
+            log.info("no listen channel (%s); polling job %s", exc, self.tracking_id)
+            return None
+        channel = _job_events.channel_id(response)
+        if channel is None:
+            log.info("no listen channel in the answer; polling job %s", self.tracking_id)
+        return channel
+
+    async def _close_channel(self, channel: str) -> None:
+        with contextlib.suppress(PartnerError):  # the server removes it a minute later anyway
+            await self._pipeline.send(_job_events.close_request(channel))
+
     async def result(
-        self, timeout: float | None = None, *, on_update: ProgressCallback | None = None
+        self,
+        timeout: float | None = None,
+        *,
+        on_update: ProgressCallback | None = None,
+        via_events: bool = False,
     ) -> BatchUploadDetails:
-        """The final BatchUploadDetails (per-device errors are in ``devices_status``)."""
-        await self.wait(timeout, on_update=on_update)
+        """The final BatchUploadDetails (per-device errors are in ``devices_status``);
+        ``wait()`` says what the arguments do."""
+        await self.wait(timeout, on_update=on_update, via_events=via_events)
         assert self._last is not None
         return self._last
 

@@ -1,0 +1,266 @@
+"""``poller.wait(via_events=True)``: waiting on the job's completion event over a temporary
+listen channel instead of polling its status. The sync SDK against the real app in-process,
+in real time (the server's long poll runs on the real clock), with the jobs run by the
+test's worker when the test says: ``finish_in(seconds, worker.run_until_idle)`` is a job of
+that many seconds.
+Every request the SDK sends is recorded by an httpx event hook on the app's client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.support.fake_time import FakeTime
+from tests.support.sdk import devices
+from tests.support.sdk_requests import REG, Sent, channels, finish_in
+from tests.support.world import World, make_token
+from ztd.client import BatchUploadPoller, PartnerClient, PollingTimeoutError, _job_events
+from ztd.server.auth.tokens import Role
+from ztd.server.jobs.worker import Worker
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import webhook_deliveries
+from ztd.server.webhooks import subscriptions
+from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
+
+
+@pytest.fixture
+def sent(client: TestClient) -> Iterator[Sent]:
+    recorder = Sent()
+    client.event_hooks = {"request": [recorder.record], "response": []}
+    yield recorder
+    client.event_hooks = {"request": [], "response": []}
+
+
+@pytest.fixture
+def live(client: TestClient, world: World) -> Iterator[PartnerClient]:
+    """The sync SDK over the in-process app on the real clock."""
+    with PartnerClient("http://testserver", token=world.token, http_client=client) as sdk:
+        yield sdk
+
+
+def upload(partner: PartnerClient, world: World, name: str = "b") -> BatchUploadPoller:
+    return partner.customers.by_id(world.customer).device_batches.create(
+        batch_id=name, devices=devices(1, 2)
+    )
+
+
+def test_a_job_finished_before_the_wait_costs_one_status_read(
+    live: PartnerClient, world: World, worker: Worker, db: Database, sent: Sent
+) -> None:
+    poller = upload(live, world)
+    worker.run_until_idle()
+    sent.requests.clear()
+
+    details = poller.result(timeout=30, via_events=True)
+
+    assert details.status is DeviceUploadStatusType.FINISHED
+    # The read after the channel opened sees it finished: no long poll at all.
+    assert sent.kinds() == ["POST registration", "GET status", "DELETE registration"]
+    assert channels(db) == []
+
+
+def test_a_job_finishing_during_the_wait_costs_two_status_reads_however_long_it_runs(
+    live: PartnerClient,
+    world: World,
+    worker: Worker,
+    db: Database,
+    sent: Sent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Long polls of 0.5 s: a 3 s job spans several, none of which reads the status.
+    monkeypatch.setattr(_job_events, "LONG_POLL_SECONDS", 0.5)
+    poller = upload(live, world)
+    sent.requests.clear()
+    seen: list[DeviceUploadStatusType] = []
+    finish_in(3.0, worker.run_until_idle)
+    started = time.monotonic()
+
+    details = poller.result(timeout=60, via_events=True, on_update=lambda d: seen.append(d.status))
+
+    assert time.monotonic() - started >= 3.0
+    assert details.status is DeviceUploadStatusType.FINISHED and len(details.devices_status) == 2
+    assert (
+        details
+        == live.customers.by_id(world.customer).batch_upload_status.by_id(poller.tracking_id).get()
+    )
+    assert sent.status_reads() == 2 + 1  # the wait's two, and the comparison just above
+    assert sent.long_polls() >= 5
+    assert seen == [DeviceUploadStatusType.QUEUED, DeviceUploadStatusType.FINISHED]
+    assert channels(db) == []
+
+
+def test_polling_the_same_job_reads_its_status_again_and_again(
+    live: PartnerClient, world: World, worker: Worker, sent: Sent
+) -> None:
+    """The comparison: the same 3 s job waited on by polling (1 s, 2 s, 4 s, 5 s ... apart)
+    costs a read per poll; its cost grows with the job's length (see the next test)."""
+    poller = upload(live, world)
+    sent.requests.clear()
+    finish_in(3.0, worker.run_until_idle)
+
+    assert poller.result(timeout=60).status is DeviceUploadStatusType.FINISHED
+
+    assert sent.status_reads() >= 3 and sent.long_polls() == 0
+
+
+def test_polling_a_job_of_a_minute_reads_its_status_again_and_again(
+    client: TestClient, world: World, worker: Worker, fake_time: FakeTime, sent: Sent
+) -> None:
+    """In fake time: the worker runs the job only once 60 s have passed."""
+    fake_time.worker = None
+    start = fake_time.now
+
+    def sleep(seconds: float) -> None:
+        fake_time.sleep(seconds)
+        if fake_time.now - start >= 60:
+            worker.run_until_idle()
+
+    with PartnerClient(
+        "http://testserver",
+        token=world.token,
+        http_client=client,
+        sleep=sleep,
+        clock=fake_time.clock,
+    ) as partner:
+        poller = upload(partner, world)
+        sent.requests.clear()
+        poller.wait(timeout=600)
+
+    assert sent.status_reads() == len(fake_time.sleeps) + 1 >= 15
+
+
+def test_the_timeout_reads_once_more_raises_as_polling_does_and_removes_the_channel(
+    live: PartnerClient, world: World, db: Database, sent: Sent
+) -> None:
+    poller = upload(live, world)  # nobody runs the worker: it stays queued
+    sent.requests.clear()
+    started = time.monotonic()
+
+    with pytest.raises(PollingTimeoutError) as caught:
+        poller.wait(timeout=1.5, via_events=True)
+
+    assert 1.5 <= time.monotonic() - started < 5
+    assert caught.value.tracking_id == poller.tracking_id
+    assert caught.value.last_status is not None
+    assert caught.value.last_status.status is DeviceUploadStatusType.QUEUED
+    assert "did not finish within 1.5 s" in caught.value.message
+    assert sent.status_reads() == 2  # at the start and at the deadline
+    assert sent.kinds()[0] == "POST registration" and sent.kinds()[-1] == "DELETE registration"
+    assert channels(db) == []
+
+
+def test_an_interrupted_wait_removes_its_channel(
+    live: PartnerClient, world: World, db: Database
+) -> None:
+    poller = upload(live, world)
+
+    def interrupt(details: BatchUploadDetails) -> None:
+        assert channels(db) != []  # open while waiting
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        poller.wait(timeout=30, via_events=True, on_update=interrupt)
+    assert channels(db) == []
+
+
+def test_another_partners_job_never_wakes_the_wait(
+    live: PartnerClient, client: TestClient, world: World, worker: Worker, db: Database, sent: Sent
+) -> None:
+    # The other partner listens too, so its job's completion is an event.
+    theirs = client.post(
+        REG,
+        json={"listen": True, "webhookEvents": list(_job_events.JOB_EVENTS)},
+        headers=world.auth(world.other_token),
+    ).json()["id"]
+    with PartnerClient("http://testserver", token=world.other_token, http_client=client) as other:
+        their_job = other.customers.by_id(world.other_customer).device_batches.create(
+            batch_id="theirs", devices=devices(7)
+        )
+    poller = upload(live, world)  # queued after theirs: run_once finishes theirs only
+    sent.requests.clear()
+    finish_in(0.5, worker.run_once)
+
+    with pytest.raises(PollingTimeoutError):
+        poller.wait(timeout=2.0, via_events=True)
+
+    # One long poll lasted the whole wait: nothing woke it.
+    assert sent.long_polls() == 1 and sent.status_reads() == 2
+    assert poller.last_status is not None
+    assert poller.last_status.status is DeviceUploadStatusType.QUEUED
+    assert their_job.status() is DeviceUploadStatusType.FINISHED
+    with db.read() as conn:
+        delivered_to = conn.execute(select(webhook_deliveries.c.subscription_id)).scalars().all()
+    assert delivered_to == [theirs]
+    assert channels(db) == [theirs]
+
+
+def test_a_token_that_may_only_read_falls_back_to_polling(
+    client: TestClient,
+    partner: PartnerClient,
+    world: World,
+    settings: Settings,
+    fake_time: FakeTime,
+    sent: Sent,
+) -> None:
+    poller = upload(partner, world)
+    reader = make_token(settings, world.partner, roles=(Role.SALES_AGENT,))
+    with PartnerClient(
+        "http://testserver",
+        token=reader,
+        http_client=client,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    ) as reading:
+        resumed = reading.poller_from_continuation_token(poller.continuation_token())
+        sent.requests.clear()
+        details = resumed.result(timeout=60, via_events=True)
+
+    assert details.status is DeviceUploadStatusType.FINISHED
+    # 403 for the channel; then the polling wait (fake time: the worker runs at each sleep).
+    assert sent.kinds() == ["POST registration", "GET status", "GET status"]
+    assert fake_time.sleeps == [1.0]
+
+
+def test_a_channel_removed_under_the_wait_falls_back_to_polling(
+    live: PartnerClient, world: World, worker: Worker, db: Database, sent: Sent
+) -> None:
+    poller = upload(live, world)
+    sent.requests.clear()
+
+    def remove_then_finish() -> None:
+        with db.write() as conn:  # as the server does with a channel unpolled for a minute
+            for channel in channels(db):
+                subscriptions.remove(conn, world.partner, channel)
+        worker.run_until_idle()
+
+    finish_in(0.5, remove_then_finish)
+    details = poller.result(timeout=30, via_events=True)
+
+    assert details.status is DeviceUploadStatusType.FINISHED
+    kinds = sent.kinds()
+    assert kinds[:3] == ["POST registration", "GET status", "GET listen"]
+    # The listen poll's 404 ends the event wait (the SDK's DELETE finds nothing); polls follow.
+    gone = kinds.index("DELETE registration")
+    assert kinds[gone - 1] == "GET listen" and set(kinds[gone + 1 :]) == {"GET status"}
+    assert channels(db) == []
+
+
+def test_the_partners_other_jobs_events_are_read_and_dropped(
+    live: PartnerClient, world: World, worker: Worker, sent: Sent
+) -> None:
+    first = upload(live, world, "first")
+    second = upload(live, world, "second")  # queued after the first: run_once ends the first
+    sent.requests.clear()
+    finish_in(0.5, worker.run_once)
+
+    with pytest.raises(PollingTimeoutError):
+        second.wait(timeout=2.0, via_events=True)
+
+    # The first job's event ended one long poll; the wait went on without a status read.
+    assert sent.long_polls() == 2 and sent.status_reads() == 2
+    assert first.status() is DeviceUploadStatusType.FINISHED
