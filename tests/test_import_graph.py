@@ -169,3 +169,18 @@ def test_the_domain_and_below_import_nothing_from_the_http_edge(inner: str) -> N
         if imported.startswith(("ztd.server.api", "ztd.server.console", "ztd.server.app"))
     }
     assert reaching == set()
+
+
+def test_the_server_imports_nothing_from_the_cli() -> None:
+    """The service runs without the command line's modules: what the console shares with it
+    (the device-file reader, the grouping of warnings, an error's remedy) lives in
+    ``ztd.identity``, which both import, so one checker serves both."""
+    assert any(name.startswith("ztd.server.") for name in MODULES), "no server module found"
+    reaching = {
+        f"{name}: {imported}"
+        for name, path in MODULES.items()
+        if name == "ztd.server" or name.startswith("ztd.server.")
+        for imported in imports_anywhere(path)
+        if imported == "ztd.cli" or imported.startswith("ztd.cli.")
+    }
+    assert reaching == set()

@@ -13,10 +13,10 @@ from ztd.cli.failures import (
     BatchLister,
     DeviceLister,
     Holder,
-    Origin,
     failures_of,
     find_holders,
 )
+from ztd.identity.input_file import Origin
 from ztd.wire import BatchUploadDetails, Device, DeviceUploadDetails
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from tests.support.cli import InProcessCli
 from tests.support.real_devices import case
-from ztd.cli.partner_commands import read_input
 from ztd.identity import synthesize_device
+from ztd.identity.input_file import read_input
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
 

@@ -19,9 +19,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ztd.cli.failures import Failure, failures_of, print_failures, remedy_of
+from ztd.cli.failures import Failure, failures_of, print_failures
 from ztd.cli.output import plural
 from ztd.client import BatchUploadPoller, PartnerError, PollingTimeoutError
+from ztd.identity.dds import remedy_of
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 PER_REQUEST = 10_000  # ztd's default limit; a larger request would be refused with a 400

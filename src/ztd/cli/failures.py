@@ -17,21 +17,12 @@ from rich.markup import escape
 
 from ztd.cli.output import plural
 from ztd.identity import dds
+from ztd.identity.input_file import Origin
 from ztd.wire import BatchUploadDetails, Device, DeviceUploadDetails
 
 SHOWN_PER_ERROR = 10  # devices listed under each error; the rest are counted
 LOOKUP_AT_MOST = 25  # 806s whose holding batch is looked up
 SCAN_AT_MOST = 100_000  # devices read (100 a page) before the lookup gives up
-
-
-@dataclass(frozen=True)
-class Origin:
-    """What the command knows locally about one device it sent."""
-
-    where: str  # "line 7" (CSV) or "device 3" (JSON)
-    serial: str | None = None
-    manufacturer: str | None = None
-    pkid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,12 +118,6 @@ def _same(failure: Failure, device: Device) -> bool:
 # -- printing --------------------------------------------------------------------------------
 
 
-def remedy_of(code: str | None, name: str | None) -> str:
-    by_code = {e.code: e for e in dds.ALL if e.code}
-    known = dds.BY_NAME.get(name or "") or by_code.get(code or "")
-    return known.remedy if known else "Unknown error; see the service's documentation."
-
-
 def print_failures(console: Console, failures: Sequence[Failure], more_hint: str) -> None:
     """Failed devices grouped by error (most frequent first): the error, how many, what to
     do, then its first SHOWN_PER_ERROR devices and a count of the rest (``more_hint`` says
@@ -145,7 +130,7 @@ def print_failures(console: Console, failures: Sequence[Failure], more_hint: str
         title = " ".join(part for part in (code, name) if part) or "unknown error"
         console.print(
             f"[red]{escape(title)}[/]: {plural(len(members), 'device')}. "
-            f"{escape(remedy_of(code, name))}",
+            f"{escape(dds.remedy_of(code, name))}",
             highlight=False,
         )
         for failure in members[:SHOWN_PER_ERROR]:

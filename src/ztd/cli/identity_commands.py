@@ -18,10 +18,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ztd.cli.findings import Finding, print_warnings
+from ztd.cli.findings import print_warnings
 from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, checking, console, plural
 from ztd.identity import records as rt
 from ztd.identity.csv_reader import CsvFormatError, CsvResult, check_devices, read_devices
+from ztd.identity.findings import Finding
 from ztd.identity.hardware_hash import HashDecodeError, iter_records
 from ztd.identity.synthetic import synthesize_device
 from ztd.identity.validation import HashCheck, validate_hash

@@ -1,7 +1,7 @@
 """Device identity: Autopilot hardware hashes, product keys, registration rules and CSV files.
 
 Pure code without I/O (the CSV reader takes bytes). The server calls ``analyze_device`` once per
-device; everything else here supports it, the CLI and the tests.
+device; everything else here supports it, the CLI, the console and the tests.
 """
 
 from ztd.identity.csv_reader import (

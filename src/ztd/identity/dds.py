@@ -95,3 +95,12 @@ ALL: tuple[DdsError, ...] = (
     STORAGE_ERROR,
 )
 BY_NAME: dict[str, DdsError] = {e.name: e for e in ALL}
+
+
+def remedy_of(code: str | None, name: str | None) -> str:
+    """What to do about a device's error, as a status document reports it: ``name`` is its
+    ``errorDescription``, ``code`` its ``errorCode`` (either may be missing; the name is
+    matched first). An error neither matches gets a sentence saying it is unknown."""
+    by_code = {e.code: e for e in ALL if e.code}
+    known = BY_NAME.get(name or "") or by_code.get(code or "")
+    return known.remedy if known else "Unknown error; see the service's documentation."

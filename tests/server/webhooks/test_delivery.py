@@ -4,7 +4,6 @@ schedule (time injected); 410 and days of failure disable the endpoint; rotation
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,8 @@ from sqlalchemy import event, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.support.api import create_batch, hash_device, status_of
-from tests.support.receiver import Receiver, receiver
+from tests.support.receiver import Receiver
+from tests.support.webhooks import REG, Webhooks, subscribe
 from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.clock import utc_now
@@ -23,9 +23,6 @@ from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, webhook_deliveries
 from ztd.server.webhooks import events
-from ztd.server.webhooks.delivery import Deliverer
-
-REG = "/webhooks/v1/registration"
 
 
 class FakeClock:
@@ -39,42 +36,12 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as found:
-        yield found
-
-
-@pytest.fixture
-def loopback(settings: Settings) -> Settings:
-    settings.webhook_allow_private = "loopback"  # the receiver is on 127.0.0.1
-    return settings
-
-
-def register(client: TestClient, world: World, url: str, *names: str) -> dict[str, Any]:
-    response = client.post(
-        REG,
-        json={"webhookUrl": url, "webhookEvents": list(names) or ["devicebatch.job.completed"]},
-        headers=world.auth(),
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    assert body["secret"].startswith("whsec_")
-    return body
-
-
-def upload_and_finish(client: TestClient, world: World, worker: Worker, name: str) -> str:
-    tracking = create_batch(client, world.customer, world.auth(), name, [hash_device(7)])
-    worker.run_until_idle()
-    return tracking
-
-
 def test_an_upload_reaches_the_endpoint_signed_within_a_second_with_the_status_counts(
     db: Database, loopback: Settings, world: World, hook: Receiver
 ) -> None:
     app = create_app(loopback, db=db, embedded_worker=True)
     with TestClient(app) as client:
-        registration = register(client, world, hook.url)
+        registration = subscribe(client, world, hook.url)
         sent = [hash_device(1), hash_device(2), hash_device(1), {"SerialNumber": "ONLY-SERIAL"}]
         tracking = create_batch(client, world.customer, world.auth(), "hooked", sent)
         (got,) = hook.wait_for(1)
@@ -103,19 +70,12 @@ def test_an_upload_reaches_the_endpoint_signed_within_a_second_with_the_status_c
     assert rows == ["delivered"]
 
 
-def test_a_receiver_down_for_three_attempts_gets_the_fourth_on_schedule(
-    client: TestClient,
-    db: Database,
-    loopback: Settings,
-    world: World,
-    worker: Worker,
-    hook: Receiver,
-) -> None:
-    registration = register(client, world, hook.url)
+def test_a_receiver_down_for_three_attempts_gets_the_fourth_on_schedule(webhooks: Webhooks) -> None:
+    registration, hook = webhooks.subscribe(), webhooks.hook
     clock = FakeClock(utc_now())
-    upload_and_finish(client, world, Worker(db, loopback, clock=clock), "retried")
+    webhooks.finish_a_job("retried", worker=Worker(webhooks.db, webhooks.settings, clock=clock))
     hook.script = [500, 503, 599]
-    deliverer = Deliverer(db, loopback, clock=clock)
+    deliverer = webhooks.deliverer(clock)
     # (delay since the previous failure, attempts expected then): 0 s, 5 s, 5 min, 30 min.
     for wait, before in ((0, 0), (5, 0), (300, 0), (1800, 0)):
         clock.advance(seconds=wait - 0.5)
@@ -126,83 +86,62 @@ def test_a_receiver_down_for_three_attempts_gets_the_fourth_on_schedule(
     assert [r.headers["webhook-id"] for r in hook.received] == [
         hook.received[0].headers["webhook-id"]
     ] * 4
-    log = client.get(f"{REG}/{registration['id']}/attempts", headers=world.auth()).json()
-    assert [a["statusCode"] for a in log["items"]] == [200, 599, 503, 500]
-    assert [a["attempt"] for a in log["items"]] == [4, 3, 2, 1]
+    log = webhooks.attempts(registration)
+    assert [a["statusCode"] for a in log] == [200, 599, 503, 500]
+    assert [a["attempt"] for a in log] == [4, 3, 2, 1]
     for got in hook.received:  # each attempt signed at its own time, and verifiable then
         assert got.headers["webhook-timestamp"].isdigit()
 
 
 def test_410_disables_the_endpoint_visibly_and_later_events_are_not_queued(
-    client: TestClient,
-    db: Database,
-    loopback: Settings,
-    world: World,
-    worker: Worker,
-    hook: Receiver,
+    webhooks: Webhooks,
 ) -> None:
-    registration = register(client, world, hook.url)
-    upload_and_finish(client, world, worker, "gone")
-    hook.script = [410]
-    assert Deliverer(db, loopback).deliver_due() == 1
-    shown = client.get(f"{REG}/{registration['id']}", headers=world.auth()).json()
+    registration = webhooks.subscribe()
+    webhooks.finish_a_job("gone")
+    webhooks.hook.script = [410]
+    assert webhooks.deliverer().deliver_due() == 1
+    shown = webhooks.shown(registration)
     assert shown["status"] == "disabled" and "410" in shown["disabledReason"]
-    log = client.get(f"{REG}/{registration['id']}/attempts", headers=world.auth()).json()
-    assert [a["statusCode"] for a in log["items"]] == [410]
-    upload_and_finish(client, world, worker, "after")
-    with db.read() as conn:
+    assert [a["statusCode"] for a in webhooks.attempts(registration)] == [410]
+    webhooks.finish_a_job("after")
+    with webhooks.db.read() as conn:
         assert conn.execute(select(webhook_deliveries.c.status)).scalars().all() == ["failed"]
 
 
-def test_an_endpoint_failing_for_days_is_disabled_with_the_reason(
-    client: TestClient,
-    db: Database,
-    loopback: Settings,
-    world: World,
-    worker: Worker,
-    hook: Receiver,
-) -> None:
-    loopback.webhook_disable_after_days = 1
-    loopback.webhook_retry_seconds = [0, 13 * 3600, 13 * 3600]
-    registration = register(client, world, hook.url)
-    upload_and_finish(client, world, worker, "failing")
-    hook.script = [500, 500, 500]
+def test_an_endpoint_failing_for_days_is_disabled_with_the_reason(webhooks: Webhooks) -> None:
+    webhooks.settings.webhook_disable_after_days = 1
+    webhooks.settings.webhook_retry_seconds = [0, 13 * 3600, 13 * 3600]
+    registration = webhooks.subscribe()
+    webhooks.finish_a_job("failing")
+    webhooks.hook.script = [500, 500, 500]
     clock = FakeClock(utc_now() + timedelta(seconds=1))
-    deliverer = Deliverer(db, loopback, clock=clock)
+    deliverer = webhooks.deliverer(clock)
     assert deliverer.deliver_due() == 1
     clock.advance(hours=13)
     assert deliverer.deliver_due() == 1
-    active = client.get(f"{REG}/{registration['id']}", headers=world.auth()).json()
-    assert active["status"] == "active"  # 13 h of failure: not yet
+    assert webhooks.shown(registration)["status"] == "active"  # 13 h of failure: not yet
     clock.advance(hours=13)
     assert deliverer.deliver_due() == 1
-    shown = client.get(f"{REG}/{registration['id']}", headers=world.auth()).json()
+    shown = webhooks.shown(registration)
     assert shown["status"] == "disabled"
     assert "failed for 1 days" in shown["disabledReason"] and "HTTP 500" in shown["disabledReason"]
 
 
-def test_a_rotated_secret_signs_beside_the_old_one_for_the_overlap_only(
-    client: TestClient,
-    db: Database,
-    loopback: Settings,
-    world: World,
-    worker: Worker,
-    hook: Receiver,
-) -> None:
-    registration = register(client, world, hook.url)
-    rotated = client.post(
+def test_a_rotated_secret_signs_beside_the_old_one_for_the_overlap_only(webhooks: Webhooks) -> None:
+    registration, hook = webhooks.subscribe(), webhooks.hook
+    rotated = webhooks.client.post(
         f"{REG}/{registration['id']}/rotateSecret",
         json={"overlapSeconds": 60},
-        headers=world.auth(),
+        headers=webhooks.world.auth(),
     )
     assert rotated.status_code == 200, rotated.text
     new_secret = rotated.json()["secret"]
     assert new_secret != registration["secret"]
-    upload_and_finish(client, world, worker, "rotated")
-    upload_and_finish(client, world, worker, "rotated-later")
+    webhooks.finish_a_job("rotated")
+    webhooks.finish_a_job("rotated-later")
     clock = FakeClock(utc_now() + timedelta(seconds=1))
-    deliverer = Deliverer(db, loopback, clock=clock)
-    with db.write() as conn:  # the second event becomes due only after the overlap
+    deliverer = webhooks.deliverer(clock)
+    with webhooks.db.write() as conn:  # the second event becomes due only after the overlap
         conn.execute(
             webhook_deliveries.update()
             .where(webhook_deliveries.c.pk == 2)
@@ -223,18 +162,14 @@ def test_a_rotated_secret_signs_beside_the_old_one_for_the_overlap_only(
 
 
 def test_replay_sends_an_event_again_with_its_id_and_failed_ones_since_a_time(
-    client: TestClient,
-    db: Database,
-    loopback: Settings,
-    world: World,
-    worker: Worker,
-    hook: Receiver,
+    webhooks: Webhooks,
 ) -> None:
-    loopback.webhook_retry_seconds = [0]  # one attempt, then failed
-    registration = register(client, world, hook.url)
-    upload_and_finish(client, world, worker, "replayed")
+    client, world, hook = webhooks.client, webhooks.world, webhooks.hook
+    webhooks.settings.webhook_retry_seconds = [0]  # one attempt, then failed
+    registration = webhooks.subscribe()
+    webhooks.finish_a_job("replayed")
     hook.script = [500]
-    deliverer = Deliverer(db, loopback)
+    deliverer = webhooks.deliverer()
     assert deliverer.deliver_due() == 1
     event_id = hook.received[0].headers["webhook-id"]
     shown = client.get(f"/webhooks/v1/events/{event_id}", headers=world.auth()).json()
@@ -254,15 +189,14 @@ def test_replay_sends_an_event_again_with_its_id_and_failed_ones_since_a_time(
     assert [r.body for r in hook.received] == [hook.received[0].body] * 3
 
 
-def test_a_test_event_and_the_event_types(
-    client: TestClient, db: Database, loopback: Settings, world: World, hook: Receiver
-) -> None:
-    registration = register(client, world, hook.url)
+def test_a_test_event_and_the_event_types(webhooks: Webhooks) -> None:
+    client, world, hook = webhooks.client, webhooks.world, webhooks.hook
+    registration = webhooks.subscribe()
     types = client.get(f"{REG}/events", headers=world.auth()).json()
     assert "devicebatch.job.completed" in types and "devicebatch.created" in types
     sent = client.post(f"{REG}/validationEvents", headers=world.auth())
     assert sent.status_code == 200, sent.text
-    assert Deliverer(db, loopback).deliver_due() == 1
+    assert webhooks.deliverer().deliver_due() == 1
     payload = Webhook(registration["secret"]).verify(
         hook.received[0].body, hook.received[0].headers
     )
@@ -270,18 +204,17 @@ def test_a_test_event_and_the_event_types(
     assert payload["data"]["registrationId"] == registration["id"]
 
 
-def test_a_created_batch_is_an_event_with_the_request_correlation_id(
-    client: TestClient, db: Database, loopback: Settings, world: World, hook: Receiver
-) -> None:
-    register(client, world, hook.url, "devicebatch.created")
-    response = client.post(
+def test_a_created_batch_is_an_event_with_the_request_correlation_id(webhooks: Webhooks) -> None:
+    world = webhooks.world
+    webhooks.subscribe("devicebatch.created")
+    response = webhooks.client.post(
         f"/v1/customers/{world.customer}/deviceBatches",
         json={"BatchId": "announced", "Devices": [hash_device(3)]},
         headers={**world.auth(), "MS-CorrelationId": "corr-123"},
     )
     assert response.status_code == 202
-    assert Deliverer(db, loopback).deliver_due() == 1
-    data = __import__("orjson").loads(hook.received[0].body)["data"]
+    assert webhooks.deliverer().deliver_due() == 1
+    data = __import__("orjson").loads(webhooks.hook.received[0].body)["data"]
     assert data["batchId"] == "announced" and data["correlationId"] == "corr-123"
 
 
@@ -291,7 +224,7 @@ def test_a_finished_job_costs_one_query_when_nobody_listens(
 ) -> None:
     if subscribed:  # another partner's subscription changes nothing for this one
         other = World(**{**world.__dict__, "token": world.other_token})
-        register(client, other, "http://127.0.0.1:9/hook")
+        subscribe(client, other, "http://127.0.0.1:9/hook")
     tracking = create_batch(client, world.customer, world.auth(), "quiet", [hash_device(5)])
     statements: list[str] = []
 
@@ -306,16 +239,10 @@ def test_a_finished_job_costs_one_query_when_nobody_listens(
     assert len(statements) == 1
 
 
-def test_a_policy_update_job_is_its_own_event_with_its_counts(
-    client: TestClient,
-    db: Database,
-    loopback: Settings,
-    world: World,
-    worker: Worker,
-    hook: Receiver,
-) -> None:
-    registration = register(client, world, hook.url, "devicepolicy.job.completed")
-    upload_and_finish(client, world, worker, "uploads-are-not-subscribed")
+def test_a_policy_update_job_is_its_own_event_with_its_counts(webhooks: Webhooks) -> None:
+    client, world, hook = webhooks.client, webhooks.world, webhooks.hook
+    registration = webhooks.subscribe("devicepolicy.job.completed")
+    webhooks.finish_a_job("uploads-are-not-subscribed")
     policy = client.post(
         f"/v1/customers/{world.customer}/policies",
         json={"name": "p", "policySettings": ["skip_eula"]},
@@ -332,8 +259,8 @@ def test_a_policy_update_job_is_its_own_event_with_its_counts(
     )
     assert response.status_code == 202, response.text
     tracking = response.headers["Location"].split("/")[4]
-    worker.run_until_idle()
-    assert Deliverer(db, loopback).deliver_due() == 1  # the policy job's only
+    webhooks.worker.run_until_idle()
+    assert webhooks.deliverer().deliver_due() == 1  # the policy job's only
     event = Webhook(registration["secret"]).verify(hook.received[0].body, hook.received[0].headers)
     assert event["type"] == "devicepolicy.job.completed"
     assert event["data"]["trackingId"] == tracking and "batchId" not in event["data"]

@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.support.api import create_batch, hash_device
-from tests.support.receiver import Receiver, receiver
+from tests.support.webhooks import REG, Webhooks
 from tests.support.world import World
-from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
-from ztd.server.storage.database import Database
 from ztd.server.storage.schema import webhook_attempts
 from ztd.server.webhooks import egress
-from ztd.server.webhooks.delivery import Deliverer
 
-REG = "/webhooks/v1/registration"
 PUBLIC = "93.184.216.34"
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as found:
-        yield found
 
 
 @pytest.mark.parametrize(
@@ -112,51 +101,28 @@ def test_registration_refuses_a_host_resolving_to_a_private_address(
 
 
 def test_a_name_rebound_to_loopback_after_registration_is_refused_at_delivery(
-    client: TestClient, db: Database, settings: Settings, world: World, hook: Receiver
+    webhooks: Webhooks,
 ) -> None:
-    settings.webhook_allow_private = "false"
-    port = int(hook.url.rsplit(":", 1)[1].split("/")[0])
-    client.app.state.webhook_resolver = lambda _host, _port: [PUBLIC]  # type: ignore[attr-defined]
-    response = client.post(
-        REG,
-        json={
-            "webhookUrl": f"http://rebind.example.com:{port}/hook",
-            "webhookEvents": ["devicebatch.job.completed"],
-        },
-        headers=world.auth(),
-    )
-    assert response.status_code == 201, response.text
-    create_batch(client, world.customer, world.auth(), "rebound", [hash_device(4)])
-    Worker(db, settings).run_until_idle()
+    webhooks.settings.webhook_allow_private = "false"
+    _subscribe_by_name(webhooks, "rebind.example.com", "/hook", [PUBLIC])
+    webhooks.finish_a_job("rebound", seed=4)
     # The name now answers 127.0.0.1, where the receiver listens: nothing may reach it.
-    deliverer = Deliverer(db, settings, resolver=lambda _host, _port: ["127.0.0.1"])
+    deliverer = webhooks.deliverer(resolver=lambda _host, _port: ["127.0.0.1"])
     assert deliverer.deliver_due() == 1
-    assert hook.received == []
-    with db.read() as conn:
+    assert webhooks.hook.received == []
+    with webhooks.db.read() as conn:
         (attempt,) = conn.execute(select(webhook_attempts)).all()
     assert attempt.status_code is None and "refused" in attempt.error
     assert "127.0.0.1" in attempt.error
 
 
 def test_the_connection_goes_to_the_address_checked_with_the_name_as_host(
-    client: TestClient, db: Database, settings: Settings, world: World, hook: Receiver
+    webhooks: Webhooks,
 ) -> None:
     """Pinning: one resolution per attempt; the request reaches that address, and carries
     the URL's name in Host (a second, different answer is never asked for)."""
-    settings.webhook_allow_private = "loopback"
-    port = int(hook.url.rsplit(":", 1)[1].split("/")[0])
-    client.app.state.webhook_resolver = lambda _host, _port: ["127.0.0.1"]  # type: ignore[attr-defined]
-    response = client.post(
-        REG,
-        json={
-            "webhookUrl": f"http://pinned.example.com:{port}/hook?x=1",
-            "webhookEvents": ["devicebatch.job.completed"],
-        },
-        headers=world.auth(),
-    )
-    assert response.status_code == 201, response.text
-    create_batch(client, world.customer, world.auth(), "pinned", [hash_device(6)])
-    Worker(db, settings).run_until_idle()
+    _subscribe_by_name(webhooks, "pinned.example.com", "/hook?x=1", ["127.0.0.1"])
+    webhooks.finish_a_job("pinned", seed=6)
     answers = iter([["127.0.0.1"], [PUBLIC]])
     lookups: list[str] = []
 
@@ -164,10 +130,19 @@ def test_the_connection_goes_to_the_address_checked_with_the_name_as_host(
         lookups.append(host)
         return next(answers)
 
-    assert Deliverer(db, settings, resolver=resolve).deliver_due() == 1
+    assert webhooks.deliverer(resolver=resolve).deliver_due() == 1
     assert lookups == ["pinned.example.com"]
-    (got,) = hook.received
+    (got,) = webhooks.hook.received
+    port = urlsplit(webhooks.hook.url).port
     assert got.headers["host"] == f"pinned.example.com:{port}" and got.path == "/hook?x=1"
+
+
+def _subscribe_by_name(webhooks: Webhooks, name: str, path: str, resolved: list[str]) -> None:
+    """Subscribe at ``name`` on the receiver's port, the app resolving ``name`` to
+    ``resolved`` when it checks the registration."""
+    port = urlsplit(webhooks.hook.url).port
+    webhooks.client.app.state.webhook_resolver = lambda _host, _port: resolved  # type: ignore[attr-defined]
+    webhooks.subscribe(url=f"http://{name}:{port}{path}")
 
 
 def test_redirects_are_not_followed_and_a_large_answer_is_cut() -> None:

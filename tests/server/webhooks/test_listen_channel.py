@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.support.api import create_batch, hash_device
+from tests.support.webhooks import REG, finish_a_job, subscribe
 from tests.support.world import World
 from ztd.client import verify_webhook
 from ztd.server.clock import utc_now
@@ -19,20 +19,13 @@ from ztd.server.storage.schema import webhook_attempts, webhook_subscriptions
 from ztd.server.webhooks import history, subscriptions
 from ztd.server.webhooks.delivery import Deliverer
 
-REG = "/webhooks/v1/registration"
-
 
 def test_a_listen_channel_hands_each_event_out_once_signed(
     client: TestClient, db: Database, world: World, worker: Worker
 ) -> None:
-    created = client.post(
-        REG,
-        json={"listen": True, "webhookEvents": ["devicebatch.job.completed"]},
-        headers=world.auth(),
-    ).json()
+    created = subscribe(client, world, None)
     assert created["listen"] is True and "webhookUrl" not in created
-    tracking = create_batch(client, world.customer, world.auth(), "drained", [hash_device(8)])
-    worker.run_until_idle()
+    tracking = finish_a_job(client, world, worker, "drained", seed=8)
     polled = client.get(f"{REG}/{created['id']}/listen?wait=0", headers=world.auth())
     assert polled.status_code == 200, polled.text
     (item,) = polled.json()["items"]
@@ -47,9 +40,7 @@ def test_a_listen_channel_hands_each_event_out_once_signed(
 def test_a_channel_nobody_polls_is_removed_after_its_ttl(
     client: TestClient, db: Database, settings: Settings, world: World
 ) -> None:
-    created = client.post(
-        REG, json={"listen": True, "webhookEvents": ["devicebatch.created"]}, headers=world.auth()
-    ).json()
+    created = subscribe(client, world, None, "devicebatch.created")
     later = utc_now() + subscriptions.LISTEN_TTL + timedelta(seconds=5)
     Deliverer(db, settings, clock=lambda: utc_now()).deliver_due()  # within the TTL: kept
     with db.read() as conn:
@@ -64,13 +55,8 @@ def test_a_channel_nobody_polls_is_removed_after_its_ttl(
 def test_the_log_is_purged_with_the_jobs_but_not_what_is_still_due(
     client: TestClient, db: Database, settings: Settings, world: World, worker: Worker
 ) -> None:
-    created = client.post(
-        REG,
-        json={"listen": True, "webhookEvents": ["devicebatch.job.completed"]},
-        headers=world.auth(),
-    ).json()
-    create_batch(client, world.customer, world.auth(), "kept", [hash_device(9)])
-    worker.run_until_idle()
+    created = subscribe(client, world, None)
+    finish_a_job(client, world, worker, "kept", seed=9)
     later = utc_now() + timedelta(days=settings.job_retention_days + 1)
     with db.write() as conn:
         assert history.purge(conn, later) == 0  # still to be handed out: kept

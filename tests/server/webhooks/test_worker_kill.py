@@ -11,14 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.support.api import create_batch, hash_device
-from tests.support.receiver import Received, receiver
-from tests.support.world import World
+from tests.support.receiver import Received
+from tests.support.webhooks import Webhooks
 from ztd.server.settings import Settings
-from ztd.server.storage.database import Database
 from ztd.server.storage.schema import webhook_attempts, webhook_deliveries
 
 pytestmark = pytest.mark.slow
@@ -42,42 +40,38 @@ def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 
 
 def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_id(
-    client: TestClient, db: Database, settings: Settings, world: World, tmp_path: Path
+    webhooks: Webhooks, tmp_path: Path
 ) -> None:
-    settings.webhook_allow_private = "loopback"
+    settings, hook = webhooks.settings, webhooks.hook
     release = threading.Event()
-    with receiver() as hook:
 
-        def hold_the_first(got: Received) -> None:
-            if len(hook.received) == 1:
-                release.wait(30)  # in flight until the test has killed the sender
+    def hold_the_first(got: Received) -> None:
+        if len(hook.received) == 1:
+            release.wait(30)  # in flight until the test has killed the sender
 
-        hook.before_answer = hold_the_first
-        created = client.post(
-            "/webhooks/v1/registration",
-            json={"webhookUrl": hook.url, "webhookEvents": ["devicebatch.job.completed"]},
-            headers=world.auth(),
-        )
-        assert created.status_code == 201, created.text
-        create_batch(client, world.customer, world.auth(), "killed", [hash_device(11)])
-        first = _worker(settings, tmp_path / "first.log")
-        try:
-            assert hook.arrived.wait(30), (tmp_path / "first.log").read_text()
-            first.send_signal(signal.SIGKILL)
-            first.wait(10)
-        finally:
-            release.set()
-            if first.poll() is None:
-                first.kill()
-        second = _worker(settings, tmp_path / "second.log")
-        try:
-            hook.wait_for(2, timeout=30)
-        finally:
-            second.terminate()
-            second.wait(15)
+    hook.before_answer = hold_the_first
+    webhooks.subscribe()
+    create_batch(
+        webhooks.client, webhooks.world.customer, webhooks.world.auth(), "killed", [hash_device(11)]
+    )
+    first = _worker(settings, tmp_path / "first.log")
+    try:
+        assert hook.arrived.wait(30), (tmp_path / "first.log").read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        release.set()
+        if first.poll() is None:
+            first.kill()
+    second = _worker(settings, tmp_path / "second.log")
+    try:
+        hook.wait_for(2, timeout=30)
+    finally:
+        second.terminate()
+        second.wait(15)
     ids = {got.headers["webhook-id"] for got in hook.received}
     assert len(hook.received) == 2 and len(ids) == 1
-    with db.read() as conn:
+    with webhooks.db.read() as conn:
         assert conn.execute(select(webhook_deliveries.c.status)).scalars().all() == ["delivered"]
         attempts = conn.execute(
             select(webhook_attempts.c.attempt, webhook_attempts.c.status_code)

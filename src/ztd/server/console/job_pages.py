@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from ztd.cli.failures import remedy_of
+from ztd.identity.dds import remedy_of
 from ztd.server.api.context import context_of
 from ztd.server.console import preflight, store_reads, uploads
 from ztd.server.console.api_calls import Api, seg

@@ -1,14 +1,15 @@
 """The upload page's pre-flight report: the very checker `ztd csv check` and `ztd upload`
-run (``read_input``: one reader for CSV and JSON, ``ztd.identity`` underneath), and the
-CLI's grouping of warnings, so the console and the command line never disagree on a file."""
+run (``ztd.identity.input_file.read_input``: one reader for CSV and JSON), and the CLI's
+grouping of warnings (``ztd.identity.findings``), so the console and the command line never
+disagree on a file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ztd.cli.findings import FIRST_LINES, Group, grouped
-from ztd.cli.partner_commands import InputFile, read_input
+from ztd.identity.findings import FIRST_LINES, Group, grouped
+from ztd.identity.input_file import InputFile, read_input
 
 
 @dataclass(frozen=True)

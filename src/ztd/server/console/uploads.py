@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from ztd.cli.findings import Group
-from ztd.cli.partner_commands import InputFile
+from ztd.identity.findings import Group
+from ztd.identity.input_file import InputFile
 
 _SAFE_ID = re.compile(r"[0-9a-f-]{36}")
 FOLDER = "console-uploads"
