@@ -61,9 +61,9 @@ class PipelineBase:
     def url(self, request: ApiRequest) -> str:
         return self.base_url + request.root + request.path
 
-    def timeout(self, request: ApiRequest) -> float | httpx._client.UseClientDefault:
-        """The request's own timeout (a long poll), else the HTTP client's."""
-        return httpx.USE_CLIENT_DEFAULT if request.timeout is None else request.timeout
+    def timeout(self, request: ApiRequest, default: httpx.Timeout) -> httpx.Timeout:
+        """The request's own timeout (a long poll), else ``default`` (the HTTP client's)."""
+        return default if request.timeout is None else httpx.Timeout(request.timeout)
 
     def headers(self, request: ApiRequest, ids: CallIds, token: str) -> dict[str, str]:
         headers = {

@@ -57,7 +57,7 @@ class AsyncPipeline(PipelineBase):
                     self.url(request),
                     content=content,
                     headers=headers,
-                    timeout=self.timeout(request),
+                    timeout=self.timeout(request, self._http.timeout),
                 )
             except httpx.TransportError as exc:
                 delay = self.retry.after_error(attempt, exc)
