@@ -79,7 +79,10 @@ def create_app(
             _app.state.emulator.cache.refresh_or_keep()
         worker_thread = None
         if embedded_worker:
-            worker_thread = WorkerThread(Worker(db, settings, clock=clock, wakeup=ctx.wakeup))
+            worker = Worker(
+                db, settings, clock=clock, wakeup=ctx.wakeup, webhook_wakeup=ctx.webhook_wakeup
+            )
+            worker_thread = WorkerThread(worker)
             worker_thread.start()
         try:
             yield

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     webhook_allow_private: Literal["true", "false", "loopback"] | None = None
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, write, read: each
     webhook_max_response_bytes: int = Field(default=65536, ge=0)  # read, then hung up on
+    # Deliveries sent at once by one worker process, each from its own thread; one partner
+    # gets at most half of them (at least one), one registration one (webhooks.dispatch).
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
     # Seconds before each attempt, counted from the event (first) or the previous failure;
     # its length is the number of attempts before a delivery is failed for good.
     webhook_retry_seconds: list[float] = Field(

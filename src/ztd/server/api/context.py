@@ -30,6 +30,9 @@ class AppContext:
     status_reads: StatusReads = field(default_factory=StatusReads)
     # Set after each enqueue so an idle embedded worker starts at once instead of polling.
     wakeup: threading.Event = field(default_factory=threading.Event)
+    # Set after the API queues webhook deliveries (a test event, a replay) so that the
+    # embedded worker's webhook dispatcher sends them at once instead of at its next poll.
+    webhook_wakeup: threading.Event = field(default_factory=threading.Event)
 
 
 def context_of(request: Request) -> AppContext:

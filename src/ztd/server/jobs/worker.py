@@ -38,6 +38,7 @@ from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs
 from ztd.server.webhooks import events as webhook_events
 from ztd.server.webhooks.delivery import Deliverer
+from ztd.server.webhooks.dispatch import Dispatcher
 
 log = logging.getLogger("ztd.worker")
 
@@ -50,6 +51,7 @@ class Worker:
         *,
         clock: Clock = utc_now,
         wakeup: threading.Event | None = None,
+        webhook_wakeup: threading.Event | None = None,
         name: str | None = None,
     ) -> None:
         self.db = db
@@ -64,7 +66,16 @@ class Worker:
         # the chunk in progress is finished within the grace period or released.
         self.stopping = threading.Event()
         self.interrupter: ChunkInterrupter | None = None  # while run_forever runs
-        self.deliverer = Deliverer(db, settings, clock=clock)  # webhooks, between chunks
+        # Webhooks are sent from threads beside the chunk loop, never in it: a slow
+        # endpoint holds one sender, not the jobs (webhooks.dispatch).
+        self.deliverer = Deliverer(db, settings, clock=clock)
+        self.dispatcher = Dispatcher(
+            self.deliverer,
+            concurrency=settings.webhook_concurrency,
+            poll_interval=settings.poll_interval_seconds,
+            grace=settings.shutdown_grace_seconds,
+            wake=webhook_wakeup,
+        )
         # Each finished job's webhook event, in its finishing transaction (an outbox row).
         finishing.on_job_finished(webhook_events.record_job_completed)
         self._last_reap = 0.0
@@ -104,6 +115,8 @@ class Worker:
                 self._release(lease)
             else:
                 job_events.record(report, _span(lease), time.perf_counter() - started)
+                if report.finished is not None:  # committed, with its webhook event if any
+                    self.dispatcher.wake()
         return True
 
     def _release(self, lease: leases.Lease) -> None:
@@ -135,14 +148,18 @@ class Worker:
         if not self.db.is_sqlite:
             self.listener = JobListener(self.db.url, self.wakeup)
             self.listener.start()
+        self.dispatcher.start(stop)
         try:
             self._loop(stop)
         finally:
+            stop.set()  # (an error ended the loop: the dispatcher stops too)
             self.interrupter.close()
             self.interrupter = None
             if self.listener is not None:
                 self.listener.stop()
-            self.deliverer.close()
+            # Its sends in flight had the same grace, counted from the stop, as the chunk.
+            if not self.dispatcher.join():
+                self.deliverer.close()  # (an abandoned send may still be using it)
         log.info("worker %s stopped", self.name)
 
     def _loop(self, stop: threading.Event) -> None:
@@ -153,8 +170,7 @@ class Worker:
             try:
                 if time.monotonic() - self._last_reap > self.settings.lease_seconds / 3:
                     self.housekeep()
-                delivered = self.deliverer.run_due()
-                if self.run_once() or delivered:
+                if self.run_once():
                     continue
             except Exception:  # keep serving; the lease expires and another attempt follows
                 log.exception("worker %s: processing failed", self.name)
@@ -198,6 +214,8 @@ class Worker:
             )
         for job in finished:  # committed
             job_events.record_finished(job)
+        if finished:
+            self.dispatcher.wake()
 
     def _finish_retrying(
         self, lease: leases.Lease, interrupter: ChunkInterrupter | None

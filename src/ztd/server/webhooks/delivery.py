@@ -9,19 +9,26 @@ the next claim sends the delivery again, with the same webhook-id: at least once
 receivers de-duplicate on that id. Retries follow ZTD_WEBHOOK_RETRY_SECONDS; a 410 Gone
 disables the endpoint, as does failing every attempt for ZTD_WEBHOOK_DISABLE_AFTER_DAYS.
 
-The worker calls :meth:`Deliverer.run_due` on every turn of its loop; it looks at the
-database at most once per ZTD_POLL_INTERVAL_SECONDS unless it just found work."""
+Fairness. A registration has at most one delivery in flight: the claim skips every
+registration with a live lease, in the query itself, so that it holds across worker
+processes (on PostgreSQL the claims are serialized by a transaction-scoped advisory lock,
+so two workers cannot each take one of the same registration's deliveries at once). A slow
+endpoint then holds one sender, never a queue of its own deliveries.
+
+Workers send from threads beside the chunk loop (webhooks.dispatch); tests call
+:meth:`Deliverer.deliver_due`, which does the same work one delivery after another."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from ztd.server.clock import Clock, as_utc, utc_now
 from ztd.server.settings import Settings
@@ -37,8 +44,10 @@ from ztd.server.webhooks.events import ACTIVE
 
 log = logging.getLogger("ztd.webhooks")
 
-CLAIM_BATCH = 10  # deliveries per call, before the worker looks at its chunks again
+CLAIM_BATCH = 10  # deliveries per deliver_due call
 SWEEP_SECONDS = 30.0  # expired listen channels, the log past its retention
+# pg_advisory_xact_lock key serializing delivery claims across workers (any fixed bigint).
+CLAIM_LOCK = 0x7A7464_0001
 _d = webhook_deliveries.c
 
 
@@ -48,6 +57,7 @@ class Claimed:
     token: str
     event_id: str
     subscription_id: str
+    partner_id: str
     attempt: int  # 1 for the first
 
 
@@ -57,38 +67,90 @@ def lease_seconds(settings: Settings) -> float:
     return 4 * settings.webhook_timeout_seconds + 1
 
 
-def claim(conn: Connection, *, now: datetime, lease: float, limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` HTTP deliveries that are due, or whose lease ran out."""
-    due = or_(
-        and_(_d.status == "pending", _d.next_attempt_at <= now),
-        and_(_d.status == "sending", _d.lease_expires_at < now),
+def _claimable(due: Any, now: datetime) -> ColumnElement[bool]:
+    """``due`` (an alias of webhook_deliveries) is an HTTP delivery that may be claimed now,
+    its registration having no other delivery in flight (a live lease)."""
+    ready = or_(
+        and_(due.c.status == "pending", due.c.next_attempt_at <= now),
+        and_(due.c.status == "sending", due.c.lease_expires_at < now),
     )
-    pks = (
-        select(_d.pk)
-        .where(_d.channel == subscriptions.HTTP, due)
-        .order_by(_d.next_attempt_at, _d.pk)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    return and_(due.c.channel == subscriptions.HTTP, ready, ~_in_flight_of(due, now))
+
+
+def claim(
+    conn: Connection,
+    *,
+    now: datetime,
+    lease: float,
+    skip_partners: Collection[str] = (),
+) -> Claimed | None:
+    """Lease the HTTP delivery due first (or whose lease ran out) of a registration with
+    none in flight, and of none of ``skip_partners``; None when there is none."""
+    if conn.dialect.name == "postgresql":
+        # Released at commit: the next claimer's statements then see this one's lease.
+        conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    due = webhook_deliveries.alias("due")
+    pick = select(due.c.pk).where(_claimable(due, now))
+    if skip_partners:
+        pick = pick.where(due.c.partner_id.not_in(list(skip_partners)))
+    pick = pick.order_by(due.c.next_attempt_at, due.c.pk).limit(1).with_for_update(skip_locked=True)
     token = str(uuid.uuid4())
-    rows = conn.execute(
+    row = conn.execute(
         update(webhook_deliveries)
-        .where(_d.pk.in_(pks.scalar_subquery()))
+        .where(_d.pk.in_(pick.scalar_subquery()))
         .values(
             status="sending",
             lease_token=token,
             lease_expires_at=now + timedelta(seconds=lease),
             attempts=_d.attempts + 1,
         )
-        .returning(_d.pk, _d.event_id, _d.subscription_id, _d.attempts)
-    ).all()
-    return [
-        Claimed(r.pk, token, r.event_id, r.subscription_id, r.attempts)
-        for r in sorted(rows, key=lambda r: r.pk)
-    ]
+        .returning(_d.pk, _d.event_id, _d.subscription_id, _d.partner_id, _d.attempts)
+    ).first()
+    if row is None:
+        return None
+    return Claimed(row.pk, token, row.event_id, row.subscription_id, row.partner_id, row.attempts)
+
+
+def next_due(conn: Connection, now: datetime) -> datetime | None:
+    """When a delivery may next be claimed: the earliest due time of a registration with
+    none in flight, or the earliest lease to run out; None when nothing waits. A read (no
+    SQLite write lock), walking the (status, next_attempt_at) index."""
+    due = webhook_deliveries.alias("due")
+    pending = (
+        select(due.c.next_attempt_at)
+        .where(due.c.status == "pending", due.c.channel == subscriptions.HTTP)
+        .where(~_in_flight_of(due, now))
+        .order_by(due.c.next_attempt_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    expiring = (
+        select(func.min(_d.lease_expires_at))
+        .where(_d.status == "sending", _d.channel == subscriptions.HTTP)
+        .scalar_subquery()
+    )
+    first, lease_end = conn.execute(select(pending, expiring)).one()
+    times = [as_utc(t) for t in (first, lease_end) if t is not None]
+    return min(times) if times else None
+
+
+def _in_flight_of(due: Any, now: datetime) -> ColumnElement[bool]:
+    """``due``'s registration has a delivery with a live lease."""
+    busy = webhook_deliveries.alias("busy")
+    return (
+        select(busy.c.pk)
+        .where(
+            busy.c.subscription_id == due.c.subscription_id,
+            busy.c.status == "sending",
+            busy.c.lease_expires_at >= now,
+        )
+        .exists()
+    )
 
 
 class Deliverer:
+    """Claims, sends and records deliveries on ``db``; thread-safe (senders share it)."""
+
     def __init__(
         self,
         db: Database,
@@ -106,46 +168,63 @@ class Deliverer:
             max_bytes=settings.webhook_max_response_bytes,
             resolver=resolver,
         )
-        self._next_look = 0.0
         self._next_sweep = 0.0
 
     def close(self) -> None:
         self.sender.close()
 
-    def run_due(self) -> int:
-        """Deliver what is due, if it is time to look; returns how many were attempted."""
-        if time.monotonic() < self._next_look:
-            return 0
-        done = self.deliver_due()
-        # Found work: look again at once (more may be due); else after a poll interval.
-        self._next_look = 0.0 if done else time.monotonic() + self.settings.poll_interval_seconds
-        return done
-
     def deliver_due(self) -> int:
-        """Claim one batch of due deliveries and attempt each (tests call this directly)."""
-        if time.monotonic() >= self._next_sweep:
-            self._next_sweep = time.monotonic() + SWEEP_SECONDS
-            now = self.clock()
-            with self.db.write() as conn:
-                subscriptions.remove_expired_listeners(conn, now)
-                # The log is kept as long as finished jobs are (ZTD_JOB_RETENTION_DAYS).
-                history.purge(conn, now - timedelta(days=self.settings.job_retention_days))
+        """Claim and attempt due deliveries one after another, up to CLAIM_BATCH; returns
+        how many were attempted (tests call this; workers use webhooks.dispatch)."""
+        self.sweep_if_due()
         attempted = 0
-        # One at a time: each lease starts when its attempt does, so a slow endpoint
-        # cannot make the deliveries queued behind it outlive their leases.
         while attempted < CLAIM_BATCH:
-            with self.db.write() as conn:
-                claimed = claim(conn, now=self.clock(), lease=lease_seconds(self.settings), limit=1)
-            if not claimed:
+            claimed = self.claim_next()
+            if claimed is None:
                 break
             attempted += 1
-            try:
-                self._attempt(claimed[0])
-            except Exception:  # the lease runs out and the delivery is tried again
-                log.exception("webhook delivery %s failed unexpectedly", claimed[0].pk)
+            self.attempt(claimed)
         return attempted
 
-    def _attempt(self, delivery: Claimed) -> None:
+    def sweep_if_due(self) -> None:
+        """Every SWEEP_SECONDS: remove expired listen channels, purge the old log."""
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        now = self.clock()
+        with self.db.write() as conn:
+            subscriptions.remove_expired_listeners(conn, now)
+            # The log is kept as long as finished jobs are (ZTD_JOB_RETENTION_DAYS).
+            history.purge(conn, now - timedelta(days=self.settings.job_retention_days))
+
+    def claim_next(self, skip_partners: Collection[str] = ()) -> Claimed | None:
+        """Lease one due delivery (see :func:`claim`); its lease starts now, as its attempt
+        does."""
+        with self.db.write() as conn:
+            return claim(
+                conn,
+                now=self.clock(),
+                lease=lease_seconds(self.settings),
+                skip_partners=skip_partners,
+            )
+
+    def seconds_until_due(self) -> float | None:
+        """Seconds until a delivery may be claimed (0 when one may now); None: none waits."""
+        with self.db.read() as conn:
+            now = self.clock()
+            found = next_due(conn, now)
+        return None if found is None else max(0.0, (found - now).total_seconds())
+
+    def attempt(self, delivery: Claimed, wanted: Callable[[], bool] = lambda: True) -> None:
+        """Send ``delivery`` and record the outcome, unless ``wanted()`` has turned false by
+        then (a stopping worker abandoned it: its lease runs out and another worker sends
+        it again). Never raises: an unexpected failure is logged and the lease runs out."""
+        try:
+            self._attempt(delivery, wanted)
+        except Exception:  # the lease runs out and the delivery is tried again
+            log.exception("webhook delivery %s failed unexpectedly", delivery.pk)
+
+    def _attempt(self, delivery: Claimed, wanted: Callable[[], bool]) -> None:
         with self.db.read() as conn:
             found = conn.execute(
                 select(webhook_events.c.payload, webhook_subscriptions)
@@ -161,6 +240,9 @@ class Deliverer:
             delivery.event_id, now, found.payload, subscriptions.signing_secrets(found, now)
         )
         answer = self.sender.send(found.url, found.payload.encode(), headers)
+        if not wanted():
+            log.info("webhook delivery %s abandoned while stopping", delivery.pk)
+            return
         with self.db.write() as conn:
             self.record(conn, delivery, found, answer)
 

@@ -53,6 +53,14 @@ def _write(request: Request, work: Callable[[Connection, datetime], T]) -> T:
         return work(conn, ctx.clock())
 
 
+def _queued(request: Request, work: Callable[[Connection, datetime], T]) -> T:
+    """:func:`_write` for work that queues deliveries: the embedded worker's dispatcher is
+    woken once they are committed."""
+    done = _write(request, work)
+    context_of(request).webhook_wakeup.set()
+    return done
+
+
 def _read(request: Request, work: Callable[[Connection], T]) -> T:
     with context_of(request).db.read() as conn:
         return work(conn)
@@ -121,7 +129,7 @@ async def send_test_event(request: Request, principal: Principal = Depends(write
         ]
         return {"eventIds": event_ids, "attributes": {"objectType": "WebhookValidationEvents"}}
 
-    return json_response(await run_in_threadpool(_write, request, send))
+    return json_response(await run_in_threadpool(_queued, request, send))
 
 
 @router.get("/registration/{registration_id}")
@@ -197,7 +205,7 @@ async def replay_failed(
     def replay(conn: Connection, now: datetime) -> int:
         return history.replay_failed(conn, principal.partner_id, registration_id, since, now)
 
-    queued = await run_in_threadpool(_write, request, replay)
+    queued = await run_in_threadpool(_queued, request, replay)
     return json_response({"queued": queued, "attributes": {"objectType": "WebhookReplay"}})
 
 
@@ -237,7 +245,7 @@ def get_event(request: Request, event_id: str, principal: Principal = Depends(re
 def replay_event(
     request: Request, event_id: str, principal: Principal = Depends(writer)
 ) -> Response:
-    queued = _write(
+    queued = _queued(
         request, lambda conn, now: history.replay_event(conn, principal.partner_id, event_id, now)
     )
     return json_response({"queued": queued, "attributes": {"objectType": "WebhookReplay"}})
