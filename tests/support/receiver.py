@@ -1,5 +1,7 @@
 """A real HTTP endpoint on 127.0.0.1 in a thread, receiving webhooks as a partner's would:
-it records every request (headers, body, arrival time) and answers from a script."""
+it records every request (headers, body, arrival time) and answers from a script, at once
+or dripping its answer a byte a second (a slow endpoint), and counts the requests in flight
+per path."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DRIP_BYTES = 64
+DRIP_SECONDS = 1.0
 
 
 @dataclass
@@ -28,6 +33,17 @@ class Receiver:
     # Called before answering (a test blocks here to keep a request in flight).
     before_answer: Callable[[Received], None] | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
+    # Whether to drip the answer to this request (200, then DRIP_BYTES a byte a second).
+    drips: Callable[[Received], bool] = lambda _got: False
+    # Requests being answered now, and the most there ever were at once, by path.
+    in_flight: dict[str, int] = field(default_factory=dict)
+    most_in_flight: dict[str, int] = field(default_factory=dict)
+    closing: threading.Event = field(default_factory=threading.Event)  # stops the drips
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def at(self, path: str) -> list[Received]:
+        """The requests received at ``path`` (the URL's path, as registered)."""
+        return [got for got in self.received if got.path == path]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -51,19 +67,39 @@ def receiver() -> Iterator[Receiver]:
                 self.path,
                 time.time(),
             )
-            state.received.append(got)
+            with state.lock:
+                state.received.append(got)
+                now = state.in_flight[got.path] = state.in_flight.get(got.path, 0) + 1
+                state.most_in_flight[got.path] = max(now, state.most_in_flight.get(got.path, 0))
             state.arrived.set()
-            if state.before_answer is not None:
-                state.before_answer(got)
-            status = state.script.pop(0) if state.script else 200
-            body = b'{"ok": true}'
             try:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self._answer(got)
             except OSError:  # the sender went away meanwhile
                 pass
+            finally:
+                with state.lock:
+                    state.in_flight[got.path] -= 1
+
+        def _answer(self, got: Received) -> None:
+            if state.before_answer is not None:
+                state.before_answer(got)
+            if state.drips(got):
+                self.send_response(200)
+                self.send_header("Content-Length", str(DRIP_BYTES))
+                self.end_headers()
+                self.wfile.flush()
+                for _ in range(DRIP_BYTES):  # until the sender gives up (or the test ends)
+                    if state.closing.wait(DRIP_SECONDS):
+                        return
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                return
+            status = state.script.pop(0) if state.script else 200
+            body = b'{"ok": true}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *_args: object) -> None:
             pass
@@ -76,5 +112,6 @@ def receiver() -> Iterator[Receiver]:
     try:
         yield state
     finally:
+        state.closing.set()
         server.shutdown()
         server.server_close()

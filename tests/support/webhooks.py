@@ -5,7 +5,11 @@ out a :class:`Webhooks` with a fresh receiver."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -36,6 +40,39 @@ def subscribe(client: TestClient, world: World, url: str | None, *names: str) ->
     created: dict[str, Any] = response.json()
     assert created["secret"].startswith("whsec_")
     return created
+
+
+def as_other_partner(world: World) -> World:
+    """``world`` as its other partner sees it (its token; the customer stays the first
+    partner's, so only partner-wide calls such as webhooks make sense)."""
+    return World(**{**world.__dict__, "partner": world.other_partner, "token": world.other_token})
+
+
+def send_test_event(client: TestClient, world: World) -> list[str]:
+    """A ``webhook.test`` to each of the partner's active registrations; the event ids."""
+    response = client.post(f"{REG}/validationEvents", headers=world.auth())
+    assert response.status_code == 200, response.text
+    ids: list[str] = response.json()["eventIds"]
+    return ids
+
+
+def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A real `ztd worker` on the test's database, allowed to deliver to 127.0.0.1, polling
+    every 0.05 s, its output appended to ``log``; ``env`` adds or overrides ZTD_ settings
+    (by their variable names)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ztd", "worker"],
+        env={
+            **os.environ,
+            "ZTD_DATA_DIR": str(settings.data_dir),
+            "ZTD_DATABASE_URL": settings.resolved_database_url,
+            "ZTD_POLL_INTERVAL_SECONDS": "0.05",
+            "ZTD_WEBHOOK_ALLOW_PRIVATE": "loopback",
+            **env,
+        },
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def finish_a_job(client: TestClient, world: World, worker: Worker, name: str, seed: int = 7) -> str:

@@ -3,10 +3,7 @@ the lease runs out, with the same webhook-id. Real worker processes, a real endp
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,28 +12,11 @@ from sqlalchemy import select
 
 from tests.support.api import create_batch, hash_device
 from tests.support.receiver import Received
-from tests.support.webhooks import Webhooks
-from ztd.server.settings import Settings
+from tests.support.webhooks import Webhooks, worker_process
 from ztd.server.storage.schema import webhook_attempts, webhook_deliveries
 
 pytestmark = pytest.mark.slow
-
-
-def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ZTD_DATA_DIR": str(settings.data_dir),
-        "ZTD_DATABASE_URL": settings.resolved_database_url,
-        "ZTD_POLL_INTERVAL_SECONDS": "0.05",
-        "ZTD_WEBHOOK_ALLOW_PRIVATE": "loopback",
-        "ZTD_WEBHOOK_TIMEOUT_SECONDS": "0.5",  # a lease of 3 s
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "ztd", "worker"],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+LEASE_OF_3_S = {"ZTD_WEBHOOK_TIMEOUT_SECONDS": "0.5"}  # 4 x 0.5 + 1
 
 
 def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_id(
@@ -54,7 +34,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_
     create_batch(
         webhooks.client, webhooks.world.customer, webhooks.world.auth(), "killed", [hash_device(11)]
     )
-    first = _worker(settings, tmp_path / "first.log")
+    first = worker_process(settings, tmp_path / "first.log", **LEASE_OF_3_S)
     try:
         assert hook.arrived.wait(30), (tmp_path / "first.log").read_text()
         first.send_signal(signal.SIGKILL)
@@ -63,7 +43,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_
         release.set()
         if first.poll() is None:
             first.kill()
-    second = _worker(settings, tmp_path / "second.log")
+    second = worker_process(settings, tmp_path / "second.log", **LEASE_OF_3_S)
     try:
         hook.wait_for(2, timeout=30)
     finally:

@@ -1,0 +1,196 @@
+"""Webhooks are sent beside the chunk loop: slow endpoints (real sockets answering a byte a
+second) hold neither the jobs, nor another partner's webhooks, nor a retry's schedule; a
+registration never has two deliveries in flight; idle, the deliverer only reads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from tests.support.api import create_batch, hash_device, status_of
+from tests.support.receiver import Received, Receiver, receiver
+from tests.support.waiting import wait_until
+from tests.support.webhooks import Webhooks, as_other_partner, send_test_event, subscribe
+from tests.support.world import World
+from ztd.server.app import create_app
+from ztd.server.clock import utc_now
+from ztd.server.jobs.worker import Worker, WorkerThread
+from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
+from ztd.server.storage.schema import webhook_deliveries
+from ztd.server.webhooks.delivery import Deliverer
+
+
+@contextmanager
+def slow_endpoints(client: TestClient, world: World, count: int) -> Iterator[Receiver]:
+    """``count`` registrations of ``world``'s partner at one endpoint (paths /slow/0, ...)
+    that answers 200 a byte a second, and a test event queued to each; yields the endpoint
+    (callers wait for the sends they expect to start)."""
+    with receiver() as slow:
+        slow.drips = lambda _got: True
+        for n in range(count):
+            subscribe(client, world, slow.url.rsplit("/", 1)[0] + f"/slow/{n}")
+        send_test_event(client, world)
+        yield slow
+
+
+def _wire(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_slow_endpoints_hold_neither_the_jobs_nor_another_partners_webhook(
+    db: Database, loopback: Settings, world: World
+) -> None:
+    """Partner B's four endpoints drip their answers; partner A's upload of ten devices is
+    processed at once and its job.completed reaches A's endpoint within a second."""
+    loopback.shutdown_grace_seconds = 0.2  # the drips are abandoned when the app stops
+    app = create_app(loopback, db=db, embedded_worker=True)
+    with receiver() as fast, TestClient(app) as client:
+        subscribe(client, world, fast.url)
+        with slow_endpoints(client, as_other_partner(world), 4) as slow:
+            wait_until(lambda: len(slow.received) == 4, timeout=5)  # all four in flight
+            posted = time.time()
+            devices = [hash_device(n) for n in range(10)]
+            tracking = create_batch(client, world.customer, world.auth(), "beside", devices)
+            (got,) = fast.wait_for(1, timeout=5)
+            still_dripping = sum(slow.in_flight.values())
+            status = status_of(client, world.customer, tracking, world.auth())
+    assert status["status"] == "finished"
+    assert _wire(status["startedTime"]) - posted < 1.0  # (it took 38.6 s behind the drips)
+    assert got.at - _wire(status["completedTime"]) < 1.0
+    assert still_dripping == 4
+
+
+def test_one_partner_gets_at_most_half_the_senders(
+    db: Database, loopback: Settings, world: World
+) -> None:
+    loopback.webhook_concurrency = 4
+    loopback.shutdown_grace_seconds = 0.2
+    app = create_app(loopback, db=db, embedded_worker=True)
+    with (
+        receiver() as fast,
+        TestClient(app) as client,
+        slow_endpoints(client, as_other_partner(world), 5) as slow,
+    ):
+        wait_until(lambda: len(slow.received) == 2, timeout=5)
+        subscribe(client, world, fast.url)
+        sent = time.time()
+        send_test_event(client, world)
+        (got,) = fast.wait_for(1, timeout=5)
+        dripping = (len(slow.received), sum(slow.in_flight.values()))
+    assert got.at - sent < 1.0
+    assert dripping == (2, 2)  # two of the four senders; the other three endpoints wait
+
+
+def test_a_registration_never_has_two_deliveries_in_flight(
+    db: Database, loopback: Settings, world: World
+) -> None:
+    """Three events to each of two registrations whose endpoint takes 0.2 s to answer: one
+    at a time per registration, the two registrations side by side."""
+    app = create_app(loopback, db=db, embedded_worker=True)
+    with receiver() as hook, TestClient(app) as client:
+
+        def slowly(_got: Received) -> None:  # an endpoint taking 0.2 s to answer
+            hook.closing.wait(0.2)
+
+        hook.before_answer = slowly
+        base = hook.url.rsplit("/", 1)[0]
+        for path in ("/a", "/b"):
+            subscribe(client, world, base + path)
+        for _ in range(3):
+            send_test_event(client, world)
+        hook.wait_for(6, timeout=10)
+    assert hook.most_in_flight == {"/a": 1, "/b": 1}
+    first = {path: hook.at(path)[0].at for path in ("/a", "/b")}
+    assert abs(first["/a"] - first["/b"]) < 0.2  # not one registration after the other
+
+
+def test_the_claim_skips_a_registration_with_a_live_lease_in_any_process(
+    webhooks: Webhooks, settings: Settings
+) -> None:
+    """Two deliverers on their own connections (as two worker processes): while one sends
+    a registration's delivery, the other takes the next registration's, not the same one's;
+    once the lease runs out, the delivery itself is taken again (attempt 2)."""
+    client, world = webhooks.client, webhooks.world
+    first = subscribe(client, world, webhooks.hook.url + "/first")
+    send_test_event(client, world)
+    second = subscribe(client, world, webhooks.hook.url + "/second")
+    send_test_event(client, world)  # first: two deliveries queued; second: one
+    now = utc_now() + timedelta(seconds=1)
+    one = Deliverer(webhooks.db, settings, clock=lambda: now)
+    elsewhere = Database(settings.resolved_database_url)
+    try:
+        other = Deliverer(elsewhere, settings, clock=lambda: now)
+        taken = one.claim_next()
+        assert taken is not None and taken.subscription_id == first["id"]
+        beside = other.claim_next()
+        assert beside is not None and beside.subscription_id == second["id"]
+        assert other.claim_next() is None  # first's next waits for its delivery in flight
+        later = Deliverer(elsewhere, settings, clock=lambda: now + timedelta(seconds=60))
+        again = later.claim_next()  # both leases ran out: the oldest, the same delivery
+        assert again is not None and (again.pk, again.attempt) == (taken.pk, 2)
+    finally:
+        elsewhere.dispose()
+
+
+def test_a_retry_is_sent_on_time_beside_slow_endpoints(
+    db: Database, loopback: Settings, world: World
+) -> None:
+    loopback.webhook_retry_seconds = [0, 2]
+    loopback.shutdown_grace_seconds = 0.2
+    app = create_app(loopback, db=db, embedded_worker=True)
+    with receiver() as hook, TestClient(app) as client:
+        hook.script = [500]
+        with slow_endpoints(client, as_other_partner(world), 4) as slow:
+            wait_until(lambda: len(slow.received) == 4, timeout=5)
+            subscribe(client, world, hook.url)
+            send_test_event(client, world)
+            failed, retried = hook.wait_for(2, timeout=10)
+    assert failed.headers["webhook-id"] == retried.headers["webhook-id"]
+    assert abs(retried.at - failed.at - 2) < 1.0  # attempt 2, due 2 s after the failure
+
+
+def test_the_chunk_loop_never_looks_at_deliveries_and_an_idle_deliverer_only_reads(
+    client: TestClient, db: Database, loopback: Settings, world: World
+) -> None:
+    """No subscription: the worker thread's statements never name webhook_deliveries, and
+    the dispatcher's are one read a poll interval, never a claim (SQLite's write lock)."""
+    seen: list[tuple[str, str]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append((threading.current_thread().name, statement))
+
+    engines = {db.write_engine, db.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
+    running = WorkerThread(Worker(db, loopback))
+    running.start()
+    try:
+        started = time.monotonic()
+        tracking = create_batch(client, world.customer, world.auth(), "idle", [hash_device(1)])
+        wait_until(
+            lambda: (
+                status_of(client, world.customer, tracking, world.auth())["status"] == "finished"
+            )
+        )
+        wait_until(lambda: sum(name == "ztd-webhooks" for name, _ in seen) >= 20)
+        elapsed = time.monotonic() - started
+    finally:
+        running.shutdown()
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
+    by_worker = [sql for name, sql in seen if name == "ztd-worker"]
+    assert by_worker and not [sql for sql in by_worker if "webhook_deliveries" in sql]
+    peeks = [sql for name, sql in seen if name == "ztd-webhooks" and "webhook_deliveries" in sql]
+    assert not [sql for sql in peeks if sql.lstrip().upper().startswith("UPDATE")]
+    # One a poll interval, one when the job finished, and the sweep's look at the log.
+    assert len(peeks) <= elapsed / loopback.poll_interval_seconds + 3
+    with db.read() as conn:
+        assert conn.execute(select(webhook_deliveries.c.pk)).first() is None
