@@ -9,15 +9,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from tests.support.api import create_batch, hash_device, status_of
 from tests.support.receiver import Received, Receiver, receiver
 from tests.support.waiting import wait_until
-from tests.support.webhooks import Webhooks, as_other_partner, send_test_event, subscribe
+from tests.support.webhooks import (
+    Webhooks,
+    as_other_partner,
+    send_test_event,
+    subscribe,
+    worker_process,
+)
 from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.clock import utc_now
@@ -194,3 +202,33 @@ def test_the_chunk_loop_never_looks_at_deliveries_and_an_idle_deliverer_only_rea
     assert len(peeks) <= elapsed / loopback.poll_interval_seconds + 3
     with db.read() as conn:
         assert conn.execute(select(webhook_deliveries.c.pk)).first() is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql"])  # several workers: the PostgreSQL deployment
+def test_several_worker_processes_send_a_registrations_deliveries_one_at_a_time(
+    webhooks: Webhooks, tmp_path: Path, backend: str
+) -> None:
+    """Two `ztd worker` processes, six events queued to one registration whose endpoint
+    takes 0.2 s to answer: each event arrives once, never two at a time."""
+    hook = webhooks.hook
+
+    def slowly(_got: Received) -> None:
+        hook.closing.wait(0.2)
+
+    hook.before_answer = slowly
+    webhooks.subscribe()
+    for _ in range(6):
+        send_test_event(webhooks.client, webhooks.world)
+    log = tmp_path / "workers.log"
+    workers = [worker_process(webhooks.settings, log) for _ in range(2)]
+    try:
+        hook.wait_for(6, timeout=30)
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.wait(15)
+    ids = [got.headers["webhook-id"] for got in hook.received]
+    assert len(ids) == len(set(ids)) == 6, log.read_text()
+    assert hook.most_in_flight == {"/hook": 1}
