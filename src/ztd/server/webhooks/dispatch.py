@@ -82,10 +82,6 @@ class Dispatcher:
         with self._lock:
             return list(self._in_flight.values())
 
-    def in_flight(self) -> list[Claimed]:
-        with self._lock:
-            return list(self._in_flight.values())
-
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()  # before looking: a wake-up meanwhile is kept
