@@ -103,7 +103,7 @@ class InputFile:
 
 def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
     """The devices of a CSV or JSON file, checked the way the service will check them."""
-    if path.suffix.lower() == ".json" or _looks_like_json(data):
+    if is_json_input(path, data):
         loaded = _read_json(str(path), data)
     else:
         loaded = _read_csv(str(path), data)
@@ -118,6 +118,12 @@ def skipping_helps(loaded: InputFile) -> bool:
     """Whether --skip-invalid would upload something: bad rows next to good ones, and no
     problem of the file as a whole (a missing header, a change of encoding)."""
     return bool(loaded.problems and loaded.devices and not loaded.whole_file)
+
+
+def is_json_input(path: Path, data: bytes) -> bool:
+    """Whether ``read_input`` reads the file as JSON (an array of devices, or an upload
+    request body) rather than CSV: by its ``.json`` suffix or a first character of [ or {."""
+    return path.suffix.lower() == ".json" or _looks_like_json(data)
 
 
 def _looks_like_json(data: bytes) -> bool:
