@@ -143,6 +143,17 @@ def test_json_input_and_upload_without_wait(cli: Cli, tmp_path: Path) -> None:
     assert refused_copy.exit_code == 3
     assert f"{twice}: device 3: ZtdDeviceDuplicated: same device as device 1" in refused_copy.stderr
 
+    # A body built by hand, with trailing commas: the API takes it (as Newtonsoft does), so
+    # the upload sends it rather than calling it invalid JSON.
+    commas = tmp_path / "commas.json"
+    commas.write_text(
+        f'{{"BatchId": "commas", "Devices": [{{"HardwareHash": "{other.hardware_hash}",}},],}}',
+        encoding="utf-8",
+    )
+    sent = cli("upload", str(commas), "--customer", cli.world.customer, "--wait", "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["result"]["devicesStatus"][0]["serialNumber"] == other.serial
+
     broken = tmp_path / "broken.json"
     broken.write_text('[{"serial_number": "x"}, 3]', encoding="utf-8")
     refused = cli("upload", str(broken), "--customer", cli.world.customer)

@@ -289,13 +289,14 @@ def _unsent_columns(result: CsvResult, shape: FileShape) -> None:
         rows = [d.line for d in result.devices if getattr(d, f) is not None]
         if not rows:
             continue
+        rows_have = "1 row has" if len(rows) == 1 else f"{len(rows):,} rows have"
         result.diagnostics.append(
             CsvDiagnostic(
                 result.header_line or shape.first_data_line,
                 "warning",
                 header,
                 "not-sent",
-                f"{len(rows)} row(s) have a {header!r} value (first: line {rows[0]}); Partner "
+                f"{rows_have} a value in column {header!r} (first: line {rows[0]}); Partner "
                 f"Center's device upload has no such field, so `ztd upload` does not send "
                 f"these values: {where}",
             )

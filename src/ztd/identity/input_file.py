@@ -54,7 +54,7 @@ def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
     input: each problem is a sentence in ``problems``, and ``devices`` holds the good rows
     only. A file with no device gets the problem "no device left to upload" (with
     ``skip_invalid``, also when every row was refused)."""
-    if path.suffix.lower() == ".json" or _looks_like_json(data):
+    if is_json_input(path, data):
         loaded = _read_json(str(path), data)
     else:
         loaded = _read_csv(str(path), data)
@@ -69,6 +69,12 @@ def skipping_helps(loaded: InputFile) -> bool:
     """Whether --skip-invalid would upload something: bad rows next to good ones, and no
     problem of the file as a whole (a missing header, a change of encoding)."""
     return bool(loaded.problems and loaded.devices and not loaded.whole_file)
+
+
+def is_json_input(path: Path, data: bytes) -> bool:
+    """Whether ``read_input`` reads the file as JSON (an array of devices, or an upload
+    request body) rather than CSV: by its ``.json`` suffix or a first character of [ or {."""
+    return path.suffix.lower() == ".json" or _looks_like_json(data)
 
 
 def _looks_like_json(data: bytes) -> bool:

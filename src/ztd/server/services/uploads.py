@@ -70,10 +70,16 @@ class DevicePreparer:
             # an 806/808 entry can be matched without counting positions (and the registry
             # lists the device by its serial, as Partner Center does).
             serial = device.serial_number or identity.serial_number
+            # Likewise its product key id, when the hash carries one (OEM machines do; VMs
+            # and white boxes do not). A device sent with a serial echoes what was sent, as in
+            # the seed's example.
+            product_key = device.product_key or (
+                identity.pkid if device.serial_number is None else None
+            )
             rows.append(
                 JobItem(
                     serial_number=serial,
-                    product_key=device.product_key,
+                    product_key=product_key,
                     hash_blob=stored.blob,
                     hash_length=stored.length,
                     hardware_hash=stored.text,
