@@ -20,6 +20,8 @@ from typing import Any, Final
 
 import orjson
 
+from ztd.wire.json_keys import find_duplicate_key
+
 __all__ = ["DecodedText", "TextDecodeProblem", "TextNote", "decode_csv_bytes", "load_json_bytes"]
 
 RESAVE: Final = (
@@ -265,8 +267,14 @@ def _line_ending_notes(text: str) -> tuple[TextNote, ...]:
 def load_json_bytes(data: bytes) -> Any:
     """A JSON file as Windows tools write it: UTF-8 with or without a BOM, or UTF-16 (what
     Windows PowerShell 5.1's ``Out-File`` writes). orjson.JSONDecodeError when it is not
-    JSON; TextDecodeProblem when its encoding is broken or mixed."""
-    return orjson.loads(decode_csv_bytes(data).text)
+    JSON; TextDecodeProblem when its encoding is broken or mixed; ``json_keys.DuplicateKey``
+    when an object gives a property twice (the service refuses such a body too)."""
+    text = decode_csv_bytes(data).text
+    document = orjson.loads(text)
+    duplicate = find_duplicate_key(document, text)
+    if duplicate is not None:
+        raise duplicate
+    return document
 
 
 def decode_csv_bytes(data: bytes) -> DecodedText:
