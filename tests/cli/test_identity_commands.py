@@ -142,6 +142,29 @@ def test_csv_check_of_json_bodies_says_what_upload_would_refuse(tmp_path: Path) 
     assert [e.removeprefix("error: ") for e in errors] == loaded.problems
 
 
+def test_csv_check_reports_an_unterminated_quote_once_where_it_opens(tmp_path: Path) -> None:
+    """Found in a new-user tryout: it used to be an 803 plus a quoting warning."""
+    other = synthesize_device(6)
+    path = tmp_path / "open-quote.csv"
+    path.write_text(
+        "Device Serial Number,Windows Product ID,Hardware Hash\r\n"
+        f"{DEV.serial},,{DEV.hardware_hash}\r\n"
+        f'"{other.serial},,{other.hardware_hash}\r\n'
+        "THIRD,,\r\n"
+    )
+    doc = json.loads(runner.invoke(APP, ["csv", "check", str(path), "--json"]).output)
+    [finding] = [d for d in doc["diagnostics"] if d["line"] > 1]
+    assert (finding["line"], finding["severity"], finding["code"]) == (
+        3,
+        "error",
+        "unterminated-quote",
+    )
+    assert "line 3, column 1" in finding["message"]
+    readable = runner.invoke(APP, ["csv", "check", str(path)])
+    assert readable.exit_code == 3 and "1 error," in readable.output
+    assert "803" not in readable.output and "quoted-field" not in readable.output
+
+
 def test_csv_check_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("foo,bar\n")

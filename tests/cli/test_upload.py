@@ -267,3 +267,34 @@ def test_upload_warns_about_placeholder_serials(cli: Cli, tmp_path: Path) -> Non
         "'SMBIOS_STRING_INDEX_0' is a firmware placeholder" in done.stderr
     )
     assert "recapture the hash" in done.stderr
+
+
+def test_a_json_file_giving_a_property_twice_is_refused_naming_it(
+    cli: Cli, tmp_path: Path, db: Database
+) -> None:
+    """The rule the service applies to request bodies (json_keys): whichever value a reader
+    kept, the other device would be registered; in UTF-16 too."""
+    d, e = synthesize_device(45), synthesize_device(46)
+    for n, (text, path) in enumerate(
+        [
+            (
+                f'[{{"serialNumber":"{d.serial}","hardwareHash":"{d.hardware_hash}"}},'
+                f'{{"serialNumber":"{e.serial}","hardwareHash":"{e.hardware_hash}",'
+                f'"SerialNumber":"{d.serial}"}}]',
+                "[1].SerialNumber",
+            ),
+            (
+                f'{{"batchId":"a","BatchId":"b","devices":[{{"serialNumber":"{d.serial}",'
+                f'"hardwareHash":"{d.hardware_hash}"}}]}}',
+                "BatchId",
+            ),
+        ]
+    ):
+        file = tmp_path / f"twice-{n}.json"
+        file.write_bytes(text.encode("utf-16") if n else text.encode())
+        refused = cli("upload", str(file), "--customer", cli.world.customer)
+        assert refused.exit_code == 3, refused.output
+        assert f"{file}: {path}: " in refused.stderr
+        assert "Traceback" not in refused.output
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(batch_jobs)).scalar() == 0

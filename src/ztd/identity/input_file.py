@@ -19,6 +19,7 @@ from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json
 from ztd.identity.device import FirstCopies, identity_of
 from ztd.identity.findings import Finding
 from ztd.wire import Device
+from ztd.wire.json_keys import DuplicateKey
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
         body = load_json_bytes(data)
     except orjson.JSONDecodeError as exc:
         return InputFile(problems=[f"{source}: not valid JSON: {exc}"], whole_file=True)
-    except TextDecodeProblem as exc:
+    except (TextDecodeProblem, DuplicateKey) as exc:
         return InputFile(problems=[f"{source}: {exc}"], whole_file=True)
     loaded = InputFile(unit="device")
     if isinstance(body, dict):

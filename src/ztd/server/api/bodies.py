@@ -16,6 +16,7 @@ from ztd.identity.json_text import without_trailing_commas
 from ztd.server.api.idempotency import RequestFingerprint
 from ztd.server.api.json_pieces import loads_in_pieces
 from ztd.server.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType, cut
+from ztd.wire.json_keys import find_duplicate_key
 
 JSON_TYPES = ("application/json", "text/json")
 M = TypeVar("M", bound=BaseModel)
@@ -77,8 +78,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON document in ``body``; 400 when it is empty, not JSON, or nested deeper
-    than MAX_DEPTH."""
+    """The JSON document in ``body``; 400 when it is empty, not JSON, nested deeper than
+    MAX_DEPTH, or gives a property twice in one object (``json_keys``: also two spellings of
+    one name, ``serialNumber`` and ``SerialNumber``), naming its path."""
     if not body.strip():
         raise InvalidRequest("The request body is empty; send a JSON document.")
     try:
@@ -97,6 +99,9 @@ def parse_json(body: bytes) -> Any:
         document = lenient
     if _deeper_than(document, MAX_DEPTH):
         raise _too_deep(f"in {_deep_path(document)}")
+    duplicate = find_duplicate_key(document, body)
+    if duplicate is not None:
+        raise InvalidRequest(f"The request body is ambiguous: {duplicate}", [duplicate.path])
     return document
 
 
