@@ -15,6 +15,7 @@ from tests.support.cli import Cli, InProcessCli
 from tests.support.shared import shared_dir
 from ztd.cli import failures
 from ztd.identity import synthesize_device
+from ztd.server.settings import Settings
 
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
 
@@ -164,3 +165,26 @@ def test_delete_devices(cli_in_process: InProcessCli, tmp_path: Path) -> None:
     assert [d["id"] for d in left] == [ids[2]]
     gone = cli("devices", "delete", ids[0], "--customer", customer, "--batch", "x")
     assert gone.exit_code == 1 and "404" in gone.stderr
+
+
+@pytest.mark.parametrize("with_errors", [False, True])
+def test_failures_are_reported_whatever_the_top_level_status(
+    cli_in_process: InProcessCli, tmp_path: Path, settings: Settings, with_errors: bool
+) -> None:
+    # ZTD_BATCH_STATUS_WITH_ERRORS only changes the top-level word; the CLI reads success or
+    # failure from the device entries either way (issue 12, acceptance).
+    settings.batch_status_with_errors = with_errors
+    cli, customer = cli_in_process, cli_in_process.world.customer
+    devices = _csv(tmp_path / "d.csv", range(800, 802))
+    assert (
+        cli("upload", str(devices), "--customer", customer, "--batch", "a", "--wait").exit_code == 0
+    )
+    again = cli("upload", str(devices), "--customer", customer, "--batch", "b", "--wait", "--json")
+    assert again.exit_code == 2, again.output
+    result = json.loads(again.stdout)["result"]
+    assert result["status"] == ("finished_with_errors" if with_errors else "finished")
+    assert [d["errorCode"] for d in result["devicesStatus"]] == ["806", "806"]
+    status = cli("status", "--customer", customer, result["batchTrackingId"])
+    assert status.exit_code == 2, status.output
+    assert "2 devices failed" in status.stdout
+    assert "806 ZtdDeviceAlreadyAssigned: 2 devices." in status.stdout

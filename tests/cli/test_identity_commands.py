@@ -8,10 +8,11 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from tests.support.real_devices import real_csv_dir
+from tests.support.real_devices import case, real_csv_dir
 from ztd.cli.identity_commands import register
 from ztd.identity.csv_reader import check_devices, read_devices
-from ztd.identity.synthetic import synthesize_device
+from ztd.identity.input_file import read_input
+from ztd.identity.synthetic import regenerate_hash, synthesize_device
 
 runner = CliRunner()
 DEV = synthesize_device(5)
@@ -87,6 +88,81 @@ def test_csv_check_reports_errors_by_line(tmp_path: Path) -> None:
     assert err["line"] == 3 and err["code"] == "InvalidZtdHardwareHash"
     readable = runner.invoke(APP, ["csv", "check", str(path)])
     assert readable.exit_code == 3 and "1 error," in readable.output
+
+
+def test_csv_check_of_the_powershell_module_body_passes(tmp_path: Path) -> None:
+    # case09: `ztd upload` takes it, so the checker must not call it a CSV without a header.
+    path = tmp_path / "case09.json"
+    path.write_bytes(case("case09-powershell-module-body.json"))
+    result = runner.invoke(APP, ["csv", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert _flat(result.output).startswith(f"{path}: JSON, 1 device without errors")
+    assert "0 errors, 0 warnings" in result.output
+
+
+def test_csv_check_of_json_bodies_says_what_upload_would_refuse(tmp_path: Path) -> None:
+    # Variants built here: a body with another casing of "Devices", a bare array read from
+    # stdin, bad devices next to good ones, a recapture of one machine, a placeholder serial.
+    other = synthesize_device(6)
+    body = {
+        "batchid": "b",
+        "DEVICES": [
+            {"HardwareHash": DEV.hardware_hash},
+            {"HardwareHash": "DummyHash123"},
+            {"SerialNumber": "ONLY-A-SERIAL"},
+            {"hardwareHash": regenerate_hash(5)},  # the first machine, read again
+            {
+                "serialNumber": "Default string",
+                "oemManufacturerName": "QEMU",
+                "modelName": "Standard PC",
+                "productKey": other.pkid,
+            },
+        ],
+    }
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(body))
+    result = runner.invoke(APP, ["csv", "check", str(path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 3, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{path}: JSON, 2 devices without errors"
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert [e.split(": ")[2] for e in errors] == ["device 2", "device 3", "device 4"]
+    assert "802 InvalidZtdHardwareHash" in errors[0] and "803" in errors[1]
+    assert "same device as device 1" in errors[2]
+    assert any(line.startswith("warning placeholder-serial, device 5: ") for line in lines)
+    assert lines[-1] == "3 errors, 1 warning"
+
+    as_json = runner.invoke(APP, ["csv", "check", "-", "--json"], input=json.dumps(body["DEVICES"]))
+    assert as_json.exit_code == 3
+    doc = json.loads(as_json.output)
+    assert (doc["format"], doc["devices"], doc["errors"], doc["warnings"]) == ("json", 2, 3, 1)
+    assert doc["diagnostics"][0]["device"] == 5
+    # The checker's verdict is the upload's: the same problems, in the same words.
+    loaded = read_input(path, path.read_bytes(), skip_invalid=False)
+    assert [e.removeprefix("error: ") for e in errors] == loaded.problems
+
+
+def test_csv_check_reports_an_unterminated_quote_once_where_it_opens(tmp_path: Path) -> None:
+    """Found in a new-user tryout: it used to be an 803 plus a quoting warning."""
+    other = synthesize_device(6)
+    path = tmp_path / "open-quote.csv"
+    path.write_text(
+        "Device Serial Number,Windows Product ID,Hardware Hash\r\n"
+        f"{DEV.serial},,{DEV.hardware_hash}\r\n"
+        f'"{other.serial},,{other.hardware_hash}\r\n'
+        "THIRD,,\r\n"
+    )
+    doc = json.loads(runner.invoke(APP, ["csv", "check", str(path), "--json"]).output)
+    [finding] = [d for d in doc["diagnostics"] if d["line"] > 1]
+    assert (finding["line"], finding["severity"], finding["code"]) == (
+        3,
+        "error",
+        "unterminated-quote",
+    )
+    assert "line 3, column 1" in finding["message"]
+    readable = runner.invoke(APP, ["csv", "check", str(path)])
+    assert readable.exit_code == 3 and "1 error," in readable.output
+    assert "803" not in readable.output and "quoted-field" not in readable.output
 
 
 def test_csv_check_unreadable_file(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 """`ztd listen --forward-to`: a real CLI process prints and forwards (with valid signatures)
-the events of an upload made elsewhere, and its registration is gone once it is stopped."""
+the events of an upload made elsewhere, and its registration is gone once it is stopped; a
+bad --forward-to or --event is refused (exit 3) before anything is registered, and --json
+says a forward's outcome as a value."""
 
 from __future__ import annotations
 
@@ -11,18 +13,23 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from tests.support.api import hash_device
-from tests.support.live_server import live_server
+from tests.support.live_server import free_port, live_server
 from tests.support.receiver import receiver
+from tests.support.waiting import wait_until
 from tests.support.world import World
+from ztd.cli.listen_forward import RETRY_DELAYS
 from ztd.client import WebhookVerificationError, verify_webhook
 from ztd.server.app import create_app
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 
 pytestmark = pytest.mark.slow
+
+ZTD_LISTEN = [sys.executable, "-m", "ztd", "listen"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the embedded default
@@ -72,3 +79,93 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
             verify_webhook(got.body + b" ", got.headers, secret)
         assert api.get("/webhooks/v1/registration").json()["items"] == []
         api.close()
+
+
+def _listen_env(url: str, token: str) -> dict[str, str]:
+    return {**os.environ, "ZTD_URL": url, "ZTD_TOKEN": token, "COLUMNS": "200"}
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("notaurl", "'notaurl' is not an http:// or https:// URL"),
+        ("ftp://127.0.0.1/hook", "'ftp://127.0.0.1/hook' is not an http:// or https:// URL"),
+        ("http:///hook", "'http:///hook' has no host"),
+        ("http://127.0.0.1:port/hook", "'http://127.0.0.1:port/hook' is not a valid URL (Port"),
+    ],
+)
+def test_listen_refuses_a_forward_url_that_is_not_http_before_anything(url: str, said: str) -> None:
+    # Nothing listens at ZTD_URL: the argument is refused before any call.
+    done = subprocess.run(
+        [*ZTD_LISTEN, "--forward-to", url],
+        env=_listen_env("http://127.0.0.1:9", "unused"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith(f"error: --forward-to: {said}"), done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_listen_refuses_an_unknown_event_type_naming_the_known_ones(
+    db: Database, settings: Settings, world: World, backend: str
+) -> None:
+    with live_server(create_app(settings, db=db, embedded_worker=False)) as url:
+        done = subprocess.run(
+            [*ZTD_LISTEN, "-e", "devicebatch.created", "--event", "devicebatch.job.complete"],
+            env=_listen_env(url, world.token),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        registrations = httpx.get(f"{url}/webhooks/v1/registration", headers=world.auth())
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: --event 'devicebatch.job.complete' is not an event type; known: "
+        "devicebatch.job.completed, devicepolicy.job.completed, devicebatch.created"
+    ]
+    assert registrations.json()["items"] == []  # refused before registering
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_listen_json_says_a_refused_forward_as_an_error_after_its_retries(
+    db: Database, settings: Settings, world: World, tmp_path: Path, backend: str
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    app = create_app(settings, db=db, embedded_worker=True)
+    with live_server(app) as url:
+        err = tmp_path / "stderr.txt"
+        cli = subprocess.Popen(
+            [*ZTD_LISTEN, "--json", "--forward-to", closed, "--event", "devicebatch.created"],
+            env=_listen_env(url, world.token),
+            stdout=subprocess.PIPE,
+            stderr=err.open("wb"),
+        )
+        assert cli.stdout is not None
+        try:
+            api = httpx.Client(base_url=url, headers=world.auth(), timeout=10)
+            wait_until(
+                lambda: (
+                    cli.poll() is not None or api.get("/webhooks/v1/registration").json()["items"]
+                ),
+                timeout=30,
+                message=lambda: err.read_text(),
+            )
+            response = api.post(
+                f"/v1/customers/{world.customer}/deviceBatches",
+                json={"BatchId": "refused", "Devices": [hash_device(22)]},
+            )
+            assert response.status_code == 202
+            line = cli.stdout.readline()  # after the forward's tries (3.5 s)
+        finally:
+            cli.send_signal(signal.SIGINT)
+            cli.communicate(timeout=30)
+            api.close()
+    printed = orjson.loads(line)
+    assert printed["type"] == "devicebatch.created"
+    assert printed["data"]["batchId"] == "refused"
+    forwarded = printed["forwarded"]
+    assert forwarded["attempts"] == 1 + len(RETRY_DELAYS)
+    assert set(forwarded) == {"error", "attempts"} and forwarded["error"], forwarded

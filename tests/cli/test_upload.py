@@ -143,6 +143,17 @@ def test_json_input_and_upload_without_wait(cli: Cli, tmp_path: Path) -> None:
     assert refused_copy.exit_code == 3
     assert f"{twice}: device 3: ZtdDeviceDuplicated: same device as device 1" in refused_copy.stderr
 
+    # A body built by hand, with trailing commas: the API takes it (as Newtonsoft does), so
+    # the upload sends it rather than calling it invalid JSON.
+    commas = tmp_path / "commas.json"
+    commas.write_text(
+        f'{{"BatchId": "commas", "Devices": [{{"HardwareHash": "{other.hardware_hash}",}},],}}',
+        encoding="utf-8",
+    )
+    sent = cli("upload", str(commas), "--customer", cli.world.customer, "--wait", "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["result"]["devicesStatus"][0]["serialNumber"] == other.serial
+
     broken = tmp_path / "broken.json"
     broken.write_text('[{"serial_number": "x"}, 3]', encoding="utf-8")
     refused = cli("upload", str(broken), "--customer", cli.world.customer)
@@ -256,3 +267,34 @@ def test_upload_warns_about_placeholder_serials(cli: Cli, tmp_path: Path) -> Non
         "'SMBIOS_STRING_INDEX_0' is a firmware placeholder" in done.stderr
     )
     assert "recapture the hash" in done.stderr
+
+
+def test_a_json_file_giving_a_property_twice_is_refused_naming_it(
+    cli: Cli, tmp_path: Path, db: Database
+) -> None:
+    """The rule the service applies to request bodies (json_keys): whichever value a reader
+    kept, the other device would be registered; in UTF-16 too."""
+    d, e = synthesize_device(45), synthesize_device(46)
+    for n, (text, path) in enumerate(
+        [
+            (
+                f'[{{"serialNumber":"{d.serial}","hardwareHash":"{d.hardware_hash}"}},'
+                f'{{"serialNumber":"{e.serial}","hardwareHash":"{e.hardware_hash}",'
+                f'"SerialNumber":"{d.serial}"}}]',
+                "[1].SerialNumber",
+            ),
+            (
+                f'{{"batchId":"a","BatchId":"b","devices":[{{"serialNumber":"{d.serial}",'
+                f'"hardwareHash":"{d.hardware_hash}"}}]}}',
+                "BatchId",
+            ),
+        ]
+    ):
+        file = tmp_path / f"twice-{n}.json"
+        file.write_bytes(text.encode("utf-16") if n else text.encode())
+        refused = cli("upload", str(file), "--customer", cli.world.customer)
+        assert refused.exit_code == 3, refused.output
+        assert f"{file}: {path}: " in refused.stderr
+        assert "Traceback" not in refused.output
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(batch_jobs)).scalar() == 0

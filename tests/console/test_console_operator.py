@@ -315,6 +315,20 @@ def test_recent_requests_filter_and_clear(
     assert bad.status_code == 400 and "is not a number" in bad.text
     none = journaled.get("/console/operator/requests", params={"partner_id": world.other_partner})
     assert 'id="no-requests"' in none.text and "matches these filters" in none.text
+    # GUID filters match any spelling of the GUID (case, braces), as the API reads them.
+    correlation = "c0ffee00-aaaa-4bbb-8ccc-0000000000de"
+    journaled.get(
+        f"/v1/customers/{world.customer}",
+        headers=world.auth() | {"MS-CorrelationId": "{" + correlation.upper() + "}"},
+    )
+    for params in (
+        {"correlation_id": correlation},
+        {"correlation_id": correlation.replace("-", "").upper()},
+        {"customer_id": "{" + world.customer.upper() + "}", "correlation_id": correlation},
+    ):
+        found = journaled.get("/console/operator/requests", params=params)
+        table = re.search(r'<table id="requests-table">.*?</table>', found.text, re.S)
+        assert table and table.group(0).count("<tr") == 2, params  # the header and the one
     cleared = journaled.post("/console/operator/requests/clear", data={"csrf": csrf_of(page.text)})
     assert cleared.status_code == 200
     assert "/v1/customers/" not in cleared.text  # only the console's own requests since

@@ -151,6 +151,12 @@ def test_unknown_console_pages_and_static_assets(client: TestClient, world: Worl
         ("bad.json", b'[{"hardwareHash": "AAAA"}, 7]', '<td class="num">2</td>'),
         ("empty.csv", b"Device Serial Number,Windows Product ID,Hardware Hash\r\n", "no device"),
         ("bytes.csv", b"\xff\xfe\x00\x00garbage", "the encoding changes part-way"),
+        # The service's CSV path is the checker's: one precise finding, not an 803.
+        (
+            "open-quote.csv",
+            b'Device Serial Number,Windows Product ID,Hardware Hash\r\n"S1,,AAAA\r\nS2,,\r\n',
+            "unterminated quoted field: the quotation mark at line 2, column 1",
+        ),
     ],
 )
 def test_preflight_variants_report_precisely_and_send_nothing(

@@ -4,6 +4,7 @@ removed once their job is purged; checked on real files and a real database."""
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.api import create_batch
 from tests.support.console import csrf_of, devices_csv, sign_in
 from tests.support.world import World
 from ztd.server.clock import utc_now
@@ -110,3 +112,23 @@ def test_an_upload_file_goes_when_its_job_is_purged(
     second = _upload(client, world, "second", range(710, 712))
     names = {p.name for p in (data_dir / uploads.FOLDER).iterdir()}
     assert names == {f"{second}.json"}
+
+
+def test_the_job_page_shows_why_a_device_was_refused(
+    client: TestClient, world: World, worker: Worker
+) -> None:
+    """A job sent through the API with a damaged hash: the console's failure table gives the
+    status entry's errorDetail next to the device."""
+    tracking = create_batch(
+        client,
+        world.customer,
+        world.auth(),
+        "api",
+        [{"SerialNumber": "CUT-1", "HardwareHash": "abc"}],
+    )
+    worker.run_until_idle()
+    sign_in(client, world.token)
+    page = client.get(f"/console/customers/{world.customer}/jobs/{tracking}")
+    assert page.status_code == 200
+    row = re.search(r"<tr><td>[^<]*</td><td>CUT-1</td>.*?</tr>", page.text, re.S)
+    assert row and "base64 length 3 is not a multiple of 4" in row.group(0)

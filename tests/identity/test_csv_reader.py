@@ -62,7 +62,7 @@ def test_intune_format_with_group_tag_and_assigned_user() -> None:
         (1, "Group Tag", "not-sent"),
         (1, "Assigned User", "not-sent"),
     ]
-    assert "1 row(s)" in result.diagnostics[0].message
+    assert "1 row has a value in column 'Group Tag'" in result.diagnostics[0].message
     a, b = result.devices
     assert (a.line, a.group_tag, a.assigned_user, a.product_key) == (
         2,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pytest
 
 from tests.support.real_devices import real_hash
 from ztd.identity import DeviceIdentity, analyze_device, dds, hardware_key
 from ztd.identity.hardware_hash import hash_to_bytes
-from ztd.identity.synthetic import regenerate_hash, synthesize_device, synthesize_hash
+from ztd.identity.synthetic import (
+    machine_profile,
+    read_machine,
+    regenerate_hash,
+    synthesize_device,
+    synthesize_hash,
+)
 
 DEV = synthesize_device(21)
 PKID = "3305404496774"
@@ -181,3 +188,25 @@ def test_tuple_too_long_for_a_key_is_803_with_the_reason() -> None:
     ident = analyze(serial="ßx" * 100, maker="ß" * 200, model="X")
     assert ident.error == dds.MISSING_SERIAL_AND_PRODUCT_KEY
     assert "too long to form an identity key" in (ident.detail or "")
+
+
+@pytest.mark.parametrize("uuid", [bytes(16), b"\xff" * 16])
+def test_placeholder_serial_and_uuid_tell_machines_apart_by_the_first_mac(uuid: bytes) -> None:
+    # A white box whose firmware left both the serial and the UUID as filler: only the MAC
+    # is left to tell it from the next one (issue 13, placeholder serials).
+    def machine(seed: int, generation: int = 0) -> str:
+        profile = replace(machine_profile(seed), serial="Default string", uuid=uuid)
+        return read_machine(profile, generation=generation)
+
+    first, other, again = (
+        analyze(hw=machine(61)),
+        analyze(hw=machine(62)),
+        analyze(hw=machine(61, generation=1)),
+    )
+    assert first.error is None and first.hardware_key is not None
+    plain = hardware_key(first.manufacturer or "", "Default string")
+    assert first.hardware_key != plain  # not merged with every other "Default string" box
+    assert first.hardware_key != other.hardware_key
+    assert first.hardware_key == again.hardware_key  # the same machine read again
+    mac = machine_profile(61).macs[0].hex(":")
+    assert first.hardware_key == plain + "\x1f" + mac  # the first MAC, as the key's last part

@@ -196,6 +196,7 @@ def test_case06_group_tag_and_assigned_user_are_said_not_sent() -> None:
     notes = [d for d in result.warnings if d.code == "not-sent"]
     assert [d.column for d in notes] == ["Group Tag", "Assigned User"]
     assert all("does not send" in d.message and "Intune" in d.message for d in notes)
+    assert notes[1].message.startswith("2 rows have a value in column 'Assigned User'")
 
 
 @pytest.mark.parametrize("header", ["Order ID", "GROUP TAG", "OrderIdentifier", "group_tag"])

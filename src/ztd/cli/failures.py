@@ -151,6 +151,8 @@ def _describe(failure: Failure) -> str:
         parts.append(f"PKID {failure.pkid}")
     if not failure.serial and not failure.pkid and failure.entry.device_id:
         parts.append(f"device {failure.entry.device_id}")
+    if failure.entry.error_detail:
+        parts.append(failure.entry.error_detail)
     if failure.holder is not None:
         held = f"already registered in batch '{failure.holder.batch}'"
         if failure.holder.device_id:

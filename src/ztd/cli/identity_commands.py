@@ -24,6 +24,7 @@ from ztd.identity import records as rt
 from ztd.identity.csv_reader import CsvFormatError, CsvResult, check_devices, read_devices
 from ztd.identity.findings import Finding
 from ztd.identity.hardware_hash import HashDecodeError, iter_records
+from ztd.identity.input_file import is_json_input, read_input
 from ztd.identity.synthetic import synthesize_device
 from ztd.identity.validation import HashCheck, validate_hash
 
@@ -147,12 +148,19 @@ def _print_records(out: Console, text: str) -> None:
 
 
 def csv_check(
-    file: Annotated[str, typer.Argument(help="The CSV file, or - to read stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="The CSV file (or JSON upload body), or - to read stdin.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check a device CSV as the registration service would. Exits 3 if any row has an
-    error, as `ztd upload` does for the same file."""
+    error, as `ztd upload` does for the same file. A JSON file that `ztd upload` takes (an
+    array of devices, or a request body as the PowerShell module writes it) is checked the
+    same way."""
     data = _read_input(file)
+    if is_json_input(Path(file), data):
+        _check_json_body(file, data, as_json)
+        return
     try:
         with checking(console(stderr=True), file, len(data), quiet=as_json):
             result = read_devices(data, source=file)
@@ -167,6 +175,38 @@ def csv_check(
     else:
         _print_csv(result)
     if check_devices(result):
+        raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _check_json_body(file: str, data: bytes, as_json: bool) -> None:
+    """``csv check`` of a JSON file: exactly what ``ztd upload`` checks before sending it
+    (``read_input``), so the two never disagree on a file. Exits 3 on any problem."""
+    with checking(console(stderr=True), file, len(data), quiet=as_json):
+        loaded = read_input(Path(file), data, skip_invalid=False)
+    if as_json:
+        doc = {
+            "source": file,
+            "format": "json",
+            "devices": len(loaded.devices),
+            "errors": len(loaded.problems),
+            "warnings": len(loaded.warnings),
+            "problems": loaded.problems,
+            "diagnostics": [
+                {"device": w.where, "code": w.code, "message": w.message} for w in loaded.warnings
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        out = console()
+        ready = plural(len(loaded.devices), "device")
+        out.print(f"[bold]{escape(file)}[/]: JSON, {ready} without errors", highlight=False)
+        for problem in loaded.problems:
+            out.print(f"[red]error:[/] {escape(problem)}", highlight=False)
+        print_warnings(out, loaded.warnings, loaded.unit)
+        out.print(
+            f"{plural(len(loaded.problems), 'error')}, {plural(len(loaded.warnings), 'warning')}"
+        )
+    if loaded.problems:
         raise typer.Exit(EXIT_INVALID_INPUT)
 
 

@@ -4,7 +4,11 @@ It registers a temporary listen channel for the caller, long-polls it
 (GET /webhooks/v1/registration/{id}/listen), prints each event and, with ``--forward-to``,
 POSTs it to a local URL exactly as signed by the service (the secret is printed at start, so
 the local app can verify it). On exit (Ctrl-C, SIGTERM) the registration is removed; should
-the command die, the server removes it a minute after the last poll."""
+the command die, the server removes it a minute after the last poll.
+
+Arguments are checked before anything is registered: a --forward-to that is not an http(s)
+URL, or an --event type the server does not know (its GET /webhooks/v1/registration/events
+lists them), exits 3 (invalid arguments) saying what is expected."""
 
 from __future__ import annotations
 
@@ -21,10 +25,10 @@ import typer
 from rich.markup import escape
 
 from ztd.cli._common import CONFIG_HELP, DEFAULT_URL, fail, stderr, stdout
-from ztd.cli.output import EXIT_CALL_FAILED, EXIT_OK
+from ztd.cli.listen_forward import check_forward_url, forward, shown
+from ztd.cli.output import EXIT_CALL_FAILED, EXIT_INVALID_INPUT, EXIT_OK
 from ztd.client import DEFAULT_SCOPE, ClientCredentials
 
-EVENTS = ("devicebatch.job.completed", "devicepolicy.job.completed", "devicebatch.created")
 WAIT_SECONDS = 25  # per long poll; the server answers sooner when an event comes
 FORWARD_TIMEOUT = 10.0
 
@@ -39,23 +43,35 @@ def listen(
         typer.Option(
             "--forward-to",
             metavar="URL",
-            help="POST each event here too, with its Standard Webhooks signature headers.",
+            help="POST each event here too (an http:// or https:// URL), with its Standard "
+            "Webhooks signature headers; a refused connection is tried 3 more times.",
         ),
     ] = None,
     events: Annotated[
         list[str] | None,
-        typer.Option("--event", "-e", metavar="TYPE", help="An event type (default: all)."),
+        typer.Option(
+            "--event", "-e", metavar="TYPE", help="An event type, repeatable (default: all)."
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print each event as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print each event as one JSON line; with --forward-to, its outcome in "
+            '"forwarded": {"status", "attempts"} or {"error", "attempts"}.',
+        ),
+    ] = False,
 ) -> None:
     """Print events as they happen (and forward them), until Ctrl-C."""
+    if forward_to is not None and (problem := check_forward_url(forward_to)):
+        fail(f"--forward-to: {problem}", EXIT_INVALID_INPUT)
     base = os.environ.get("ZTD_URL", "").strip().rstrip("/") or DEFAULT_URL
-    wanted = list(events or EVENTS)
     # SIGTERM ends the command like Ctrl-C: the registration is removed either way.
     signal.signal(signal.SIGTERM, _interrupt)
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {_token(base)}"}, timeout=10.0
     ) as api:
+        wanted = _event_types(api, events or [])
         created = _call(
             lambda: api.post(
                 "/webhooks/v1/registration", json={"listen": True, "webhookEvents": wanted}
@@ -83,6 +99,19 @@ def _interrupt(_signum: int, _frame: types.FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _event_types(api: httpx.Client, asked: list[str]) -> list[str]:
+    """The event types to listen for: ``asked`` (each checked against the server's list),
+    or all the server has."""
+    known: list[str] = _call(lambda: api.get("/webhooks/v1/registration/events"), 200)
+    unknown = [name for name in asked if name not in known]
+    if unknown:
+        fail(
+            f"--event {unknown[0]!r} is not an event type; known: {', '.join(known)}",
+            EXIT_INVALID_INPUT,
+        )
+    return list(dict.fromkeys(asked)) or known
+
+
 def _loop(api: httpx.Client, registration: str, forward_to: str | None, as_json: bool) -> None:
     with httpx.Client(timeout=FORWARD_TIMEOUT, follow_redirects=False) as local:
         while True:
@@ -95,23 +124,11 @@ def _loop(api: httpx.Client, registration: str, forward_to: str | None, as_json:
                 200,
             )
             for item in batch["items"]:
-                forwarded = _forward(local, forward_to, item) if forward_to else None
+                forwarded = forward(local, forward_to, item) if forward_to else None
                 _show(item, forwarded, as_json)
 
 
-def _forward(local: httpx.Client, url: str, item: dict[str, Any]) -> str:
-    try:
-        response = local.post(
-            url,
-            content=item["payload"].encode(),
-            headers={**item["headers"], "Content-Type": "application/json"},
-        )
-    except httpx.HTTPError as exc:
-        return f"forward failed: {exc}"
-    return f"-> {response.status_code}"
-
-
-def _show(item: dict[str, Any], forwarded: str | None, as_json: bool) -> None:
+def _show(item: dict[str, Any], forwarded: dict[str, Any] | None, as_json: bool) -> None:
     event = orjson.loads(item["payload"])
     if as_json:
         line = {"id": item["headers"]["webhook-id"], **event}
@@ -126,11 +143,11 @@ def _show(item: dict[str, Any], forwarded: str | None, as_json: bool) -> None:
     if outcomes:
         parts.append(f"{outcomes['succeeded']} ok, {outcomes['failed']} failed")
     if forwarded is not None:
-        parts.append(forwarded)
+        parts.append(shown(forwarded))
     stdout().print(escape("  ".join(parts)), highlight=False)
 
 
-def _call(send: Any, expected: int) -> dict[str, Any]:
+def _call(send: Any, expected: int) -> Any:
     try:
         response: httpx.Response = send()
     except httpx.HTTPError as exc:
@@ -141,8 +158,7 @@ def _call(send: Any, expected: int) -> dict[str, Any]:
         except ValueError:
             said = response.text
         fail(f"HTTP {response.status_code}: {said}", EXIT_CALL_FAILED)
-    body: dict[str, Any] = response.json()
-    return body
+    return response.json()
 
 
 def _token(base: str) -> str:

@@ -34,6 +34,7 @@ SERVER_SIDE = {
 CLI_INSTALL = "pip install 'ztd[cli]'"
 SERVER_INSTALL = "pip install 'ztd[server]'"
 EXIT_NOT_INSTALLED = 1
+EXIT_BAD_SETTING = 2  # as for a database that cannot be opened: a setup mistake
 
 
 def build(argv: Sequence[str] = ()) -> typer.Typer:
@@ -117,4 +118,25 @@ def run() -> None:
             f"install it with: {CLI_INSTALL}\n"
         )
         raise SystemExit(EXIT_NOT_INSTALLED) from None
-    build(sys.argv)()
+    try:
+        build(sys.argv)()
+    except ValueError as exc:  # pydantic's errors are ValueErrors; a bug's are shown whole
+        _refuse_bad_setting(exc)
+        raise
+
+
+def _refuse_bad_setting(exc: ValueError) -> None:
+    """One line and exit code 2 when ``exc`` is an invalid ZTD_* setting, whichever command
+    read the settings (serve, worker, db upgrade, admin ...); otherwise nothing."""
+    if "ztd.server.settings" not in sys.modules:  # a command that reads no settings
+        return
+    from ztd.server.settings_errors import explain, is_settings_error
+
+    if is_settings_error(exc):
+        from rich.markup import escape
+
+        from ztd.cli.output import console
+
+        message = f"invalid setting {explain(exc)}"
+        console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
+        raise SystemExit(EXIT_BAD_SETTING) from None

@@ -71,6 +71,7 @@ def _json_rows(data: bytes) -> list[Row]:
         parsed: Any = load_json_bytes(data)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    # (json_keys.DuplicateKey, a ValueError, says which property is given twice, and where.)
     if isinstance(parsed, dict):
         parsed = {str(k).lower(): v for k, v in parsed.items()}.get("devices", parsed)
     if not isinstance(parsed, list):

@@ -18,10 +18,11 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from ztd.identity.csv_columns import OFFICIAL_HEADERS, ColumnMap, Field
 from ztd.identity.csv_shape import CsvFormatError, FileShape, find_header, is_value
+from ztd.identity.csv_structure import StructureFault, row_fault
 from ztd.identity.csv_text import TextDecodeProblem, TextNote, decode_csv_bytes
 from ztd.identity.device import DeviceIdentity, FirstCopies, analyze_device
 
@@ -105,8 +106,15 @@ _CODE_FIELD: Final[dict[str, Field]] = {
 }
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
-    """(first physical line, last physical line, cells) for each row."""
+class _Row(NamedTuple):
+    start: int  # first physical line
+    end: int  # last physical line
+    cells: list[str]
+    error: str | None = None  # the csv module gave up here (e.g. an oversized field)
+
+
+def _rows(text: str, delimiter: str) -> Iterator[_Row]:
+    """Each row; the last one has ``error`` when the csv module could not read on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     last = 0
     while True:
@@ -115,8 +123,9 @@ def _rows(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise CsvFormatError(f"line {last + 1}: {exc}") from None
-        yield last + 1, reader.line_num, row
+            yield _Row(last + 1, last + 1, [], str(exc))
+            return
+        yield _Row(last + 1, reader.line_num, row)
         last = reader.line_num
 
 
@@ -289,13 +298,14 @@ def _unsent_columns(result: CsvResult, shape: FileShape) -> None:
         rows = [d.line for d in result.devices if getattr(d, f) is not None]
         if not rows:
             continue
+        rows_have = "1 row has" if len(rows) == 1 else f"{len(rows):,} rows have"
         result.diagnostics.append(
             CsvDiagnostic(
                 result.header_line or shape.first_data_line,
                 "warning",
                 header,
                 "not-sent",
-                f"{len(rows)} row(s) have a {header!r} value (first: line {rows[0]}); Partner "
+                f"{rows_have} a value in column {header!r} (first: line {rows[0]}); Partner "
                 f"Center's device upload has no such field, so `ztd upload` does not send "
                 f"these values: {where}",
             )
@@ -314,21 +324,36 @@ def _read_rows(result: CsvResult, text: str, shape: FileShape) -> None:
     diags = result.diagnostics
     columns = shape.columns
     col = result.columns.get
-    # Physical lines, only needed to spot the first quoted row.
-    quoted_lines = io.StringIO(text, newline="").readlines() if '"' in text else None
+    # Physical lines, only needed for rows with quotation marks (checked, warned about once).
+    physical = io.StringIO(text, newline="").readlines() if '"' in text else None
+    quote_warned = False
     copies: FirstCopies[int] = FirstCopies()
     ncols = len(columns.headers)
     broken: CsvDevice | None = None  # the last row, when its hash failed: may continue below
-    for start, end, cells in _rows(text, result.delimiter):
+    for start, end, cells, error in _rows(text, result.delimiter):
+        if error is not None:  # the rest of the file cannot be read as rows
+            raw = "".join(physical[start - 1 :]) if physical is not None else ""
+            fault = row_fault(raw, start, result.delimiter) if '"' in raw else None
+            if fault is None:
+                raise CsvFormatError(f"{result.source}: line {start}: {error}")
+            _structure_error(result, columns, fault)
+            return
         if start < shape.first_data_line:
             continue
         if not any(c.strip() for c in cells):
             continue  # blank line, or a row of bare delimiters as Excel leaves them
+        raw = "".join(physical[start - 1 : end]) if physical is not None else ""
+        if '"' in raw:
+            fault = row_fault(raw, start, result.delimiter)
+            if fault is not None:  # one precise finding; the values read are not trusted
+                _structure_error(result, columns, fault)
+                broken = None
+                continue
         if broken is not None and _continues_hash(result, broken, start, cells):
             broken = None
             continue
-        if quoted_lines is not None and any('"' in ln for ln in quoted_lines[start - 1 : end]):
-            quoted_lines = None  # warn once per file
+        if not quote_warned and '"' in raw:
+            quote_warned = True  # warn once per file
             diags.append(
                 CsvDiagnostic(
                     start,
@@ -421,7 +446,10 @@ def _read_rows(result: CsvResult, text: str, shape: FileShape) -> None:
                 )
             )
         broken = None
-        if identity.error is not None:
+        short = _short_row_error(result, columns, start, cells, identity)
+        if short is not None:
+            diags.append(short)
+        elif identity.error is not None:
             column = col("hardware_hash") if identity.error.code == "802" else None
             if identity.error.code == "802":
                 broken = device
@@ -438,6 +466,47 @@ def _read_rows(result: CsvResult, text: str, shape: FileShape) -> None:
             f = _CODE_FIELD.get(w.code, "hardware_hash" if device.hardware_hash else None)
             diags.append(CsvDiagnostic(start, "warning", col(f) if f else None, w.code, w.message))
         _check_duplicate(result, device, copies)
+
+
+def _structure_error(result: CsvResult, columns: ColumnMap, fault: StructureFault) -> None:
+    header = columns.headers[fault.field] if fault.field < len(columns.headers) else None
+    result.diagnostics.append(
+        CsvDiagnostic(fault.line, "error", header or None, fault.code, fault.message)
+    )
+
+
+# The fields a device is identified by: a row that ends before one of them may be an 803
+# only because a delimiter is missing.
+_IDENTITY_FIELDS: Final[frozenset[Field]] = frozenset(
+    ("serial_number", "product_key", "hardware_hash", "manufacturer", "model")
+)
+
+
+def _short_row_error(
+    result: CsvResult, columns: ColumnMap, line: int, cells: list[str], identity: DeviceIdentity
+) -> CsvDiagnostic | None:
+    """For an 803 row that has fewer fields than the header, and so lacks an identifier
+    column altogether: the field count is the fault to name, not a device code. Short rows
+    are otherwise fine (Partner Center's files leave trailing optional columns out)."""
+    if identity.error is None or identity.error.code != "803" or len(cells) >= len(columns.headers):
+        return None
+    missing = sorted(
+        i for f, i in columns.index.items() if f in _IDENTITY_FIELDS and i >= len(cells)
+    )
+    if not missing:
+        return None
+    name = _DELIMITER_NAMES[result.delimiter]
+    headers = ", ".join(repr(columns.headers[i]) for i in missing)
+    return CsvDiagnostic(
+        line,
+        "error",
+        columns.headers[missing[0]],
+        "too-few-fields",
+        f"the row has {len(cells)} field(s) but the header has {len(columns.headers)}: it ends "
+        f"before {headers}, so the device has no usable identifier (803 "
+        f"{identity.error.name}). A {name} between values is missing, or the row was cut "
+        f"off: give each column its value (leave an empty one between two {name}s)",
+    )
 
 
 def _has_space(value: str) -> bool:

@@ -20,6 +20,9 @@ from typing import Any, Final
 
 import orjson
 
+from ztd.identity.json_text import without_trailing_commas
+from ztd.wire.json_keys import find_duplicate_key
+
 __all__ = ["DecodedText", "TextDecodeProblem", "TextNote", "decode_csv_bytes", "load_json_bytes"]
 
 RESAVE: Final = (
@@ -264,9 +267,21 @@ def _line_ending_notes(text: str) -> tuple[TextNote, ...]:
 
 def load_json_bytes(data: bytes) -> Any:
     """A JSON file as Windows tools write it: UTF-8 with or without a BOM, or UTF-16 (what
-    Windows PowerShell 5.1's ``Out-File`` writes). orjson.JSONDecodeError when it is not
-    JSON; TextDecodeProblem when its encoding is broken or mixed."""
-    return orjson.loads(decode_csv_bytes(data).text)
+    Windows PowerShell 5.1's ``Out-File`` writes), with trailing commas read as the API
+    reads them (``json_text``). orjson.JSONDecodeError when it is not JSON;
+    TextDecodeProblem when its encoding is broken or mixed; ``json_keys.DuplicateKey`` when
+    an object gives a property twice (the service refuses such a body too)."""
+    text = decode_csv_bytes(data).text
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        document = without_trailing_commas(text.encode())
+        if document is None:
+            raise
+    duplicate = find_duplicate_key(document, text)
+    if duplicate is not None:
+        raise duplicate
+    return document
 
 
 def decode_csv_bytes(data: bytes) -> DecodedText:

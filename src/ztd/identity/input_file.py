@@ -19,6 +19,7 @@ from ztd.identity.csv_text import TextDecodeProblem, decode_csv_bytes, load_json
 from ztd.identity.device import FirstCopies, identity_of
 from ztd.identity.findings import Finding
 from ztd.wire import Device
+from ztd.wire.json_keys import DuplicateKey
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def read_input(path: Path, data: bytes, skip_invalid: bool) -> InputFile:
     input: each problem is a sentence in ``problems``, and ``devices`` holds the good rows
     only. A file with no device gets the problem "no device left to upload" (with
     ``skip_invalid``, also when every row was refused)."""
-    if path.suffix.lower() == ".json" or _looks_like_json(data):
+    if is_json_input(path, data):
         loaded = _read_json(str(path), data)
     else:
         loaded = _read_csv(str(path), data)
@@ -69,6 +70,12 @@ def skipping_helps(loaded: InputFile) -> bool:
     """Whether --skip-invalid would upload something: bad rows next to good ones, and no
     problem of the file as a whole (a missing header, a change of encoding)."""
     return bool(loaded.problems and loaded.devices and not loaded.whole_file)
+
+
+def is_json_input(path: Path, data: bytes) -> bool:
+    """Whether ``read_input`` reads the file as JSON (an array of devices, or an upload
+    request body) rather than CSV: by its ``.json`` suffix or a first character of [ or {."""
+    return path.suffix.lower() == ".json" or _looks_like_json(data)
 
 
 def _looks_like_json(data: bytes) -> bool:
@@ -123,7 +130,7 @@ def _read_json(source: str, data: bytes) -> InputFile:
         body = load_json_bytes(data)
     except orjson.JSONDecodeError as exc:
         return InputFile(problems=[f"{source}: not valid JSON: {exc}"], whole_file=True)
-    except TextDecodeProblem as exc:
+    except (TextDecodeProblem, DuplicateKey) as exc:
         return InputFile(problems=[f"{source}: {exc}"], whole_file=True)
     loaded = InputFile(unit="device")
     if isinstance(body, dict):

@@ -1,14 +1,20 @@
-"""Server settings, read from ``ZTD_*`` environment variables (documented in the README)."""
+"""Server settings, read from ``ZTD_*`` environment variables (documented in the README).
+
+Every numeric setting is bounded where a value outside would make no sense (a negative
+timeout, a zero page size), and NaN or infinity are refused: a bad value fails when the
+settings are read, with pydantic's ValidationError, which `settings_errors.explain` turns
+into one line naming the variable."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import limits
+import orjson
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The first attempt at once, then Svix's schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_RETRY_SECONDS = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -55,7 +61,7 @@ class ExternalIssuer(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ZTD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ZTD_", extra="ignore", allow_inf_nan=False)
 
     data_dir: Path = Path(".ztd")
     database_url: str | None = None
@@ -64,7 +70,7 @@ class Settings(BaseSettings):
     # for the real service and for ztd look alike to client code.
     issuer: str = "http://127.0.0.1:8000"
     audience: str = "https://api.partnercenter.microsoft.com"
-    token_ttl_seconds: int = 3600
+    token_ttl_seconds: int = Field(default=3600, ge=1)
     allow_app_only_batch_create: bool = False
     # Set (or mounted as a file), the signing keys live in the database, encrypted with it,
     # and every process sharing the database issues and accepts the same tokens
@@ -72,13 +78,13 @@ class Settings(BaseSettings):
     key_encryption_key: SecretStr | None = None
     key_encryption_key_file: Path | None = None
     # Trusted external OIDC issuers (Entra ID and the like), as a JSON list; see README.
-    trusted_issuers: list[ExternalIssuer] = Field(default_factory=list)
+    trusted_issuers: Annotated[list[ExternalIssuer], NoDecode] = Field(default_factory=list)
     # The token endpoint: attempts per client address and per client id, in the `limits`
     # notation ("60/minute", "5/second; 100/hour"), and the pool that checks client secrets
     # (0 workers: half the CPU cores, at least one). A refused attempt is answered (429)
     # after a delay, which slows down clients that retry at once.
-    token_attempts_per_address: str = "60/minute"
-    token_attempts_per_client: str = "10/minute"
+    token_attempts_per_address: str = Field(default="60/minute", examples=["5/second; 100/hour"])
+    token_attempts_per_client: str = Field(default="10/minute", examples=["5/second; 100/hour"])
     token_hash_workers: int = Field(default=0, ge=0)
     token_hash_queue: int = Field(default=8, ge=0)
     token_refusal_delay_seconds: float = Field(default=1.0, ge=0)
@@ -90,9 +96,9 @@ class Settings(BaseSettings):
     job_retention_days: float = Field(default=30.0, gt=0)
 
     # Limits that protect the service.
-    max_body_bytes: int = 50_000_000  # admits 10,000 devices with full 4,000-char hashes
-    max_devices_per_request: int = 10_000
-    page_size: int = 100
+    max_body_bytes: int = Field(default=50_000_000, ge=1)  # 10,000 devices with 4,000-char hashes
+    max_devices_per_request: int = Field(default=10_000, ge=1)
+    page_size: int = Field(default=100, ge=1)
     # Per request and connection, enforced by the HTTP server (server/http_limits.py).
     max_url_bytes: int = Field(default=8192, ge=256)
     max_header_bytes: int = Field(default=65536, ge=1024)
@@ -138,8 +144,8 @@ class Settings(BaseSettings):
     # Throttling as Partner Center does it, "REQUESTS/SECONDS" per partner and per
     # partner+customer (off when unset; PUT /_ztd/v1/throttling overrides). Counted in memory,
     # or in Redis ("redis://host:6379/0") so that several API processes share the limits.
-    throttle_partner: str | None = Field(default=None, pattern=r"^\d+/\d+$")
-    throttle_customer: str | None = Field(default=None, pattern=r"^\d+/\d+$")
+    throttle_partner: str | None = Field(default=None, pattern=r"^\d+/\d+$", examples=["100/60"])
+    throttle_customer: str | None = Field(default=None, pattern=r"^\d+/\d+$", examples=["10/60"])
     throttle_storage: str = "memory://"
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
@@ -153,12 +159,27 @@ class Settings(BaseSettings):
     # gets at most half of them (at least one), one registration one (webhooks.dispatch).
     webhook_concurrency: int = Field(default=8, ge=1, le=64)
     # Seconds before each attempt, counted from the event (first) or the previous failure;
-    # its length is the number of attempts before a delivery is failed for good.
-    webhook_retry_seconds: list[float] = Field(
-        default_factory=lambda: list(DEFAULT_RETRY_SECONDS), min_length=1
+    # its length is the number of attempts before a delivery is failed for good. A JSON list
+    # or, as operators tend to write it, comma-separated.
+    webhook_retry_seconds: Annotated[list[Annotated[float, Field(ge=0)]], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SECONDS),
+        min_length=1,
+        examples=["0,5,300 or [0,5,300]"],
     )
     # An endpoint failing every attempt for this long is disabled, with the reason.
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
+
+    @field_validator("webhook_retry_seconds", mode="before")
+    @classmethod
+    def _json_or_commas(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",")]
+        return _json(value)
+
+    @field_validator("trusted_issuers", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        return _json(value)
 
     @property
     def webhook_private_policy(self) -> str:
@@ -173,6 +194,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'ztd.sqlite3').resolve()}"
+
+
+def _json(value: Any) -> Any:
+    """A variable's JSON text decoded (other values, e.g. keyword arguments, as they are)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
 
 
 def normalize_database_url(url: str) -> str:

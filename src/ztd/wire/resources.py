@@ -85,7 +85,10 @@ class DeviceUploadDetails(WireModel):
     product_key: str | None = None
     status: DeviceUploadStatusType = DeviceUploadStatusType.UNKNOWN
     error_code: str | None = None
-    error_description: str | None = None
+    error_description: str | None = None  # the DDS name, e.g. "InvalidZtdHardwareHash"
+    # ztd's addition (Partner Center sends no such property): why the device failed and
+    # what to do, e.g. "base64 length 3 is not a multiple of 4". Absent when unknown.
+    error_detail: str | None = None
     attributes: ResourceAttributes = attributes("DeviceUploadDetails")
 
 

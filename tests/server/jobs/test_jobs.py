@@ -95,6 +95,9 @@ def test_chunk_failing_every_attempt_reports_storage_error(
         "StorageError",
         "InvalidZtdHardwareHash",  # found in review: this used to become StorageError too
     ]
+    # ...with its reason, which the reaper keeps as the enqueue stored it.
+    assert "errorDetail" not in result["devicesStatus"][0]
+    assert "decodes to 9 bytes" in result["devicesStatus"][1]["errorDetail"]
 
 
 def test_a_chunk_left_running_without_a_lease_is_reaped(

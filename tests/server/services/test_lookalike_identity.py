@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.api import error_codes, upload_each
+from tests.support.api import create_batch, error_codes, status_of, upload_each
 from tests.support.ci import IN_CI
 from tests.support.lookalikes import lookalikes
 from tests.support.shared import SHARED
 from tests.support.world import World
 from ztd.identity.csv_reader import read_devices
 from ztd.identity.synthetic import synthesize_hash
+from ztd.server.jobs.worker import Worker
 
 SERIAL = "XT12345678"
 MAKER = "LENOVO"
@@ -113,3 +114,25 @@ def test_case01_two_qemu_vms_register_as_two_devices(client: TestClient, world: 
     # Each VM is still one machine: sending the first again is 806.
     [again] = upload_each(client, world, world.customer, world.token, [first])
     assert error_codes([again]) == [("806", "ZtdDeviceAlreadyAssigned")]
+
+
+def test_white_boxes_sharing_a_placeholder_in_one_upload_are_not_duplicates(
+    client: TestClient, world: World
+) -> None:
+    # In one request the duplicate check, not the registry, decides: it must use the same key.
+    hashes = [
+        synthesize_hash(seed, serial="To be filled by O.E.M.", manufacturer="ASUS")
+        for seed in (71, 72, 73)
+    ]
+    tracking = create_batch(
+        client, world.customer, world.auth(), "white boxes", [{"hardwareHash": h} for h in hashes]
+    )
+    Worker(client.app.state.ztd.db, client.app.state.ztd.settings).run_until_idle()  # type: ignore[attr-defined]
+    entries = status_of(client, world.customer, tracking, world.auth())["devicesStatus"]
+    assert [(e["status"], e.get("errorDescription")) for e in entries] == [("finished", None)] * 3
+    text = "Device Serial Number,Windows Product ID,Hardware Hash\r\n" + "".join(
+        f",,{h}\r\n" for h in hashes
+    )
+    checked = read_devices(text.encode())
+    assert checked.errors == [] and len(checked.devices) == 3  # the checker agrees
+    assert {d.code for d in checked.warnings} == {"placeholder-serial"}

@@ -230,6 +230,8 @@ def test_duplicates_are_found_across_the_slices_of_the_enqueue() -> None:
     items = [item for s in slices for item in s]
     assert [i for i, item in enumerate(items) if item.precheck_name] == [23]
     assert items[23].precheck_name == "ZtdDeviceDuplicated" and items[23].device_id is None
+    # Its reason names the first copy by its index in the request, not in the slice.
+    assert (items[23].precheck_detail or "").startswith("the same device as devices[3] of")
     assert len({item.device_id for item in items if item.device_id}) == 24
 
 

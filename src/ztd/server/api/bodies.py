@@ -3,7 +3,6 @@ validation, each failing with an error that says exactly what is wrong and where
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,9 +12,11 @@ from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from ztd.identity.json_text import without_trailing_commas
 from ztd.server.api.idempotency import RequestFingerprint
 from ztd.server.api.json_pieces import loads_in_pieces
 from ztd.server.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType, cut
+from ztd.wire.json_keys import find_duplicate_key
 
 JSON_TYPES = ("application/json", "text/json")
 M = TypeVar("M", bound=BaseModel)
@@ -77,8 +78,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON document in ``body``; 400 when it is empty, not JSON, or nested deeper
-    than MAX_DEPTH."""
+    """The JSON document in ``body``; 400 when it is empty, not JSON, nested deeper than
+    MAX_DEPTH, or gives a property twice in one object (``json_keys``: also two spellings of
+    one name, ``serialNumber`` and ``SerialNumber``), naming its path."""
     if not body.strip():
         raise InvalidRequest("The request body is empty; send a JSON document.")
     try:
@@ -88,7 +90,7 @@ def parse_json(body: bytes) -> Any:
             "depth" in exc.msg or "recursion" in exc.msg
         ):  # orjson's own limit (1,024) is far above ours
             raise _too_deep(f"at line {exc.lineno}, column {exc.colno}") from exc
-        lenient = _without_trailing_commas(body)
+        lenient = without_trailing_commas(body)  # as Newtonsoft reads it
         if lenient is None:
             raise InvalidRequest(
                 f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
@@ -97,6 +99,9 @@ def parse_json(body: bytes) -> Any:
         document = lenient
     if _deeper_than(document, MAX_DEPTH):
         raise _too_deep(f"in {_deep_path(document)}")
+    duplicate = find_duplicate_key(document, body)
+    if duplicate is not None:
+        raise InvalidRequest(f"The request body is ambiguous: {duplicate}", [duplicate.path])
     return document
 
 
@@ -142,36 +147,6 @@ def _too_deep(where: str) -> Exception:
         f"The request body nests arrays and objects more than {MAX_DEPTH} levels deep "
         f"({where}); Partner Center's requests nest at most 5. Send the documented shape."
     )
-
-
-# A JSON string (kept as is), or a comma before a closing bracket (dropped).
-_STRING_OR_TRAILING_COMMA = re.compile(rb'"(?:[^"\\]|\\.)*"|,(?=\s*[\]}])')
-_WHITESPACE = b" \t\r\n"
-_OPENERS = b"[{,"
-
-
-def _without_trailing_commas(body: bytes) -> Any | None:
-    """The body read as Newtonsoft reads it, which accepts ``[1, 2,]`` and ``{"a": 1,}``
-    (scripts that build JSON by hand send them); None when it is not JSON even so. Only
-    bodies orjson refused come here."""
-
-    def keep_or_drop(match: re.Match[bytes]) -> bytes:
-        text = match.group(0)
-        if text[:1] == b'"':
-            return text
-        before = match.start() - 1
-        while before >= 0 and body[before] in _WHITESPACE:
-            before -= 1
-        # A comma after a value goes; "[,]" and "{,}" stay refused (no value before it).
-        return text if before < 0 or body[before] in _OPENERS else b""
-
-    cleaned = _STRING_OR_TRAILING_COMMA.sub(keep_or_drop, body)
-    if cleaned == body:
-        return None
-    try:
-        return orjson.loads(cleaned)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def parse_model(model: type[M], data: Any, *, what: str) -> M:

@@ -16,6 +16,7 @@ from ztd.server.console.guard import Missing, form_of, page
 from ztd.server.console.pages import Viewer, render
 from ztd.server.emulator import control
 from ztd.server.emulator.journal import read as read_journal
+from ztd.server.emulator.specs import tenant_key
 from ztd.server.services import tenancy
 
 router = APIRouter(prefix="/operator")
@@ -101,13 +102,21 @@ async def requests_page(request: Request) -> Response:
             except ValueError:
                 problem = f"Status {filters['status']!r} is not a number (e.g. 429)."
                 filters["status"] = None
-        for name in ("partner_id", "customer_id"):
-            filters[name] = filters[name] and str(filters[name]).lower()
+        for name in ("partner_id", "customer_id"):  # any GUID spelling, as the API reads it
+            filters[name] = tenant_key(str(filters[name])) if filters[name] else None
         filters["method"] = filters["method"] and str(filters["method"]).upper()
+        correlation = filters.pop("correlation_id")
 
         def read() -> list[object]:
             with ctx.db.read() as conn:
-                return list(read_journal(conn, REQUESTS_SHOWN, **filters))
+                return list(
+                    read_journal(
+                        conn,
+                        REQUESTS_SHOWN,
+                        correlation_id=str(correlation) if correlation else None,
+                        **filters,
+                    )
+                )
 
         entries = await run_in_threadpool(read)
         context = {

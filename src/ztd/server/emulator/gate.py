@@ -114,12 +114,12 @@ class EmulatorGate:
         await anyio.to_thread.run_sync(self._record, entry)
 
     def _journaled(self, scope: Scope, receive: Receive, send: Send) -> tuple[Entry, Receive, Send]:
-        path = canonical_path(scope["path"])
+        sent: str = scope["path"]  # recorded as the client wrote it: what a test asserts on
         entry = Entry(
             at=self.emulator.clock(),
             method=scope["method"],
-            path=path,
-            customer_id=_customer_of(path),
+            path=sent,
+            customer_id=_customer_of(canonical_path(sent)),
             started=time.perf_counter(),
         )
 

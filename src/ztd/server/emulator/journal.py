@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import ColumnElement, Connection, delete, func, select
 
 from ztd.server.errors import cut
+from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.schema import emulator_requests
 
 BODY_EXCERPT_BYTES = 2048
@@ -64,6 +65,20 @@ class JournalEntry(BaseModel):
     fault_id: str | None = Field(None, serialization_alias="faultId")
 
 
+def correlation_matches(wanted: str) -> ColumnElement[bool]:
+    """Entries whose correlation id is ``wanted``: any spelling of the same GUID when
+    ``wanted`` is one (letter case, braces, hyphens: the spellings the API reads as one
+    GUID, and MS-CorrelationId is echoed as sent), else exactly ``wanted``. The journal is
+    bounded (ZTD_JOURNAL_MAX_ENTRIES), so comparing a computed form scans few rows."""
+    guid = maybe_guid(wanted)
+    if guid is None:
+        return emulator_requests.c.correlation_id == wanted
+    spelled: ColumnElement[str] = emulator_requests.c.correlation_id
+    for mark in ("-", "{", "}"):
+        spelled = func.replace(spelled, mark, "")
+    return func.lower(spelled) == guid.replace("-", "")
+
+
 # The columns an Entry fills under its own attribute names (path and body are bounded first).
 _AS_NOTED = tuple(
     c.name for c in emulator_requests.columns if c.name not in ("pk", "path", "body_excerpt")
@@ -101,10 +116,15 @@ class Journal:
             conn.execute(delete(emulator_requests).where(r.pk <= top - self.max_entries))
 
 
-def read(conn: Connection, limit: int, **filters: Any) -> list[JournalEntry]:
-    """The newest ``limit`` entries matching ``filters`` (column=value), oldest first."""
+def read(
+    conn: Connection, limit: int, correlation_id: str | None = None, **filters: Any
+) -> list[JournalEntry]:
+    """The newest ``limit`` entries matching ``filters`` (column=value) and
+    ``correlation_id`` (see correlation_matches), oldest first."""
     r = emulator_requests.c
     where = [r[name] == value for name, value in filters.items() if value is not None]
+    if correlation_id is not None:
+        where.append(correlation_matches(correlation_id))
     rows = conn.execute(
         select(emulator_requests).where(*where).order_by(r.pk.desc()).limit(limit)
     ).all()

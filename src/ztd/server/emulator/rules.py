@@ -120,7 +120,7 @@ def decide_chunk(ctx: ChunkContext, register: Callable[[], ChunkResult]) -> Chun
     processed = register()
     if isinstance(processed, AsPlanned):
         rows = ctx.reread_items()  # the forced items lost their ids above
-        outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
+        outcomes = [planned_outcome(r) for r in rows]
         processed = WorkedOut(rows, outcomes)
     for ordinal, error in forced.items():
         processed.outcomes[ordinal - chunk.first_ordinal] = [None, error.code, error.name]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Connection, Row, select
@@ -30,7 +30,8 @@ QUEUED = Status.QUEUED.value
 DONE = ChunkState.DONE.value  # running_document's cache key of a done chunk's part
 
 # One chunk outcome per item, in ordinal order: [device_id, error_code, error_name], and
-# optionally a fourth element, a hint for people (rendered as errorDetail).
+# optionally a fourth element for people, rendered as errorDetail: why the item was refused
+# and what to do (errorDescription stays the DDS name, as Partner Center sends it).
 ItemOutcome = list[str | None]
 ItemEcho = tuple[str | None, str | None, str | None]  # device_ref, serial, product key
 
@@ -39,14 +40,35 @@ _DEVICES_OPEN = b',"devicesStatus":['
 _TRAILER = b'],"attributes":{"objectType":"BatchUploadDetails"}}'
 
 
-def planned_outcome(
-    device_id: str | None, precheck_code: str | None, precheck_name: str | None
-) -> ItemOutcome:
+class Prechecked(Protocol):
+    """An item as enqueue left it: a device id when it passed the prechecks, else the
+    refusal (code, name, and the validator's reason for people)."""
+
+    @property
+    def device_id(self) -> str | None: ...
+    @property
+    def precheck_code(self) -> str | None: ...
+    @property
+    def precheck_name(self) -> str | None: ...
+    @property
+    def precheck_detail(self) -> str | None: ...
+
+
+def precheck_outcome(item: Prechecked) -> ItemOutcome:
+    """The answer of an item refused at enqueue (802, 803, 801, a duplicate), with the
+    validator's reason; it keeps this answer whatever happens to its chunk."""
+    outcome: ItemOutcome = [None, item.precheck_code, item.precheck_name]
+    if item.precheck_detail:
+        outcome.append(item.precheck_detail)
+    return outcome
+
+
+def planned_outcome(item: Prechecked) -> ItemOutcome:
     """An upload item's outcome if its device registers: the id it was given at enqueue,
-    or, for an item that failed the prechecks (and got no id), that error."""
-    if device_id is not None:
-        return [device_id, None, None]
-    return [None, precheck_code, precheck_name]
+    or, for an item that failed the prechecks (and got no id), that refusal."""
+    if item.device_id is not None:
+        return [item.device_id, None, None]
+    return precheck_outcome(item)
 
 
 class ChunkPart(NamedTuple):
@@ -84,7 +106,7 @@ def render_entries(
                 entry["errorCode"] = code
             if name:
                 entry["errorDescription"] = name
-            if len(outcome) > 3 and outcome[3]:  # a hint beyond Partner Center's fields (812)
+            if len(outcome) > 3 and outcome[3]:  # beyond Partner Center's fields: the reason
                 entry["errorDetail"] = outcome[3]
         entry["attributes"] = _ITEM_ATTRIBUTES
         entries.append(entry)

@@ -35,6 +35,9 @@ class JobItem(NamedTuple):
     policy_ref: str | None = None  # policy updates: the policy id sent
     precheck_code: str | None = None  # set when the item can never succeed
     precheck_name: str | None = None
+    # Why, for people (the validator's reason, e.g. "base64 length 3 is not a multiple of
+    # 4"): the status entry's errorDetail. At most MAX_PRECHECK_DETAIL characters.
+    precheck_detail: str | None = None
     device_id: str | None = None  # uploads: the id the device gets if it registers
 
     @property
@@ -52,6 +55,7 @@ class JobItem(NamedTuple):
             product_key=self.product_key,
             precheck_code=self.precheck_code,
             precheck_name=self.precheck_name,
+            precheck_detail=self.precheck_detail,
         )
 
 
@@ -61,7 +65,7 @@ def expected_upload_part(items: Sequence[JobItem]) -> dict[str, Any]:
     (expected_inserts) and keeps this part. Hashless devices are resolved through the OEM
     registry first, and devices sent with a policy take it once registered, so a chunk with
     any of those expects nothing and is worked out in full."""
-    outcomes = [planned_outcome(i.device_id, i.precheck_code, i.precheck_name) for i in items]
+    outcomes = [planned_outcome(i) for i in items]
     part = chunk_part([item.echo for item in items], outcomes)
     planned = [i for i in items if i.device_id is not None]
     # Policies sent with devices are checked once they register (809/810).

@@ -35,6 +35,7 @@ class ItemRow(NamedTuple):
     policy_ref: str | None
     precheck_code: str | None
     precheck_name: str | None
+    precheck_detail: str | None
     has_hash: bool
 
     @property
@@ -57,6 +58,7 @@ def read_items(conn: Connection, span: ItemSpan) -> list[ItemRow]:
             item.policy_ref,
             item.precheck_code,
             item.precheck_name,
+            item.precheck_detail,
             has_hash,
         )
         .where(in_span(span))

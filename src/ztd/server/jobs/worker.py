@@ -24,7 +24,7 @@ from ztd.server.jobs.contract import (
     JobFields,
     JobKind,
 )
-from ztd.server.jobs.documents import ItemOutcome, chunk_part
+from ztd.server.jobs.documents import ItemOutcome, chunk_part, precheck_outcome
 from ztd.server.jobs.finishing import FinishedJob, finish_job_if_complete
 from ztd.server.jobs.interrupt import ChunkInterrupter
 from ztd.server.jobs.items import read_items
@@ -197,8 +197,7 @@ class Worker:
                 failure: ItemOutcome = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
                 # An item refused at enqueue (802, 803, a duplicate) keeps that answer.
                 outcomes: list[ItemOutcome] = [
-                    [None, row.precheck_code, row.precheck_name] if row.precheck_name else failure
-                    for row in rows
+                    precheck_outcome(row) if row.precheck_name else failure for row in rows
                 ]
                 leases.mark_done(conn, chunk.chunk_pk, chunk_part([r.echo for r in rows], outcomes))
                 job = finish_job_if_complete(

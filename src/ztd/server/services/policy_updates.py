@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from ztd.identity import dds
 from ztd.server.errors import InvalidRequest, refuse_nul
 from ztd.server.jobs.contract import ChunkContext, WorkedOut
-from ztd.server.jobs.documents import ItemOutcome
+from ztd.server.jobs.documents import ItemOutcome, precheck_outcome
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.storage import widths
 from ztd.server.storage.ids import maybe_guid
@@ -39,7 +39,19 @@ def prepare_policy_items(request_devices: Sequence[Device]) -> list[JobItem]:
         device_ref = (device.id or "").strip() or None
         if device_ref is None or not has_oobe:
             error = dds.INVALID_REQUEST_BODY
-            items.append(JobItem(device_ref, precheck_code=error.code, precheck_name=error.name))
+            missing = "id" if device_ref is None else "o_o_b_e policy"
+            detail = (
+                f"devices[{index}] has no {missing}: send the device's id and a policies entry "
+                'with key "o_o_b_e" (its value the policy id, or empty to unassign)'
+            )
+            items.append(
+                JobItem(
+                    device_ref,
+                    precheck_code=error.code,
+                    precheck_name=error.name,
+                    precheck_detail=detail,
+                )
+            )
         else:
             policy_ref = (oobe_value or "").strip() or UNASSIGN
             items.append(JobItem(device_ref, policy_ref=policy_ref))
@@ -64,7 +76,9 @@ def apply_chunk(ctx: ChunkContext) -> WorkedOut:
     assignments: list[dict[str, Any]] = []
     for item in items:
         if item.precheck_name:
-            outcomes.append([item.device_ref, item.precheck_code, item.precheck_name])
+            refused = precheck_outcome(item)
+            refused[0] = item.device_ref  # echoed as sent (no device id was ever given)
+            outcomes.append(refused)
             continue
         device_id = maybe_guid(item.device_ref or "")
         policy_id = maybe_guid(item.policy_ref or "") if item.policy_ref != UNASSIGN else None

@@ -52,7 +52,7 @@ def register_chunk(
             refused = _resolve_hashless(ctx, hashless, mode, hints)
         inserted = _insert_devices(ctx)
     first = ctx.chunk.first_ordinal
-    outcomes = [planned_outcome(r.device_id, r.precheck_code, r.precheck_name) for r in rows]
+    outcomes = [planned_outcome(r) for r in rows]
     planned = sum(1 for row in rows if row.device_id is not None) - len(refused)
     if inserted < planned:  # some identity keys were already taken
         refused |= _conflicts(ctx)

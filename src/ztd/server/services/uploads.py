@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import dds
 from ztd.identity.device import FirstCopies, identity_of
-from ztd.server.errors import Conflict, shown
+from ztd.server.errors import Conflict, cut, shown
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.services.catalog import existing_batch, find_batch, partner_name
 from ztd.server.storage import hash_codec
@@ -30,6 +30,9 @@ from ztd.server.webhooks import events as webhook_events
 # slice, the one nothing overlaps, is short; large enough that each insert amortises its
 # statement and thread hand-off.
 PREPARE_SLICE = 1000
+# The longest reason kept for a refused device (the validator's are far shorter; a bound
+# all the same, since some quote the device's own values).
+MAX_DETAIL = 1000
 
 
 class UploadedDevice(NamedTuple):
@@ -50,18 +53,20 @@ class DevicePreparer:
     device in one job is processed, later copies are duplicates."""
 
     def __init__(self) -> None:
-        self.copies: FirstCopies[None] = FirstCopies()
+        self.copies: FirstCopies[int] = FirstCopies()
+        self.seen = 0  # devices prepared so far: the next one's index in the request
 
     def prepare(self, devices: Sequence[UploadedDevice]) -> list[JobItem]:
         rows: list[JobItem] = []
         copies = self.copies
         device_ids = iter(new_ids(len(devices)))
-        for device in devices:
+        for index, device in enumerate(devices, start=self.seen):
             # Without warnings: nobody reads them here (`ztd csv check` shows them).
             identity = identity_of(device, with_warnings=False)
-            error = identity.error
-            if error is None and copies.earlier(identity, None) is not None:
-                error = dds.DEVICE_DUPLICATED
+            error, detail = identity.error, identity.detail
+            earlier = copies.earlier(identity, index) if error is None else None
+            if earlier is not None:
+                error, detail = dds.DEVICE_DUPLICATED, _duplicate_detail(*earlier)
             # A blank hash is no hash, to the identity rules and so to storage: the item must
             # read as hashless, or it would skip the OEM registry (strict mode's 812).
             sent_hash = device.hardware_hash
@@ -70,10 +75,16 @@ class DevicePreparer:
             # an 806/808 entry can be matched without counting positions (and the registry
             # lists the device by its serial, as Partner Center does).
             serial = device.serial_number or identity.serial_number
+            # Likewise its product key id, when the hash carries one (OEM machines do; VMs
+            # and white boxes do not). A device sent with a serial echoes what was sent, as in
+            # the seed's example.
+            product_key = device.product_key or (
+                identity.pkid if device.serial_number is None else None
+            )
             rows.append(
                 JobItem(
                     serial_number=serial,
-                    product_key=device.product_key,
+                    product_key=product_key,
                     hash_blob=stored.blob,
                     hash_length=stored.length,
                     hardware_hash=stored.text,
@@ -83,11 +94,21 @@ class DevicePreparer:
                     pkid_key=identity.pkid if error is None else None,
                     precheck_code=error.code if error else None,
                     precheck_name=error.name if error else None,
+                    precheck_detail=cut(detail, MAX_DETAIL) if error and detail else None,
                     device_id=next(device_ids) if error is None else None,
                     policy_ref=device.policy_ref if error is None else None,
                 )
             )
+        self.seen += len(devices)
         return rows
+
+
+def _duplicate_detail(shared: str, first: int) -> str:
+    what = "manufacturer and serial number" if shared == "hardware_key" else "product key id"
+    return (
+        f"the same device as devices[{first}] of this upload (same {what}); only the first "
+        "copy is registered"
+    )
 
 
 def prepare_devices(devices: Sequence[UploadedDevice]) -> list[JobItem]:

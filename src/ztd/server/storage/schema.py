@@ -191,9 +191,11 @@ job_items = Table(
     Column("hardware_key", String(widths.HARDWARE_KEY), nullable=True),
     Column("pkid_key", String(widths.PRODUCT_KEY), nullable=True),
     Column("policy_ref", String(widths.POLICY_REF), nullable=True),  # policy updates
-    # Set at enqueue when the item can never succeed (802, 803, duplicate in this job).
+    # Set at enqueue when the item can never succeed (802, 803, duplicate in this job), with
+    # the reason the status entry's errorDetail gives.
     Column("precheck_code", String(16), nullable=True),
     Column("precheck_name", String(64), nullable=True),
+    Column("precheck_detail", Text, nullable=True),
     # Uploads: the id the device gets if it registers, given at enqueue to every item that
     # passed the prechecks, so registration is one INSERT ... SELECT from these rows.
     Column("device_id", GUID, nullable=True),

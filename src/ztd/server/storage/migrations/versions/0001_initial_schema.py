@@ -331,6 +331,7 @@ def upgrade() -> None:
         sa.Column("policy_ref", sa.String(length=256), nullable=True),
         sa.Column("precheck_code", sa.String(length=16), nullable=True),
         sa.Column("precheck_name", sa.String(length=64), nullable=True),
+        sa.Column("precheck_detail", sa.Text(), nullable=True),
         sa.Column("device_id", sa.String(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["job_id"], ["batch_jobs.id"], name=op.f("fk_job_items_job_id_batch_jobs")
