@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from ztd.server.clock import wire_time
 from ztd.server.errors import InvalidRequest, NotFound
@@ -109,7 +109,9 @@ def event_deliveries_page(
     return _page(conn, _d.event_id == found.id, token, size, uri)
 
 
-def _page(conn: Connection, which: Any, token: str | None, size: int, uri: str) -> dict[str, Any]:
+def _page(
+    conn: Connection, which: ColumnElement[bool], token: str | None, size: int, uri: str
+) -> dict[str, Any]:
     """The deliveries ``which`` selects, newest first, from after ``token``'s position."""
     query = (
         select(
