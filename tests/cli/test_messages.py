@@ -80,7 +80,7 @@ def test_ctrl_c_while_waiting_says_the_jobs_go_on(
     cli, customer = cli_in_process, cli_in_process.world.customer
     path = _write(tmp_path / "d.csv", [HEADER, *_rows(range(820, 822))])
 
-    def interrupted(*_args: object) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt  # what Ctrl-C raises in the waiting loop
 
     monkeypatch.setattr(_common, "wait_all", interrupted)

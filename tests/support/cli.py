@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from tests.support.fake_time import FakeTime
 from tests.support.world import World
-from ztd.cli import identity_commands, partner_commands, policy_commands
+from ztd.cli import identity_commands, partner_commands, policy_commands, webhook_commands
 
 
 @dataclass
@@ -29,6 +29,7 @@ def make_app() -> typer.Typer:
     partner_commands.register(app)
     policy_commands.register(app)
     identity_commands.register(app)
+    webhook_commands.register(app)
     return app
 
 

@@ -29,6 +29,7 @@ from ztd.cli.output import (
     EXIT_CALL_FAILED,
     EXIT_DEVICE_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
     EXIT_TIMEOUT,
     console,
     plural,
@@ -62,6 +63,7 @@ GROUPS = {
     "batches": "Device batches of a customer.",
     "devices": "Devices of a batch.",
     "policies": "Configuration policies (Autopilot OOBE settings) of a customer.",
+    "webhooks": "Webhook delivery log (ztd's /webhooks/v1).",
 }
 
 
@@ -165,6 +167,15 @@ TimeoutOption = Annotated[
     float | None,
     typer.Option("--timeout", min=0, metavar="SECONDS", help="Give up waiting after SECONDS."),
 ]
+ViaEventsOption = Annotated[
+    bool,
+    typer.Option(
+        "--via-events",
+        help="With --wait: wait on the job's completion event over a temporary listen "
+        "channel (two status reads however long the job runs) instead of polling; polls "
+        "when the service opens no channel (e.g. a read-only token).",
+    ),
+]
 PerRequestOption = Annotated[
     int,
     typer.Option(
@@ -190,12 +201,16 @@ def wait_for(
     as_json: bool,
     out: dict[str, Any],
     customer: str,
+    *,
+    via_events: bool = False,
 ) -> list[BatchUploadDetails]:
-    """wait_all, with the progress bar unless --json. Should --timeout expire, --json still
-    prints what was started (every job's tracking id) before the error; the error, and an
-    interruption (Ctrl-C), say that the jobs go on and how to follow them."""
+    """wait_all, with the progress bar unless --json (``via_events``: each job waited on
+    through its completion event, as the SDK's ``wait(via_events=True)``). Should --timeout
+    expire, --json still prints what was started (every job's tracking id) before the
+    error; the error, and an interruption (Ctrl-C), say that the jobs go on and how to
+    follow them."""
     try:
-        return wait_all(jobs, timeout, None if as_json else stderr())
+        return wait_all(jobs, timeout, None if as_json else stderr(), via_events=via_events)
     except PollingTimeoutError as exc:
         if as_json:
             echo_json(out)
@@ -212,6 +227,15 @@ def wait_for(
             highlight=False,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def check_via_events(wait: bool, via_events: bool) -> None:
+    """--via-events is a way of waiting: without --wait it is refused, not ignored."""
+    if via_events and not wait:
+        fail(
+            "--via-events is a way of waiting: add --wait, or leave --via-events out",
+            EXIT_INVALID_INPUT,
+        )
 
 
 def print_started(what: str, customer: str, jobs: Sequence[StartedJob]) -> None:

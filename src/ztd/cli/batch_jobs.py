@@ -87,10 +87,16 @@ def jobs_json(jobs: Sequence[StartedJob]) -> list[dict[str, Any]]:
 
 
 def wait_all(
-    jobs: Sequence[StartedJob], timeout: float | None, progress_on: Console | None
+    jobs: Sequence[StartedJob],
+    timeout: float | None,
+    progress_on: Console | None,
+    *,
+    via_events: bool = False,
 ) -> list[BatchUploadDetails]:
     """Every job's final status, in order; PollingTimeoutError once ``timeout`` seconds have
-    passed in all. With ``progress_on``, one progress bar over the devices of every job."""
+    passed in all. With ``progress_on``, one progress bar over the devices of every job.
+    ``via_events``: each job is waited on through its completion event (the poller's
+    ``wait(via_events=True)``, a channel per job, one job after the other)."""
     deadline = math.inf if timeout is None else time.monotonic() + timeout
 
     def left(n: int) -> float | None:
@@ -99,7 +105,7 @@ def wait_all(
         return timeout if timeout is None or n == 0 else max(0.0, deadline - time.monotonic())
 
     if progress_on is None:
-        return [_result(jobs, n, left(n), timeout) for n in range(len(jobs))]
+        return [_result(jobs, n, left(n), timeout, None, via_events) for n in range(len(jobs))]
     ids = ", ".join(job.poller.tracking_id for job in jobs)
     progress_on.print(
         f"tracking id{'s' if len(jobs) > 1 else ''} {ids}; waiting for every device",
@@ -128,7 +134,7 @@ def wait_all(
                     description=label + details.status.value,
                 )
 
-            results.append(_result(jobs, n, left(n), timeout, update))
+            results.append(_result(jobs, n, left(n), timeout, update, via_events))
     return results
 
 
@@ -138,11 +144,12 @@ def _result(
     wait: float | None,
     timeout: float | None,
     on_update: Callable[[BatchUploadDetails], None] | None = None,
+    via_events: bool = False,
 ) -> BatchUploadDetails:
     """Job ``n``'s final status. Should a later job run out of the time left, the error
     names the whole --timeout and every job still unfinished, not a fraction of a second."""
     try:
-        return jobs[n].poller.result(wait, on_update=on_update)
+        return jobs[n].poller.result(wait, on_update=on_update, via_events=via_events)
     except PollingTimeoutError as exc:
         if n == 0:
             raise

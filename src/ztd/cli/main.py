@@ -21,7 +21,18 @@ if TYPE_CHECKING:
 
 # Top-level commands that need only the SDK and the identity code.
 CLIENT_SIDE = frozenset(
-    {"upload", "status", "batches", "devices", "policies", "hash", "csv", "demo-data", "listen"}
+    {
+        "upload",
+        "status",
+        "batches",
+        "devices",
+        "policies",
+        "hash",
+        "csv",
+        "demo-data",
+        "listen",
+        "webhooks",
+    }
 )
 # The service's commands (ztd[server]), with their help when the service is not installed.
 SERVER_SIDE = {
@@ -42,7 +53,13 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
     of those (and does not ask for the list of commands)."""
     import typer
 
-    from ztd.cli import identity_commands, listen_command, partner_commands, policy_commands
+    from ztd.cli import (
+        identity_commands,
+        listen_command,
+        partner_commands,
+        policy_commands,
+        webhook_commands,
+    )
 
     app = typer.Typer(
         name="ztd",
@@ -56,6 +73,7 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
     partner_commands.register(app)
     policy_commands.register(app)
     listen_command.register(app)
+    webhook_commands.register(app)
     return app
 
 

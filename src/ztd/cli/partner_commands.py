@@ -20,7 +20,9 @@ from ztd.cli._common import (
     JsonOption,
     PerRequestOption,
     TimeoutOption,
+    ViaEventsOption,
     calling,
+    check_via_events,
     echo_json,
     fail,
     finish,
@@ -92,6 +94,7 @@ def upload(
         typer.Option("--append", help="Add the devices to the existing batch --batch NAME."),
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for every device's outcome.")] = False,
+    via_events: ViaEventsOption = False,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Upload the valid rows, leave out bad ones.")
     ] = False,
@@ -106,6 +109,7 @@ def upload(
     go in several requests, each its own job, into the same batch. With --wait, shows
     progress and ends with each failed device (line, serial, error, what to do).
     """
+    check_via_events(wait, via_events)
     if append and not batch:
         fail("--append needs --batch NAME: the batch to add the devices to", EXIT_INVALID_INPUT)
     try:
@@ -185,7 +189,7 @@ def upload(
                     jobs,
                 )
             return
-        results = wait_for(jobs, timeout, as_json, out, customer)
+        results = wait_for(jobs, timeout, as_json, out, customer, via_events=via_events)
         failures: list[Failure] = []
         if not as_json:
             origins = in_parts(loaded.origins, per_request)
@@ -226,13 +230,16 @@ def status(
     customer: CustomerOption,
     as_json: JsonOption = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the job finishes.")] = False,
+    via_events: ViaEventsOption = False,
     timeout: TimeoutOption = None,
 ) -> None:
     """Show a batch job's status: counts, then each failed device by error and what to do."""
+    check_via_events(wait, via_events)
     with calling(), open_client() as partner:
         job = partner.customers.by_id(customer).batch_upload_status.by_id(tracking_id)
         try:
-            details = job.poller().result(timeout) if wait else job.get()
+            poller = job.poller()
+            details = poller.result(timeout, via_events=via_events) if wait else job.get()
         except PollingTimeoutError as exc:
             fail(
                 f"not finished within {timeout} s ({progress_of(exc.last_status)}); "

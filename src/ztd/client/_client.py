@@ -10,7 +10,7 @@ import httpx
 from ztd.client._lro import decode_continuation_token
 from ztd.client._pipeline import Pipeline
 from ztd.client.credentials import DEFAULT_SCOPE, StaticTokenCredential, TokenCredential
-from ztd.client.operations import CustomerCollectionOperations
+from ztd.client.operations import CustomerCollectionOperations, WebhookOperations
 from ztd.client.poller import BatchUploadPoller
 from ztd.client.retry import RetryPolicy
 
@@ -67,6 +67,7 @@ class PartnerClient:
             refreshable=token is None,
         )
         self.customers = CustomerCollectionOperations(self._pipeline)
+        self.webhooks = WebhookOperations(self._pipeline)  # ztd's /webhooks/v1 (delivery log)
 
     @property
     def base_url(self) -> str:

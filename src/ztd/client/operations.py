@@ -7,6 +7,9 @@
     partner.customers.by_id(cid).configuration_policies.get() / .create(...) / .by_id(p)...
     partner.customers.by_id(cid).device_policy.update(devices=[(device_id, policy_id)])
 
+    partner.webhooks.registrations.by_id(rid).deliveries.list() / .pages()
+    partner.webhooks.events.by_id(event_id).deliveries.list() / .pages()
+
 Building the chain makes no request; the verbs at its end do (awaited, with the async
 client; ``list()`` and ``pages()`` are then async iterators).
 
@@ -22,6 +25,7 @@ from typing import TypeVar
 
 from ztd.client import _device_deployment as dd
 from ztd.client import _policies as pol
+from ztd.client import _webhook_log as whl
 from ztd.client._lro import StatusLocation
 from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
 from ztd.wire import (
@@ -32,6 +36,7 @@ from ztd.wire import (
     DeviceBatchCreationRequest,
     DevicePolicyUpdateRequest,
     ResourceCollection,
+    WebhookDelivery,
     WireModel,
 )
 
@@ -50,6 +55,12 @@ __all__ = [
     "DeviceCollectionOperations",
     "DeviceOperations",
     "DevicePolicyOperations",
+    "WebhookDeliveryCollectionOperations",
+    "WebhookEventCollectionOperations",
+    "WebhookEventOperations",
+    "WebhookOperations",
+    "WebhookRegistrationCollectionOperations",
+    "WebhookRegistrationOperations",
 ]
 
 M = TypeVar("M", bound=WireModel)
@@ -370,4 +381,103 @@ class DevicePolicyOperations:
         body = pol.update_request(request, devices)
         return _begin(
             self._pipeline, pol.update_device_policies(self.customer_id, body, request_id)
+        )
+
+
+class WebhookOperations:
+    """ztd's webhook API (``/webhooks/v1``; not Partner Center's): the delivery log."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    @property
+    def registrations(self) -> WebhookRegistrationCollectionOperations:
+        return WebhookRegistrationCollectionOperations(self._pipeline)
+
+    @property
+    def events(self) -> WebhookEventCollectionOperations:
+        return WebhookEventCollectionOperations(self._pipeline)
+
+
+class WebhookRegistrationCollectionOperations:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def by_id(self, registration_id: str) -> WebhookRegistrationOperations:
+        return WebhookRegistrationOperations(self._pipeline, registration_id)
+
+    __getitem__ = by_id
+
+
+class WebhookRegistrationOperations:
+    def __init__(self, pipeline: Pipeline, registration_id: str) -> None:
+        segment(registration_id, "registration_id")
+        self._pipeline = pipeline
+        self.registration_id = registration_id.strip()
+
+    @property
+    def deliveries(self) -> WebhookDeliveryCollectionOperations:
+        """Every event sent to this registration, newest first, with its attempts; another
+        partner's registration is NotFoundError, as a missing one."""
+        registration_id = self.registration_id
+        return WebhookDeliveryCollectionOperations(
+            self._pipeline,
+            lambda token, size: whl.registration_deliveries(registration_id, token, size),
+        )
+
+
+class WebhookEventCollectionOperations:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def by_id(self, event_id: str) -> WebhookEventOperations:
+        return WebhookEventOperations(self._pipeline, event_id)
+
+    __getitem__ = by_id
+
+
+class WebhookEventOperations:
+    def __init__(self, pipeline: Pipeline, event_id: str) -> None:
+        segment(event_id, "event_id")
+        self._pipeline = pipeline
+        self.event_id = event_id.strip()
+
+    @property
+    def deliveries(self) -> WebhookDeliveryCollectionOperations:
+        """The event's deliveries, one per registration it went to, newest first, with
+        their attempts; another partner's event is NotFoundError, as a missing one."""
+        event_id = self.event_id
+        return WebhookDeliveryCollectionOperations(
+            self._pipeline, lambda token, size: whl.event_deliveries(event_id, token, size)
+        )
+
+
+class WebhookDeliveryCollectionOperations:
+    """A delivery log, read a page at a time (newest first)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        request_for: Callable[[str | None, int | None], ApiRequest],
+    ) -> None:
+        self._pipeline = pipeline
+        self._request_for = request_for
+
+    def list(self, *, page_size: int | None = None) -> Iterator[WebhookDelivery]:
+        """Every delivery, newest first, reading the pages as it goes."""
+        for page in self.pages(page_size=page_size):
+            yield from page.items
+
+    def pages(
+        self, continuation_token: str | None = None, *, page_size: int | None = None
+    ) -> Iterator[ResourceCollection[WebhookDelivery]]:
+        """The pages from ``continuation_token`` on (the first without one): ``page_size``
+        deliveries each (1 to 100; the service's default is 20). A page's
+        ``continuation_token`` resumes the read later. ValueError for a bad ``page_size``."""
+        whl.check_page_size(page_size)
+        return _pages(
+            self._pipeline,
+            lambda token: self._request_for(token, page_size),
+            WebhookDelivery,
+            continuation_token,
         )

@@ -20,6 +20,7 @@ from ztd.wire.resources import (
     ResourceCollection,
     ResourceLinks,
 )
+from ztd.wire.webhooks import WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "BatchUploadDetails",
@@ -40,6 +41,8 @@ __all__ = [
     "ResourceAttributes",
     "ResourceCollection",
     "ResourceLinks",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WireModel",
     "dump_wire",
 ]

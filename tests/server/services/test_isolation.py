@@ -132,10 +132,13 @@ def webhook_probes(registration: str, event: str) -> list[tuple[str, str, Any]]:
         ("DELETE", base, None),
         ("POST", f"{base}/rotateSecret", {"overlapSeconds": 60}),
         ("GET", f"{base}/attempts", None),
+        ("GET", f"{base}/deliveries", None),
+        ("GET", f"{base}/deliveries?size=1&continuationToken=d2Q6OTk5", None),
         ("POST", f"{base}/replay", {"failedSince": "2000-01-01T00:00:00Z"}),
         ("GET", f"{base}/listen?wait=0", None),
         ("POST", "/webhooks/v1/registration/validationEvents", {"registrationId": registration}),
         ("GET", f"/webhooks/v1/events/{event}", None),
+        ("GET", f"/webhooks/v1/events/{event}/deliveries", None),
         ("POST", f"/webhooks/v1/events/{event}/replay", None),
     ]
 

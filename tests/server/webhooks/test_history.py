@@ -1,14 +1,19 @@
-"""The delivery log's paged read: a registration's deliveries newest first, each with its
-event and attempts; another partner's registration is missing."""
+"""The delivery log's paged reads, in the domain and through the API: a registration's
+deliveries and an event's, newest first, each with its attempts, continued by token (body,
+links.next or the MS-ContinuationToken header); another partner's ids are missing."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.receiver import receiver
 from tests.support.world import World
-from ztd.server.errors import NotFound
+from ztd.server.errors import InvalidRequest, NotFound
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.webhooks import history
@@ -17,9 +22,16 @@ from ztd.server.webhooks.delivery import Deliverer
 REG = "/webhooks/v1/registration"
 
 
-def test_deliveries_are_paged_newest_first_with_their_attempts(
-    client: TestClient, db: Database, settings: Settings, world: World
-) -> None:
+@dataclass
+class Log:
+    registration: dict[str, Any]
+    sent: list[str]  # the test events' ids, oldest first
+
+
+@pytest.fixture
+def log(client: TestClient, db: Database, settings: Settings, world: World) -> Iterator[Log]:
+    """Three test events to one registration, each attempted once: the receiver failed the
+    first for good (500, no retry), then took the other two."""
     settings.webhook_allow_private = "loopback"
     settings.webhook_retry_seconds = [0]
     with receiver() as hook:
@@ -38,16 +50,26 @@ def test_deliveries_are_paged_newest_first_with_their_attempts(
         ]
         hook.script = [500]
         assert Deliverer(db, settings).deliver_due() == 3
+        yield Log(registration, sent)
+
+
+def test_deliveries_are_paged_newest_first_with_their_attempts(
+    db: Database, world: World, log: Log
+) -> None:
+    reg_id = log.registration["id"]
     with db.read() as conn:
-        first = history.deliveries_page(conn, world.partner, registration["id"], size=2)
-        assert [d["eventId"] for d in first["items"]] == sent[::-1][:2]
-        assert first["next"] is not None
+        first = history.deliveries_page(conn, world.partner, reg_id, size=2)
+        assert [d["eventId"] for d in first["items"]] == log.sent[::-1][:2]
+        assert first["totalCount"] == 3 and first["continuationToken"]
         rest = history.deliveries_page(
-            conn, world.partner, registration["id"], before=first["next"], size=2
+            conn, world.partner, reg_id, token=first["continuationToken"], size=2
         )
         with pytest.raises(NotFound):
-            history.deliveries_page(conn, world.other_partner, registration["id"])
-    assert [d["eventId"] for d in rest["items"]] == sent[:1] and rest["next"] is None
+            history.deliveries_page(conn, world.other_partner, reg_id)
+        with pytest.raises(InvalidRequest, match="continuation token"):
+            history.deliveries_page(conn, world.partner, reg_id, token="Yzox")  # "c:1"
+    assert [d["eventId"] for d in rest["items"]] == log.sent[:1]
+    assert "continuationToken" not in rest and "links" not in rest
     (oldest,) = rest["items"]
     assert oldest["type"] == "webhook.test" and oldest["createdTime"].endswith("Z")
     (attempt,) = oldest["attemptLog"]
@@ -57,3 +79,88 @@ def test_deliveries_are_paged_newest_first_with_their_attempts(
         (d["attemptLog"][0]["statusCode"], d["status"]) for d in first["items"] + rest["items"]
     )
     assert outcomes == [(200, "delivered"), (200, "delivered"), (500, "failed")]
+
+
+def test_the_api_pages_a_registrations_deliveries_by_token(
+    client: TestClient, world: World, log: Log
+) -> None:
+    path = f"{REG}/{log.registration['id']}/deliveries"
+    first = client.get(path, params={"size": 2}, headers=world.auth())
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [d["eventId"] for d in page["items"]] == log.sent[::-1][:2]
+    assert page["totalCount"] == 3 and page["attributes"] == {"objectType": "Collection"}
+    token = page["continuationToken"]
+    following = page["links"]["next"]
+    assert following["uri"] == f"{path}?size=2" and following["method"] == "GET"
+    assert following["headers"] == [{"key": "MS-ContinuationToken", "value": token}]
+    # The token in the header (what links.next says) or in the query: the same page.
+    by_header = client.get(
+        path, params={"size": 2}, headers={**world.auth(), "MS-ContinuationToken": token}
+    ).json()
+    by_query = client.get(
+        path, params={"size": 2, "continuationToken": token}, headers=world.auth()
+    ).json()
+    assert by_header == by_query
+    assert [d["eventId"] for d in by_header["items"]] == log.sent[:1]
+    assert "continuationToken" not in by_header
+    (failed,) = by_header["items"]
+    assert failed["status"] == "failed" and failed["attemptLog"][0]["statusCode"] == 500
+    # The default page holds all three; the flat attempt list still answers beside it.
+    assert len(client.get(path, headers=world.auth()).json()["items"]) == 3
+    flat = client.get(f"{REG}/{log.registration['id']}/attempts", headers=world.auth()).json()
+    assert len(flat["items"]) == 3
+
+
+def test_the_api_pages_an_events_deliveries(client: TestClient, world: World, log: Log) -> None:
+    event_id = log.sent[0]
+    page = client.get(f"/webhooks/v1/events/{event_id}/deliveries", headers=world.auth())
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert body["totalCount"] == 1 and "continuationToken" not in body
+    (delivery,) = body["items"]
+    assert delivery["eventId"] == event_id
+    assert delivery["registrationId"] == log.registration["id"]
+    assert [a["statusCode"] for a in delivery["attemptLog"]] == [500]
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "says"),
+    [
+        ({"size": "0"}, {}, "size must be a whole number from 1 to 100"),
+        ({"size": "101"}, {}, "size must be a whole number from 1 to 100"),
+        ({"size": "²"}, {}, "size must be a whole number from 1 to 100"),
+        ({"continuationToken": "bm9wZQ"}, {}, "continuation token"),
+        ({}, {"MS-ContinuationToken": "d2Q6LTE"}, "continuation token"),  # "wd:-1"
+    ],
+)
+def test_bad_paging_is_a_precise_400(
+    client: TestClient,
+    world: World,
+    log: Log,
+    query: dict[str, str],
+    headers: dict[str, str],
+    says: str,
+) -> None:
+    for path in (
+        f"{REG}/{log.registration['id']}/deliveries",
+        f"/webhooks/v1/events/{log.sent[0]}/deliveries",
+    ):
+        answer = client.get(path, params=query, headers={**world.auth(), **headers})
+        assert answer.status_code == 400, answer.text
+        assert says in answer.json()["description"]
+
+
+def test_another_partners_log_answers_as_missing(
+    client: TestClient, world: World, log: Log
+) -> None:
+    theirs = world.auth(world.other_token)
+    reg_id, event_id = log.registration["id"], log.sent[0]
+    for real, made_up, template in (
+        (reg_id, "0" * len(reg_id), REG + "/{}/deliveries"),
+        (event_id, "msg_" + "0" * (len(event_id) - 4), "/webhooks/v1/events/{}/deliveries"),
+    ):
+        foreign = client.get(template.format(real), headers=theirs)
+        missing = client.get(template.format(made_up), headers=theirs)
+        assert foreign.status_code == missing.status_code == 404
+        assert foreign.text.replace(real, made_up) == missing.text

@@ -11,7 +11,7 @@ import httpx
 from ztd.client._client import check_auth
 from ztd.client._lro import decode_continuation_token
 from ztd.client.aio._pipeline import AnyCredential, AsyncPipeline
-from ztd.client.aio.operations import CustomerCollectionOperations
+from ztd.client.aio.operations import CustomerCollectionOperations, WebhookOperations
 from ztd.client.aio.poller import AsyncBatchUploadPoller
 from ztd.client.credentials import DEFAULT_SCOPE, StaticTokenCredential
 from ztd.client.retry import RetryPolicy
@@ -57,6 +57,7 @@ class PartnerClient:
             refreshable=token is None,
         )
         self.customers = CustomerCollectionOperations(self._pipeline)
+        self.webhooks = WebhookOperations(self._pipeline)  # ztd's /webhooks/v1 (delivery log)
 
     @property
     def base_url(self) -> str:

@@ -2,11 +2,9 @@
 secret, each new secret shown once) and a registration's delivery log (every event and its
 attempts, paged, live while a delivery is due; replay one event or the failed ones).
 
-Writes and the registration itself go through /webhooks/v1 with the viewer's token, so
-roles, tenancy (another partner's registration is "not found") and validation (a private
-target refused) are the API's. The delivery log is the domain's own paged read
-(``history.deliveries_page``), which the API's flat attempt list cannot page; it runs only
-after the API has shown the viewer the registration."""
+Everything goes through /webhooks/v1 with the viewer's token, the delivery log included
+(its paged read, ``GET .../deliveries``), so roles, tenancy (another partner's registration
+is "not found") and validation (a private target refused) are the API's."""
 
 from __future__ import annotations
 
@@ -14,14 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from ztd.server.api.context import context_of
 from ztd.server.console.api_calls import Api, seg
 from ztd.server.console.guard import Missing, form_of, items, ok, page
 from ztd.server.console.pages import Viewer, render
-from ztd.server.webhooks import catalog, history
+from ztd.server.webhooks import catalog
 
 router = APIRouter()
 REG = "/webhooks/v1/registration"
@@ -119,40 +115,30 @@ async def _registration(api: Api, registration_id: str) -> dict[str, Any]:
     return found
 
 
-async def _deliveries(
-    request: Request, viewer: Viewer, registration_id: str, before: int | None
-) -> dict[str, Any]:
-    db = context_of(request).db
-
-    def read() -> dict[str, Any]:
-        with db.read() as conn:
-            return history.deliveries_page(
-                conn,
-                viewer.principal.partner_id,
-                registration_id,
-                before=before,
-                size=DELIVERIES_PER_PAGE,
-            )
-
-    return await run_in_threadpool(read)
+async def _deliveries(api: Api, registration_id: str, before: str | None) -> dict[str, Any]:
+    """A page of the registration's deliveries from the API (``before``: the continuation
+    token of the page before it). A token the API refuses is a page that does not exist."""
+    params = {"size": str(DELIVERIES_PER_PAGE)}
+    if before is not None:
+        params["continuationToken"] = before
+    answer = await api.call("GET", f"{REG}/{seg(registration_id)}/deliveries", params=params)
+    if answer.status == 400 and before is not None:
+        raise Missing(f"There is no page of deliveries before {before[:40]!r}.")
+    log: dict[str, Any] = ok(answer).json()
+    return log
 
 
-def _before(request: Request) -> int | None:
-    text = request.query_params.get("before", "")
-    if not text:
-        return None
-    if not text.isdigit():
-        raise Missing(f"There is no page of deliveries before {text[:40]!r}.")
-    return int(text)
+def _before(request: Request) -> str | None:
+    return request.query_params.get("before") or None
 
 
 def _log_context(
-    registration: dict[str, Any], log: dict[str, Any], before: int | None
+    registration: dict[str, Any], log: dict[str, Any], before: str | None
 ) -> dict[str, Any]:
     return {
         "registration": registration,
         "deliveries": log["items"],
-        "next": log["next"],
+        "next": log.get("continuationToken"),
         "before": before,
         # Refreshed while the newest page has a delivery still due (a test event, a retry).
         "live": before is None and any(d["status"] in _DUE for d in log["items"]),
@@ -164,7 +150,7 @@ async def delivery_log_page(request: Request, registration_id: str) -> Response:
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
         registration = await _registration(api, registration_id)
         before = _before(request)
-        log = await _deliveries(request, viewer, registration["id"], before)
+        log = await _deliveries(api, registration["id"], before)
         since = datetime.now(UTC) - timedelta(hours=REPLAY_DEFAULT_HOURS)
         context = {
             **_log_context(registration, log, before),
@@ -184,7 +170,7 @@ async def delivery_log_part(request: Request, registration_id: str) -> Response:
 
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
         registration = await _registration(api, registration_id)
-        log = await _deliveries(request, viewer, registration["id"], None)
+        log = await _deliveries(api, registration["id"], None)
         context = _log_context(registration, log, None)
         return render(request, "_deliveries.html", context, viewer=viewer)
 
@@ -221,7 +207,7 @@ async def replay_failed(request: Request, registration_id: str) -> Response:
                 f"/console/webhooks/{seg(registration_id)}?queued={queued}", 303
             )
         registration = await _registration(api, registration_id)  # a 404 stays a 404
-        log = await _deliveries(request, viewer, registration["id"], None)
+        log = await _deliveries(api, registration["id"], None)
         context = {
             **_log_context(registration, log, None),
             "test_event": "",

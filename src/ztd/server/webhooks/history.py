@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import orjson
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from ztd.server.clock import wire_time
-from ztd.server.errors import NotFound
+from ztd.server.errors import InvalidRequest, NotFound
+from ztd.server.errors import shown as shown_text
+from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage.schema import (
     webhook_attempts,
     webhook_deliveries,
@@ -18,7 +22,10 @@ from ztd.server.storage.schema import (
 )
 from ztd.server.webhooks import subscriptions
 
-MAX_ITEMS = 500
+MAX_ITEMS = 500  # the flat attempt list's cap (registration_log)
+PAGE_SIZE = 20  # deliveries per page, unless the caller asks for another size
+MAX_PAGE_SIZE = 100
+TOKEN_KIND = "wd"  # continuation tokens of the delivery pages
 _a = webhook_attempts.c
 _d = webhook_deliveries.c
 
@@ -72,14 +79,40 @@ def deliveries_page(
     partner_id: str,
     registration_id: str,
     *,
-    before: int | None = None,
-    size: int = 20,
+    token: str | None = None,
+    size: int = PAGE_SIZE,
 ) -> dict[str, Any]:
-    """One page of a registration's deliveries, newest first, each with its event's type
-    and time and every attempt (oldest first): ``{"items": [...], "next": pk | None}``,
-    where ``next`` is the ``before`` of the following page (None on the last). Another
-    partner's registration raises NotFound, as a missing one."""
+    """One page of a registration's deliveries, newest first: a SeekBasedResourceCollection
+    (``totalCount``: all the registration's deliveries; ``continuationToken`` and
+    ``links.next`` while older ones follow), each item a delivery with its event's ``type``
+    and ``createdTime`` and every attempt in ``attemptLog`` (oldest first). Another
+    partner's registration raises NotFound, as a missing one; a token not of this read,
+    InvalidRequest."""
     row = subscriptions.get(conn, partner_id, registration_id)
+    uri = f"/webhooks/v1/registration/{quote(row.id, safe='')}/deliveries?size={size}"
+    return _page(conn, _d.subscription_id == row.id, token, size, uri)
+
+
+def event_deliveries_page(
+    conn: Connection,
+    partner_id: str,
+    event_id: str,
+    *,
+    token: str | None = None,
+    size: int = PAGE_SIZE,
+) -> dict[str, Any]:
+    """One page of an event's deliveries (one per registration it went to, listen channels
+    included), newest first, shaped as ``deliveries_page``'s. Another partner's event
+    raises NotFound, as a missing one."""
+    found = _event_row(conn, partner_id, event_id)
+    uri = f"/webhooks/v1/events/{quote(found.id, safe='')}/deliveries?size={size}"
+    return _page(conn, _d.event_id == found.id, token, size, uri)
+
+
+def _page(
+    conn: Connection, which: ColumnElement[bool], token: str | None, size: int, uri: str
+) -> dict[str, Any]:
+    """The deliveries ``which`` selects, newest first, from after ``token``'s position."""
     query = (
         select(
             webhook_deliveries,
@@ -87,12 +120,13 @@ def deliveries_page(
             webhook_events.c.created_at.label("event_created_at"),
         )
         .join(webhook_events, webhook_events.c.id == _d.event_id)
-        .where(_d.subscription_id == row.id)
+        .where(which)
     )
-    if before is not None:
-        query = query.where(_d.pk < before)
+    if token:
+        query = query.where(_d.pk < _position(token))
     rows = conn.execute(query.order_by(_d.pk.desc()).limit(size + 1)).all()
     shown = rows[:size]
+    total = conn.execute(select(func.count()).select_from(webhook_deliveries).where(which))
     attempts: dict[int, list[dict[str, Any]]] = {d.pk: [] for d in shown}
     if shown:
         for attempt in conn.execute(
@@ -108,11 +142,25 @@ def deliveries_page(
         }
         for d in shown
     ]
-    return {"items": items, "next": shown[-1].pk if len(rows) > size else None}
+    more = len(rows) > size
+    return seek_collection(
+        items,
+        int(total.scalar_one()),
+        encode_token(TOKEN_KIND, shown[-1].pk) if more else None,
+        uri,
+    )
 
 
-def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
-    """One event of the partner: its payload, its deliveries and their attempts."""
+def _position(token: str) -> int:
+    """The delivery a token continues after; InvalidRequest unless it is one of this read's
+    (another list's token, an edited one)."""
+    position = decode_token(token, TOKEN_KIND)
+    if not re.fullmatch(r"[0-9]{1,18}", position):  # a row number that fits a BIGINT
+        raise InvalidRequest(f"The continuation token {shown_text(token)} is not valid.")
+    return int(position)
+
+
+def _event_row(conn: Connection, partner_id: str, event_id: str) -> Any:
     found = conn.execute(
         select(webhook_events).where(
             webhook_events.c.id == event_id, webhook_events.c.partner_id == partner_id
@@ -120,6 +168,12 @@ def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
     ).first()
     if found is None:
         raise NotFound(f"Webhook event {event_id[:80]!r} was not found.")
+    return found
+
+
+def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
+    """One event of the partner: its payload, its deliveries and their attempts."""
+    found = _event_row(conn, partner_id, event_id)
     deliveries = conn.execute(
         select(webhook_deliveries).where(_d.event_id == found.id).order_by(_d.pk)
     ).all()

@@ -92,7 +92,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 _PATHS = PATH_PARAMETERS | webhook_docs.PATH_PARAMETERS
-_QUERIES = QUERY_PARAMETERS | webhook_docs.QUERY_PARAMETERS
+_WEBHOOK_QUERIES = QUERY_PARAMETERS | webhook_docs.QUERY_PARAMETERS
 
 # Codes each error status carries, for the responses' descriptions.
 ERROR_CODES = {
@@ -245,7 +245,8 @@ def _parameters(path: str, op: Operation) -> list[dict[str, Any]]:
         {"name": name, "in": "path", "required": True, **_PATHS[name]}
         for name in _PATH_PARAM.findall(path)
     ]
-    params += [{"name": name, "in": "query", **_QUERIES[name]} for name in op.query]
+    queries = _WEBHOOK_QUERIES if path.startswith("/webhooks/") else QUERY_PARAMETERS
+    params += [{"name": name, "in": "query", **queries[name]} for name in op.query]
     headers = op.headers
     if path.startswith("/v1/"):
         headers = ("MS-RequestId", "MS-CorrelationId", *headers)

@@ -76,15 +76,27 @@ OPERATIONS: dict[str, Operation] = {
         returns="WebhookRegistrationWithSecret",
         errors=(404,),
     ),
+    f"GET {_REG}/{{registration_id}}/deliveries": Operation(
+        "WebhookDeliveries_Get",
+        _TAG,
+        "The registration's deliveries, newest first, each with its attempts, a page at a time",
+        200,
+        READER,
+        returns="WebhookDeliveryCollection",
+        headers=("MS-ContinuationToken",),
+        query=("size", "continuationToken"),
+        errors=(404,),
+    ),
     f"GET {_REG}/{{registration_id}}/attempts": Operation(
         "WebhookAttempts_Get",
         _TAG,
-        "The registration's delivery attempts, newest first",
+        "The registration's newest delivery attempts (at most 500), newest first",
         200,
         READER,
         returns="WebhookAttemptCollection",
         query=("eventId",),
         errors=(404,),
+        description="A flat list, capped; WebhookDeliveries_Get pages every attempt.",
     ),
     f"POST {_REG}/{{registration_id}}/replay": Operation(
         "WebhookFailed_Replay",
@@ -115,6 +127,17 @@ OPERATIONS: dict[str, Operation] = {
         returns="WebhookEvent",
         errors=(404,),
     ),
+    "GET /webhooks/v1/events/{event_id}/deliveries": Operation(
+        "WebhookEventDeliveries_Get",
+        _TAG,
+        "An event's deliveries (one per registration), newest first, with their attempts",
+        200,
+        READER,
+        returns="WebhookDeliveryCollection",
+        headers=("MS-ContinuationToken",),
+        query=("size", "continuationToken"),
+        errors=(404,),
+    ),
     "POST /webhooks/v1/events/{event_id}/replay": Operation(
         "WebhookEvent_Replay",
         _TAG,
@@ -133,7 +156,12 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
 }
+# Under /webhooks/ these replace the /v1 parameters of the same name.
 QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
+    "size": {
+        "description": "Deliveries per page, 1 to 100.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
     "eventId": {"description": "Only this event's attempts.", "schema": {"type": "string"}},
     "wait": {
         "description": "Seconds to wait for an event, 0 to 30.",
@@ -169,6 +197,46 @@ _ATTEMPT = {
         "responseExcerpt": {"type": "string"},
     },
 }
+_DELIVERY = {
+    "type": "object",
+    "required": [
+        "eventId",
+        "registrationId",
+        "status",
+        "attempts",
+        "type",
+        "createdTime",
+        "attemptLog",
+    ],
+    "properties": {
+        "eventId": {"type": "string"},
+        "registrationId": {"type": "string"},
+        "status": {
+            "type": "string",
+            "enum": ["pending", "sending", "delivered", "failed", "cancelled"],
+        },
+        "attempts": {"type": "integer", "description": "Attempts so far"},
+        "nextAttemptTime": _TIME,
+        "deliveredTime": _TIME,
+        "type": {"type": "string", "description": "The event's type"},
+        "createdTime": _TIME,
+        "attemptLog": {"type": "array", "items": _ATTEMPT, "description": "Oldest first"},
+    },
+}
+_LINK = {
+    "type": "object",
+    "properties": {
+        "uri": {"type": "string"},
+        "method": {"type": "string"},
+        "headers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+            },
+        },
+    },
+}
 _REPLAY = {
     "type": "object",
     "required": ["queued"],
@@ -186,6 +254,17 @@ def _collection(item: dict[str, Any]) -> dict[str, Any]:
             "attributes": {"type": "object"},
         },
     }
+
+
+def _seek_collection(item: dict[str, Any]) -> dict[str, Any]:
+    """A page: while more follow, ``continuationToken`` and ``links.next`` (its headers
+    carry the token as MS-ContinuationToken), as on /v1."""
+    paged = _collection(item)
+    paged["properties"] |= {
+        "continuationToken": {"type": "string"},
+        "links": {"type": "object", "properties": {"next": _LINK}},
+    }
+    return paged
 
 
 _REGISTRATION = {
@@ -236,6 +315,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"failedSince": _TIME},
     },
     "WebhookAttemptCollection": _collection(_ATTEMPT),
+    "WebhookDeliveryCollection": _seek_collection(_DELIVERY),
     "WebhookReplay": _REPLAY,
     "WebhookEvent": {
         "type": "object",

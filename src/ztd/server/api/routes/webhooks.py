@@ -5,6 +5,7 @@ partner may hold several registrations. Every lookup is scoped to the calling pa
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -179,10 +180,28 @@ async def rotate_secret(
     return json_response(await run_in_threadpool(_write, request, rotate))
 
 
+@router.get("/registration/{registration_id}/deliveries")
+def list_deliveries(
+    request: Request, registration_id: str, principal: Principal = Depends(reader)
+) -> Response:
+    """The registration's deliveries, newest first, each with its attempts; paged."""
+    token, size = _paging(request)
+    return json_response(
+        _read(
+            request,
+            lambda conn: history.deliveries_page(
+                conn, principal.partner_id, registration_id, token=token, size=size
+            ),
+        )
+    )
+
+
 @router.get("/registration/{registration_id}/attempts")
 def list_attempts(
     request: Request, registration_id: str, principal: Principal = Depends(reader)
 ) -> Response:
+    """The flat list: the registration's newest attempts (at most 500), of one event with
+    ``eventId``. The deliveries read above pages them all."""
     event_id = request.query_params.get("eventId")
     return json_response(
         _read(
@@ -241,6 +260,22 @@ def get_event(request: Request, event_id: str, principal: Principal = Depends(re
     )
 
 
+@router.get("/events/{event_id}/deliveries")
+def list_event_deliveries(
+    request: Request, event_id: str, principal: Principal = Depends(reader)
+) -> Response:
+    """The event's deliveries (one per registration it went to), newest first; paged."""
+    token, size = _paging(request)
+    return json_response(
+        _read(
+            request,
+            lambda conn: history.event_deliveries_page(
+                conn, principal.partner_id, event_id, token=token, size=size
+            ),
+        )
+    )
+
+
 @router.post("/events/{event_id}/replay")
 def replay_event(
     request: Request, event_id: str, principal: Principal = Depends(writer)
@@ -249,6 +284,19 @@ def replay_event(
         request, lambda conn, now: history.replay_event(conn, principal.partner_id, event_id, now)
     )
     return json_response({"queued": queued, "attributes": {"objectType": "WebhookReplay"}})
+
+
+def _paging(request: Request) -> tuple[str | None, int]:
+    """The continuation token (MS-ContinuationToken, else ?continuationToken=, as on /v1)
+    and the page size (?size=, 1 to history.MAX_PAGE_SIZE)."""
+    token = request.headers.get("ms-continuationtoken") or request.query_params.get(
+        "continuationToken"
+    )
+    text = request.query_params.get("size", str(history.PAGE_SIZE))
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= history.MAX_PAGE_SIZE:
+        raise InvalidRequest(f"size must be a whole number from 1 to {history.MAX_PAGE_SIZE}.")
+    return token or None, int(text)
 
 
 def _time(value: Any, name: str) -> datetime:
