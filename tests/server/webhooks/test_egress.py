@@ -133,7 +133,8 @@ def test_literal_addresses_of_every_non_global_class_are_refused_at_registration
     )
     assert response.status_code == 400, response.text
     body = response.json()
-    assert why in body["description"]
+    assert why in body["description"] and body["description"].count("webhookUrl") == 1
+    assert body["data"] == [body["description"].removeprefix("Invalid WebhookRegistration: ")]
 
 
 @pytest.mark.parametrize(
