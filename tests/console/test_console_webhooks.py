@@ -108,10 +108,10 @@ def test_rotating_shows_the_new_secret_once_and_when_the_old_one_stops(
 @pytest.mark.parametrize(
     ("url", "events", "expected"),
     [
-        ("http://127.0.0.1:9/hook", [JOB_DONE], "webhookUrl is refused"),
-        ("http://10.1.2.3/hook", [JOB_DONE], "webhookUrl is refused"),
-        ("not a url", [JOB_DONE], "webhookUrl is refused"),
-        ("https://example.com/hook", [], "webhookEvents must be a non-empty array"),
+        ("http://127.0.0.1:9/hook", [JOB_DONE], "webhookUrl: 127.0.0.1 is not a public unicast"),
+        ("http://10.1.2.3/hook", [JOB_DONE], "not a public unicast address: private"),
+        ("not a url", [JOB_DONE], "webhookUrl: has a space or control character at position 4"),
+        ("https://example.com/hook", [], "webhookEvents: empty; name at least one of"),
     ],
 )
 def test_a_refused_webhook_is_shown_in_the_form_with_the_apis_words(

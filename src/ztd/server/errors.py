@@ -107,6 +107,19 @@ class Unavailable(DomainError):
     code, name = "503", "ServiceUnavailable"
 
 
+MAX_PROBLEMS = 20  # validation problems listed in an error's data
+SHOWN_PROBLEMS = 5  # of which the description names
+
+
+def invalid(what: str, problems: list[str]) -> InvalidRequest:
+    """A body refused for ``problems``, each ``"where: what is wrong"`` (``webhookUrl: ...``,
+    ``devices[3].key: ...``): the description names the first few after ``Invalid {what}:``
+    and ``data`` lists them (up to MAX_PROBLEMS), as every validation refusal does."""
+    return InvalidRequest(
+        f"Invalid {what}: " + "; ".join(problems[:SHOWN_PROBLEMS]), problems[:MAX_PROBLEMS]
+    )
+
+
 def refuse_nul(value: object, *what: str) -> None:
     """InvalidRequest when a text holds a NUL character: no identifier or name has one, and
     PostgreSQL cannot store it. ``what`` names the field, joined only when refusing (hot

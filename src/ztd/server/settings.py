@@ -149,9 +149,11 @@ class Settings(BaseSettings):
     throttle_storage: str = "memory://"
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
-    # Webhooks (docs/webhooks.md). Delivery targets in private, loopback or link-local ranges
-    # are refused ("false"), allowed ("true"), or only loopback is ("loopback"); unset, the
-    # embedded default (SQLite) allows loopback and a PostgreSQL deployment refuses all three.
+    # Webhooks (docs/webhooks.md). Delivery targets in private, loopback, link-local, CGN or
+    # unique local ranges are refused ("false"), allowed ("true"), or only loopback is
+    # ("loopback"); unset, the embedded default (SQLite) allows loopback and a PostgreSQL
+    # deployment refuses them all. Multicast, reserved and the like: always refused
+    # (webhooks/addresses.py).
     webhook_allow_private: Literal["true", "false", "loopback"] | None = None
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, write, read: each
     webhook_max_response_bytes: int = Field(default=65536, ge=0)  # read, then hung up on

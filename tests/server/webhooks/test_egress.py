@@ -53,7 +53,12 @@ def test_private_loopback_and_link_local_addresses_are_refused_unless_allowed(
     [
         ("ftp://hooks.example.com/x", "http:// or https://"),
         ("https://user:pw@hooks.example.com/x", "credentials"),
-        ("https://hooks.example.com:99999/x", "not a valid URL"),
+        ("https://hooks.example.com:99999/x", "port 99999; a port is from 1 to 65535"),
+        ("https://8.8.8.8:0/x", "port 0; a port is from 1 to 65535"),
+        ("https://hooks.example.com:+80/x", "not a number from 1 to 65535"),
+        ("https://hooks.example.com:8_0/x", "not a number from 1 to 65535"),
+        ("https://hooks.example.com/a b", "space or control character at position 28"),
+        ("https://hooks.exa\tmple.com/x", "space or control character at position 18"),
         ("https:///x", "no host"),
         ("https://hooks.example.com/x#frag", "fragment"),
         ("https://hooks.example.com/" + "a" * 3000, "at most"),
@@ -97,7 +102,67 @@ def test_registration_refuses_a_host_resolving_to_a_private_address(
     )
     assert response.status_code == status, response.text
     if status == 400:
-        assert "private, loopback or link-local" in response.json()["description"]
+        assert "is not a public unicast address" in response.json()["description"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://224.0.0.1/x", "224.0.0.1 is not a public unicast address: multicast"),
+        ("http://[64:ff9b::7f00:1]/x", "loopback (NAT64 form of 127.0.0.1)"),
+        ("http://[2002:7f00:1::]/x", "loopback (6to4 form of 127.0.0.1)"),
+        ("http://[::a00:1]/x", "private (IPv4-compatible form of 10.0.0.1)"),
+        ("http://255.255.255.255/x", "broadcast"),
+        ("http://240.0.0.1/x", "reserved"),
+        ("http://198.51.100.7/x", "documentation (TEST-NET-2)"),
+        ("http://[2001:db8::1]/x", "documentation"),
+        ("http://[ff02::1]/x", "multicast"),
+        ("https://8.8.8.8:0/x", "a port is from 1 to 65535"),
+    ],
+)
+def test_literal_addresses_of_every_non_global_class_are_refused_at_registration(
+    client: TestClient, settings: Settings, world: World, backend: str, url: str, why: str
+) -> None:
+    """IP literals are their own answer (no DNS); each class is named in the refusal."""
+    settings.webhook_allow_private = "false"
+    response = client.post(
+        REG,
+        json={"webhookUrl": url, "webhookEvents": ["devicebatch.created"]},
+        headers=world.auth(),
+    )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert why in body["description"] and body["description"].count("webhookUrl") == 1
+    assert body["data"] == [body["description"].removeprefix("Invalid WebhookRegistration: ")]
+
+
+@pytest.mark.parametrize(
+    "address", ["224.0.0.1", "255.255.255.255", "192.0.2.1", "64:ff9b::e000:1", "2002:e000:1::"]
+)
+def test_multicast_broadcast_and_documentation_addresses_are_refused_under_every_policy(
+    address: str,
+) -> None:
+    for policy in ("false", "loopback", "true"):
+        assert not egress.allowed(address, policy), (address, policy)
+
+
+def test_a_name_rebound_to_multicast_or_nat64_loopback_is_refused_at_delivery(
+    webhooks: Webhooks,
+) -> None:
+    webhooks.settings.webhook_allow_private = "false"
+    _subscribe_by_name(webhooks, "rebind.example.com", "/hook", [PUBLIC])
+    webhooks.finish_a_job("rebound", seed=4)
+    answers = iter([["224.0.0.1"], ["64:ff9b::7f00:1"]])
+    deliverer = webhooks.deliverer(resolver=lambda _host, _port: next(answers))
+    webhooks.settings.webhook_retry_seconds = [0, 0]
+    assert deliverer.deliver_due() == 2  # the retry is due at once
+    assert webhooks.hook.received == []
+    with webhooks.db.read() as conn:
+        errors = conn.execute(select(webhook_attempts.c.error).order_by(webhook_attempts.c.pk))
+        first, second = errors.scalars().all()
+    assert "224.0.0.1, which is not a public unicast address: multicast" in first
+    assert "loopback (NAT64 form of 127.0.0.1)" in second
 
 
 def test_a_name_rebound_to_loopback_after_registration_is_refused_at_delivery(

@@ -127,7 +127,7 @@ class AsyncBatchUploadPoller:
 
         It falls back to polling, for the whole wait, when no channel can be opened: a
         service without the webhook API (404) or whose answer is not a listen
-        registration, a token that may only read (403), the partner's 20 registrations
+        registration, a token that may only read (403), the partner's 10 listen channels
         all taken (409), or any other failure to open one (logged on the ``ztd.client``
         logger); and for the rest of the wait when the channel disappears under it (404:
         the service was away for longer than the channel's minute)."""

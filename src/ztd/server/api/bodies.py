@@ -15,7 +15,7 @@ from starlette.requests import Request
 from ztd.identity.json_text import without_trailing_commas
 from ztd.server.api.idempotency import RequestFingerprint
 from ztd.server.api.json_pieces import loads_in_pieces
-from ztd.server.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType, cut
+from ztd.server.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType, cut, invalid
 from ztd.wire.json_keys import find_duplicate_key
 
 JSON_TYPES = ("application/json", "text/json")
@@ -31,7 +31,6 @@ MAX_DEPTH = 64
 # event loop for ~180 ms, stalling every other request. Below it, the thread hand-off
 # costs more than the parse.
 OFF_LOOP_FROM = 256 * 1024
-MAX_PROBLEMS = 20  # validation problems listed in an error's data
 
 
 async def read_json(
@@ -154,9 +153,7 @@ def parse_model(model: type[M], data: Any, *, what: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise InvalidRequest(
-            f"Invalid {what}: " + "; ".join(problems[:5]), problems[:MAX_PROBLEMS]
-        ) from exc
+        raise invalid(what, problems) from exc
 
 
 def _location(loc: tuple[Any, ...]) -> str:

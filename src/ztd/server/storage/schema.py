@@ -361,6 +361,7 @@ webhook_subscriptions = Table(
     Column("previous_expires_at", Timestamp, nullable=True),
     Column("status", String(16), nullable=False),  # "active" | "disabled"
     Column("disabled_reason", Text, nullable=True),
+    Column("disabled_at", Timestamp, nullable=True),  # cleared, with the reason, on re-enabling
     Column("failing_since", Timestamp, nullable=True),  # first failure of the current run
     Column("expires_at", Timestamp, nullable=True),  # listen channels only
     Column("created_at", Timestamp, nullable=False),
@@ -394,7 +395,10 @@ webhook_deliveries = Table(
     Column("partner_id", GUID, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("status", String(16), nullable=False),
+    # Attempts since the delivery was last queued (the retry schedule's index), and those
+    # made before that (replays): an attempt's number is their sum, which replays continue.
     Column("attempts", Integer, nullable=False, default=0),
+    Column("earlier_attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Timestamp, nullable=True),
     Column("lease_token", GUID, nullable=True),
     Column("lease_expires_at", Timestamp, nullable=True),

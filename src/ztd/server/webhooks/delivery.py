@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
 from ztd.server.clock import Clock, as_utc, utc_now
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import (
-    webhook_attempts,
     webhook_deliveries,
     webhook_events,
     webhook_subscriptions,
@@ -259,20 +258,7 @@ class Deliverer:
         if held != 1:
             log.info("webhook delivery %s: lease lost; outcome dropped", delivery.pk)
             return
-        conn.execute(
-            insert(webhook_attempts).values(
-                delivery_pk=delivery.pk,
-                event_id=delivery.event_id,
-                subscription_id=delivery.subscription_id,
-                partner_id=subscription.partner_id,
-                attempt=delivery.attempt,
-                attempted_at=now,
-                status_code=answer.status_code,
-                latency_ms=answer.latency_ms,
-                error=answer.error,
-                response_excerpt=answer.excerpt,
-            )
-        )
+        history.record_attempts(conn, [delivery.pk], answer, ended_at=now)
         code = answer.status_code
         if code is not None and 200 <= code < 300:
             _finish(conn, delivery, status="delivered", delivered_at=now)
@@ -280,7 +266,9 @@ class Deliverer:
             return
         if code == 410:
             _finish(conn, delivery, status="failed")
-            subscriptions.disable(conn, delivery.subscription_id, "The endpoint answered 410 Gone.")
+            subscriptions.disable(
+                conn, delivery.subscription_id, "The endpoint answered 410 Gone.", now
+            )
             return
         schedule = self.settings.webhook_retry_seconds
         if delivery.attempt < len(schedule):
@@ -297,6 +285,7 @@ class Deliverer:
                 delivery.subscription_id,
                 f"Every attempt failed for {self.settings.webhook_disable_after_days:g} days "
                 f"(since {since:%Y-%m-%dT%H:%M:%SZ}); the last: {_said(answer)}.",
+                now,
             )
 
 

@@ -2,7 +2,8 @@
 
 A webhook URL is the partner's, so the service must not be turned against its own network
 (SSRF): the scheme is http or https, no credentials ride in the URL, and every address the
-host resolves to must be public unless ZTD_WEBHOOK_ALLOW_PRIVATE says otherwise. The name is
+host resolves to must be global unicast (webhooks/addresses.py) unless
+ZTD_WEBHOOK_ALLOW_PRIVATE lets private ones through; a port is 1 to 65535. The name is
 resolved once per attempt and the connection goes to that very address (the Host header
 and TLS SNI keep the name): a DNS answer that changes between the check and the connect
 (rebinding) cannot slip a private address in. Redirects are not followed, time and the
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
+
+from ztd.server.webhooks import addresses
 
 # (host, port) -> the addresses it resolves to, as text. Tests inject their own.
 Resolver = Callable[[str, int], list[str]]
@@ -38,53 +41,84 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 def check_url(url: str) -> SplitResult:
-    """The parsed URL when its form is acceptable; EgressRefused otherwise."""
+    """The parsed URL when its form is acceptable; EgressRefused otherwise, its message a
+    clause about the URL ("has no host") that the caller prefixes with what the URL is."""
     if len(url) > MAX_URL:
-        raise EgressRefused(f"webhookUrl is {len(url)} characters; at most {MAX_URL}.")
+        raise EgressRefused(f"is {len(url)} characters long; at most {MAX_URL}.")
+    # urlsplit silently drops tabs and newlines: the URL checked must be the URL stored.
+    odd = next((i for i, c in enumerate(url) if c.isspace() or ord(c) < 32 or c == "\x7f"), None)
+    if odd is not None:
+        raise EgressRefused(
+            f"has a space or control character at position {odd + 1}; percent-encode it."
+        )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError on a port out of range)
     except ValueError as exc:
-        raise EgressRefused(f"webhookUrl is not a valid URL: {exc}") from exc
+        raise EgressRefused(f"is not a valid URL ({exc}).") from exc
     if parts.scheme not in ("http", "https"):
-        raise EgressRefused("webhookUrl must be an http:// or https:// URL.")
+        raise EgressRefused(
+            f"has the scheme {parts.scheme[:20]!r}; use an http:// or https:// URL."
+            if parts.scheme
+            else "has no scheme; use an http:// or https:// URL."
+        )
     if parts.username is not None or parts.password is not None:
-        raise EgressRefused("webhookUrl must not carry credentials (user:password@).")
+        raise EgressRefused("carries credentials (user:password@); remove them.")
     if not parts.hostname:
-        raise EgressRefused("webhookUrl has no host.")
+        raise EgressRefused("has no host.")
+    _check_port(parts)
     if parts.fragment:
-        raise EgressRefused("webhookUrl must not have a #fragment.")
+        raise EgressRefused("has a #fragment, which is never sent; remove it.")
     return parts
+
+
+def _check_port(parts: SplitResult) -> None:
+    """A port, when given, is decimal digits from 1 to 65535 (urlsplit takes 0, and what
+    int() reads: "+80", "8_0")."""
+    host_port = parts.netloc.rpartition("@")[2]
+    text = host_port.rpartition("]")[2] if host_port.startswith("[") else host_port
+    if ":" not in text:
+        return
+    port = text.rpartition(":")[2]
+    if port == "":
+        return  # "host:" is the default port, as in a browser
+    if not (port.isascii() and port.isdigit()):
+        raise EgressRefused(f"has the port {port[:20]!r}, which is not a number from 1 to 65535.")
+    if not 1 <= int(port) <= 65535:
+        raise EgressRefused(f"has the port {int(port)}; a port is from 1 to 65535.")
 
 
 def allowed(address: str, policy: str) -> bool:
     """Whether ``address`` may be connected to under the policy ("true", "false",
-    "loopback"; see Settings.webhook_allow_private)."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if ip.is_global:
-        return True
-    if policy == "true":
-        return not ip.is_multicast and not ip.is_unspecified
-    return policy == "loopback" and ip.is_loopback
+    "loopback"; see Settings.webhook_allow_private and addresses.refusal)."""
+    return addresses.refusal(address, policy) is None
 
 
 def pinned_address(parts: SplitResult, policy: str, resolver: Resolver) -> str:
-    """Resolve the URL's host once and return the address to connect to: the first, when
-    every address is allowed. EgressRefused names the first that is not."""
+    """Resolve the URL's host once (an IP literal is its own answer) and return the address
+    to connect to: the first, when every address is allowed. EgressRefused names the first
+    that is not, and why."""
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = resolver(host, port)
-    if not addresses:
+    literal = _ip_literal(host)
+    found = [literal] if literal is not None else resolver(host, port)
+    if not found:
         raise EgressRefused(f"{host} resolves to no address.")
-    for address in addresses:
-        if not allowed(address, policy):
+    for address in found:
+        why = addresses.refusal(address, policy)
+        if why is not None:
+            named = address if literal is not None else f"{host} resolves to {address}, which"
             raise EgressRefused(
-                f"{host} resolves to {address}, a private, loopback or link-local address "
-                f"(ZTD_WEBHOOK_ALLOW_PRIVATE={policy})."
+                f"{named} is not a public unicast address: {why}; "
+                f"ZTD_WEBHOOK_ALLOW_PRIVATE={policy} refuses it."
             )
-    return addresses[0]
+    return found[0]
+
+
+def _ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def check_target(url: str, policy: str, resolver: Resolver) -> None:
@@ -128,6 +162,9 @@ class Sender:
 
         try:
             parts = check_url(url)
+        except EgressRefused as exc:  # the URL was checked at registration: rare
+            return Answer(None, took(), error=f"refused: the URL {exc}")
+        try:
             address = pinned_address(parts, self.policy, self.resolver)
         except EgressRefused as exc:
             return Answer(None, took(), error=f"refused: {exc}")

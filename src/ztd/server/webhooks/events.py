@@ -152,6 +152,7 @@ def record(
                 "channel": sub.channel,
                 "status": "pending",
                 "attempts": 0,
+                "earlier_attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
             }

@@ -1,14 +1,15 @@
-"""The delivery log (every attempt, per registration or per event) and replay."""
+"""The delivery log (every attempt, per registration or per event: recording and reading)
+and replay."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from ztd.server.clock import wire_time
 from ztd.server.errors import InvalidRequest, NotFound
@@ -20,7 +21,7 @@ from ztd.server.storage.schema import (
     webhook_events,
     webhook_subscriptions,
 )
-from ztd.server.webhooks import subscriptions
+from ztd.server.webhooks import egress, subscriptions
 
 MAX_ITEMS = 500  # the flat attempt list's cap (registration_log)
 PAGE_SIZE = 20  # deliveries per page, unless the caller asks for another size
@@ -47,12 +48,50 @@ def attempt_resource(row: Any) -> dict[str, Any]:
     return out
 
 
+def record_attempts(
+    conn: Connection, delivery_pks: list[int], answer: egress.Answer, ended_at: datetime
+) -> None:
+    """Log one attempt of each delivery (the deliverer's one; a listen poll's batch).
+
+    Its number is the delivery's count of attempts, which its claim (or the poll) has
+    just raised: replays continue it (``earlier_attempts``). Its time is when it started,
+    ``ended_at`` less its latency, on the clock ``ended_at`` was read from."""
+    started = ended_at - timedelta(milliseconds=answer.latency_ms)
+    rows = conn.execute(
+        select(
+            _d.pk, _d.event_id, _d.subscription_id, _d.partner_id, _d.earlier_attempts, _d.attempts
+        )
+        .where(_d.pk.in_(delivery_pks))
+        .order_by(_d.pk)
+    ).all()
+    if not rows:
+        return
+    conn.execute(
+        insert(webhook_attempts),
+        [
+            {
+                "delivery_pk": row.pk,
+                "event_id": row.event_id,
+                "subscription_id": row.subscription_id,
+                "partner_id": row.partner_id,
+                "attempt": row.earlier_attempts + row.attempts,
+                "attempted_at": started,
+                "status_code": answer.status_code,
+                "latency_ms": answer.latency_ms,
+                "error": answer.error,
+                "response_excerpt": answer.excerpt,
+            }
+            for row in rows
+        ],
+    )
+
+
 def delivery_resource(row: Any) -> dict[str, Any]:
     out = {
         "eventId": row.event_id,
         "registrationId": row.subscription_id,
         "status": row.status,
-        "attempts": row.attempts,
+        "attempts": row.earlier_attempts + row.attempts,  # every one, replays included
     }
     if row.status == "pending" and row.next_attempt_at is not None:
         out["nextAttemptTime"] = wire_time(row.next_attempt_at)
@@ -201,12 +240,17 @@ def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime
 def replay_failed(
     conn: Connection, partner_id: str, registration_id: str, since: datetime, now: datetime
 ) -> int:
-    """Queue again every failed delivery of the registration created since ``since``."""
+    """Queue again every failed delivery of the registration created since ``since``, and
+    those cancelled when it was disabled (it has been re-enabled since). 409 while it is
+    disabled, saying how to re-enable it."""
     row = subscriptions.get(conn, partner_id, registration_id)
-    if row.status != "active":
-        return 0
+    subscriptions.refuse_disabled(row)
     return _requeue(
-        conn, now, _d.subscription_id == row.id, _d.status == "failed", _d.created_at >= since
+        conn,
+        now,
+        _d.subscription_id == row.id,
+        _d.status.in_(("failed", "cancelled")),
+        _d.created_at >= since,
     )
 
 
@@ -215,7 +259,14 @@ def _requeue(conn: Connection, now: datetime, *where: Any) -> int:
     result = conn.execute(
         update(webhook_deliveries)
         .where(*where, _d.status != "sending", _d.subscription_id.in_(active))
-        .values(status="pending", attempts=0, next_attempt_at=now, delivered_at=None)
+        # A fresh retry schedule; the attempts so far stay counted (and numbered on).
+        .values(
+            status="pending",
+            earlier_attempts=_d.earlier_attempts + _d.attempts,
+            attempts=0,
+            next_attempt_at=now,
+            delivered_at=None,
+        )
     )
     return int(result.rowcount)
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from ztd.server.errors import InvalidRequest
 from ztd.server.storage.schema import (
-    webhook_attempts,
     webhook_deliveries,
     webhook_events,
     webhook_subscriptions,
 )
-from ztd.server.webhooks import signing, subscriptions
+from ztd.server.webhooks import egress, history, signing, subscriptions
 
 MAX_BATCH = 100
+HANDED_OUT = egress.Answer(200, 0, excerpt="handed to ztd listen")
 _d = webhook_deliveries.c
 
 
@@ -51,23 +51,7 @@ def take(
         .where(_d.pk.in_([p.pk for p in pending]))
         .values(status="delivered", delivered_at=now, attempts=_d.attempts + 1)
     )
-    conn.execute(
-        insert(webhook_attempts),
-        [
-            {
-                "delivery_pk": p.pk,
-                "event_id": p.event_id,
-                "subscription_id": row.id,
-                "partner_id": partner_id,
-                "attempt": 1,
-                "attempted_at": now,
-                "status_code": 200,
-                "latency_ms": 0,
-                "response_excerpt": "handed to ztd listen",
-            }
-            for p in pending
-        ],
-    )
+    history.record_attempts(conn, [p.pk for p in pending], HANDED_OUT, ended_at=now)
     secrets = subscriptions.signing_secrets(row, now)
     return [
         {

@@ -14,17 +14,25 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from ztd.server.clock import as_utc, wire_time
-from ztd.server.errors import Conflict, InvalidRequest, NotFound
+from ztd.server.errors import Conflict, InvalidRequest, NotFound, invalid, shown
 from ztd.server.storage.schema import webhook_deliveries, webhook_subscriptions
 from ztd.server.webhooks import catalog, egress, signing
 from ztd.server.webhooks.events import ACTIVE
 
 DISABLED = "disabled"
 HTTP, LISTEN = "http", "listen"
-MAX_REGISTRATIONS = 20  # per partner; listen channels included
+# Per partner. Endpoints (active or disabled: a disabled one is re-enabled with PUT, so it
+# keeps its place) and listen channels count apart: a `ztd listen` is never blocked by
+# long-lived endpoints, nor do a few stray channels block registering an endpoint.
+MAX_REGISTRATIONS = 20
+MAX_LISTEN_CHANNELS = 10  # `ztd listen` and the SDK's event waits, at once
 LISTEN_TTL = timedelta(seconds=60)  # a listen channel not polled for this long is removed
 MAX_OVERLAP = timedelta(days=7)
+WHAT = "WebhookRegistration"
 _subs = webhook_subscriptions.c
+_BY_KEY = {name.lower(): name for name in catalog.EVENT_TYPES}
+_KNOWN = ", ".join(catalog.EVENT_TYPES)
+_URL_WANTED = "the http(s):// URL to deliver events to"
 
 
 @dataclass(frozen=True)
@@ -34,30 +42,94 @@ class NewRegistration:
 
 
 def parse(data: Any) -> NewRegistration:
-    """The body of POST /webhooks/v1/registration: ``webhookUrl`` and ``webhookEvents``, or
-    ``{"listen": true, "webhookEvents": [...]}`` for a channel that `ztd listen` drains.
-    Property names are matched ignoring case. Raises 400 naming the problem."""
+    """The body of POST (and PUT) /webhooks/v1/registration: ``webhookUrl`` and
+    ``webhookEvents``, or ``{"listen": true, "webhookEvents": [...]}`` for a channel that
+    `ztd listen` drains. Property names and event types are matched ignoring case (event
+    types are stored as the catalogue spells them); the URL's surrounding spaces are
+    trimmed. Raises 400 naming every problem (``data``: one ``"where: why"`` each)."""
     if not isinstance(data, dict):
-        raise InvalidRequest("The body must be a WebhookRegistration object.")
-    fields = {str(k).lower(): v for k, v in data.items() if v is not None}
-    events = fields.get("webhookevents")
-    if not isinstance(events, list) or not events:
-        raise InvalidRequest("webhookEvents must be a non-empty array of event type names.")
-    unknown = [e for e in events if not isinstance(e, str) or e not in catalog.EVENT_TYPES]
-    if unknown:
-        known = ", ".join(catalog.EVENT_TYPES)
-        raise InvalidRequest(f"Unknown event type {unknown[0]!r:.80}; known: {known}.")
-    listen = fields.get("listen", False)
-    if not isinstance(listen, bool):
-        raise InvalidRequest("listen must be true or false.")
-    url = fields.get("webhookurl")
+        raise invalid(
+            WHAT,
+            [
+                f'body: expected an object {{"webhookUrl": ..., "webhookEvents": [...]}}, '
+                f"got {shown(data)}"
+            ],
+        )
+    fields = {str(k).lower(): v for k, v in data.items()}
+    problems: list[str] = []
+    events = _events(fields, problems)
+    listen = fields.get("listen")
+    url = None
+    if listen is not None and not isinstance(listen, bool):
+        # Which kind was meant is unknown: the URL's rules depend on it.
+        problems.append(f"listen: expected true or false, got {shown(listen)}")
+    else:
+        url = _url(fields, listen is True, problems)
+    if problems:
+        raise invalid(WHAT, problems)
+    return NewRegistration(url, events)
+
+
+def _events(fields: dict[str, Any], problems: list[str]) -> list[str]:
+    if "webhookevents" not in fields:
+        problems.append(f"webhookEvents: missing; name the event types wanted, from: {_KNOWN}")
+        return []
+    given = fields["webhookevents"]
+    if not isinstance(given, list):
+        problems.append(
+            f"webhookEvents: expected an array of event types, got {shown(given)}; known: {_KNOWN}"
+        )
+        return []
+    if not given:
+        problems.append(f"webhookEvents: empty; name at least one of: {_KNOWN}")
+    found: list[str] = []
+    for index, name in enumerate(given):
+        where = f"webhookEvents[{index}]"
+        if not isinstance(name, str):
+            got = "null" if name is None else f"not a string but {shown(name)}"
+            problems.append(f"{where}: {got}; expected an event type, one of: {_KNOWN}")
+        elif name.lower() not in _BY_KEY:
+            problems.append(f"{where}: unknown event type {shown(name)}; known: {_KNOWN}")
+        else:
+            found.append(_BY_KEY[name.lower()])
+    return list(dict.fromkeys(found))
+
+
+def _url(fields: dict[str, Any], listen: bool, problems: list[str]) -> str | None:
+    given = fields.get("webhookurl")
     if listen:
-        if url is not None:
-            raise InvalidRequest("A listen registration has no webhookUrl.")
-        return NewRegistration(None, list(dict.fromkeys(events)))
-    if not isinstance(url, str) or not url:
-        raise InvalidRequest("webhookUrl is required: the https:// URL to deliver events to.")
-    return NewRegistration(url, list(dict.fromkeys(events)))
+        if given is not None:
+            problems.append("webhookUrl: a listen registration has none; send one or the other")
+        return None
+    if given is None:
+        said = "null" if "webhookurl" in fields else "missing"
+        problems.append(
+            f'webhookUrl: {said}; expected {_URL_WANTED} (or "listen": true for a channel '
+            "that `ztd listen` drains)"
+        )
+        return None
+    if not isinstance(given, str):
+        problems.append(f"webhookUrl: expected a string, {_URL_WANTED}, got {shown(given)}")
+        return None
+    # Trimmed as browsers and URL parsers do (WHATWG): spaces pasted around a URL are no
+    # part of it. Spaces inside are refused by egress.check_url.
+    url = given.strip()
+    if not url:
+        problems.append(f"webhookUrl: empty; expected {_URL_WANTED}")
+        return None
+    try:
+        egress.check_url(url)
+    except egress.EgressRefused as exc:
+        problems.append(f"webhookUrl: {exc}")
+    return url
+
+
+def _check_target(url: str, policy: str, resolver: egress.Resolver) -> None:
+    """Where the URL resolves to now (its form was checked by parse)."""
+    try:
+        egress.check_target(url, policy, resolver)
+    except egress.EgressRefused as exc:
+        raise invalid(WHAT, [f"webhookUrl: {exc}"]) from exc
 
 
 def create(
@@ -69,15 +141,11 @@ def create(
     policy: str,
     resolver: egress.Resolver,
 ) -> dict[str, Any]:
-    """Store the registration; its resource with the secret (shown this once)."""
+    """Store the registration; its resource with the secret (shown this once). 409 past
+    the partner's limit of its kind (endpoint or listen channel)."""
     if new.url is not None:
-        try:
-            egress.check_target(new.url, policy, resolver)
-        except egress.EgressRefused as exc:
-            raise InvalidRequest(f"webhookUrl is refused: {exc}") from exc
-    held = conn.execute(select(_subs.id).where(_subs.partner_id == partner_id)).all()
-    if len(held) >= MAX_REGISTRATIONS:
-        raise Conflict(f"A partner may hold {MAX_REGISTRATIONS} registrations; remove one first.")
+        _check_target(new.url, policy, resolver)
+    _check_room(conn, partner_id, HTTP if new.url is not None else LISTEN)
     values = {
         "id": str(uuid.uuid4()),
         "partner_id": partner_id,
@@ -91,6 +159,90 @@ def create(
     }
     conn.execute(insert(webhook_subscriptions).values(**values))
     return {**resource(_Row(values)), "secret": values["secret"]}
+
+
+def _check_room(conn: Connection, partner_id: str, channel: str) -> None:
+    held = conn.execute(
+        select(_subs.status).where(_subs.partner_id == partner_id, _subs.channel == channel)
+    ).scalars()
+    statuses = list(held)
+    if channel == LISTEN and len(statuses) >= MAX_LISTEN_CHANNELS:
+        raise Conflict(
+            f"A partner may hold {MAX_LISTEN_CHANNELS} listen channels at once and holds "
+            f"{len(statuses)}: stop a running `ztd listen`, or wait a minute (a channel nobody "
+            f"polls is removed {LISTEN_TTL.seconds} s after its last poll)."
+        )
+    if channel == HTTP and len(statuses) >= MAX_REGISTRATIONS:
+        disabled = statuses.count(DISABLED)
+        why = (
+            f" ({disabled} of them disabled: re-enable one with PUT "
+            "/webhooks/v1/registration/{id}, or remove it)"
+            if disabled
+            else ""
+        )
+        raise Conflict(
+            f"A partner may hold {MAX_REGISTRATIONS} webhook endpoints and holds "
+            f"{len(statuses)}{why}. GET /webhooks/v1/registration lists them; DELETE "
+            "/webhooks/v1/registration/{id} removes one."
+        )
+
+
+def replace(
+    conn: Connection,
+    partner_id: str,
+    registration_id: str | None,
+    new: NewRegistration,
+    *,
+    now: datetime,
+    policy: str,
+    resolver: egress.Resolver,
+) -> dict[str, Any]:
+    """PUT: replace an endpoint's ``webhookUrl`` and ``webhookEvents`` and make it active
+    again (a disabled one is re-enabled: its reason cleared, its failure clock restarted).
+    Without ``registration_id``, Partner Center's form: the partner's one endpoint (404
+    with none, 409 with several). The secret stays. Returns the resource (no secret)."""
+    row = get(conn, partner_id, registration_id) if registration_id else _only(conn, partner_id)
+    if row.channel == LISTEN:
+        raise Conflict(
+            f"Webhook registration {row.id} is a listen channel (`ztd listen`); it has no "
+            "URL to change. Start another `ztd listen` for other event types."
+        )
+    if new.url is None:
+        raise invalid(WHAT, ["listen: an endpoint cannot become a listen channel"])
+    _check_target(new.url, policy, resolver)
+    conn.execute(
+        update(webhook_subscriptions)
+        .where(_subs.id == row.id)
+        .values(
+            url=new.url,
+            events=orjson.dumps(new.events).decode(),
+            status=ACTIVE,
+            disabled_reason=None,
+            disabled_at=None,
+            failing_since=None,
+        )
+    )
+    return resource(get(conn, partner_id, row.id))
+
+
+def _only(conn: Connection, partner_id: str) -> Any:
+    rows = conn.execute(
+        select(webhook_subscriptions)
+        .where(_subs.partner_id == partner_id, _subs.channel == HTTP)
+        .order_by(_subs.created_at, _subs.id)
+    ).all()
+    if not rows:
+        raise NotFound(
+            "The partner holds no webhook endpoint to update; create one with POST "
+            "/webhooks/v1/registration."
+        )
+    if len(rows) > 1:
+        ids = ", ".join(row.id for row in rows[:MAX_REGISTRATIONS])
+        raise Conflict(
+            f"The partner holds {len(rows)} webhook endpoints; say which to update with "
+            f"PUT /webhooks/v1/registration/{{id}} (ids: {ids})."
+        )
+    return rows[0]
 
 
 class _Row:
@@ -113,6 +265,8 @@ def resource(row: Any) -> dict[str, Any]:
     }
     if row.disabled_reason:
         out["disabledReason"] = row.disabled_reason
+    if row.disabled_at is not None:
+        out["disabledTime"] = wire_time(row.disabled_at)
     if row.expires_at is not None:
         out["expiresTime"] = wire_time(row.expires_at)
     if row.previous_expires_at is not None:
@@ -190,14 +344,28 @@ def signing_secrets(row: Any, now: datetime) -> list[str]:
     return found
 
 
-def disable(conn: Connection, subscription_id: str, reason: str) -> None:
-    """Stop delivering to the endpoint, saying why (410 Gone, failing for days)."""
+def disable(conn: Connection, subscription_id: str, reason: str, now: datetime) -> None:
+    """Stop delivering to the endpoint, saying why (410 Gone, failing for days) and since
+    when; its pending deliveries are cancelled (replayable once it is re-enabled)."""
     conn.execute(
         update(webhook_subscriptions)
         .where(_subs.id == subscription_id)
-        .values(status=DISABLED, disabled_reason=reason)
+        .values(status=DISABLED, disabled_reason=reason, disabled_at=now)
     )
     _cancel_pending(conn, subscription_id)
+
+
+def refuse_disabled(row: Any) -> None:
+    """409 for a disabled registration, saying since when, why, and how to re-enable it
+    (for what only an active one can do: replay)."""
+    if row.status != DISABLED:
+        return
+    since = f" since {wire_time(row.disabled_at)}" if row.disabled_at is not None else ""
+    raise Conflict(
+        f"Webhook registration {row.id} is disabled{since}: {row.disabled_reason or 'no reason'} "
+        f"Re-enable it with PUT /webhooks/v1/registration/{row.id} (its webhookUrl and "
+        "webhookEvents), then replay."
+    )
 
 
 def _cancel_pending(conn: Connection, subscription_id: str) -> None:

@@ -25,8 +25,22 @@ OPERATIONS: dict[str, Operation] = {
         WRITER,
         body="WebhookRegistrationInput",
         returns="WebhookRegistrationWithSecret",
-        description="400 when webhookUrl is refused (scheme, credentials, a private address "
-        "unless ZTD_WEBHOOK_ALLOW_PRIVATE); 409 past 20 registrations.",
+        description="400 naming every problem (data: one per field) when the body is wrong or "
+        "webhookUrl is refused (scheme, credentials, port, an address that is not public "
+        "unicast unless ZTD_WEBHOOK_ALLOW_PRIVATE); 409 past 20 endpoints (disabled ones "
+        "included) or 10 listen channels.",
+    ),
+    f"PUT {_REG}": Operation(
+        "WebhookRegistration_Update",
+        _TAG,
+        "Partner Center's form: replace the partner's one endpoint's URL and events; re-enables it",
+        200,
+        WRITER,
+        body="WebhookRegistrationInput",
+        returns="WebhookRegistration",
+        description="404 when the partner holds no endpoint, 409 when it holds several (use "
+        "PUT .../registration/{registration_id}); otherwise as the id form.",
+        errors=(404, 409),
     ),
     f"GET {_REG}": Operation(
         "WebhookRegistrations_Get",
@@ -65,6 +79,18 @@ OPERATIONS: dict[str, Operation] = {
         204,
         WRITER,
         errors=(404,),
+    ),
+    f"PUT {_REG}/{{registration_id}}": Operation(
+        "WebhookRegistration_UpdateById",
+        _TAG,
+        "Replace a registration's webhookUrl and webhookEvents; a disabled one is re-enabled",
+        200,
+        WRITER,
+        body="WebhookRegistrationInput",
+        returns="WebhookRegistration",
+        description="Validated as at registration (400). Re-enabling clears disabledReason "
+        "and restarts the failure clock; the secret stays. 409 for a listen channel.",
+        errors=(404, 409),
     ),
     f"POST {_REG}/{{registration_id}}/rotateSecret": Operation(
         "WebhookSecret_Rotate",
@@ -106,7 +132,9 @@ OPERATIONS: dict[str, Operation] = {
         WRITER,
         body="WebhookReplayInput",
         returns="WebhookReplay",
-        errors=(404,),
+        description="Failed deliveries, and those cancelled when it was disabled. 409 while "
+        "the registration is disabled (re-enable it with PUT first).",
+        errors=(404, 409),
     ),
     f"GET {_REG}/{{registration_id}}/listen": Operation(
         "WebhookListen_Poll",
@@ -177,6 +205,7 @@ _REGISTRATION_PROPERTIES: dict[str, Any] = {
     "webhookEvents": _EVENTS,
     "status": {"type": "string", "enum": ["active", "disabled"]},
     "disabledReason": {"type": "string"},
+    "disabledTime": _TIME,
     "listen": {"type": "boolean"},
     "createdTime": _TIME,
     "expiresTime": _TIME,

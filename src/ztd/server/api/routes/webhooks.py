@@ -158,6 +158,42 @@ def delete_registration(
     return Response(status_code=204)
 
 
+@router.put("/registration")
+async def replace_only_registration(
+    request: Request, principal: Principal = Depends(writer)
+) -> Response:
+    """Partner Center's form: the partner's one endpoint (409 when it holds several)."""
+    return await _replace(request, principal, None)
+
+
+@router.put("/registration/{registration_id}")
+async def replace_registration(
+    request: Request, registration_id: str, principal: Principal = Depends(writer)
+) -> Response:
+    """New webhookUrl and webhookEvents; a disabled registration is re-enabled."""
+    return await _replace(request, principal, registration_id)
+
+
+async def _replace(request: Request, principal: Principal, registration_id: str | None) -> Response:
+    new = subscriptions.parse(parse_json(await read_body(request, MAX_BODY)))
+    ctx = context_of(request)
+    resolver = _resolver(request)
+
+    def replace(conn: Connection, now: datetime) -> dict[str, Any]:
+        return subscriptions.replace(
+            conn,
+            principal.partner_id,
+            registration_id,
+            new,
+            now=now,
+            policy=ctx.settings.webhook_private_policy,
+            resolver=resolver,
+        )
+
+    # In a thread: the URL's host is resolved (DNS can take seconds).
+    return json_response(await run_in_threadpool(_write, request, replace))
+
+
 @router.post("/registration/{registration_id}/rotateSecret")
 async def rotate_secret(
     request: Request, registration_id: str, principal: Principal = Depends(writer)

@@ -1,0 +1,109 @@
+"""Replaying the delivery log: attempt numbers and times (a replay continues the numbers and
+the count stays truthful; an attempt is logged at the time it started), and a disabled
+registration refusing replay until a PUT re-enables it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from tests.server.webhooks.test_delivery import FakeClock
+from tests.support.webhooks import Webhooks
+from ztd.server.clock import utc_now
+from ztd.server.storage.schema import webhook_deliveries, webhook_subscriptions
+from ztd.server.webhooks import egress, history
+
+REG = "/webhooks/v1/registration"
+
+
+def test_replays_continue_the_attempt_numbers_and_the_count_stays_truthful(
+    webhooks: Webhooks,
+) -> None:
+    client, world, hook = webhooks.client, webhooks.world, webhooks.hook
+    webhooks.settings.webhook_retry_seconds = [0, 0, 0, 0]  # four attempts at once, then failed
+    registration = webhooks.subscribe()
+    webhooks.finish_a_job("numbered")
+    hook.script = [500, 500, 500, 500]
+    deliverer = webhooks.deliverer()
+    assert deliverer.deliver_due() == 4
+    replayed = client.post(
+        f"{REG}/{registration['id']}/replay",
+        json={"failedSince": "2000-01-01T00:00:00Z"},
+        headers=world.auth(),
+    )
+    assert replayed.json()["queued"] == 1
+    hook.script = [503]
+    assert deliverer.deliver_due() == 2  # a fresh schedule: the 5th fails, the 6th is due
+    log = webhooks.attempts(registration)
+    assert [a["attempt"] for a in log] == [6, 5, 4, 3, 2, 1]
+    assert [a.get("statusCode") for a in log] == [200, 503, 500, 500, 500, 500]
+    event_id = log[0]["eventId"]
+    shown = client.get(f"/webhooks/v1/events/{event_id}", headers=world.auth()).json()
+    (delivery,) = shown["deliveries"]
+    assert delivery["attempts"] == 6 and delivery["status"] == "delivered"
+    again = client.post(f"/webhooks/v1/events/{event_id}/replay", headers=world.auth())
+    assert again.json()["queued"] == 1 and deliverer.deliver_due() == 1
+    assert webhooks.attempts(registration)[0]["attempt"] == 7
+
+
+def test_an_attempt_is_logged_at_the_time_it_started(webhooks: Webhooks) -> None:
+    """attemptedTime is the start; latencyMs how long it took (the end is their sum)."""
+    registration = webhooks.subscribe()
+    webhooks.finish_a_job("timed")
+    ended = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    with webhooks.db.write() as conn:
+        (pk,) = conn.execute(select(webhook_deliveries.c.pk)).scalars().all()
+        conn.execute(update(webhook_deliveries).values(attempts=1))  # as a claim leaves it
+        history.record_attempts(conn, [pk], egress.Answer(504, 1500, error=None), ended)
+    (attempt,) = webhooks.attempts(registration)
+    assert attempt["attemptedTime"] == "2026-11-30T11:59:58.500000Z"
+    assert attempt["latencyMs"] == 1500 and attempt["attempt"] == 1
+
+
+def test_a_disabled_registration_refuses_replay_until_put_re_enables_it(
+    webhooks: Webhooks,
+) -> None:
+    """410 disables; replay says since when, why and how to re-enable; PUT re-enables
+    (reason gone, failure clock restarted) and the failed and cancelled deliveries can be
+    replayed to the endpoint."""
+    client, world, hook = webhooks.client, webhooks.world, webhooks.hook
+    webhooks.settings.webhook_disable_after_days = 1
+    webhooks.settings.webhook_retry_seconds = [0, 20 * 3600, 20 * 3600]
+    registration = webhooks.subscribe()
+    path = f"{REG}/{registration['id']}"
+    webhooks.finish_a_job("gone", seed=1)
+    webhooks.finish_a_job("cancelled", seed=2)
+    clock = FakeClock(utc_now() + timedelta(seconds=1))
+    deliverer = webhooks.deliverer(clock)
+    hook.script = [500, 410]
+    assert deliverer.deliver_due() == 2  # the first fails (retried in 20 h), the second: 410
+    shown = webhooks.shown(registration)
+    assert shown["status"] == "disabled" and shown["disabledTime"].endswith("Z")
+    replay = client.post(
+        f"{path}/replay", json={"failedSince": "2000-01-01T00:00:00Z"}, headers=world.auth()
+    )
+    assert replay.status_code == 409, replay.text
+    assert replay.json()["description"] == (
+        f"Webhook registration {registration['id']} is disabled since {shown['disabledTime']}: "
+        f"The endpoint answered 410 Gone. Re-enable it with PUT {path} (its webhookUrl and "
+        "webhookEvents), then replay."
+    )
+    body = {"webhookUrl": hook.url, "webhookEvents": registration["webhookEvents"]}
+    enabled = client.put(path, json=body, headers=world.auth())
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["status"] == "active"
+    assert "disabledReason" not in enabled.json() and "disabledTime" not in enabled.json()
+    with webhooks.db.read() as conn:
+        row = conn.execute(select(webhook_subscriptions)).one()
+    assert row.failing_since is None and row.disabled_at is None
+    # The 410 one failed, the 500 one was cancelled by the disabling: both come back.
+    replay = client.post(
+        f"{path}/replay", json={"failedSince": "2000-01-01T00:00:00Z"}, headers=world.auth()
+    )
+    assert replay.status_code == 200 and replay.json()["queued"] == 2
+    clock.advance(hours=26)  # past a day since the first failure: the clock was restarted
+    hook.script = [500, 500]
+    assert deliverer.deliver_due() == 2
+    assert webhooks.shown(registration)["status"] == "active"
+    assert len(hook.received) == 4
