@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from tests.support.contract import check_every_response
 from tests.support.postgres import throwaway_database
+from tests.support.receiver import Receiver, receiver
 from tests.support.world import World, seed_world
 from ztd.server.app import create_app
 from ztd.server.jobs.worker import Worker
@@ -92,3 +93,17 @@ def client(db: Database, settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def worker(db: Database, settings: Settings) -> Worker:
     return Worker(db, settings)
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    """A real webhook endpoint on 127.0.0.1 (tests/support/receiver.py)."""
+    with receiver() as found:
+        yield found
+
+
+@pytest.fixture
+def loopback(settings: Settings) -> Settings:
+    """The settings, allowing webhook targets on loopback (where ``hook`` listens)."""
+    settings.webhook_allow_private = "loopback"
+    return settings

@@ -7,31 +7,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.cli import Cli, make_app
-from tests.support.receiver import receiver
 from tests.support.sdk import devices
-from tests.support.sdk_requests import REG, Sent, channels, finish_in
+from tests.support.sdk_requests import Sent, channels, finish_in, recording
+from tests.support.webhooks import Log, three_test_events
 from tests.support.world import World
 from ztd.cli import _common
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
-from ztd.server.webhooks.delivery import Deliverer
 
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
 
 
 @pytest.fixture
 def sent(client: TestClient) -> Iterator[Sent]:
-    recorder = Sent()
-    client.event_hooks = {"request": [recorder.record], "response": []}
-    yield recorder
-    client.event_hooks = {"request": [], "response": []}
+    with recording(client) as recorder:
+        yield recorder
 
 
 @pytest.fixture
@@ -46,63 +42,40 @@ def cli(client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> Cl
 
 
 @pytest.fixture
-def logged(
-    client: TestClient, db: Database, settings: Settings, world: World
-) -> Iterator[dict[str, Any]]:
+def logged(client: TestClient, db: Database, settings: Settings, world: World) -> Iterator[Log]:
     """A registration with three test events, the first failed for good (500), the
-    others delivered: ``{"id": registration id, "events": ids oldest first}``."""
-    settings.webhook_allow_private = "loopback"
-    settings.webhook_retry_seconds = [0]
-    with receiver() as hook:
-        registration = client.post(
-            REG,
-            json={"webhookUrl": hook.url, "webhookEvents": ["devicebatch.created"]},
-            headers=world.auth(),
-        ).json()
-        events = [
-            client.post(
-                f"{REG}/validationEvents",
-                json={"registrationId": registration["id"]},
-                headers=world.auth(),
-            ).json()["eventIds"][0]
-            for _ in range(3)
-        ]
-        hook.script = [500]
-        assert Deliverer(db, settings).deliver_due() == 3
-        yield {"id": registration["id"], "events": events}
+    others delivered."""
+    with three_test_events(client, db, settings, world) as made:
+        yield made
 
 
 def test_deliveries_shows_the_log_newest_first_with_each_attempt(
-    cli: Cli, logged: dict[str, Any], sent: Sent
+    cli: Cli, logged: Log, sent: Sent
 ) -> None:
-    shown = cli("webhooks", "deliveries", logged["id"])
+    shown = cli("webhooks", "deliveries", logged.registration["id"])
     assert shown.exit_code == 0, shown.output
-    assert f"3 deliveries of registration {logged['id']}" in shown.stdout
+    assert f"3 deliveries of registration {logged.registration['id']}" in shown.stdout
     rows = [line for line in shown.stdout.splitlines() if "webhook.test" in line]
-    assert [next(e for e in logged["events"] if e in row) for row in rows] == logged["events"][::-1]
+    assert [next(e for e in logged.sent if e in row) for row in rows] == logged.sent[::-1]
     assert "failed" in rows[-1] and " 500 " in rows[-1]
     assert all(" 200 " in row and "delivered" in row for row in rows[:2])
 
     # --limit reads no more pages than it needs, and says there are more.
     sent.requests.clear()
-    two = cli("webhooks", "deliveries", logged["id"], "--limit", "2", "--json")
+    two = cli("webhooks", "deliveries", logged.registration["id"], "--limit", "2", "--json")
     assert two.exit_code == 0, two.output
-    assert [d["eventId"] for d in json.loads(two.stdout)] == logged["events"][::-1][:2]
+    assert [d["eventId"] for d in json.loads(two.stdout)] == logged.sent[::-1][:2]
     assert len([r for r in sent.requests if r.url.path.endswith("/deliveries")]) == 1
-    limited = cli("webhooks", "deliveries", logged["id"], "--limit", "1")
+    limited = cli("webhooks", "deliveries", logged.registration["id"], "--limit", "1")
     assert "(the newest 1; --limit shows more)" in limited.stdout
 
-    (one,) = json.loads(
-        cli("webhooks", "deliveries", "--event", logged["events"][0], "--json").stdout
-    )
-    assert one["registrationId"] == logged["id"] and one["status"] == "failed"
+    (one,) = json.loads(cli("webhooks", "deliveries", "--event", logged.sent[0], "--json").stdout)
+    assert one["registrationId"] == logged.registration["id"] and one["status"] == "failed"
     assert [a["statusCode"] for a in one["attemptLog"]] == [500]
 
 
-def test_deliveries_refuses_unclear_arguments_and_says_not_found(
-    cli: Cli, logged: dict[str, Any]
-) -> None:
-    for args in ((), (logged["id"], "--event", logged["events"][0])):
+def test_deliveries_refuses_unclear_arguments_and_says_not_found(cli: Cli, logged: Log) -> None:
+    for args in ((), (logged.registration["id"], "--event", logged.sent[0])):
         refused = cli("webhooks", "deliveries", *args)
         assert refused.exit_code == 3, refused.output
         assert "give a REGISTRATION-ID or --event EVENT-ID (exactly one)" in refused.stderr

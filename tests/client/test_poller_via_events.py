@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.support.fake_time import FakeTime
 from tests.support.sdk import devices
-from tests.support.sdk_requests import REG, Sent, channels, finish_in
+from tests.support.sdk_requests import REG, Sent, channels, finish_in, recording
 from tests.support.world import World, make_token
 from ztd.client import BatchUploadPoller, PartnerClient, PollingTimeoutError, _job_events
 from ztd.server.auth.tokens import Role
@@ -30,10 +30,8 @@ from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 @pytest.fixture
 def sent(client: TestClient) -> Iterator[Sent]:
-    recorder = Sent()
-    client.event_hooks = {"request": [recorder.record], "response": []}
-    yield recorder
-    client.event_hooks = {"request": [], "response": []}
+    with recording(client) as recorder:
+        yield recorder
 
 
 @pytest.fixture

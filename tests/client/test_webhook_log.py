@@ -5,56 +5,31 @@ back a page at a time."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.support.receiver import receiver
+from tests.support.webhooks import Log, three_test_events
 from tests.support.world import World
 from ztd.client import NotFoundError, PartnerClient
 from ztd.client import aio as client_aio
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
-from ztd.server.webhooks.delivery import Deliverer
 from ztd.wire import WebhookDelivery
 
 REG = "/webhooks/v1/registration"
 
 
-@dataclass
-class Log:
-    registration_id: str
-    sent: list[str]  # the events' ids, oldest first
-
-
 @pytest.fixture
 def log(client: TestClient, db: Database, settings: Settings, world: World) -> Iterator[Log]:
-    settings.webhook_allow_private = "loopback"
-    settings.webhook_retry_seconds = [0]
-    with receiver() as hook:
-        registration = client.post(
-            REG,
-            json={"webhookUrl": hook.url, "webhookEvents": ["devicebatch.created"]},
-            headers=world.auth(),
-        ).json()
-        sent = [
-            client.post(
-                f"{REG}/validationEvents",
-                json={"registrationId": registration["id"]},
-                headers=world.auth(),
-            ).json()["eventIds"][0]
-            for _ in range(3)
-        ]
-        hook.script = [500]
-        assert Deliverer(db, settings).deliver_due() == 3
-        yield Log(registration["id"], sent)
+    with three_test_events(client, db, settings, world) as made:
+        yield made
 
 
 def test_a_registrations_deliveries_page_by_page(partner: PartnerClient, log: Log) -> None:
-    deliveries = partner.webhooks.registrations.by_id(log.registration_id).deliveries
+    deliveries = partner.webhooks.registrations.by_id(log.registration["id"]).deliveries
     pages = list(deliveries.pages(page_size=2))
     assert [len(p.items) for p in pages] == [2, 1]
     assert pages[0].total_count == 3 and pages[0].continuation_token
@@ -71,12 +46,12 @@ def test_a_registrations_deliveries_page_by_page(partner: PartnerClient, log: Lo
     assert oldest.status == "failed" and oldest.attempts == 1
     (attempt,) = oldest.attempt_log
     assert attempt.status_code == 500 and attempt.latency_ms >= 0
-    assert attempt.registration_id == log.registration_id
+    assert attempt.registration_id == log.registration["id"]
 
 
 def test_an_events_deliveries(partner: PartnerClient, log: Log) -> None:
     (delivery,) = partner.webhooks.events.by_id(log.sent[1]).deliveries.list()
-    assert delivery.registration_id == log.registration_id
+    assert delivery.registration_id == log.registration["id"]
     assert delivery.status == "delivered" and delivery.delivered_time is not None
     assert [a.status_code for a in delivery.attempt_log] == [200]
 
@@ -86,7 +61,7 @@ def test_another_partners_log_is_not_found_and_bad_sizes_are_refused(
 ) -> None:
     with PartnerClient("http://testserver", token=world.other_token, http_client=client) as sdk:
         with pytest.raises(NotFoundError):
-            list(sdk.webhooks.registrations.by_id(log.registration_id).deliveries.list())
+            list(sdk.webhooks.registrations.by_id(log.registration["id"]).deliveries.list())
         with pytest.raises(NotFoundError):
             list(sdk.webhooks.events.by_id(log.sent[0]).deliveries.list())
         for bad in (0, 101, True):
@@ -101,7 +76,7 @@ async def test_the_async_client_reads_the_same_log(app: FastAPI, world: World, l
     async with client_aio.PartnerClient(
         "http://ztd.test", token=world.token, transport=httpx.ASGITransport(app=app)
     ) as partner:
-        deliveries = partner.webhooks.registrations.by_id(log.registration_id).deliveries
+        deliveries = partner.webhooks.registrations.by_id(log.registration["id"]).deliveries
         pages = [page async for page in deliveries.pages(page_size=2)]
         every = [d async for d in deliveries.list(page_size=1)]
     assert [len(p.items) for p in pages] == [2, 1]

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from tests.support.console import csrf_of, sign_in, writing_forms
-from tests.support.receiver import Receiver, receiver
+from tests.support.receiver import Receiver
 from tests.support.world import World, make_token
 from ztd.server.auth.tokens import Role
 from ztd.server.settings import Settings
@@ -23,18 +22,6 @@ from ztd.server.webhooks.delivery import Deliverer
 PAGE = "/console/webhooks"
 REG = "/webhooks/v1/registration"
 JOB_DONE = "devicebatch.job.completed"
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as found:
-        yield found
-
-
-@pytest.fixture
-def loopback(settings: Settings) -> Settings:
-    settings.webhook_allow_private = "loopback"  # the receiver is on 127.0.0.1
-    return settings
 
 
 def add(client: TestClient, url: str, *events: str) -> tuple[int, str]:

@@ -4,9 +4,11 @@ the webhook channels left on the server: for the tests of ``wait(via_events=True
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ztd.server.storage.database import Database
@@ -62,3 +64,14 @@ def finish_in(seconds: float, work: Callable[[], object]) -> threading.Timer:
     timer = threading.Timer(seconds, work)
     timer.start()
     return timer
+
+
+@contextmanager
+def recording(client: TestClient) -> Iterator[Sent]:
+    """Every request ``client`` sends while the block runs, recorded in a :class:`Sent`."""
+    recorder = Sent()
+    client.event_hooks = {"request": [recorder.record], "response": []}
+    try:
+        yield recorder
+    finally:
+        client.event_hooks = {"request": [], "response": []}

@@ -8,14 +8,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.support.api import create_batch, hash_device
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, receiver
 from tests.support.world import World
 from ztd.server.clock import Clock, utc_now
 from ztd.server.jobs.worker import Worker
@@ -128,3 +131,49 @@ class Webhooks:
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()["items"]
         return items
+
+
+class FakeClock:
+    """A clock tests move by hand: ``clock()`` is the time, ``advance(seconds=5)`` moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Log:
+    """A registration with a delivery log: ``registration`` as created, ``sent`` the test
+    events' ids, oldest first."""
+
+    registration: dict[str, Any]
+    sent: list[str]
+
+
+@contextmanager
+def three_test_events(
+    client: TestClient, db: Database, settings: Settings, world: World
+) -> Iterator[Log]:
+    """Three test events to one registration at a real local receiver, each attempted once:
+    the receiver failed the first for good (500, no retry), then took the other two. The
+    receiver runs until the block ends."""
+    settings.webhook_allow_private = "loopback"
+    settings.webhook_retry_seconds = [0]
+    with receiver() as hook:
+        registration = subscribe(client, world, hook.url, "devicebatch.created")
+        sent = [
+            client.post(
+                f"{REG}/validationEvents",
+                json={"registrationId": registration["id"]},
+                headers=world.auth(),
+            ).json()["eventIds"][0]
+            for _ in range(3)
+        ]
+        hook.script = [500]
+        assert Deliverer(db, settings).deliver_due() == 3
+        yield Log(registration, sent)

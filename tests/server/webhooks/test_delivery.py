@@ -14,7 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.support.api import create_batch, hash_device, status_of
 from tests.support.receiver import Receiver
-from tests.support.webhooks import REG, Webhooks, subscribe
+from tests.support.webhooks import REG, FakeClock, Webhooks, subscribe
 from tests.support.world import World
 from ztd.server.app import create_app
 from ztd.server.clock import utc_now
@@ -23,17 +23,6 @@ from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, webhook_deliveries
 from ztd.server.webhooks import events
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def test_an_upload_reaches_the_endpoint_signed_within_a_second_with_the_status_counts(

@@ -5,52 +5,24 @@ links.next or the MS-ContinuationToken header); another partner's ids are missin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.receiver import receiver
+from tests.support.webhooks import Log, three_test_events
 from tests.support.world import World
 from ztd.server.errors import InvalidRequest, NotFound
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.webhooks import history
-from ztd.server.webhooks.delivery import Deliverer
 
 REG = "/webhooks/v1/registration"
 
 
-@dataclass
-class Log:
-    registration: dict[str, Any]
-    sent: list[str]  # the test events' ids, oldest first
-
-
 @pytest.fixture
 def log(client: TestClient, db: Database, settings: Settings, world: World) -> Iterator[Log]:
-    """Three test events to one registration, each attempted once: the receiver failed the
-    first for good (500, no retry), then took the other two."""
-    settings.webhook_allow_private = "loopback"
-    settings.webhook_retry_seconds = [0]
-    with receiver() as hook:
-        registration = client.post(
-            REG,
-            json={"webhookUrl": hook.url, "webhookEvents": ["devicebatch.created"]},
-            headers=world.auth(),
-        ).json()
-        sent = [
-            client.post(
-                f"{REG}/validationEvents",
-                json={"registrationId": registration["id"]},
-                headers=world.auth(),
-            ).json()["eventIds"][0]
-            for _ in range(3)
-        ]
-        hook.script = [500]
-        assert Deliverer(db, settings).deliver_due() == 3
-        yield Log(registration, sent)
+    with three_test_events(client, db, settings, world) as made:
+        yield made
 
 
 def test_deliveries_are_paged_newest_first_with_their_attempts(

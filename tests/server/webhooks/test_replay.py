@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from tests.server.webhooks.test_delivery import FakeClock
-from tests.support.webhooks import Webhooks
+from tests.support.webhooks import FakeClock, Webhooks
 from ztd.server.clock import utc_now
 from ztd.server.storage.schema import webhook_deliveries, webhook_subscriptions
 from ztd.server.webhooks import egress, history
