@@ -159,7 +159,7 @@ class Settings(BaseSettings):
     webhook_max_response_bytes: int = Field(default=65536, ge=0)  # read, then hung up on
     # Deliveries sent at once by one worker process, each from its own thread; one partner
     # gets at most half of them (at least one), one registration one (webhooks.dispatch).
-    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    webhook_concurrency: int = Field(default=16, ge=1, le=64)
     # Seconds before each attempt, counted from the event (first) or the previous failure;
     # its length is the number of attempts before a delivery is failed for good. A JSON list
     # or, as operators tend to write it, comma-separated.

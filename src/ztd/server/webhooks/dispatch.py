@@ -3,8 +3,11 @@ hands each to a sender thread of its own, at most ZTD_WEBHOOK_CONCURRENCY at onc
 
 A slow endpoint then holds one sender for at most its timeouts, never the job engine nor the
 other endpoints: a registration has at most one delivery in flight (the claim query sees to
-it, across processes), and a partner at most half the senders of a process (at least one),
-so one partner's many slow registrations leave senders for everyone else.
+it, across processes). Fairness between partners, per process: a partner gets at most a
+quarter of the senders (at least one), and the last half of the senders is kept for
+partners with nothing in flight, one send each. So slow endpoints of other partners keep a
+partner with nothing in flight waiting only when half the senders are each held by a
+different partner (8 of them with the default 16 senders).
 
 Timing. The dispatcher claims whenever a sender is free and a delivery is due; otherwise it
 sleeps until the next due time (a retry: at its time), ZTD_POLL_INTERVAL_SECONDS at most,
@@ -31,8 +34,15 @@ STOP_CHECK_SECONDS = 0.1  # how often a sleeping dispatcher looks at the stop fl
 
 
 def partner_cap(concurrency: int) -> int:
-    """Sends one partner may have in flight in one process: half the senders, at least one."""
-    return max(1, concurrency // 2)
+    """Sends one partner may have in flight in one process: a quarter of the senders, at
+    least one."""
+    return max(1, concurrency // 4)
+
+
+def reserve(concurrency: int) -> int:
+    """Senders kept for partners with nothing in flight: half of them. Once no more than
+    these are free, a partner that already has a send in flight claims nothing more."""
+    return concurrency // 2
 
 
 class Dispatcher:
@@ -55,6 +65,7 @@ class Dispatcher:
         self.deliverer = deliverer
         self.concurrency = concurrency
         self.per_partner = partner_cap(concurrency)
+        self.reserve = reserve(concurrency)
         self.poll_interval = poll_interval
         self.grace = grace
         self._wake = wake or threading.Event()
@@ -113,10 +124,15 @@ class Dispatcher:
             return len(self._in_flight) < self.concurrency
 
     def _partners_at_cap(self) -> set[str]:
+        """The partners that may not claim now: those at their cap, and, once only the
+        reserve is free, every partner that already has a send in flight."""
         with self._lock:
             counts: dict[str, int] = {}
             for claimed in self._in_flight.values():
                 counts[claimed.partner_id] = counts.get(claimed.partner_id, 0) + 1
+            reserved = self.concurrency - len(self._in_flight) <= self.reserve
+        if reserved:
+            return set(counts)
         return {partner for partner, count in counts.items() if count >= self.per_partner}
 
     def _send(self, claimed: Claimed) -> None:
