@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.support.emulator import add_rule, operator_auth
 from tests.support.fake_time import FakeTime
 from tests.support.sdk import devices
 from tests.support.sdk_requests import REG, Sent, channels, finish_in, recording
@@ -262,3 +263,29 @@ def test_the_partners_other_jobs_events_are_read_and_dropped(
     # The first job's event ended one long poll; the wait went on without a status read.
     assert sent.long_polls() == 2 and sent.status_reads() == 2
     assert first.status() is DeviceUploadStatusType.FINISHED
+
+
+def test_an_event_ahead_of_the_status_hands_the_wait_to_polling(
+    live: PartnerClient,
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    worker: Worker,
+    sent: Sent,
+) -> None:
+    """Found in a tryout: with an emulator rule holding the status at `processing` for a few
+    seconds after the job finished, the event came first and the wait long-polled until its
+    timeout. It now polls once the event has come and the status still says the job runs."""
+    op = operator_auth(settings, world)
+    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"seconds": 2}})
+    poller = upload(live, world)
+    sent.requests.clear()
+    finish_in(0.5, worker.run_until_idle)
+    started = time.monotonic()
+
+    details = poller.result(timeout=30, via_events=True)
+
+    took = time.monotonic() - started
+    assert details.status is DeviceUploadStatusType.FINISHED
+    assert 2.0 <= took < 8.0  # the hold, then a poll or two (Retry-After: 1), not the timeout
+    assert sent.long_polls() >= 1 and sent.status_reads() >= 3

@@ -123,7 +123,9 @@ class AsyncBatchUploadPoller:
         The channel is removed when the wait ends, however it ends (timeout, error,
         KeyboardInterrupt, cancellation); should that fail, the server removes it a minute
         after its last poll. The partner's other events on it are dropped; other partners'
-        never reach it. Timeout, ``on_update`` and outage rules are the polling ones.
+        never reach it. Timeout, ``on_update`` and outage rules are the polling ones. Should
+        the status still say the job runs once its event has come (an emulator rule such as
+        ``stayProcessing`` holds the status back), the rest of the wait polls.
 
         It falls back to polling, for the whole wait, when no channel can be opened: a
         service without the webhook API (404) or whose answer is not a listen
@@ -168,11 +170,14 @@ class AsyncBatchUploadPoller:
         timeout: float | None,
         on_update: ProgressCallback | None,
     ) -> bool:
-        """True once the job finished; False when the channel is gone (poll instead)."""
+        """True once the job finished; False when polling must take over: the channel is
+        gone, or the event came while the status still says the job runs (an emulator rule
+        such as ``stayProcessing`` holds the status back)."""
         clock, sleep = self._pipeline.clock, self._pipeline.sleep
         backoff = PollBackoff()
         outage = Outage(clock)
         read_now = True  # the job may have finished before the channel opened
+        announced = False  # the job's event has come
         while True:
             remaining = deadline - clock()
             if read_now or remaining <= 0:
@@ -181,6 +186,9 @@ class AsyncBatchUploadPoller:
                     return True
                 if remaining <= 0:
                     raise timeout_error(self._where, self._last, timeout)
+                if announced and details is not None:
+                    log.info("job %s: its event came before its status; polling", self.tracking_id)
+                    return False
                 read_now = details is None  # the service failed: read again after a pause
                 if read_now:
                     await sleep(min(backoff.next(None), remaining))
@@ -196,7 +204,7 @@ class AsyncBatchUploadPoller:
                 await sleep(min(backoff.next(None), max(deadline - clock(), 0.0)))
                 continue
             outage.over()
-            read_now = _job_events.announces(response, self._where)
+            read_now = announced = _job_events.announces(response, self._where)
 
     async def _read(
         self, outage: Outage, on_update: ProgressCallback | None
