@@ -27,10 +27,9 @@ from ztd.cli._common import (
 )
 from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural
 from ztd.client import ConflictError
+from ztd.client._webhook_registrations import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
 from ztd.wire import WebhookRegistration
 
-MAX_OVERLAP_SECONDS = 7 * 24 * 3600  # the service's bound
-DEFAULT_OVERLAP_SECONDS = 24 * 3600
 # --failed-since as an age: a number and a unit, e.g. 90m, 24h, 7d.
 _AGE = re.compile(r"([0-9]{1,6})([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

@@ -21,7 +21,8 @@ from datetime import datetime
 from ztd.client._request import WEBHOOKS_ROOT, ApiRequest, segment
 from ztd.wire import WebhookRegistrationRequest
 
-# The longest rotation overlap the service allows: 7 days.
+# The longest rotation overlap the service allows (7 days), and its default (a day); the
+# CLI's --overlap checks against these too.
 MAX_OVERLAP_SECONDS = 7 * 24 * 3600
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
 
@@ -82,9 +83,10 @@ def replay_failed(registration_id: str, failed_since: datetime) -> ApiRequest:
 
 def send_test(registration_id: str | None) -> ApiRequest:
     """A ``webhook.test`` to one registration, or (None) to every active one."""
-    body = {} if registration_id is None else {"registrationId": registration_id.strip()}
+    body = {}
     if registration_id is not None:
-        segment(registration_id, "registration_id")  # the same check as the paths'
+        segment(registration_id, "registration_id")  # refused as an id in a path would be
+        body["registrationId"] = registration_id.strip()
     return ApiRequest("POST", "/registration/validationEvents", json=body, root=WEBHOOKS_ROOT)
 
 
