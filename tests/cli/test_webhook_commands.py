@@ -1,10 +1,12 @@
-"""`ztd webhooks deliveries` (the delivery log through the SDK) and `--via-events` on
+"""`ztd webhooks list|add|update|delete|test|rotate|replay` (registrations through the SDK),
+`ztd webhooks deliveries` (the delivery log) and `--via-events` on
 `ztd upload --wait` and `ztd status --wait`, over the real app in-process on the real
 clock (the server's long poll runs on it), with the jobs run by the test's worker."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.cli import Cli, make_app
+from tests.support.receiver import Receiver
 from tests.support.sdk import devices
 from tests.support.sdk_requests import Sent, channels, finish_in, recording
 from tests.support.webhooks import Log, three_test_events
@@ -20,6 +23,7 @@ from ztd.cli import _common
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
+from ztd.server.webhooks.delivery import Deliverer
 
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
 
@@ -125,3 +129,120 @@ def test_status_wait_via_events_and_via_events_without_wait(
     assert "finished; 1 of 1 device processed, 1 succeeded" in shown.stdout
     assert sent.long_polls() >= 1 and sent.status_reads() == 2
     assert channels(db) == []
+
+
+def _added(cli: Cli, url: str, *events: str) -> dict[str, object]:
+    args = [arg for event in events for arg in ("--event", event)]
+    added = cli("webhooks", "add", url, *args, "--json")
+    assert added.exit_code == 0, added.output
+    made: dict[str, object] = json.loads(added.stdout)
+    return made
+
+
+def test_add_list_update_test_rotate_delete(cli: Cli, hook: Receiver, loopback: Settings) -> None:
+    added = cli("webhooks", "add", hook.url, "--event", "devicebatch.created")
+    assert added.exit_code == 0, added.output
+    secret = next(line for line in added.stdout.splitlines() if line.startswith("secret: "))
+    assert secret.startswith("secret: whsec_")
+    assert "keep the secret now: it is not shown again" in added.stderr
+    listed = cli("webhooks", "list", "--json")
+    assert listed.exit_code == 0 and "secret" not in listed.stdout  # never shown again
+    ((rid, url, events, status),) = [
+        (row["id"], row["webhookUrl"], row["webhookEvents"], row["status"])
+        for row in json.loads(listed.stdout)
+    ]
+    assert f"registered {rid}" in added.stdout
+    assert (url, events, status) == (hook.url, ["devicebatch.created"], "active")
+    table = cli("webhooks", "list")
+    assert table.exit_code == 0 and "1 registration" in table.stdout
+    (row,) = [line for line in table.stdout.splitlines() if rid in line]
+    assert hook.url in row and "devicebatch.created" in row and "active" in row
+
+    other = _added(cli, hook.url + "/b", "devicebatch.job.completed")
+    assert str(other["secret"]).startswith("whsec_")
+    updated = cli(
+        "webhooks",
+        "update",
+        rid,
+        hook.url,
+        "--event",
+        "devicebatch.created",
+        "--event",
+        "devicebatch.job.completed",
+    )
+    assert updated.exit_code == 0, updated.output
+    assert (
+        f"updated {rid}: {hook.url} for devicebatch.created, devicebatch.job.completed (active)"
+        in updated.stdout
+    )
+
+    one = cli("webhooks", "test", rid, "--json")
+    assert one.exit_code == 0, one.output
+    (event,) = json.loads(one.stdout)["eventIds"]
+    every = cli("webhooks", "test")
+    assert "sent 2 test events" in every.stdout
+    shown = cli("webhooks", "test", rid).stdout
+    assert re.search(r"^follow it with: ztd webhooks deliveries --event msg_\w+$", shown, re.M)
+    assert event in cli("webhooks", "deliveries", rid).stdout
+
+    rotated = cli("webhooks", "rotate", rid, "--overlap", "60", "--json")
+    assert rotated.exit_code == 0, rotated.output
+    new = json.loads(rotated.stdout)
+    assert new["secret"].startswith("whsec_") and new["secret"] != secret.removeprefix("secret: ")
+    assert "previousSecretExpiresTime" in new and "not shown again" in rotated.stderr
+
+    deleted = cli("webhooks", "delete", rid)
+    assert deleted.exit_code == 0 and f"deleted registration {rid}" in deleted.stdout
+    cli("webhooks", "delete", str(other["id"]))
+    assert "no webhook registrations; add one with" in cli("webhooks", "list").stdout
+    gone = cli("webhooks", "delete", rid)
+    assert gone.exit_code == 1 and "was not found" in gone.stderr
+
+
+def test_a_disabled_registration_is_listed_with_why_re_enabled_and_replayed(
+    cli: Cli, hook: Receiver, loopback: Settings, db: Database
+) -> None:
+    rid = str(_added(cli, hook.url, "devicebatch.created")["id"])
+    hook.script = [410]
+    (event,) = json.loads(cli("webhooks", "test", rid, "--json").stdout)["eventIds"]
+    assert Deliverer(db, loopback).deliver_due() == 1
+    (row,) = [line for line in cli("webhooks", "list").stdout.splitlines() if rid in line]
+    assert "disabled since " in row and "410" in row
+
+    refused = cli("webhooks", "replay", rid, "--failed-since", "1h")
+    assert refused.exit_code == 1 and "is disabled since" in refused.stderr
+    assert f"From here: `ztd webhooks update {rid} URL --event TYPE`" in refused.stderr
+    assert cli("webhooks", "update", rid, hook.url, "--event", "devicebatch.created").exit_code == 0
+    replayed = cli("webhooks", "replay", rid, "--failed-since", "1h")
+    assert replayed.exit_code == 0, replayed.output
+    assert "queued 1 delivery again" in replayed.stdout
+    assert Deliverer(db, loopback).deliver_due() == 1
+    again = cli("webhooks", "replay", "--event", event, "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout) == {"queued": 1}
+
+
+def test_bad_arguments_exit_3_before_sending_and_refusals_exit_1(
+    cli: Cli, hook: Receiver, loopback: Settings, sent: Sent
+) -> None:
+    for args, said in (
+        (("add", hook.url), "give at least one --event TYPE"),
+        (("update", "abc", hook.url), "give at least one --event TYPE"),
+        (("replay",), "give an ID with --failed-since TIME, or --event EVENT-ID"),
+        (("replay", "abc", "--event", "e"), "(exactly one)"),
+        (("replay", "abc"), "--failed-since TIME is required with an ID"),
+        (("replay", "--event", "e", "--failed-since", "1h"), "goes with an ID, not with --event"),
+        (("replay", "abc", "--failed-since", "yesterday"), "is neither an ISO 8601 time"),
+        (("replay", "abc", "--failed-since", "2026-11-30T00:00:00"), "has no time zone"),
+        (("rotate", "abc", "--overlap", "604801"), "--overlap must be from 0 to 604800"),
+    ):
+        refused = cli("webhooks", *args)
+        assert refused.exit_code == 3, (args, refused.output)
+        assert said in refused.stderr, (args, refused.stderr)
+    assert sent.requests == []
+
+    bad_url = cli("webhooks", "add", "ftp://example.com/hook", "--event", "devicebatch.created")
+    assert bad_url.exit_code == 1 and "webhookUrl" in bad_url.stderr
+    bad_event = cli("webhooks", "add", hook.url, "--event", "no.such.event")
+    assert bad_event.exit_code == 1 and "webhookEvents[0]" in bad_event.stderr
+    no_active = cli("webhooks", "test")
+    assert no_active.exit_code == 1 and "No active webhook registration" in no_active.stderr

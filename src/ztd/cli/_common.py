@@ -63,7 +63,7 @@ GROUPS = {
     "batches": "Device batches of a customer.",
     "devices": "Devices of a batch.",
     "policies": "Configuration policies (Autopilot OOBE settings) of a customer.",
-    "webhooks": "Webhook delivery log (ztd's /webhooks/v1).",
+    "webhooks": "Webhook registrations and their delivery log (ztd's /webhooks/v1).",
 }
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ztd.cli import webhook_registration_commands
 from ztd.cli._common import (
     CONFIG_HELP,
     JsonOption,
@@ -33,7 +34,9 @@ MAX_PAGE = 100  # the service's largest page
 
 
 def register(app: typer.Typer) -> None:
-    """Add the webhook commands to the `ztd` app."""
+    """Add the webhook commands to the `ztd` app: the registrations' first (their module),
+    then the delivery log."""
+    webhook_registration_commands.register(app)
     webhooks = subgroup(app, "webhooks")
     webhooks.command("deliveries", epilog=f"{CONFIG_HELP} {EXIT_CODES}")(deliveries)
 

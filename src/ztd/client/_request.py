@@ -14,7 +14,15 @@ from pydantic import BaseModel, ValidationError
 from ztd.client.errors import UnexpectedResponseError
 from ztd.wire import ResourceCollection, WireModel
 
-__all__ = ["API_ROOT", "WEBHOOKS_ROOT", "ApiRequest", "parse_collection", "parse_model", "segment"]
+__all__ = [
+    "API_ROOT",
+    "WEBHOOKS_ROOT",
+    "ApiRequest",
+    "parse_collection",
+    "parse_model",
+    "parse_strings",
+    "segment",
+]
 
 API_ROOT = "/v1"  # device deployment: /v1/customers/...
 WEBHOOKS_ROOT = "/webhooks/v1"  # the webhook API: /webhooks/v1/registration...
@@ -52,6 +60,14 @@ def parse_model(response: httpx.Response, model: type[M]) -> M:
 
 def parse_collection(response: httpx.Response, item: type[M]) -> ResourceCollection[M]:
     return _validated(response, ResourceCollection[item])  # type: ignore[valid-type]
+
+
+def parse_strings(response: httpx.Response) -> list[str]:
+    """A body that is a JSON list of strings (e.g. the webhook event types)."""
+    body = _json(response)
+    if not isinstance(body, list) or not all(isinstance(item, str) for item in body):
+        raise _unexpected(response, f"is not a list of strings: {response.text[:200]!r}")
+    return body
 
 
 def _validated(response: httpx.Response, model: type[W]) -> W:

@@ -7,8 +7,13 @@
     partner.customers.by_id(cid).configuration_policies.get() / .create(...) / .by_id(p)...
     partner.customers.by_id(cid).device_policy.update(devices=[(device_id, policy_id)])
 
+    partner.webhooks.registrations.list() / .get() / .create(url, events)
+    partner.webhooks.registrations.by_id(rid).get() / .update(url, events) / .delete()
+        / .rotate_secret() / .replay(failed_since=...) / .send_test()
     partner.webhooks.registrations.by_id(rid).deliveries.list() / .pages()
-    partner.webhooks.events.by_id(event_id).deliveries.list() / .pages()
+    partner.webhooks.registrations.send_test()  (to every active registration)
+    partner.webhooks.event_types()
+    partner.webhooks.events.by_id(event_id).replay() / .deliveries.list() / .pages()
 
 Building the chain makes no request; the verbs at its end do (awaited, with the async
 client; ``list()`` and ``pages()`` are then async iterators).
@@ -20,14 +25,23 @@ Edit the async one.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import TypeVar
 
 from ztd.client import _device_deployment as dd
 from ztd.client import _policies as pol
 from ztd.client import _webhook_log as whl
+from ztd.client import _webhook_registrations as whr
 from ztd.client._lro import StatusLocation
-from ztd.client._request import ApiRequest, parse_collection, parse_model, segment
+from ztd.client._request import (
+    ApiRequest,
+    parse_collection,
+    parse_model,
+    parse_strings,
+    segment,
+)
 from ztd.wire import (
     BatchUploadDetails,
     ConfigurationPolicy,
@@ -37,6 +51,9 @@ from ztd.wire import (
     DevicePolicyUpdateRequest,
     ResourceCollection,
     WebhookDelivery,
+    WebhookRegistration,
+    WebhookReplay,
+    WebhookTestEvents,
     WireModel,
 )
 
@@ -385,7 +402,10 @@ class DevicePolicyOperations:
 
 
 class WebhookOperations:
-    """ztd's webhook API (``/webhooks/v1``; not Partner Center's): the delivery log."""
+    """ztd's webhook API (``/webhooks/v1``; not Partner Center's): registrations, their
+    delivery log, replays. Errors as everywhere in the SDK: another partner's registration
+    or event is NotFoundError (as a missing one), a refused body BadInputError naming each
+    problem, a limit reached or a replay while disabled ConflictError."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
@@ -398,10 +418,41 @@ class WebhookOperations:
     def events(self) -> WebhookEventCollectionOperations:
         return WebhookEventCollectionOperations(self._pipeline)
 
+    def event_types(self) -> list[str]:
+        """The event types a registration may ask for, e.g. ``devicebatch.job.completed``."""
+        return parse_strings(self._pipeline.send(whr.event_types()))
+
 
 class WebhookRegistrationCollectionOperations:
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
+
+    def get(self) -> ResourceCollection[WebhookRegistration]:
+        """All the partner's registrations (at most 20 endpoints, plus its listen channels),
+        oldest first, each with its status (and ``disabled_reason`` when disabled), never
+        with its secret."""
+        response = self._pipeline.send(whr.list_registrations())
+        return parse_collection(response, WebhookRegistration)
+
+    def list(self) -> Iterator[WebhookRegistration]:
+        """The registrations of get(), one at a time (one request: they are not paged)."""
+        yield from (self.get()).items
+
+    def create(self, url: str, events: Iterable[str]) -> WebhookRegistration:
+        """Register ``url`` (http(s)://, an address the service may call) for the event
+        types ``events``. The answer carries the signing ``secret`` (``whsec_...``): keep
+        it, it is never shown again. ValueError for an empty URL or no events;
+        BadInputError for a URL or event type the service refuses; ConflictError past
+        the limit of 20 endpoints."""
+        response = self._pipeline.send(whr.create_registration(url, events))
+        return parse_model(response, WebhookRegistration)
+
+    # builtins.list: ``list`` here is the method above.
+    def send_test(self) -> builtins.list[str]:
+        """A ``webhook.test`` event to every active registration; the events' ids.
+        BadInputError when none is active."""
+        response = self._pipeline.send(whr.send_test(None))
+        return parse_model(response, WebhookTestEvents).event_ids
 
     def by_id(self, registration_id: str) -> WebhookRegistrationOperations:
         return WebhookRegistrationOperations(self._pipeline, registration_id)
@@ -414,6 +465,44 @@ class WebhookRegistrationOperations:
         segment(registration_id, "registration_id")
         self._pipeline = pipeline
         self.registration_id = registration_id.strip()
+
+    def get(self) -> WebhookRegistration:
+        """The registration (without its secret); NotFoundError if missing."""
+        response = self._pipeline.send(whr.get_registration(self.registration_id))
+        return parse_model(response, WebhookRegistration)
+
+    def update(self, url: str, events: Iterable[str]) -> WebhookRegistration:
+        """Replace its URL and event types (validated as at creation); a disabled
+        registration becomes active again (then replay() what failed). The secret stays.
+        Returns the registration as it now is."""
+        request = whr.replace_registration(self.registration_id, url, events)
+        return parse_model(self._pipeline.send(request), WebhookRegistration)
+
+    def delete(self) -> None:
+        """Remove the registration; its pending deliveries are cancelled."""
+        self._pipeline.send(whr.delete_registration(self.registration_id))
+
+    def rotate_secret(
+        self, *, overlap_seconds: float = whr.DEFAULT_OVERLAP_SECONDS
+    ) -> WebhookRegistration:
+        """A new signing secret, in the answer's ``secret`` (shown this once); the old one
+        signs beside it for ``overlap_seconds`` (0 to 7 days; default a day), until
+        ``previous_secret_expires_time``. ValueError for an overlap outside that."""
+        request = whr.rotate_secret(self.registration_id, overlap_seconds)
+        return parse_model(self._pipeline.send(request), WebhookRegistration)
+
+    def replay(self, *, failed_since: datetime) -> int:
+        """Queue again its failed deliveries of events since ``failed_since`` (a datetime
+        with its time zone), and those cancelled when it was disabled; how many were
+        queued. ConflictError while the registration is disabled (update() it first)."""
+        request = whr.replay_failed(self.registration_id, failed_since)
+        return parse_model(self._pipeline.send(request), WebhookReplay).queued
+
+    def send_test(self) -> str:
+        """A ``webhook.test`` event to this registration; the event's id. BadInputError
+        when the registration is disabled."""
+        response = self._pipeline.send(whr.send_test(self.registration_id))
+        return parse_model(response, WebhookTestEvents).event_ids[0]
 
     @property
     def deliveries(self) -> WebhookDeliveryCollectionOperations:
@@ -441,6 +530,12 @@ class WebhookEventOperations:
         segment(event_id, "event_id")
         self._pipeline = pipeline
         self.event_id = event_id.strip()
+
+    def replay(self) -> int:
+        """Send the event again to its registrations that are active now; how many
+        deliveries were queued. NotFoundError for another partner's event."""
+        response = self._pipeline.send(whr.replay_event(self.event_id))
+        return parse_model(response, WebhookReplay).queued
 
     @property
     def deliveries(self) -> WebhookDeliveryCollectionOperations:

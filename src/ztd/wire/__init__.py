@@ -20,7 +20,14 @@ from ztd.wire.resources import (
     ResourceCollection,
     ResourceLinks,
 )
-from ztd.wire.webhooks import WebhookAttempt, WebhookDelivery
+from ztd.wire.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookRegistration,
+    WebhookRegistrationRequest,
+    WebhookReplay,
+    WebhookTestEvents,
+)
 
 __all__ = [
     "BatchUploadDetails",
@@ -43,6 +50,10 @@ __all__ = [
     "ResourceLinks",
     "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookRegistration",
+    "WebhookRegistrationRequest",
+    "WebhookReplay",
+    "WebhookTestEvents",
     "WireModel",
     "dump_wire",
 ]

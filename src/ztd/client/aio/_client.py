@@ -57,7 +57,7 @@ class PartnerClient:
             refreshable=token is None,
         )
         self.customers = CustomerCollectionOperations(self._pipeline)
-        self.webhooks = WebhookOperations(self._pipeline)  # ztd's /webhooks/v1 (delivery log)
+        self.webhooks = WebhookOperations(self._pipeline)  # ztd's /webhooks/v1
 
     @property
     def base_url(self) -> str:
