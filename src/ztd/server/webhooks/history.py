@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from ztd.server.clock import wire_time
-from ztd.server.errors import InvalidRequest, NotFound
+from ztd.server.errors import Conflict, InvalidRequest, NotFound
 from ztd.server.errors import shown as shown_text
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage.schema import (
@@ -241,11 +241,34 @@ def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
     }
 
 
-def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime) -> int:
-    """Send an event again to each of its active registrations; how many were queued. The
-    webhook-id stays the event's: a receiver that kept it sees a duplicate."""
-    event(conn, partner_id, event_id)  # 404 unless the partner's
-    return _requeue(conn, now, _d.event_id == event_id, _d.channel == subscriptions.HTTP)
+def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime) -> dict[str, Any]:
+    """Send an event again to each of its active registrations (endpoints, not listen
+    channels). The webhook-id stays the event's: a receiver that kept it sees a duplicate.
+
+    Returns ``{"queued": N, "skipped": [{"registrationId", "reason"}]}``, ``skipped`` the
+    event's disabled registrations, each with why and how to re-enable it. Conflict (409,
+    naming them) when every registration the event went to that still exists is disabled:
+    nothing could be queued. NotFound unless the event is the partner's."""
+    found = _event_row(conn, partner_id, event_id)
+    subs = webhook_subscriptions.c
+    targets = conn.execute(
+        select(webhook_subscriptions)
+        .join(webhook_deliveries, _d.subscription_id == subs.id)
+        .where(_d.event_id == found.id, _d.channel == subscriptions.HTTP)
+        .order_by(subs.id)
+    ).all()
+    disabled = [row for row in targets if row.status == subscriptions.DISABLED]
+    if disabled and len(disabled) == len(targets):
+        raise Conflict(
+            f"Event {found.id} was not replayed: every registration it went to is disabled. "
+            + " ".join(subscriptions.disabled_message(row) for row in disabled)
+        )
+    queued = _requeue(conn, now, _d.event_id == found.id, _d.channel == subscriptions.HTTP)
+    skipped = [
+        {"registrationId": row.id, "reason": subscriptions.disabled_message(row)}
+        for row in disabled
+    ]
+    return {"queued": queued, "skipped": skipped}
 
 
 def replay_failed(
