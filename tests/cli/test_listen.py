@@ -92,6 +92,9 @@ def _listen_env(url: str, token: str) -> dict[str, str]:
         ("ftp://127.0.0.1/hook", "'ftp://127.0.0.1/hook' is not an http:// or https:// URL"),
         ("http:///hook", "'http:///hook' has no host"),
         ("http://127.0.0.1:port/hook", "'http://127.0.0.1:port/hook' is not a valid URL (Port"),
+        # The registration's rule, in its words (webhooks/egress.py); the password unrepeated.
+        ("http://user:pw@127.0.0.1:1/x", "carries credentials (user:password@); remove them."),
+        ("http://user@127.0.0.1:1/x", "carries credentials (user:password@); remove them."),
     ],
 )
 def test_listen_refuses_a_forward_url_that_is_not_http_before_anything(url: str, said: str) -> None:
@@ -106,6 +109,7 @@ def test_listen_refuses_a_forward_url_that_is_not_http_before_anything(url: str,
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith(f"error: --forward-to: {said}"), done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert ":pw@" not in done.stderr
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

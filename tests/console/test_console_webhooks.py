@@ -274,3 +274,26 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(
     )
     assert deleted.status_code == 303 and registrations(client, world) == []
     assert 'id="no-webhooks"' in client.get(PAGE).text
+
+
+@pytest.mark.parametrize(
+    ("policy", "reaching"),
+    [
+        ("false", "reaching public addresses only."),
+        ("loopback", "reaching public addresses, and loopback (127.0.0.1, ::1) on this service."),
+        ("true", "reaching public addresses, and private, loopback, link-local, CGN or unique"),
+    ],
+)
+def test_the_add_form_hint_says_which_urls_this_service_takes(
+    client: TestClient, world: World, settings: Settings, policy: str, reaching: str
+) -> None:
+    """http:// is accepted as https:// is; what the URL may reach is the deployment's
+    ZTD_WEBHOOK_ALLOW_PRIVATE."""
+    settings.webhook_allow_private = policy  # type: ignore[assignment]
+    sign_in(client, world.token)
+    page = client.get("/console/webhooks").text
+    hint = re.search(r'<small class="hint" id="webhook-url-hint">(.*?)</small>', page)
+    assert hint, page
+    said = html.unescape(hint.group(1))
+    assert said.startswith("An http:// or https:// URL") and "without user:password@" in said
+    assert reaching in said, said

@@ -43,6 +43,25 @@ BAD = [
     ("ZTD_JOURNAL", "maybe", "valid boolean", "true or false"),
     ("ZTD_THROTTLE_PARTNER", "fast", "should match pattern", "e.g. 100/60"),
     ("ZTD_TOKEN_ATTEMPTS_PER_CLIENT", "often", "not a rate limit like", "e.g. 5/second"),
+    # Every size, count and timeout: zero (or below its floor) is refused.
+    ("ZTD_WEBHOOK_MAX_RESPONSE_BYTES", "0", "greater than or equal to 1", ">= 1"),
+    ("ZTD_WEBHOOK_CONCURRENCY", "0", "greater than or equal to 1", ">= 1"),
+    ("ZTD_WEBHOOK_CONCURRENCY", "65", "less than or equal to 64", "<= 64"),
+    ("ZTD_WEBHOOK_DISABLE_AFTER_DAYS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_JOURNAL_MAX_ENTRIES", "0", "greater than or equal to 1", ">= 1"),
+    ("ZTD_JOURNAL_MAX_AGE_SECONDS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_MAX_ATTEMPTS", "0", "greater than or equal to 1", ">= 1"),
+    ("ZTD_POLL_INTERVAL_SECONDS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_BODY_TIMEOUT_SECONDS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_KEEP_ALIVE_SECONDS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_MAX_URL_BYTES", "255", "greater than or equal to 256", ">= 256"),
+    ("ZTD_MAX_HEADER_BYTES", "0", "greater than or equal to 1024", ">= 1024"),
+    ("ZTD_MAX_HEADER_COUNT", "7", "greater than or equal to 8", ">= 8"),
+    ("ZTD_IDEMPOTENCY_RETENTION_HOURS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_JOB_RETENTION_DAYS", "0", "greater than 0", "a number > 0"),
+    ("ZTD_TOKEN_HASH_QUEUE", "-1", "greater than or equal to 0", ">= 0"),
+    ("ZTD_THROTTLE_PARTNER", "0/60", "should match pattern", "e.g. 100/60"),
+    ("ZTD_THROTTLE_CUSTOMER", "10/0", "should match pattern", "e.g. 10/60"),
 ]
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ztd.wire import urls
+
 # Seconds before each try after the first: 4 tries over 3.5 s at most.
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 
@@ -29,6 +31,8 @@ def check_forward_url(url: str) -> str | None:
         return f"{url!r} is not a valid URL ({exc})"
     if parts.scheme not in ("http", "https"):
         return f"{url!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:3000/hook)"
+    if credentials := urls.credentials_problem(parts):
+        return credentials  # the URL is not repeated: it holds a password
     if not parts.hostname:
         return f"{url!r} has no host (e.g. http://127.0.0.1:3000/hook)"
     return None

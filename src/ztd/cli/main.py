@@ -60,9 +60,11 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
         policy_commands,
         webhook_commands,
     )
+    from ztd.cli.usage import ZtdGroup
 
     app = typer.Typer(
         name="ztd",
+        cls=ZtdGroup,
         help="Partner Center device deployment: server, admin, and partner tools.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,

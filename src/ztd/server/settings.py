@@ -60,6 +60,9 @@ class ExternalIssuer(BaseModel):
     app_claim: str = "idtyp"  # "app" marks an app-only token, as in Entra ID v2 tokens
 
 
+_LIMIT = r"^[1-9][0-9]*/[1-9][0-9]*$"  # REQUESTS/SECONDS, each a whole number >= 1
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZTD_", extra="ignore", allow_inf_nan=False)
 
@@ -86,8 +89,8 @@ class Settings(BaseSettings):
     token_attempts_per_address: str = Field(default="60/minute", examples=["5/second; 100/hour"])
     token_attempts_per_client: str = Field(default="10/minute", examples=["5/second; 100/hour"])
     token_hash_workers: int = Field(default=0, ge=0)
-    token_hash_queue: int = Field(default=8, ge=0)
-    token_refusal_delay_seconds: float = Field(default=1.0, ge=0)
+    token_hash_queue: int = Field(default=8, ge=0)  # 0: none waits, beyond the workers 429
+    token_refusal_delay_seconds: float = Field(default=1.0, ge=0)  # 0: answered at once
 
     # A retried write with the same MS-RequestId replays the first response this long.
     idempotency_retention_hours: float = Field(default=24.0, gt=0)
@@ -114,7 +117,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1)
     # On SIGTERM a worker lets the chunk in progress finish for this long, then rolls it back
     # and releases it for another worker (its exit bound is about this plus a rollback).
-    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)  # 0: rolled back at once
 
     embedded_worker: bool = True  # `ztd serve --no-worker` turns it off
     registration_mode: RegistrationMode = RegistrationMode.OPEN
@@ -144,8 +147,10 @@ class Settings(BaseSettings):
     # Throttling as Partner Center does it, "REQUESTS/SECONDS" per partner and per
     # partner+customer (off when unset; PUT /_ztd/v1/throttling overrides). Counted in memory,
     # or in Redis ("redis://host:6379/0") so that several API processes share the limits.
-    throttle_partner: str | None = Field(default=None, pattern=r"^\d+/\d+$", examples=["100/60"])
-    throttle_customer: str | None = Field(default=None, pattern=r"^\d+/\d+$", examples=["10/60"])
+    # Both numbers at least 1 (as PUT /_ztd/v1/throttling's): 0 requests or 0 seconds is
+    # no limit one could meet.
+    throttle_partner: str | None = Field(default=None, pattern=_LIMIT, examples=["100/60"])
+    throttle_customer: str | None = Field(default=None, pattern=_LIMIT, examples=["10/60"])
     throttle_storage: str = "memory://"
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
@@ -156,7 +161,7 @@ class Settings(BaseSettings):
     # (webhooks/addresses.py).
     webhook_allow_private: Literal["true", "false", "loopback"] | None = None
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, write, read: each
-    webhook_max_response_bytes: int = Field(default=65536, ge=0)  # read, then hung up on
+    webhook_max_response_bytes: int = Field(default=65536, ge=1)  # read, then hung up on
     # Deliveries sent at once by one worker process, each from its own thread; one partner
     # gets at most half of them (at least one), one registration one (webhooks.dispatch).
     webhook_concurrency: int = Field(default=16, ge=1, le=64)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.webhooks import Log, three_test_events
+from tests.support.webhooks import Log, Webhooks, three_test_events
 from tests.support.world import World
 from ztd.server.errors import InvalidRequest, NotFound
 from ztd.server.settings import Settings
@@ -121,6 +121,36 @@ def test_bad_paging_is_a_precise_400(
         answer = client.get(path, params=query, headers={**world.auth(), **headers})
         assert answer.status_code == 400, answer.text
         assert says in answer.json()["description"]
+
+
+def test_a_token_pages_only_the_list_it_came_from(webhooks: Webhooks) -> None:
+    """Two registrations, two jobs' events each to both: four lists of two deliveries, each with
+    a token after its first page. Each list continues its own token; every other list
+    (the other registration's, an event's) refuses it, both ways."""
+    client, world = webhooks.client, webhooks.world
+    first, second = webhooks.subscribe(), webhooks.subscribe()
+    webhooks.finish_a_job("first", seed=7)
+    webhooks.finish_a_job("second", seed=8)
+    page = client.get(f"{REG}/{first['id']}/deliveries", headers=world.auth()).json()
+    events = [d["eventId"] for d in page["items"]]
+    lists = [f"{REG}/{r['id']}/deliveries" for r in (first, second)]
+    lists += [f"/webhooks/v1/events/{e}/deliveries" for e in events]
+    tokens = {}
+    for path in lists:
+        page = client.get(path, params={"size": 1}, headers=world.auth()).json()
+        assert page["totalCount"] == 2, page
+        tokens[path] = page["continuationToken"]
+    for path in lists:
+        for origin, token in tokens.items():
+            answer = client.get(
+                path, params={"size": 1, "continuationToken": token}, headers=world.auth()
+            )
+            if origin == path:
+                assert answer.status_code == 200, answer.text
+                assert len(answer.json()["items"]) == 1
+            else:
+                assert answer.status_code == 400, (path, origin, answer.text)
+                assert "not valid for this list" in answer.json()["description"]
 
 
 def test_another_partners_log_answers_as_missing(

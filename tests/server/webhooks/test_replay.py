@@ -1,6 +1,7 @@
 """Replaying the delivery log: attempt numbers and times (a replay continues the numbers and
 the count stays truthful; an attempt is logged at the time it started), and a disabled
-registration refusing replay until a PUT re-enables it."""
+registration refusing replay until a PUT re-enables it, and an event replay skipping
+the disabled ones (409 when all are)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,47 @@ def test_a_disabled_registration_refuses_replay_until_put_re_enables_it(
     assert deliverer.deliver_due() == 2
     assert webhooks.shown(registration)["status"] == "active"
     assert len(hook.received) == 4
+
+
+def test_an_event_replay_skips_disabled_registrations_and_says_so(webhooks: Webhooks) -> None:
+    """One event to two endpoints: with one disabled, the other is queued and ``skipped``
+    names the disabled one, why and how to re-enable it; with both disabled, 409 naming
+    both in the registration replay's words, and nothing queued."""
+    client, world = webhooks.client, webhooks.world
+    first, second = webhooks.subscribe(), webhooks.subscribe()
+    webhooks.finish_a_job("twice")
+    assert webhooks.deliverer().deliver_due() == 2
+    event_id = webhooks.attempts(first)[0]["eventId"]
+    replay = f"/webhooks/v1/events/{event_id}/replay"
+    since = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+    def disable(registration: dict[str, str]) -> str:
+        with webhooks.db.write() as conn:
+            conn.execute(
+                update(webhook_subscriptions)
+                .where(webhook_subscriptions.c.id == registration["id"])
+                .values(status="disabled", disabled_reason="Gone.", disabled_at=since)
+            )
+        return (
+            f"Webhook registration {registration['id']} is disabled since "
+            f"2026-11-30T08:00:00.000000Z: Gone. Re-enable it with PUT {REG}/{registration['id']} "
+            "(its webhookUrl and webhookEvents), then replay."
+        )
+
+    both = client.post(replay, headers=world.auth())
+    assert both.status_code == 200 and both.json()["queued"] == 2
+    assert both.json()["skipped"] == []
+    first_reason = disable(first)
+    some = client.post(replay, headers=world.auth())
+    assert some.status_code == 200, some.text
+    assert some.json()["queued"] == 1
+    assert some.json()["skipped"] == [{"registrationId": first["id"], "reason": first_reason}]
+    second_reason = disable(second)
+    none = client.post(replay, headers=world.auth())
+    assert none.status_code == 409, none.text
+    said = none.json()["description"]
+    assert said.startswith(f"Event {event_id} was not replayed: every registration"), said
+    assert first_reason in said and second_reason in said
+    with webhooks.db.read() as conn:
+        statuses = conn.execute(select(webhook_deliveries.c.status)).scalars().all()
+    assert "pending" in statuses  # the earlier replays' queueing; the refused one added none

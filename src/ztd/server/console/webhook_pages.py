@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from ztd.server.api.context import context_of
 from ztd.server.console.api_calls import Api, seg
 from ztd.server.console.guard import Missing, form_of, items, ok, page
 from ztd.server.console.pages import Viewer, render
-from ztd.server.webhooks import catalog
+from ztd.server.webhooks import addresses, catalog
 
 router = APIRouter()
 REG = "/webhooks/v1/registration"
@@ -52,6 +53,9 @@ async def _list(
         "revealed": revealed,
         "problem": problem,
         "sent": sent or {"url": "", "events": []},
+        "allowed_targets": addresses.ALLOWED_TARGETS[
+            context_of(request).settings.webhook_private_policy
+        ],
     }
     return render(request, "webhooks.html", context, viewer=viewer, status=status)
 

@@ -89,6 +89,15 @@ def _kind_of(ip: IPAddress) -> str | None:
     return found
 
 
+# What each policy lets a webhook URL reach, for people (the console's add form).
+ALLOWED_TARGETS = {
+    "false": "public addresses only",
+    "loopback": "public addresses, and loopback (127.0.0.1, ::1) on this service",
+    "true": "public addresses, and private, loopback, link-local, CGN or unique local ones "
+    "on this service",
+}
+
+
 def refusal(address: str, policy: str) -> str | None:
     """Why ``address`` may not be delivered to under ``policy`` ("false", "loopback",
     "true": Settings.webhook_allow_private), e.g. ``"multicast"`` or ``"loopback (6to4

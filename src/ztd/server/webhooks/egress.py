@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from ztd.server.webhooks import addresses
+from ztd.wire import urls
 
 # (host, port) -> the addresses it resolves to, as text. Tests inject their own.
 Resolver = Callable[[str, int], list[str]]
@@ -61,8 +62,8 @@ def check_url(url: str) -> SplitResult:
             if parts.scheme
             else "has no scheme; use an http:// or https:// URL."
         )
-    if parts.username is not None or parts.password is not None:
-        raise EgressRefused("carries credentials (user:password@); remove them.")
+    if credentials := urls.credentials_problem(parts):
+        raise EgressRefused(credentials)
     if not parts.hostname:
         raise EgressRefused("has no host.")
     _check_port(parts)

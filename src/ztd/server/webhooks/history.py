@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from ztd.server.clock import wire_time
-from ztd.server.errors import InvalidRequest, NotFound
+from ztd.server.errors import Conflict, InvalidRequest, NotFound
 from ztd.server.errors import shown as shown_text
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage.schema import (
@@ -129,7 +129,7 @@ def deliveries_page(
     InvalidRequest."""
     row = subscriptions.get(conn, partner_id, registration_id)
     uri = f"/webhooks/v1/registration/{quote(row.id, safe='')}/deliveries?size={size}"
-    return _page(conn, _d.subscription_id == row.id, token, size, uri)
+    return _page(conn, _d.subscription_id == row.id, f"r/{row.id}", token, size, uri)
 
 
 def event_deliveries_page(
@@ -145,13 +145,20 @@ def event_deliveries_page(
     raises NotFound, as a missing one."""
     found = _event_row(conn, partner_id, event_id)
     uri = f"/webhooks/v1/events/{quote(found.id, safe='')}/deliveries?size={size}"
-    return _page(conn, _d.event_id == found.id, token, size, uri)
+    return _page(conn, _d.event_id == found.id, f"e/{found.id}", token, size, uri)
 
 
 def _page(
-    conn: Connection, which: ColumnElement[bool], token: str | None, size: int, uri: str
+    conn: Connection,
+    which: ColumnElement[bool],
+    scope: str,
+    token: str | None,
+    size: int,
+    uri: str,
 ) -> dict[str, Any]:
-    """The deliveries ``which`` selects, newest first, from after ``token``'s position."""
+    """The deliveries ``which`` selects, newest first, from after ``token``'s position.
+    ``scope`` names the list (``r/<registration id>``, ``e/<event id>``): its tokens carry
+    it, so one list's token is refused by another instead of silently paging it."""
     query = (
         select(
             webhook_deliveries,
@@ -162,7 +169,7 @@ def _page(
         .where(which)
     )
     if token:
-        query = query.where(_d.pk < _position(token))
+        query = query.where(_d.pk < _position(token, scope))
     rows = conn.execute(query.order_by(_d.pk.desc()).limit(size + 1)).all()
     shown = rows[:size]
     total = conn.execute(select(func.count()).select_from(webhook_deliveries).where(which))
@@ -185,17 +192,21 @@ def _page(
     return seek_collection(
         items,
         int(total.scalar_one()),
-        encode_token(TOKEN_KIND, shown[-1].pk) if more else None,
+        encode_token(TOKEN_KIND, f"{shown[-1].pk}:{scope}") if more else None,
         uri,
     )
 
 
-def _position(token: str) -> int:
-    """The delivery a token continues after; InvalidRequest unless it is one of this read's
+def _position(token: str, scope: str) -> int:
+    """The delivery a token continues after; InvalidRequest unless it is one of this list's
     (another list's token, an edited one)."""
-    position = decode_token(token, TOKEN_KIND)
-    if not re.fullmatch(r"[0-9]{1,18}", position):  # a row number that fits a BIGINT
-        raise InvalidRequest(f"The continuation token {shown_text(token)} is not valid.")
+    position, _, found = decode_token(token, TOKEN_KIND).partition(":")
+    # A row number that fits a BIGINT, then the list it was given for.
+    if not re.fullmatch(r"[0-9]{1,18}", position) or found != scope:
+        raise InvalidRequest(
+            f"The continuation token {shown_text(token)} is not valid for this list: "
+            "send back only the continuationToken of the list being read."
+        )
     return int(position)
 
 
@@ -230,11 +241,34 @@ def event(conn: Connection, partner_id: str, event_id: str) -> dict[str, Any]:
     }
 
 
-def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime) -> int:
-    """Send an event again to each of its active registrations; how many were queued. The
-    webhook-id stays the event's: a receiver that kept it sees a duplicate."""
-    event(conn, partner_id, event_id)  # 404 unless the partner's
-    return _requeue(conn, now, _d.event_id == event_id, _d.channel == subscriptions.HTTP)
+def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime) -> dict[str, Any]:
+    """Send an event again to each of its active registrations (endpoints, not listen
+    channels). The webhook-id stays the event's: a receiver that kept it sees a duplicate.
+
+    Returns ``{"queued": N, "skipped": [{"registrationId", "reason"}]}``, ``skipped`` the
+    event's disabled registrations, each with why and how to re-enable it. Conflict (409,
+    naming them) when every registration the event went to that still exists is disabled:
+    nothing could be queued. NotFound unless the event is the partner's."""
+    found = _event_row(conn, partner_id, event_id)
+    subs = webhook_subscriptions.c
+    targets = conn.execute(
+        select(webhook_subscriptions)
+        .join(webhook_deliveries, _d.subscription_id == subs.id)
+        .where(_d.event_id == found.id, _d.channel == subscriptions.HTTP)
+        .order_by(subs.id)
+    ).all()
+    disabled = [row for row in targets if row.status == subscriptions.DISABLED]
+    if disabled and len(disabled) == len(targets):
+        raise Conflict(
+            f"Event {found.id} was not replayed: every registration it went to is disabled. "
+            + " ".join(subscriptions.disabled_message(row) for row in disabled)
+        )
+    queued = _requeue(conn, now, _d.event_id == found.id, _d.channel == subscriptions.HTTP)
+    skipped = [
+        {"registrationId": row.id, "reason": subscriptions.disabled_message(row)}
+        for row in disabled
+    ]
+    return {"queued": queued, "skipped": skipped}
 
 
 def replay_failed(

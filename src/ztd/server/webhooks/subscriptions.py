@@ -358,10 +358,15 @@ def disable(conn: Connection, subscription_id: str, reason: str, now: datetime) 
 def refuse_disabled(row: Any) -> None:
     """409 for a disabled registration, saying since when, why, and how to re-enable it
     (for what only an active one can do: replay)."""
-    if row.status != DISABLED:
-        return
+    if row.status == DISABLED:
+        raise Conflict(disabled_message(row))
+
+
+def disabled_message(row: Any) -> str:
+    """Why the disabled registration ``row`` does not take replays: since when, why, and
+    how to re-enable it (one sentence set, for the 409s and a replay's ``skipped``)."""
     since = f" since {wire_time(row.disabled_at)}" if row.disabled_at is not None else ""
-    raise Conflict(
+    return (
         f"Webhook registration {row.id} is disabled{since}: {row.disabled_reason or 'no reason'} "
         f"Re-enable it with PUT /webhooks/v1/registration/{row.id} (its webhookUrl and "
         "webhookEvents), then replay."

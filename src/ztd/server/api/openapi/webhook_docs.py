@@ -172,8 +172,11 @@ OPERATIONS: dict[str, Operation] = {
         "Send an event again to its active registrations (same webhook-id)",
         200,
         WRITER,
-        returns="WebhookReplay",
-        errors=(404,),
+        returns="WebhookEventReplay",
+        errors=(404, 409),
+        description="skipped names the event's disabled registrations, each with why and how "
+        "to re-enable it (PUT, then replay); 409 naming them when every registration the "
+        "event went to is disabled.",
     ),
 }
 
@@ -346,6 +349,30 @@ SCHEMAS: dict[str, Any] = {
     "WebhookAttemptCollection": _collection(_ATTEMPT),
     "WebhookDeliveryCollection": _seek_collection(_DELIVERY),
     "WebhookReplay": _REPLAY,
+    "WebhookEventReplay": {
+        "type": "object",
+        "required": ["queued", "skipped"],
+        "properties": {
+            "queued": {"type": "integer"},
+            "skipped": {
+                "type": "array",
+                "description": "The event's disabled registrations, not queued.",
+                "items": {
+                    "type": "object",
+                    "required": ["registrationId", "reason"],
+                    "properties": {
+                        "registrationId": {"type": "string"},
+                        "reason": {
+                            "type": "string",
+                            "description": "Since when and why it is disabled, and how to "
+                            "re-enable it.",
+                        },
+                    },
+                },
+            },
+            "attributes": {"type": "object"},
+        },
+    },
     "WebhookEvent": {
         "type": "object",
         "required": ["id", "type", "createdTime", "payload", "deliveries", "attempts"],

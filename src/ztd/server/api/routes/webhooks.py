@@ -316,10 +316,12 @@ def list_event_deliveries(
 def replay_event(
     request: Request, event_id: str, principal: Principal = Depends(writer)
 ) -> Response:
-    queued = _queued(
+    """Queue the event again to its active registrations; ``skipped`` names the disabled
+    ones (409 when all are)."""
+    replayed = _queued(
         request, lambda conn, now: history.replay_event(conn, principal.partner_id, event_id, now)
     )
-    return json_response({"queued": queued, "attributes": {"objectType": "WebhookReplay"}})
+    return json_response({**replayed, "attributes": {"objectType": "WebhookReplay"}})
 
 
 def _paging(request: Request) -> tuple[str | None, int]:
