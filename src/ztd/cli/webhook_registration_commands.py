@@ -27,7 +27,7 @@ from ztd.cli._common import (
 )
 from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural
 from ztd.client import ConflictError
-from ztd.client._webhook_registrations import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
+from ztd.client.webhooks import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
 from ztd.wire import WebhookRegistration
 
 # --failed-since as an age: a number and a unit, e.g. 90m, 24h, 7d.

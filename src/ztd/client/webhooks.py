@@ -16,6 +16,11 @@ from typing import Any
 from standardwebhooks import Webhook
 from standardwebhooks import WebhookVerificationError as _LibraryError
 
+# A secret rotation's overlap, in seconds: its default and its most (the service's bounds;
+# the SDK checks them before sending, and the CLI checks --overlap against them).
+from ztd.client._webhook_registrations import DEFAULT_OVERLAP_SECONDS as DEFAULT_OVERLAP_SECONDS
+from ztd.client._webhook_registrations import MAX_OVERLAP_SECONDS as MAX_OVERLAP_SECONDS
+
 
 class WebhookVerificationError(ValueError):
     """The request is not a valid webhook for this secret: a header is missing, the
