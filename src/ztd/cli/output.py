@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from rich.console import Console
 from rich.markup import escape
@@ -40,6 +41,11 @@ def console(*, stderr: bool = False) -> Console:
 
 def _columns_set() -> bool:
     return bool(os.environ.get("COLUMNS", "").strip())
+
+
+def shown_time(moment: datetime | None) -> str:
+    """A time as the commands print it: ISO 8601 to the second (``-`` for none)."""
+    return moment.isoformat(timespec="seconds") if moment is not None else "-"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -55,6 +55,7 @@ from ztd.cli.output import (
     EXIT_TIMEOUT,
     checking,
     plural,
+    shown_time,
 )
 from ztd.client import (
     BatchUploadPoller,
@@ -280,7 +281,7 @@ def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
     for column in ("batch", "devices", "created", "created by"):
         table.add_column(column, overflow="fold")
     for item in collection.items:
-        created = item.creation_date.isoformat(timespec="seconds") if item.creation_date else "-"
+        created = shown_time(item.creation_date)
         table.add_row(
             escape(item.id), str(item.devices_count), created, escape(item.created_by or "-")
         )
@@ -302,7 +303,7 @@ def devices_list(
     for column in ("id", "serial", "manufacturer", "model", "product key", "uploaded"):
         table.add_column(column, overflow="fold")
     for d in collection.items:
-        uploaded = d.uploaded_date.isoformat(timespec="seconds") if d.uploaded_date else "-"
+        uploaded = shown_time(d.uploaded_date)
         table.add_row(
             escape(d.id or "-"),
             escape(d.serial_number or "-"),

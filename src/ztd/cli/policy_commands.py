@@ -30,7 +30,7 @@ from ztd.cli._common import (
     wire_list,
 )
 from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
-from ztd.cli.output import EXIT_INVALID_INPUT, plural
+from ztd.cli.output import EXIT_INVALID_INPUT, plural, shown_time
 from ztd.client import SETTING_NAMES, to_setting
 from ztd.wire import ConfigurationPolicy, PolicySettingsType
 
@@ -137,9 +137,7 @@ def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None
     for column in ("id", "name", "settings", "devices", "modified"):
         table.add_column(column, overflow="fold")
     for p in collection.items:
-        modified = (
-            p.last_modified_date.isoformat(timespec="seconds") if p.last_modified_date else "-"
-        )
+        modified = shown_time(p.last_modified_date)
         table.add_row(
             escape(p.id or "-"),
             escape(p.name or "-"),

@@ -5,7 +5,6 @@ latency, response excerpt), read a page at a time through the SDK."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from itertools import islice
 from typing import Annotated
 
@@ -25,7 +24,7 @@ from ztd.cli._common import (
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, plural
+from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
 from ztd.client.operations import WebhookDeliveryCollectionOperations
 from ztd.wire import ResourceCollection, WebhookAttempt, WebhookDelivery
 
@@ -94,7 +93,7 @@ def deliveries(
     table.add_column("attempts (time, answer, latency)", overflow="fold")
     for d in shown:
         table.add_row(
-            _time(d.created_time) if d.created_time else "-",
+            shown_time(d.created_time) if d.created_time else "-",
             escape(d.type or "-"),
             escape(d.event_id if event is None else d.registration_id),
             escape(_state(d)),
@@ -115,21 +114,19 @@ def _items(
 
 def _state(delivery: WebhookDelivery) -> str:
     if delivery.next_attempt_time is not None:
-        return f"{delivery.status}, next attempt {_time(delivery.next_attempt_time)}"
+        return f"{delivery.status}, next attempt {shown_time(delivery.next_attempt_time)}"
     if delivery.delivered_time is not None:
-        return f"{delivery.status} {_time(delivery.delivered_time)}"
+        return f"{delivery.status} {shown_time(delivery.delivered_time)}"
     return delivery.status
 
 
 def _attempt(attempt: WebhookAttempt) -> str:
     answer = str(attempt.status_code) if attempt.status_code is not None else "no answer"
-    line = f"#{attempt.attempt} {_time(attempt.attempted_time)} {answer} {attempt.latency_ms} ms"
+    line = (
+        f"#{attempt.attempt} {shown_time(attempt.attempted_time)} {answer} {attempt.latency_ms} ms"
+    )
     if attempt.error:
         line += f" ({attempt.error})"
     elif attempt.response_excerpt:
         line += f" {attempt.response_excerpt[:60]!r}"
     return line
-
-
-def _time(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")

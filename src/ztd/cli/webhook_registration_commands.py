@@ -25,7 +25,7 @@ from ztd.cli._common import (
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural
+from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
 from ztd.client import ConflictError
 from ztd.client.webhooks import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
 from ztd.wire import WebhookRegistration
@@ -172,7 +172,7 @@ def rotate(
     until = rotated.previous_secret_expires_time
     what = f"rotated the secret of {rotated.id}"
     if until is not None:
-        what += f"; the old one also signs until {_time(until)}"
+        what += f"; the old one also signs until {shown_time(until)}"
     _print_with_secret(rotated, what, as_json)
 
 
@@ -307,11 +307,7 @@ def _status(registration: WebhookRegistration) -> str:
         return registration.status
     status = "disabled"
     if registration.disabled_time is not None:
-        status += f" since {_time(registration.disabled_time)}"
+        status += f" since {shown_time(registration.disabled_time)}"
     if registration.disabled_reason:
         status += f": {registration.disabled_reason}"
     return status
-
-
-def _time(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
