@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.api import create_batch, hash_device
 from tests.support.cli import Cli, make_app
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, receiver
 from tests.support.sdk import devices
 from tests.support.sdk_requests import Sent, channels, finish_in, recording
 from tests.support.webhooks import Log, three_test_events
@@ -218,7 +219,30 @@ def test_a_disabled_registration_is_listed_with_why_re_enabled_and_replayed(
     assert "queued 1 delivery again" in replayed.stdout
     assert Deliverer(db, loopback).deliver_due() == 1
     again = cli("webhooks", "replay", "--event", event, "--json")
-    assert again.exit_code == 0 and json.loads(again.stdout) == {"queued": 1}
+    assert again.exit_code == 0 and json.loads(again.stdout) == {"queued": 1, "skipped": []}
+
+
+def test_an_event_replay_names_the_disabled_registrations_it_left_out(
+    cli: Cli, client: TestClient, world: World, hook: Receiver, loopback: Settings, db: Database
+) -> None:
+    """Found in a tryout: the API listed them in `skipped`, the CLI dropped them."""
+    with receiver() as gone:
+        gone.script = [410]
+        kept = str(_added(cli, hook.url, "devicebatch.created")["id"])
+        dropped = str(_added(cli, gone.url, "devicebatch.created")["id"])
+        create_batch(client, world.customer, world.auth(), "both", [hash_device(3)])
+        assert Deliverer(db, loopback).deliver_due() == 2  # one event, to both
+    (event,) = {
+        d["eventId"] for d in json.loads(cli("webhooks", "deliveries", kept, "--json").stdout)
+    }
+    shown = cli("webhooks", "replay", "--event", event)
+    assert shown.exit_code == 0, shown.output
+    assert "queued 1 delivery again" in shown.stdout
+    assert f"skipped {dropped}: " in shown.stderr and "is disabled since" in shown.stderr
+    answer = json.loads(cli("webhooks", "replay", "--event", event, "--json").stdout)
+    assert answer["queued"] == 1
+    assert [s["registrationId"] for s in answer["skipped"]] == [dropped]
+    assert kept not in shown.stderr
 
 
 def test_bad_arguments_exit_3_before_sending_and_refusals_exit_1(

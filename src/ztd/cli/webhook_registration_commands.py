@@ -28,7 +28,7 @@ from ztd.cli._common import (
 from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
 from ztd.client import ConflictError
 from ztd.client.webhooks import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
-from ztd.wire import WebhookRegistration
+from ztd.wire import WebhookRegistration, WebhookReplaySkipped
 
 # --failed-since as an age: a number and a unit, e.g. 90m, 24h, 7d.
 _AGE = re.compile(r"([0-9]{1,6})([smhd])")
@@ -226,9 +226,11 @@ def replay(
             "--failed-since goes with an ID, not with --event (an event is replayed whole)",
             EXIT_INVALID_INPUT,
         )
+    skipped: list[WebhookReplaySkipped] = []
     with calling(), open_client() as partner:
         if event is not None:
-            queued = partner.webhooks.events.by_id(event).replay()
+            answer = partner.webhooks.events.by_id(event).replay_details()
+            queued, skipped = answer.queued, answer.skipped
         else:
             assert registration_id is not None and since is not None
             one = partner.webhooks.registrations.by_id(registration_id)
@@ -241,9 +243,11 @@ def replay(
                     EXIT_CALL_FAILED,
                 )
     if as_json:
-        echo_json({"queued": queued})
+        echo_json({"queued": queued, "skipped": [s.model_dump(by_alias=True) for s in skipped]})
         return
     stdout().print(f"queued {plural(queued, 'delivery', 'deliveries')} again", highlight=False)
+    for left_out in skipped:  # disabled registrations: the event did not go to them
+        stderr().print(f"skipped {left_out.registration_id}: {left_out.reason}", highlight=False)
 
 
 def parse_since(text: str, now: datetime) -> datetime:

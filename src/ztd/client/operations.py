@@ -533,9 +533,14 @@ class WebhookEventOperations:
 
     def replay(self) -> int:
         """Send the event again to its registrations that are active now; how many
-        deliveries were queued. NotFoundError for another partner's event."""
+        deliveries were queued. NotFoundError for another partner's event; ConflictError
+        when every registration it went to is disabled."""
+        return (self.replay_details()).queued
+
+    def replay_details(self) -> WebhookReplay:
+        """As :meth:`replay`, with the disabled registrations it left out (``skipped``)."""
         response = self._pipeline.send(whr.replay_event(self.event_id))
-        return parse_model(response, WebhookReplay).queued
+        return parse_model(response, WebhookReplay)
 
     @property
     def deliveries(self) -> WebhookDeliveryCollectionOperations:

@@ -26,6 +26,7 @@ from ztd.wire.webhooks import (
     WebhookRegistration,
     WebhookRegistrationRequest,
     WebhookReplay,
+    WebhookReplaySkipped,
     WebhookTestEvents,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "WebhookRegistration",
     "WebhookRegistrationRequest",
     "WebhookReplay",
+    "WebhookReplaySkipped",
     "WebhookTestEvents",
     "WireModel",
     "dump_wire",

@@ -77,7 +77,17 @@ class WebhookTestEvents(WireModel):
     event_ids: list[str]
 
 
+class WebhookReplaySkipped(WireModel):
+    """A registration an event replay left out: it is disabled (``reason`` says since when,
+    why, and how to re-enable it)."""
+
+    registration_id: str
+    reason: str
+
+
 class WebhookReplay(WireModel):
-    """The answer to a replay: how many deliveries were queued again."""
+    """The answer to a replay: how many deliveries were queued again and, for an event's
+    replay, the disabled registrations it left out."""
 
     queued: int
+    skipped: list[WebhookReplaySkipped] = Field(default_factory=list)
