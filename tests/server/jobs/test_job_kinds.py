@@ -316,6 +316,28 @@ def test_a_stopping_worker_rolls_back_and_releases_a_chunk_past_the_grace(
     assert document is not None and document["status"] == "finished"
 
 
+def test_a_cancel_that_misses_every_statement_still_rolls_the_chunk_back(
+    db: Database, settings: Settings, world: World
+) -> None:
+    """The grace runs out while the chunk is in Python, between statements: the cancel
+    finds nothing to stop, yet the chunk must not commit after the worker said it rolls it
+    back. It is released unstarted, and the next worker finishes it once."""
+    settings.shutdown_grace_seconds = 0.1
+    slow = PythonSlowKind(seconds=1.0)
+    worker = Worker(db, settings)
+    worker.kinds = {**worker.kinds, slow.name: slow}
+    job_id = _enqueue(db, world, slow.name, count=3, chunk_size=50)
+    assert _run_and_stop(worker, slow.started) < 5
+    assert slow.seen == [(0, 1, 3)]  # it ran to its end, and still nothing was kept
+    assert _chunks(db, job_id) == [("queued", 0, None)]
+    assert _document(db, job_id) is None
+    taker = Worker(db, settings)
+    taker.kinds = {**taker.kinds, slow.name: EchoKind(name=slow.name)}
+    assert taker.run_until_idle() == 1
+    document = _document(db, job_id)
+    assert document is not None and document["status"] == "finished"
+
+
 def test_a_stopping_worker_finishes_a_chunk_within_the_grace_and_claims_no_more(
     db: Database, settings: Settings, world: World
 ) -> None:

@@ -5,6 +5,12 @@ the finishing transaction runs is cancelled (PostgreSQL: a cancel request for th
 SQLite: ``sqlite3_interrupt``), the transaction rolls back, and the worker releases the chunk
 (``leases.release``) so that another worker takes it at once. Nothing the kind wrote survives
 the rollback, so nothing is done twice, and the fenced finish means nothing is lost either.
+
+A cancel only stops a statement that is running. One that lands while the worker runs Python
+between statements does nothing, and the chunk could then reach its commit after the log said
+it was being rolled back. So once the interrupter has fired, :meth:`ChunkInterrupter.detach`
+says so and the worker raises :class:`ChunkInterrupted` instead of committing: a fired
+interruption always ends in a rollback and a release, whatever the timing.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ log = logging.getLogger("ztd.worker")
 
 RETRY_SECONDS = 0.1  # a cancel that found no statement running is sent again this often
 CANCEL_TIMEOUT_SECONDS = 5.0
+
+
+class ChunkInterrupted(Exception):
+    """The stop's grace ran out while the chunk was being finished: roll it back."""
 
 
 class ChunkInterrupter:
@@ -55,9 +65,12 @@ class ChunkInterrupter:
         with self._lock:
             self._raw = conn.connection.dbapi_connection
 
-    def detach(self) -> None:
+    def detach(self) -> bool:
+        """No cancel reaches the attached connection any more; True when one was sent (the
+        transaction must then roll back, not commit)."""
         with self._lock:
             self._raw = None
+            return self.fired
 
     def _run(self) -> None:
         while not self.stopping.wait(RETRY_SECONDS):  # (the caller's event: not set here)

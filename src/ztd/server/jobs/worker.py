@@ -26,7 +26,7 @@ from ztd.server.jobs.contract import (
 )
 from ztd.server.jobs.documents import ItemOutcome, chunk_part, precheck_outcome
 from ztd.server.jobs.finishing import FinishedJob, finish_job_if_complete
-from ztd.server.jobs.interrupt import ChunkInterrupter
+from ztd.server.jobs.interrupt import ChunkInterrupted, ChunkInterrupter
 from ztd.server.jobs.items import read_items
 from ztd.server.jobs.kinds.registry import UnknownJobKind, job_kinds
 from ztd.server.jobs.notify import JobListener
@@ -247,12 +247,14 @@ class Worker:
                     customer_id=job.customer_id,
                 )
                 with tracing.job_span("ztd.chunk", job.traceparent, job_kind=job.kind):
-                    return self._finish_in(conn, lease, job)
+                    report = self._finish_in(conn, lease, job)
             finally:
                 # Before the commit: a late cancel must not hit it, nor this connection's
                 # next user.
-                if interrupter is not None:
-                    interrupter.detach()
+                cancelled = interrupter is not None and interrupter.detach()
+            if cancelled:  # a cancel may have missed every statement: never commit after one
+                raise ChunkInterrupted(f"chunk {lease.chunk_no} of job {lease.job_id}")
+            return report
 
     def _finish_in(
         self, conn: Connection, lease: leases.Lease, job: Row[Any]
