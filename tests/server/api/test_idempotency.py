@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 import httpx
 from fastapi.testclient import TestClient
@@ -19,6 +20,26 @@ from ztd.server.storage.schema import batch_jobs, device_batches, idempotency_re
 REQUEST_ID = "c245d5f2-1de3-4ae0-9e42-95e38e3cb8ff"
 
 
+def _post_at_once(
+    senders: int, url: str, body: Mapping[str, object], headers: dict[str, str]
+) -> list[httpx.Response]:
+    """``senders`` threads POST the same request, released together by a barrier so that
+    they race for the same MS-RequestId."""
+    responses: list[httpx.Response] = []
+    barrier = threading.Barrier(senders)
+
+    def send() -> None:
+        barrier.wait()
+        responses.append(httpx.post(url, json=body, headers=headers, timeout=30))
+
+    threads = [threading.Thread(target=send) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
 def test_same_create_five_times_four_concurrently_yields_one_job(
     db: Database, settings: Settings, world: World
 ) -> None:
@@ -29,18 +50,7 @@ def test_same_create_five_times_four_concurrently_yields_one_job(
     with live_server(app) as base:
         first = httpx.post(base + url, json=body, headers=headers, timeout=30)
         assert first.status_code == 202, first.text
-        responses: list[httpx.Response] = []
-        barrier = threading.Barrier(4)
-
-        def send() -> None:
-            barrier.wait()
-            responses.append(httpx.post(base + url, json=body, headers=headers, timeout=30))
-
-        threads = [threading.Thread(target=send) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        responses = _post_at_once(4, base + url, body, headers)
     assert [r.status_code for r in responses] == [202] * 4
     assert {r.headers["Location"] for r in responses} == {first.headers["Location"]}
     assert all(r.content == b"" for r in responses)
@@ -56,19 +66,8 @@ def test_concurrent_first_requests_produce_one_effect(
     headers = {**world.auth(), "MS-RequestId": REQUEST_ID}
     url = f"/v1/customers/{world.customer}/deviceBatches"
     app = create_app(settings, db=db, embedded_worker=False)
-    responses: list[httpx.Response] = []
     with live_server(app) as base:
-        barrier = threading.Barrier(5)
-
-        def send() -> None:
-            barrier.wait()
-            responses.append(httpx.post(base + url, json=body, headers=headers, timeout=30))
-
-        threads = [threading.Thread(target=send) for _ in range(5)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        responses = _post_at_once(5, base + url, body, headers)
     assert [r.status_code for r in responses] == [202] * 5
     assert len({r.headers["Location"] for r in responses}) == 1
     with db.read() as conn:
