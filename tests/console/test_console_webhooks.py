@@ -1,6 +1,7 @@
 """The console's webhook pages over the real ASGI app (no browser): the registrations with
 the secret shown once, the API's refusals in the form, the delivery log after real
-deliveries to a local receiver, replay, paging, tenancy, roles and CSRF."""
+deliveries to a local receiver, replay, re-enabling a disabled registration, paging, tenancy,
+roles and CSRF."""
 
 from __future__ import annotations
 
@@ -219,6 +220,7 @@ def test_another_partners_webhook_answers_as_missing(
         ("POST", f"{other}/rotate"),
         ("POST", f"{other}/delete"),
         ("POST", f"{other}/replay"),
+        ("POST", f"{other}/enable"),
         ("POST", f"{other}/events/some-event/replay"),
     ):
         data = {"csrf": csrf, "since": "2000-01-01T00:00"} if method == "POST" else None
@@ -247,7 +249,10 @@ def test_a_sales_agent_sees_no_write_controls_and_a_forged_post_is_refused(
         assert writing_forms(page.text) == [], path
     assert hook.url in client.get(PAGE).text and "webhook.test" in client.get(log).text
     csrf = csrf_of(client.get(PAGE).text)  # the sign-out form's token
-    for path in (PAGE, f"{log}/delete", f"{log}/rotate", f"{log}/test", f"{log}/replay"):
+    for path in (
+        PAGE,
+        *(f"{log}/{act}" for act in ("delete", "rotate", "test", "replay", "enable")),
+    ):
         forged = client.post(path, data={"csrf": csrf, "url": "https://example.com/x"})
         assert forged.status_code == 403 and "reads only" in forged.text, path
     assert [r["id"] for r in registrations(client, world)] == [registered["id"]]
@@ -297,3 +302,128 @@ def test_the_add_form_hint_says_which_urls_this_service_takes(
     said = html.unescape(hint.group(1))
     assert said.startswith("An http:// or https:// URL") and "without user:password@" in said
     assert reaching in said, said
+
+
+def disabled_by_410(
+    client: TestClient,
+    world: World,
+    db: Database,
+    loopback: Settings,
+    hook: Receiver,
+    token: str | None = None,
+) -> dict:
+    """A registration the endpoint disabled, as the API shows it: registered through the API
+    (``token``: whose), sent a test event, answered 410 Gone."""
+    registered = client.post(
+        REG,
+        json={"webhookUrl": hook.url, "webhookEvents": [JOB_DONE, "devicebatch.created"]},
+        headers=world.auth(token),
+    ).json()
+    hook.script = [410]
+    sent = client.post(
+        f"{REG}/validationEvents",
+        json={"registrationId": registered["id"]},
+        headers=world.auth(token),
+    )
+    assert sent.status_code == 200, sent.text
+    assert Deliverer(db, loopback).deliver_due() == 1
+    shown = client.get(f"{REG}/{registered['id']}", headers=world.auth(token)).json()
+    assert shown["status"] == "disabled" and "410 Gone" in shown["disabledReason"]
+    return dict(shown)
+
+
+def test_a_disabled_registration_is_re_enabled_from_its_page_then_replayed(
+    client: TestClient, world: World, db: Database, loopback: Settings, hook: Receiver
+) -> None:
+    disabled = disabled_by_410(client, world, db, loopback, hook)
+    sign_in(client, world.token)
+    listed = client.get(PAGE).text
+    assert f'id="reenable-{disabled["id"]}"' in listed and "410 Gone" in listed
+    log = f"{PAGE}/{disabled['id']}"
+    page = client.get(log).text
+    form = re.search(r'<form[^>]*id="reenable".*?</form>', page, re.S)
+    assert form, page
+    assert f'action="/console/webhooks/{disabled["id"]}/enable"' in form.group(0)
+    assert 'name="csrf"' in form.group(0) and hook.url in form.group(0)
+    assert 'id="replay-failed"' not in page and 'id="send-test"' not in page  # not while disabled
+
+    enabled = client.post(f"{log}/enable", data={"csrf": csrf_of(page)}, follow_redirects=False)
+    assert enabled.status_code == 303 and enabled.headers["location"] == f"{log}?enabled=1"
+    page = client.get(enabled.headers["location"]).text
+    assert 'id="reenabled"' in page and 'id="reenable"' not in page
+    assert '<span class="status active">enabled</span>' in page and "410 Gone" not in page
+    assert 'id="replay-failed"' in page and 'id="send-test"' in page
+    (shown,) = registrations(client, world)
+    assert shown["status"] == "active" and "disabledReason" not in shown
+    assert "disabledTime" not in shown
+    assert (shown["webhookUrl"], shown["webhookEvents"]) == (hook.url, disabled["webhookEvents"])
+    assert f'id="reenable-{disabled["id"]}"' not in client.get(PAGE).text
+
+    # Another click on an active registration changes nothing (no PUT: no clock restarted).
+    again = client.post(f"{log}/enable", data={"csrf": csrf_of(page)}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == log
+    assert registrations(client, world) == [shown]
+
+    # Then the replay the page offers: the event the 410 answered is delivered, now 200.
+    since = client.post(f"{log}/replay", data={"csrf": csrf_of(page), "since": "2000-01-01T00:00"})
+    assert since.status_code == 200 and "1 delivery queued again" in since.text
+    assert Deliverer(db, loopback).deliver_due() == 1
+    assert len(hook.received) == 2
+    assert 'data-status="delivered"' in client.get(log).text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the API's validation, not storage
+def test_a_re_enable_the_api_refuses_is_shown_in_its_form(
+    client: TestClient, world: World, db: Database, loopback: Settings, hook: Receiver
+) -> None:
+    """The PUT validates the URL as at registration: one this deployment no longer allows
+    (ZTD_WEBHOOK_ALLOW_PRIVATE changed since) stays disabled, the API's words in the form."""
+    disabled = disabled_by_410(client, world, db, loopback, hook)
+    loopback.webhook_allow_private = "false"
+    sign_in(client, world.token)
+    log = f"{PAGE}/{disabled['id']}"
+    refused = client.post(f"{log}/enable", data={"csrf": csrf_of(client.get(log).text)})
+    assert refused.status_code == 400, refused.text
+    problem = re.search(
+        r'<div class="problem" role="alert" id="reenable-problems">.*?</div>', refused.text, re.S
+    )
+    assert problem and "is not a public unicast" in html.unescape(problem.group(0))
+    assert 'id="reenable-button"' in refused.text  # the form, to try again once fixed
+    assert registrations(client, world) == [disabled]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # roles, CSRF and tenancy: not storage
+def test_re_enabling_takes_a_writer_the_sessions_csrf_token_and_ones_own_registration(
+    client: TestClient,
+    world: World,
+    db: Database,
+    settings: Settings,
+    loopback: Settings,
+    hook: Receiver,
+) -> None:
+    ours = disabled_by_410(client, world, db, loopback, hook)
+    theirs = disabled_by_410(client, world, db, loopback, hook, world.other_token)
+    log = f"{PAGE}/{ours['id']}"
+
+    # A Sales agent sees the reason but no control, and a forged POST is refused.
+    sign_in(client, make_token(settings, world.partner, roles=(Role.SALES_AGENT,)))
+    for path in (PAGE, log):
+        page = client.get(path).text
+        assert "410 Gone" in page and writing_forms(page) == [], path
+        assert "reenable" not in page, path
+    forged = client.post(f"{log}/enable", data={"csrf": csrf_of(client.get(log).text)})
+    assert forged.status_code == 403 and "reads only" in forged.text
+
+    # An admin agent, without the session's CSRF token.
+    client.cookies.clear()
+    sign_in(client, world.token)
+    for sent in ({}, {"csrf": "0" * 64}):
+        answer = client.post(f"{log}/enable", data=sent)
+        assert answer.status_code == 403 and "CSRF" in answer.text, sent
+
+    # Another partner's registration answers as missing, and stays disabled.
+    csrf = csrf_of(client.get(PAGE).text)
+    other = client.post(f"{PAGE}/{theirs['id']}/enable", data={"csrf": csrf})
+    assert other.status_code == 404 and "was not found" in other.text
+    assert registrations(client, world) == [ours]
+    assert registrations(client, world, world.other_token) == [theirs]

@@ -37,6 +37,10 @@ EXPORT_COLUMNS = (
     "Manufacturer name",
     "Device model",
 )
+# After the device columns, notes for whoever fixes the rows. None may be a device field's
+# name (ztd.identity.csv_columns): `ztd csv check` and the upload page read past them, with a
+# warning that each is ignored, so the exported file goes back as it is once fixed.
+NOTE_COLUMNS = ("Error code", "Error", "Error detail", "Original line")
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,12 @@ def recall(data_dir: Path, job_id: str) -> SentUpload | None:
 
 def failed_rows_csv(rows: list[tuple[SentDevice | None, dict[str, Any]]]) -> str:
     """The failed devices as an Autopilot CSV (the columns `ztd upload` and Intune read),
-    with the error and the original line last, for fixing and uploading again."""
+    then NOTE_COLUMNS: the error, why this device (the status entry's ``errorDetail``, e.g.
+    which field differs from the OEM record) and the original line, for fixing and uploading
+    again. The checker reads the device columns and warns that the notes are ignored."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*EXPORT_COLUMNS, "Error code", "Error", "Original line"])
+    writer.writerow([*EXPORT_COLUMNS, *NOTE_COLUMNS])
     for sent, entry in rows:
         writer.writerow(
             [
@@ -171,6 +177,8 @@ def failed_rows_csv(rows: list[tuple[SentDevice | None, dict[str, Any]]]) -> str
                 (sent.model if sent else None) or "",
                 entry.get("errorCode") or "",
                 entry.get("errorDescription") or "",
+                # On one line: a line break in a cell makes the checker warn about the row.
+                " ".join(str(entry.get("errorDetail") or "").split()),
                 sent.where if sent else "",
             ]
         )

@@ -1,6 +1,7 @@
 """A partner's webhook pages: the registrations (add, delete, send a test event, rotate the
 secret, each new secret shown once) and a registration's delivery log (every event and its
-attempts, paged, live while a delivery is due; replay one event or the failed ones).
+attempts, paged, live while a delivery is due; replay one event or the failed ones; re-enable
+a disabled registration).
 
 Everything goes through /webhooks/v1 with the viewer's token, the delivery log included
 (its paged read, ``GET .../deliveries``), so roles, tenancy (another partner's registration
@@ -149,21 +150,42 @@ def _log_context(
     }
 
 
+async def _log_page(
+    request: Request,
+    viewer: Viewer,
+    api: Api,
+    registration: dict[str, Any],
+    *,
+    since: str | None = None,
+    problem: str | None = None,
+    enable_problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The registration's page. ``since``: the replay form's time as typed (default
+    REPLAY_DEFAULT_HOURS ago); ``problem``/``enable_problem``: the API's refusal of the
+    replay or re-enable form, shown in that form."""
+    before = _before(request)  # a form's POST has none: the newest page
+    log = await _deliveries(api, registration["id"], before)
+    if since is None:
+        default = datetime.now(UTC) - timedelta(hours=REPLAY_DEFAULT_HOURS)
+        since = default.strftime("%Y-%m-%dT%H:%M")
+    shown = request.query_params
+    context = {
+        **_log_context(registration, log, before),
+        "test_event": shown.get("test", ""),
+        "queued": shown.get("queued"),
+        "enabled": shown.get("enabled") == "1",
+        "since": since,
+        "problem": problem,
+        "enable_problem": enable_problem,
+    }
+    return render(request, "webhook_log.html", context, viewer=viewer, status=status)
+
+
 @router.get("/webhooks/{registration_id}")
 async def delivery_log_page(request: Request, registration_id: str) -> Response:
     async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
-        registration = await _registration(api, registration_id)
-        before = _before(request)
-        log = await _deliveries(api, registration["id"], before)
-        since = datetime.now(UTC) - timedelta(hours=REPLAY_DEFAULT_HOURS)
-        context = {
-            **_log_context(registration, log, before),
-            "test_event": request.query_params.get("test", ""),
-            "queued": request.query_params.get("queued"),
-            "since": since.strftime("%Y-%m-%dT%H:%M"),
-            "problem": None,
-        }
-        return render(request, "webhook_log.html", context, viewer=viewer)
+        return await _log_page(request, viewer, api, await _registration(api, registration_id))
 
     return await page(request, handler)
 
@@ -211,15 +233,47 @@ async def replay_failed(request: Request, registration_id: str) -> Response:
                 f"/console/webhooks/{seg(registration_id)}?queued={queued}", 303
             )
         registration = await _registration(api, registration_id)  # a 404 stays a 404
-        log = await _deliveries(api, registration["id"], None)
-        context = {
-            **_log_context(registration, log, None),
-            "test_event": "",
-            "queued": None,
-            "since": typed,
-            "problem": answer.description,
+        return await _log_page(
+            request,
+            viewer,
+            api,
+            registration,
+            since=typed,
+            problem=answer.description,
+            status=answer.status,
+        )
+
+    return await page(request, handler, write=True)
+
+
+@router.post("/webhooks/{registration_id}/enable")
+async def reenable(request: Request, registration_id: str) -> Response:
+    """Re-enable a disabled registration: the API's PUT with the URL and events it has, which
+    clears its reason and restarts its failure clock. An active one is left as it is (a
+    second click changes nothing); a refusal (its URL no longer allowed here) is shown in
+    the form, in the API's words."""
+
+    async def handler(request: Request, viewer: Viewer, api: Api) -> Response:
+        await form_of(request, viewer)
+        registration = await _registration(api, registration_id)  # another's: 404
+        shown = f"/console/webhooks/{seg(registration['id'])}"
+        if registration["status"] == "active":
+            return RedirectResponse(shown, 303)
+        body = {
+            "webhookUrl": registration.get("webhookUrl"),
+            "webhookEvents": registration["webhookEvents"],
         }
-        return render(request, "webhook_log.html", context, viewer=viewer, status=answer.status)
+        answer = await api.call("PUT", f"{REG}/{seg(registration['id'])}", json=body)
+        if not answer.ok:
+            return await _log_page(
+                request,
+                viewer,
+                api,
+                registration,
+                enable_problem=answer.description,
+                status=answer.status,
+            )
+        return RedirectResponse(f"{shown}?enabled=1", 303)
 
     return await page(request, handler, write=True)
 
