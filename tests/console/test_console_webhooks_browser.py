@@ -58,3 +58,35 @@ def test_add_a_webhook_send_a_test_event_and_see_the_attempt(
                 "return [document.documentElement.scrollWidth, window.innerWidth]"
             )
             assert inner < 640 and scroll <= inner, page
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_endpoint_that_answers_410_is_re_enabled_with_one_click(
+    server: str, world: World, settings: Settings
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    settings.webhook_allow_private = "loopback"
+    with receiver() as hook, chromium() as (driver_obj, _downloads):
+        driver: Any = driver_obj
+        hook.script = [410]  # the test event is answered 410 Gone: the endpoint is disabled
+        sign_in(driver, server, world.token)
+        driver.get(f"{server}/console/webhooks")
+        driver.find_element(By.ID, "webhook-url").send_keys(hook.url)
+        driver.find_element(By.CSS_SELECTOR, "input[value='devicebatch.created']").click()
+        driver.find_element(By.ID, "add-webhook").click()
+        wait_for(lambda: driver.find_elements(By.ID, "secret-value"), what="the secret")
+        driver.find_element(By.CSS_SELECTOR, "button[id^='test-']").click()
+        wait_for(lambda: driver.find_elements(By.ID, "test-queued"), what="the test queued")
+        page = driver.current_url
+
+        def disabled() -> list[Any]:
+            driver.get(page)
+            return list(driver.find_elements(By.ID, "reenable-button"))
+
+        wait_for(disabled, 30, "the registration disabled by the 410")
+        assert "410 Gone" in driver.page_source
+        driver.find_element(By.ID, "reenable-button").click()
+        wait_for(lambda: driver.find_elements(By.ID, "reenabled"), what="the re-enabled notice")
+        assert not driver.find_elements(By.ID, "reenable-button")
+        assert driver.find_elements(By.ID, "replay-failed")  # and the replay it suggests
