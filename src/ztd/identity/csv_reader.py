@@ -25,6 +25,7 @@ from ztd.identity.csv_shape import CsvFormatError, FileShape, find_header, is_va
 from ztd.identity.csv_structure import StructureFault, row_fault
 from ztd.identity.csv_text import TextDecodeProblem, TextNote, decode_csv_bytes
 from ztd.identity.device import DeviceIdentity, FirstCopies, analyze_device
+from ztd.identity.hash_text import canonical_text
 
 __all__ = [
     "INTUNE_ROW_LIMIT",
@@ -402,8 +403,10 @@ def _read_rows(result: CsvResult, text: str, shape: FileShape) -> None:
             continue
         values = {f: _cell(cells, columns, f) for f in columns.index}
         hash_cell = values.get("hardware_hash")
-        if hash_cell is not None and _has_space(hash_cell):
-            values["hardware_hash"] = "".join(hash_cell.split())
+        if hash_cell is not None and (canonical := canonical_text(hash_cell)) != hash_cell:
+            # The identity core's rule (hash_text.canonical_text), as the server applies it:
+            # what the check passes is what the server accepts and stores.
+            values["hardware_hash"] = canonical
             diags.append(
                 CsvDiagnostic(
                     start,
@@ -507,11 +510,6 @@ def _short_row_error(
         f"{identity.error.name}). A {name} between values is missing, or the row was cut "
         f"off: give each column its value (leave an empty one between two {name}s)",
     )
-
-
-def _has_space(value: str) -> bool:
-    """Whitespace inside a stripped cell (split runs in C: a hash is 4,000 characters)."""
-    return len(value.split(None, 1)) > 1
 
 
 def _continues_hash(result: CsvResult, broken: CsvDevice, line: int, cells: list[str]) -> bool:

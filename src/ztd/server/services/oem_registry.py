@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ztd.identity import analyze_device
+from ztd.identity.hash_text import canonical_text
 from ztd.server.storage.bulk import dialect_insert
 from ztd.server.storage.in_lists import in_slices
 from ztd.server.storage.schema import oem_devices
@@ -42,13 +43,14 @@ def prepare_records(
     records: list[dict[str, Any]] = []
     problems: list[ImportProblem] = []
     for where, row in rows:
-        if not row.get("hardware_hash"):
+        sent_hash = row.get("hardware_hash")
+        if not sent_hash:
             problems.append(ImportProblem(where, "no hardware hash: OEM records need one"))
             continue
         identity = analyze_device(
             serial_number=row.get("serial_number"),
             product_key=row.get("product_key"),
-            hardware_hash=row.get("hardware_hash"),
+            hardware_hash=sent_hash,
             manufacturer=row.get("manufacturer"),
             model=row.get("model"),
         )
@@ -63,7 +65,7 @@ def prepare_records(
                 "serial_number": identity.serial_number,
                 "manufacturer": identity.manufacturer,
                 "model_name": identity.model,
-                "hardware_hash": row["hardware_hash"],
+                "hardware_hash": canonical_text(sent_hash),  # as uploads store it
             }
         )
     return records, problems

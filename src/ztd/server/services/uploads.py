@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ztd.identity import dds
 from ztd.identity.device import FirstCopies, identity_of
+from ztd.identity.hash_text import canonical_text
 from ztd.server.errors import Conflict, cut, shown
 from ztd.server.jobs.enqueue import JobItem
 from ztd.server.services.catalog import existing_batch, find_batch, partner_name
@@ -67,10 +68,12 @@ class DevicePreparer:
             earlier = copies.earlier(identity, index) if error is None else None
             if earlier is not None:
                 error, detail = dds.DEVICE_DUPLICATED, _duplicate_detail(*earlier)
-            # A blank hash is no hash, to the identity rules and so to storage: the item must
-            # read as hashless, or it would skip the OEM registry (strict mode's 812).
+            # Stored in its canonical text (no whitespace), so a hash sent wrapped or with
+            # spaces reads back as the one it is. A blank hash is no hash, to the identity
+            # rules and so to storage: the item must read as hashless, or it would skip the
+            # OEM registry (strict mode's 812).
             sent_hash = device.hardware_hash
-            stored = hash_codec.pack(sent_hash if sent_hash and not sent_hash.isspace() else None)
+            stored = hash_codec.pack((canonical_text(sent_hash) or None) if sent_hash else None)
             # A hash-only device's status entry names the serial decoded from its hash, so
             # an 806/808 entry can be matched without counting positions (and the registry
             # lists the device by its serial, as Partner Center does).

@@ -1,4 +1,5 @@
-"""Compact storage of hardware hashes, without losing the exact string a client sent.
+"""Compact storage of hardware hashes, without losing a character of the text stored
+(uploads store a hash's canonical text, hash_text.canonical_text: no whitespace).
 
 A 4,000-character hash is 3,000 bytes of which about 2,000 are zero padding, and zero bytes
 are runs of ``A`` in base64. Stored without that trailing run plus the original length, a

@@ -124,27 +124,47 @@ def _url(fields: dict[str, Any], listen: bool, problems: list[str]) -> str | Non
     return url
 
 
-def _check_target(url: str, policy: str, resolver: egress.Resolver) -> None:
-    """Where the URL resolves to now (its form was checked by parse)."""
+@dataclass(frozen=True)
+class CheckedRegistration:
+    """A parsed registration and what resolving its URL's host found (:func:`check_target`).
+    create and replace take only this, so the lookup is always done before their write
+    transaction opens: DNS can take seconds, and SQLite has one writer, which every upload
+    and status write would wait for meanwhile."""
+
+    new: NewRegistration
+    refusal: InvalidRequest | None  # 400 naming webhookUrl; None: allowed (or a listen channel)
+
+    def raise_refusal(self) -> None:
+        """Raised inside the transaction, after the checks that came before it there (404,
+        the 409 for a listen channel), so a request gets the same error as it always did."""
+        if self.refusal is not None:
+            raise self.refusal
+
+
+def check_target(
+    new: NewRegistration, *, policy: str, resolver: egress.Resolver
+) -> CheckedRegistration:
+    """Resolve the URL's host (its form was checked by parse) and check every address it
+    resolves to now against ``policy`` (Settings.webhook_private_policy). Call it with no
+    transaction open: ``resolver`` may block for seconds. Never raises for a refused URL:
+    the refusal rides along (CheckedRegistration.raise_refusal)."""
+    if new.url is None:
+        return CheckedRegistration(new, None)
     try:
-        egress.check_target(url, policy, resolver)
+        egress.check_target(new.url, policy, resolver)
     except egress.EgressRefused as exc:
-        raise invalid(WHAT, [f"webhookUrl: {exc}"]) from exc
+        return CheckedRegistration(new, invalid(WHAT, [f"webhookUrl: {exc}"]))
+    return CheckedRegistration(new, None)
 
 
 def create(
-    conn: Connection,
-    partner_id: str,
-    new: NewRegistration,
-    *,
-    now: datetime,
-    policy: str,
-    resolver: egress.Resolver,
+    conn: Connection, partner_id: str, checked: CheckedRegistration, *, now: datetime
 ) -> dict[str, Any]:
-    """Store the registration; its resource with the secret (shown this once). 409 past
-    the partner's limit of its kind (endpoint or listen channel)."""
-    if new.url is not None:
-        _check_target(new.url, policy, resolver)
+    """Store the registration; its resource with the secret (shown this once). 400 when
+    its URL was refused (check_target); 409 past the partner's limit of its kind (endpoint
+    or listen channel)."""
+    new = checked.new
+    checked.raise_refusal()
     _check_room(conn, partner_id, HTTP if new.url is not None else LISTEN)
     values = {
         "id": str(uuid.uuid4()),
@@ -191,16 +211,16 @@ def replace(
     conn: Connection,
     partner_id: str,
     registration_id: str | None,
-    new: NewRegistration,
+    checked: CheckedRegistration,
     *,
     now: datetime,
-    policy: str,
-    resolver: egress.Resolver,
 ) -> dict[str, Any]:
     """PUT: replace an endpoint's ``webhookUrl`` and ``webhookEvents`` and make it active
     again (a disabled one is re-enabled: its reason cleared, its failure clock restarted).
     Without ``registration_id``, Partner Center's form: the partner's one endpoint (404
-    with none, 409 with several). The secret stays. Returns the resource (no secret)."""
+    with none, 409 with several). The secret stays. 400 when the URL was refused
+    (check_target). Returns the resource (no secret)."""
+    new = checked.new
     row = get(conn, partner_id, registration_id) if registration_id else _only(conn, partner_id)
     if row.channel == LISTEN:
         raise Conflict(
@@ -209,7 +229,7 @@ def replace(
         )
     if new.url is None:
         raise invalid(WHAT, ["listen: an endpoint cannot become a listen channel"])
-    _check_target(new.url, policy, resolver)
+    checked.raise_refusal()
     conn.execute(
         update(webhook_subscriptions)
         .where(_subs.id == row.id)

@@ -37,6 +37,19 @@ def _resolver(request: Request) -> egress.Resolver:
     return found
 
 
+async def _checked_target(
+    request: Request, new: subscriptions.NewRegistration
+) -> subscriptions.CheckedRegistration:
+    """Resolve the URL's host before any transaction opens (SQLite's one writer would wait
+    for the DNS answer) and in a thread (it can take seconds)."""
+    return await run_in_threadpool(
+        subscriptions.check_target,
+        new,
+        policy=context_of(request).settings.webhook_private_policy,
+        resolver=_resolver(request),
+    )
+
+
 async def _body(request: Request) -> dict[str, Any]:
     """The JSON object sent, or {} for an empty body."""
     raw = await read_body(request, MAX_BODY)
@@ -70,21 +83,11 @@ def _read(request: Request, work: Callable[[Connection], T]) -> T:
 @router.post("/registration")
 async def create_registration(request: Request, principal: Principal = Depends(writer)) -> Response:
     raw = await read_body(request, MAX_BODY)
-    new = subscriptions.parse(parse_json(raw))
-    ctx = context_of(request)
-    resolver = _resolver(request)
+    checked = await _checked_target(request, subscriptions.parse(parse_json(raw)))
 
     def create(conn: Connection, now: datetime) -> dict[str, Any]:
-        return subscriptions.create(
-            conn,
-            principal.partner_id,
-            new,
-            now=now,
-            policy=ctx.settings.webhook_private_policy,
-            resolver=resolver,
-        )
+        return subscriptions.create(conn, principal.partner_id, checked, now=now)
 
-    # In a thread: the URL's host is resolved (DNS can take seconds).
     return json_response(await run_in_threadpool(_write, request, create), 201)
 
 
@@ -176,21 +179,11 @@ async def replace_registration(
 
 async def _replace(request: Request, principal: Principal, registration_id: str | None) -> Response:
     new = subscriptions.parse(parse_json(await read_body(request, MAX_BODY)))
-    ctx = context_of(request)
-    resolver = _resolver(request)
+    checked = await _checked_target(request, new)
 
     def replace(conn: Connection, now: datetime) -> dict[str, Any]:
-        return subscriptions.replace(
-            conn,
-            principal.partner_id,
-            registration_id,
-            new,
-            now=now,
-            policy=ctx.settings.webhook_private_policy,
-            resolver=resolver,
-        )
+        return subscriptions.replace(conn, principal.partner_id, registration_id, checked, now=now)
 
-    # In a thread: the URL's host is resolved (DNS can take seconds).
     return json_response(await run_in_threadpool(_write, request, replace))
 
 
