@@ -6,6 +6,8 @@ anything is sent (exit code 3); the service's refusals exit 1 with its message."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -133,7 +135,7 @@ def send_test(
     as_json: JsonOption = False,
 ) -> None:
     """Send a webhook.test event to one registration, or to every active one."""
-    with calling(), open_client() as partner:
+    with calling(), open_client() as partner, refused_while_disabled(registration_id, AGAIN):
         registrations = partner.webhooks.registrations
         if registration_id is not None:
             sent = [registrations.by_id(registration_id).send_test()]
@@ -227,27 +229,53 @@ def replay(
             EXIT_INVALID_INPUT,
         )
     skipped: list[WebhookReplaySkipped] = []
-    with calling(), open_client() as partner:
+    with calling(), open_client() as partner, refused_while_disabled(registration_id, AGAIN):
         if event is not None:
             answer = partner.webhooks.events.by_id(event).replay_details()
             queued, skipped = answer.queued, answer.skipped
         else:
             assert registration_id is not None and since is not None
-            one = partner.webhooks.registrations.by_id(registration_id)
-            try:
-                queued = one.replay(failed_since=since)
-            except ConflictError as exc:  # disabled: say the command that re-enables it
-                fail(
-                    f"{exc.message} From here: `ztd webhooks update {registration_id} URL "
-                    "--event TYPE`, then this replay again",
-                    EXIT_CALL_FAILED,
-                )
+            queued = partner.webhooks.registrations.by_id(registration_id).replay(
+                failed_since=since
+            )
     if as_json:
         echo_json({"queued": queued, "skipped": [s.model_dump(by_alias=True) for s in skipped]})
         return
     stdout().print(f"queued {plural(queued, 'delivery', 'deliveries')} again", highlight=False)
     for left_out in skipped:  # disabled registrations: the event did not go to them
-        stderr().print(f"skipped {left_out.registration_id}: {left_out.reason}", highlight=False)
+        # Not this replay again: it would send the event twice to the registrations it went to.
+        then = f"`ztd webhooks replay {left_out.registration_id} --failed-since TIME`"
+        stderr().print(
+            f"skipped {left_out.registration_id}: {left_out.reason} "
+            + reenable_hint(left_out.registration_id, then),
+            highlight=False,
+        )
+
+
+AGAIN = "this command again"
+
+
+def reenable_hint(registration_id: str | None, then: str) -> str:
+    """How to re-enable a disabled registration from the command line, then do ``then``:
+    the service's refusal says it in HTTP terms (PUT ...), the CLI's user needs the
+    command. ``None``: the refusal may name several, each to re-enable."""
+    which = registration_id or "ID"
+    each = "it" if registration_id else "each"
+    return (
+        f"From here: `ztd webhooks update {which} URL --event TYPE` (its URL and events, as "
+        f"`ztd webhooks list` shows them) re-enables {each}, then {then}"
+    )
+
+
+@contextmanager
+def refused_while_disabled(registration_id: str | None, then: str) -> Iterator[None]:
+    """The one rendering of a refusal because a registration is disabled (a 409 from a
+    replay or a test event, whose only conflict it is): the service's message (since
+    when, why), then how to re-enable it from here (`reenable_hint`); exit code 1."""
+    try:
+        yield
+    except ConflictError as exc:
+        fail(f"{exc.message} {reenable_hint(registration_id, then)}", EXIT_CALL_FAILED)
 
 
 def parse_since(text: str, now: datetime) -> datetime:
