@@ -24,9 +24,9 @@ import orjson
 import typer
 from rich.markup import escape
 
-from ztd.cli._common import CONFIG_HELP, DEFAULT_URL, fail, stderr, stdout
+from ztd.cli._common import CONFIG_HELP, DEFAULT_URL, stderr, stdout
 from ztd.cli.listen_forward import check_forward_url, forward, shown
-from ztd.cli.output import EXIT_CALL_FAILED, EXIT_INVALID_INPUT, EXIT_OK
+from ztd.cli.output import EXIT_CALL_FAILED, EXIT_INVALID_INPUT, EXIT_OK, fail
 from ztd.client import DEFAULT_SCOPE, ClientCredentials
 
 WAIT_SECONDS = 25  # per long poll; the server answers sooner when an event comes

@@ -10,7 +10,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import NoReturn
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -37,6 +39,12 @@ def console(*, stderr: bool = False) -> Console:
     if not out.is_terminal and out.width <= 80 and not _columns_set():
         out = Console(stderr=stderr, soft_wrap=True, width=_UNWRAPPED_WIDTH)
     return out
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """``error: message`` as one line on stderr, and exit with ``code``."""
+    console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
 
 
 def _columns_set() -> bool:

@@ -24,7 +24,6 @@ from ztd.cli._common import (
     calling,
     check_via_events,
     echo_json,
-    fail,
     finish,
     goes_on,
     open_client,
@@ -54,6 +53,7 @@ from ztd.cli.output import (
     EXIT_INVALID_INPUT,
     EXIT_TIMEOUT,
     checking,
+    fail,
     plural,
     shown_time,
 )

@@ -18,13 +18,12 @@ from ztd.cli._common import (
     JsonOption,
     calling,
     echo_json,
-    fail,
     open_client,
     stdout,
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
+from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, fail, plural, shown_time
 from ztd.client.operations import WebhookDeliveryCollectionOperations
 from ztd.wire import ResourceCollection, WebhookAttempt, WebhookDelivery
 

@@ -5,36 +5,38 @@ anything is sent (exit code 3); the service's refusals exit 1 with its message."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ztd.cli import durations
 from ztd.cli._common import (
     CONFIG_HELP,
     JsonOption,
     calling,
     echo_json,
-    fail,
     open_client,
     stderr,
     stdout,
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
+from ztd.cli.output import (
+    EXIT_CALL_FAILED,
+    EXIT_CODES,
+    EXIT_INVALID_INPUT,
+    fail,
+    plural,
+    shown_time,
+)
 from ztd.client import ConflictError
 from ztd.client.webhooks import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
 from ztd.wire import WebhookRegistration, WebhookReplaySkipped
-
-# --failed-since as an age: a number and a unit, e.g. 90m, 24h, 7d.
-_AGE = re.compile(r"([0-9]{1,6})([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 RegistrationId = Annotated[
     str, typer.Argument(metavar="ID", help="The registration's id (see `ztd webhooks list`).")
@@ -279,26 +281,27 @@ def refused_while_disabled(registration_id: str | None, then: str) -> Iterator[N
 
 
 def parse_since(text: str, now: datetime) -> datetime:
-    """--failed-since: an ISO 8601 time with its zone, or an age (``24h``) before ``now``.
-    Anything else exits with code 3, saying what is expected."""
-    value = text.strip()
-    age = _AGE.fullmatch(value)
-    if age:
-        return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
+    """--failed-since: an ISO 8601 time with its zone, not after ``now``, or an age
+    (``24h``, bounded in ``durations``) before ``now``. Anything else exits with code 3,
+    saying what is expected."""
+    option = "--failed-since"
+    back = durations.age(option, text)
+    if back is not None:
+        return now - back
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         fail(
-            f"--failed-since {text!r} is neither an ISO 8601 time (2026-11-30T00:00:00Z) "
-            "nor an age (90m, 24h, 7d)",
+            f"{option} {text!r} is neither an ISO 8601 time (2026-11-30T00:00:00Z) "
+            f"nor an age ({durations.AGE_EXAMPLES})",
             EXIT_INVALID_INPUT,
         )
     if moment.utcoffset() is None:
         fail(
-            f"--failed-since {text!r} has no time zone: add Z (UTC) or an offset such as +01:00",
+            f"{option} {text!r} has no time zone: add Z (UTC) or an offset such as +01:00",
             EXIT_INVALID_INPUT,
         )
-    return moment
+    return durations.past_time(option, text, moment, now)
 
 
 def _events(given: list[str] | None, usage: str) -> list[str]:
