@@ -34,9 +34,7 @@ def age(option: str, text: str) -> timedelta | None:
     said = f"{option} {text!r}"
     if unit.lower() not in _UNIT_SECONDS:
         what = f"unknown unit {unit!r}" if unit else "a number without a unit"
-        refuse(
-            f"{said}: {what}; an age is a whole number and s, m, h or d, e.g. {AGE_EXAMPLES}"
-        )
+        refuse(f"{said}: {what}; an age is a whole number and s, m, h or d, e.g. {AGE_EXAMPLES}")
     seconds = int(number) * _UNIT_SECONDS[unit.lower()]
     if sign == "-":
         refuse(f"{said}: an age counts back from now and is not negative: write {number}{unit}")

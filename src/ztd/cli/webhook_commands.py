@@ -44,7 +44,7 @@ def deliveries(
         str | None,
         typer.Argument(
             metavar="[REGISTRATION-ID]",
-            help="The registration (its id from POST /webhooks/v1/registration).",
+            help="The registration's id (see `ztd webhooks list`).",
         ),
     ] = None,
     event: Annotated[

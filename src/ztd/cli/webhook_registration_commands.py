@@ -192,23 +192,29 @@ def replay(
         typer.Option(
             "--failed-since",
             metavar="TIME",
-            help="With ID: events since TIME, ISO 8601 with its zone "
-            "(2026-11-30T00:00:00Z) or an age (90m, 24h, 7d).",
+            help="With ID: the events since TIME, an ISO 8601 time with its zone "
+            f"(2026-11-30T00:00:00Z) or an age ({durations.AGE_EXAMPLES}; at most "
+            f"{durations.MAX_AGE_DAYS}d).",
         ),
     ] = None,
     event: Annotated[
         str | None,
         typer.Option(
-            "--event", metavar="EVENT-ID", help="Instead: one event, to its active registrations."
+            "--event",
+            metavar="EVENT-ID",
+            help="Instead of ID: one event, to each of its registrations that is active.",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send again a registration's failed deliveries, or with --event one event.
+    """Send failed deliveries again: a registration's, or with --event one event.
 
-    With ID, the deliveries of events since --failed-since that failed or that disabling
-    the registration cancelled; a disabled registration is refused: `ztd webhooks update`
-    it first. With --event, the event goes again to its registrations that are active.
+    With ID: its deliveries of the events since --failed-since that failed, or that were
+    cancelled when it was disabled. A disabled registration is refused until `ztd webhooks
+    update ID URL --event TYPE` re-enables it.
+
+    With --event: the event, to each of its registrations that is active; the disabled
+    ones are listed as skipped, with how to re-enable them.
     """
     if (registration_id is None) == (event is None):
         fail(
