@@ -101,7 +101,7 @@ def test_upload_wait_via_events_waits_on_the_event_not_by_polling(
     finally:
         timer.join()
     assert uploaded.exit_code == 0, uploaded.output
-    assert "2 of 2 devices processed, 2 registered, 0 failed" in uploaded.stdout
+    assert "2 of 2 devices processed, 2 succeeded, 0 failed" in uploaded.stdout
     kinds = sent.kinds()
     assert "GET listen" in kinds and kinds[-1] == "DELETE registration"
     assert sent.status_reads() == 2  # once when the channel opened, once on the event

@@ -28,6 +28,11 @@ EXIT_CODES = (
     "4 still unfinished when --timeout expired; 130 interrupted (Ctrl-C)."
 )
 
+# The one word every summary uses for a device that went through its job without an error,
+# whatever the job (an upload, a policy assignment): `ztd status` cannot tell which job a
+# tracking id is, and the completion events count these devices as "succeeded".
+SUCCEEDED = "succeeded"
+
 # Output going to a file or a pipe is not wrapped at 80 columns: a script or `grep` should
 # see one record per line, however long.
 _UNWRAPPED_WIDTH = 100_000

@@ -198,7 +198,7 @@ def upload(
     if as_json:
         echo_json({**out, **results_json(results)})
     else:
-        print_report(stdout(), results, "registered", failures, _all_of(customer, jobs))
+        print_report(stdout(), results, failures, _all_of(customer, jobs))
     finish(results)
 
 
@@ -259,11 +259,9 @@ def status(
     if as_json:
         echo_json(details.to_wire())
     else:
-        # A tracking id may be an upload's or a policy update's; the status does not say which.
         print_report(
             stdout(),
             [details],
-            "succeeded",
             failures,
             f"`ztd status --customer {customer} {tracking_id} --json` lists them all",
         )

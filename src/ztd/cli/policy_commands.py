@@ -297,5 +297,5 @@ def assign_policy(
     if as_json:
         echo_json({**out, **results_json(results)})
     else:
-        print_report(stdout(), results, "assigned" if policy_id else "unassigned")
+        print_report(stdout(), results)
     finish(results)
