@@ -254,8 +254,10 @@ def replay(
         # Not this replay again: it would send the event twice to the registrations it went to.
         then = f"`ztd webhooks replay {left_out.registration_id} --failed-since TIME`"
         stderr().print(
-            f"skipped {left_out.registration_id}: {left_out.reason} "
-            + reenable_hint(left_out.registration_id, then),
+            escape(
+                f"skipped {left_out.registration_id}: {left_out.reason} "
+                + reenable_hint(left_out.registration_id, then)
+            ),
             highlight=False,
         )
 
