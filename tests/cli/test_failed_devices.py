@@ -132,7 +132,7 @@ def test_append_adds_to_an_existing_batch(cli_in_process: InProcessCli, tmp_path
 
     added = cli("upload", str(more), "--customer", customer, "--batch", "lab", "--append", "--wait")
     assert added.exit_code == 0, added.output
-    assert "3 of 3 devices processed, 3 registered" in added.stdout
+    assert "3 of 3 devices processed, 3 succeeded" in added.stdout
     listed = cli("devices", "list", "--customer", customer, "--batch", "lab", "--json")
     assert len(json.loads(listed.stdout)) == 5
 

@@ -74,7 +74,7 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
         assert event["data"]["trackingId"] == tracking
         printed = out.decode()
         assert "devicebatch.created  listened  -> 200" in printed
-        assert f"devicebatch.job.completed  {tracking}  1 ok, 0 failed  -> 200" in printed
+        assert f"devicebatch.job.completed  {tracking}  1 succeeded, 0 failed  -> 200" in printed
         with pytest.raises(WebhookVerificationError):
             verify_webhook(got.body + b" ", got.headers, secret)
         assert api.get("/webhooks/v1/registration").json()["items"] == []

@@ -52,16 +52,43 @@ def ztd(tmp_path: Path, setting: dict[str, str], *argv: str) -> subprocess.Compl
             ["serve", "--port", "{port}"],
             "ZTD_LOG_LEVEL='loud': input should be 'debug', 'info', 'warning' or 'error'",
         ),
+        # The key-encryption key too (it was refused only once the database was open, in
+        # lines wrapped at 80 columns, and the worker took it): which key, why, how to make one.
+        (
+            {"ZTD_KEY_ENCRYPTION_KEY": "s3cret"},
+            ["serve", "--port", "{port}"],
+            "ZTD_KEY_ENCRYPTION_KEY=(hidden): key 1 of 1 has 6 characters, not 44 (a Fernet "
+            "key is 32 bytes in URL-safe base64); expected Fernet keys, comma-separated, the "
+            "first encrypting: `ztd admin keys encryption-key` makes one",
+        ),
+        (
+            {"ZTD_KEY_ENCRYPTION_KEY": "s3cret!" * 6 + "s3"},
+            ["worker", "--once"],
+            "ZTD_KEY_ENCRYPTION_KEY=(hidden): key 1 of 1 is not 32 bytes in URL-safe base64",
+        ),
+        (
+            {"ZTD_KEY_ENCRYPTION_KEY": ""},
+            ["worker"],
+            "ZTD_KEY_ENCRYPTION_KEY=(hidden): it holds no key",
+        ),
+        (
+            {"ZTD_KEY_ENCRYPTION_KEY_FILE": "{tmp}/absent"},
+            ["serve", "--port", "{port}"],
+            "ZTD_KEY_ENCRYPTION_KEY_FILE='{tmp}/absent': cannot read it",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2(
     tmp_path: Path, setting: dict[str, str], argv: list[str], said: str
 ) -> None:
     argv = [arg.replace("{port}", str(free_port())) for arg in argv]
+    setting = {name: value.replace("{tmp}", str(tmp_path)) for name, value in setting.items()}
     done = ztd(tmp_path, setting, *argv)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [done.stderr.rstrip("\n")], done.stderr  # one line
+    said = said.replace("{tmp}", str(tmp_path))
     assert done.stderr.startswith(f"error: invalid setting {said}"), done.stderr
+    assert "s3cret" not in done.stderr
     assert not (tmp_path / "data").exists()  # refused before anything was opened
 
 

@@ -25,7 +25,15 @@ def test_demo_data_upload_wait_then_status_and_lists(cli: Cli, tmp_path: Path) -
     uploaded = cli("upload", str(csv_file), "--customer", cli.world.customer, "--wait")
     assert uploaded.exit_code == 0, uploaded.output
     assert "1000/1000" in uploaded.stderr  # the progress bar's final state
-    assert "1,000 of 1,000 devices processed, 1,000 registered, 0 failed" in uploaded.stdout
+    counts = "1,000 of 1,000 devices processed, 1,000 succeeded, 0 failed"
+    assert counts in uploaded.stdout
+    # `ztd status` of the same job says it in the same words (it said "succeeded" where
+    # upload said "registered"), and neither says it differently elsewhere.
+    (line,) = [line for line in uploaded.stdout.splitlines() if line.startswith("batch job ")]
+    tracking = line.split()[2].rstrip(":")
+    shown = cli("status", "--customer", cli.world.customer, tracking)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[0] == line == f"batch job {tracking}: finished; {counts}"
 
     listed = cli("batches", "list", "--customer", cli.world.customer, "--json")
     assert listed.exit_code == 0, listed.output
@@ -193,7 +201,7 @@ def test_an_upload_over_the_request_limit_goes_in_several_jobs(
     )  # fmt: skip
     assert human.exit_code == 2  # every device is already this customer's: 806
     assert "7/7" in human.stderr  # one bar over both jobs
-    assert "all 2 jobs: 7 of 7 devices processed, 0 registered, 7 failed" in human.stdout
+    assert "all 2 jobs: 7 of 7 devices processed, 0 succeeded, 7 failed" in human.stdout
     assert "ZtdDeviceAlreadyAssigned" in human.stdout
 
     started = cli(

@@ -70,7 +70,9 @@ def test_test_events_rotation_and_replays(
     assert disabled.status == "disabled" and disabled.disabled_reason
     with pytest.raises(ConflictError, match="is disabled since"):
         one.replay(failed_since=AN_HOUR_AGO)
-    with pytest.raises(BadInputError, match="No active webhook registration"):
+    with pytest.raises(ConflictError, match="then send the test event again"):
+        one.send_test()
+    with pytest.raises(ConflictError, match="No active webhook registration"):
         registrations.send_test()
 
     assert one.update(hook.url, [CREATED]).status == "active"  # re-enabled

@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 from tests.support.fake_time import FakeTime
 from tests.support.world import World
 from ztd.cli import identity_commands, partner_commands, policy_commands, webhook_commands
+from ztd.cli.usage import reflow_help
 
 
 @dataclass
@@ -30,6 +31,7 @@ def make_app() -> typer.Typer:
     policy_commands.register(app)
     identity_commands.register(app)
     webhook_commands.register(app)
+    reflow_help(app)  # as the `ztd` app does
     return app
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -25,6 +25,7 @@ from ztd.cli.batch_jobs import (
     progress_of,
     wait_all,
 )
+from ztd.cli.durations import MAX_WAIT_SECONDS, finite_seconds
 from ztd.cli.output import (
     EXIT_CALL_FAILED,
     EXIT_DEVICE_FAILED,
@@ -32,6 +33,7 @@ from ztd.cli.output import (
     EXIT_INVALID_INPUT,
     EXIT_TIMEOUT,
     console,
+    fail,
     plural,
 )
 from ztd.client import (
@@ -85,11 +87,6 @@ def stderr() -> Console:
 
 def stdout() -> Console:
     return console()
-
-
-def fail(message: str, code: int) -> NoReturn:
-    stderr().print(f"[red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -165,7 +162,14 @@ CustomerOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", min=0, metavar="SECONDS", help="Give up waiting after SECONDS."),
+    typer.Option(
+        "--timeout",
+        min=0,
+        max=MAX_WAIT_SECONDS,
+        callback=finite_seconds,
+        metavar="SECONDS",
+        help="Give up waiting after SECONDS.",
+    ),
 ]
 ViaEventsOption = Annotated[
     bool,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ztd.cli import oem_commands
 from ztd.cli.databases import prepare_database
+from ztd.cli.durations import MAX_TOKEN_HOURS, token_hours
 from ztd.cli.output import console, plural
 from ztd.server.auth.database_keys import DatabaseKeyStore
 from ztd.server.auth.key_encryption import KeyEncryptionError, key_cipher, new_encryption_key
@@ -123,7 +124,10 @@ def token(
         bool,
         typer.Option("--operator", help="An operator token for the emulator's /_ztd/v1/."),
     ] = False,
-    hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 1.0,
+    hours: Annotated[
+        float,
+        typer.Option(callback=token_hours, help=f"Lifetime in hours (at most {MAX_TOKEN_HOURS})."),
+    ] = 1.0,
 ) -> None:
     """Print a bearer token for a partner (a user with ROLE, or --app), or --operator."""
     settings = Settings()

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ztd.cli.failures import Failure, failures_of, print_failures
-from ztd.cli.output import plural
+from ztd.cli.output import SUCCEEDED, plural
 from ztd.client import BatchUploadPoller, PartnerError, PollingTimeoutError
 from ztd.identity.dds import remedy_of
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
@@ -192,31 +192,30 @@ def error_summary(results: Sequence[BatchUploadDetails]) -> list[dict[str, Any]]
 def print_report(
     console: Console,
     results: Sequence[BatchUploadDetails],
-    succeeded: str,
     failures: Sequence[Failure] | None = None,
     more_hint: str = "--json lists them all",
 ) -> None:
-    """A line of counts per job ("3 registered", "3 assigned": ``succeeded`` names what a
-    device that did not fail went through), a total over several, then the failed devices
-    by error over them all (``failures``, or those the documents give)."""
+    """A line of counts per job ("3 of 3 devices processed, 2 succeeded, 1 failed", the
+    same words for every kind of job), a total over several, then the failed devices by
+    error over them all (``failures``, or those the documents give)."""
     for details in results:
         console.print(
             f"batch job [bold]{escape(details.batch_tracking_id or '?')}[/]: "
-            f"{details.status.value}; {_counted([details], succeeded)}",
+            f"{details.status.value}; {_counted([details])}",
             highlight=False,
         )
     if len(results) > 1:
-        console.print(f"all {len(results)} jobs: {_counted(results, succeeded)}", highlight=False)
+        console.print(f"all {len(results)} jobs: {_counted(results)}", highlight=False)
     failed = failures_of(results) if failures is None else failures
     if failed:
         print_failures(console, failed, more_hint)
 
 
-def _counted(results: Sequence[BatchUploadDetails], succeeded: str) -> str:
+def _counted(results: Sequence[BatchUploadDetails]) -> str:
     statuses = [d for details in results for d in details.devices_status]
     failed = sum(1 for d in statuses if d.error_code or d.error_description)
     done = sum(devices_done(details) for details in results)
     return (
-        f"{done:,} of {plural(len(statuses), 'device')} processed, {done - failed:,} {succeeded}, "
+        f"{done:,} of {plural(len(statuses), 'device')} processed, {done - failed:,} {SUCCEEDED}, "
         f"{failed:,} failed"
     )

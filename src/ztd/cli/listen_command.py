@@ -24,9 +24,9 @@ import orjson
 import typer
 from rich.markup import escape
 
-from ztd.cli._common import CONFIG_HELP, DEFAULT_URL, fail, stderr, stdout
+from ztd.cli._common import CONFIG_HELP, DEFAULT_URL, stderr, stdout
 from ztd.cli.listen_forward import check_forward_url, forward, shown
-from ztd.cli.output import EXIT_CALL_FAILED, EXIT_INVALID_INPUT, EXIT_OK
+from ztd.cli.output import EXIT_CALL_FAILED, EXIT_INVALID_INPUT, EXIT_OK, SUCCEEDED, fail
 from ztd.client import DEFAULT_SCOPE, ClientCredentials
 
 WAIT_SECONDS = 25  # per long poll; the server answers sooner when an event comes
@@ -141,7 +141,7 @@ def _show(item: dict[str, Any], forwarded: dict[str, Any] | None, as_json: bool)
     parts = [datetime.now().strftime("%H:%M:%S"), event.get("type", "?"), str(what)]
     outcomes = data.get("outcomes")
     if outcomes:
-        parts.append(f"{outcomes['succeeded']} ok, {outcomes['failed']} failed")
+        parts.append(f"{outcomes['succeeded']} {SUCCEEDED}, {outcomes['failed']} failed")
     if forwarded is not None:
         parts.append(shown(forwarded))
     stdout().print(escape("  ".join(parts)), highlight=False)

@@ -60,7 +60,7 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
         policy_commands,
         webhook_commands,
     )
-    from ztd.cli.usage import ZtdGroup
+    from ztd.cli.usage import ZtdGroup, reflow_help
 
     app = typer.Typer(
         name="ztd",
@@ -76,6 +76,7 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
     policy_commands.register(app)
     listen_command.register(app)
     webhook_commands.register(app)
+    reflow_help(app)  # the docstrings' paragraphs, wrapped at the terminal's width
     return app
 
 

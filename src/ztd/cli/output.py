@@ -10,7 +10,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import NoReturn
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -26,6 +28,11 @@ EXIT_CODES = (
     "4 still unfinished when --timeout expired; 130 interrupted (Ctrl-C)."
 )
 
+# The one word every summary uses for a device that went through its job without an error,
+# whatever the job (an upload, a policy assignment): `ztd status` cannot tell which job a
+# tracking id is, and the completion events count these devices as "succeeded".
+SUCCEEDED = "succeeded"
+
 # Output going to a file or a pipe is not wrapped at 80 columns: a script or `grep` should
 # see one record per line, however long.
 _UNWRAPPED_WIDTH = 100_000
@@ -37,6 +44,12 @@ def console(*, stderr: bool = False) -> Console:
     if not out.is_terminal and out.width <= 80 and not _columns_set():
         out = Console(stderr=stderr, soft_wrap=True, width=_UNWRAPPED_WIDTH)
     return out
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """``error: message`` as one line on stderr, and exit with ``code``."""
+    console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
 
 
 def _columns_set() -> bool:

@@ -24,7 +24,6 @@ from ztd.cli._common import (
     calling,
     check_via_events,
     echo_json,
-    fail,
     finish,
     goes_on,
     open_client,
@@ -54,6 +53,7 @@ from ztd.cli.output import (
     EXIT_INVALID_INPUT,
     EXIT_TIMEOUT,
     checking,
+    fail,
     plural,
     shown_time,
 )
@@ -198,7 +198,7 @@ def upload(
     if as_json:
         echo_json({**out, **results_json(results)})
     else:
-        print_report(stdout(), results, "registered", failures, _all_of(customer, jobs))
+        print_report(stdout(), results, failures, _all_of(customer, jobs))
     finish(results)
 
 
@@ -259,11 +259,9 @@ def status(
     if as_json:
         echo_json(details.to_wire())
     else:
-        # A tracking id may be an upload's or a policy update's; the status does not say which.
         print_report(
             stdout(),
             [details],
-            "succeeded",
             failures,
             f"`ztd status --customer {customer} {tracking_id} --json` lists them all",
         )

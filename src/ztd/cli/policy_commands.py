@@ -18,7 +18,6 @@ from ztd.cli._common import (
     TimeoutOption,
     calling,
     echo_json,
-    fail,
     finish,
     open_client,
     print_started,
@@ -30,7 +29,7 @@ from ztd.cli._common import (
     wire_list,
 )
 from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
-from ztd.cli.output import EXIT_INVALID_INPUT, plural, shown_time
+from ztd.cli.output import EXIT_INVALID_INPUT, fail, plural, shown_time
 from ztd.client import SETTING_NAMES, to_setting
 from ztd.wire import ConfigurationPolicy, PolicySettingsType
 
@@ -298,5 +297,5 @@ def assign_policy(
     if as_json:
         echo_json({**out, **results_json(results)})
     else:
-        print_report(stdout(), results, "assigned" if policy_id else "unassigned")
+        print_report(stdout(), results)
     finish(results)

@@ -14,9 +14,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ztd.cli.databases import open_database, say_which_database, upgraded_database
-from ztd.cli.output import plural
+from ztd.cli.output import console, plural
 from ztd.cli.ports import require_free_port
 from ztd.server.auth.key_encryption import KeyEncryptionError, configured
 from ztd.server.auth.key_stores import open_key_store
@@ -60,8 +61,8 @@ def check_key_store(settings: Settings, db: Database) -> None:
     fail on their own), and say where tokens are accepted when several hosts may serve."""
     try:
         open_key_store(settings, db).keys()
-    except KeyEncryptionError as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except KeyEncryptionError as exc:  # not the key the stored keys were encrypted with
+        console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     if not db.is_sqlite and not configured(settings):
         err.print(

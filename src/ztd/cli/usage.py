@@ -1,4 +1,5 @@
-"""Invalid arguments exit 3, as every other invalid input of ztd.
+"""How the command line presents its usage: invalid arguments exit 3, as every other
+invalid input of ztd, and help paragraphs are wrapped by Rich, not by the source.
 
 Click ends a usage error (an unknown option, a missing value, a value out of its range,
 no command given) with exit code 2, which ztd's table (README.md) gives to a device that
@@ -7,6 +8,7 @@ commands and groups below it, keeping Click's message."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,3 +49,25 @@ class ZtdGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         with _invalid_input():  # every subcommand's parsing and its BadParameter
             return super().invoke(ctx)
+
+
+def reflow_help(app: typer.Typer) -> None:
+    """Give every command of ``app`` (and of its groups) its docstring with each paragraph
+    on one line, for Rich to wrap at the terminal's width. In Typer's "rich" markup mode
+    the line breaks of a docstring's later paragraphs are kept, so that a paragraph wrapped
+    at 88 columns in the source breaks mid-sentence at 80 ("... that disabling" / "the
+    registration ..."). A paragraph starting with \\b keeps its lines (Click's marker)."""
+    for command in app.registered_commands:
+        if command.help is None and command.callback is not None:
+            command.help = reflowed(inspect.getdoc(command.callback) or "")
+        elif command.help is not None:
+            command.help = reflowed(command.help)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)
+
+
+def reflowed(text: str) -> str:
+    """``text`` with the single line breaks inside each paragraph made spaces."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)

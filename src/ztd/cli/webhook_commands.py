@@ -18,13 +18,12 @@ from ztd.cli._common import (
     JsonOption,
     calling,
     echo_json,
-    fail,
     open_client,
     stdout,
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
+from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, fail, plural, shown_time
 from ztd.client.operations import WebhookDeliveryCollectionOperations
 from ztd.wire import ResourceCollection, WebhookAttempt, WebhookDelivery
 
@@ -45,7 +44,7 @@ def deliveries(
         str | None,
         typer.Argument(
             metavar="[REGISTRATION-ID]",
-            help="The registration (its id from POST /webhooks/v1/registration).",
+            help="The registration's id (see `ztd webhooks list`).",
         ),
     ] = None,
     event: Annotated[

@@ -5,34 +5,38 @@ anything is sent (exit code 3); the service's refusals exit 1 with its message."
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ztd.cli import durations
 from ztd.cli._common import (
     CONFIG_HELP,
     JsonOption,
     calling,
     echo_json,
-    fail,
     open_client,
     stderr,
     stdout,
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CALL_FAILED, EXIT_CODES, EXIT_INVALID_INPUT, plural, shown_time
+from ztd.cli.output import (
+    EXIT_CALL_FAILED,
+    EXIT_CODES,
+    EXIT_INVALID_INPUT,
+    fail,
+    plural,
+    shown_time,
+)
 from ztd.client import ConflictError
 from ztd.client.webhooks import DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS
 from ztd.wire import WebhookRegistration, WebhookReplaySkipped
-
-# --failed-since as an age: a number and a unit, e.g. 90m, 24h, 7d.
-_AGE = re.compile(r"([0-9]{1,6})([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 RegistrationId = Annotated[
     str, typer.Argument(metavar="ID", help="The registration's id (see `ztd webhooks list`).")
@@ -133,7 +137,7 @@ def send_test(
     as_json: JsonOption = False,
 ) -> None:
     """Send a webhook.test event to one registration, or to every active one."""
-    with calling(), open_client() as partner:
+    with calling(), open_client() as partner, refused_while_disabled(registration_id, AGAIN):
         registrations = partner.webhooks.registrations
         if registration_id is not None:
             sent = [registrations.by_id(registration_id).send_test()]
@@ -188,23 +192,29 @@ def replay(
         typer.Option(
             "--failed-since",
             metavar="TIME",
-            help="With ID: events since TIME, ISO 8601 with its zone "
-            "(2026-11-30T00:00:00Z) or an age (90m, 24h, 7d).",
+            help="With ID: the events since TIME, an ISO 8601 time with its zone "
+            f"(2026-11-30T00:00:00Z) or an age ({durations.AGE_EXAMPLES}; at most "
+            f"{durations.MAX_AGE_DAYS}d).",
         ),
     ] = None,
     event: Annotated[
         str | None,
         typer.Option(
-            "--event", metavar="EVENT-ID", help="Instead: one event, to its active registrations."
+            "--event",
+            metavar="EVENT-ID",
+            help="Instead of ID: one event, to each of its registrations that is active.",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send again a registration's failed deliveries, or with --event one event.
+    """Send failed deliveries again: a registration's, or with --event one event.
 
-    With ID, the deliveries of events since --failed-since that failed or that disabling
-    the registration cancelled; a disabled registration is refused: `ztd webhooks update`
-    it first. With --event, the event goes again to its registrations that are active.
+    With ID: its deliveries of the events since --failed-since that failed, or that were
+    cancelled when it was disabled. A disabled registration is refused until `ztd webhooks
+    update ID URL --event TYPE` re-enables it.
+
+    With --event: the event, to each of its registrations that is active; the disabled
+    ones are listed as skipped, with how to re-enable them.
     """
     if (registration_id is None) == (event is None):
         fail(
@@ -227,50 +237,79 @@ def replay(
             EXIT_INVALID_INPUT,
         )
     skipped: list[WebhookReplaySkipped] = []
-    with calling(), open_client() as partner:
+    with calling(), open_client() as partner, refused_while_disabled(registration_id, AGAIN):
         if event is not None:
             answer = partner.webhooks.events.by_id(event).replay_details()
             queued, skipped = answer.queued, answer.skipped
         else:
             assert registration_id is not None and since is not None
-            one = partner.webhooks.registrations.by_id(registration_id)
-            try:
-                queued = one.replay(failed_since=since)
-            except ConflictError as exc:  # disabled: say the command that re-enables it
-                fail(
-                    f"{exc.message} From here: `ztd webhooks update {registration_id} URL "
-                    "--event TYPE`, then this replay again",
-                    EXIT_CALL_FAILED,
-                )
+            queued = partner.webhooks.registrations.by_id(registration_id).replay(
+                failed_since=since
+            )
     if as_json:
         echo_json({"queued": queued, "skipped": [s.model_dump(by_alias=True) for s in skipped]})
         return
     stdout().print(f"queued {plural(queued, 'delivery', 'deliveries')} again", highlight=False)
     for left_out in skipped:  # disabled registrations: the event did not go to them
-        stderr().print(f"skipped {left_out.registration_id}: {left_out.reason}", highlight=False)
+        # Not this replay again: it would send the event twice to the registrations it went to.
+        then = f"`ztd webhooks replay {left_out.registration_id} --failed-since TIME`"
+        stderr().print(
+            escape(
+                f"skipped {left_out.registration_id}: {left_out.reason} "
+                + reenable_hint(left_out.registration_id, then)
+            ),
+            highlight=False,
+        )
+
+
+AGAIN = "this command again"
+
+
+def reenable_hint(registration_id: str | None, then: str) -> str:
+    """How to re-enable a disabled registration from the command line, then do ``then``:
+    the service's refusal says it in HTTP terms (PUT ...), the CLI's user needs the
+    command. ``None``: the refusal may name several, each to re-enable."""
+    which = registration_id or "ID"
+    each = "it" if registration_id else "each"
+    return (
+        f"From here: `ztd webhooks update {which} URL --event TYPE` (its URL and events, as "
+        f"`ztd webhooks list` shows them) re-enables {each}, then {then}"
+    )
+
+
+@contextmanager
+def refused_while_disabled(registration_id: str | None, then: str) -> Iterator[None]:
+    """The one rendering of a refusal because a registration is disabled (a 409 from a
+    replay or a test event, whose only conflict it is): the service's message (since
+    when, why), then how to re-enable it from here (`reenable_hint`); exit code 1."""
+    try:
+        yield
+    except ConflictError as exc:
+        fail(f"{exc.message} {reenable_hint(registration_id, then)}", EXIT_CALL_FAILED)
 
 
 def parse_since(text: str, now: datetime) -> datetime:
-    """--failed-since: an ISO 8601 time with its zone, or an age (``24h``) before ``now``.
-    Anything else exits with code 3, saying what is expected."""
-    value = text.strip()
-    age = _AGE.fullmatch(value)
-    if age:
-        return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
+    """--failed-since: an ISO 8601 time with its zone, not after ``now``, or an age
+    (``24h``, bounded in ``durations``) before ``now``. Anything else exits with code 3,
+    saying what is expected."""
+    option = "--failed-since"
+    back = durations.age(option, text)
+    if back is not None:
+        return now - back
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         fail(
-            f"--failed-since {text!r} is neither an ISO 8601 time (2026-11-30T00:00:00Z) "
-            "nor an age (90m, 24h, 7d)",
+            f"{option} {text!r} is neither an ISO 8601 time (2026-11-30T00:00:00Z) "
+            f"nor an age ({durations.AGE_EXAMPLES})",
             EXIT_INVALID_INPUT,
         )
     if moment.utcoffset() is None:
         fail(
-            f"--failed-since {text!r} has no time zone: add Z (UTC) or an offset such as +01:00",
+            f"{option} {text!r} has no time zone: add Z (UTC) or an offset such as +01:00",
             EXIT_INVALID_INPUT,
         )
-    return moment
+    return durations.past_time(option, text, moment, now)
 
 
 def _events(given: list[str] | None, usage: str) -> list[str]:

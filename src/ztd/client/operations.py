@@ -450,7 +450,8 @@ class WebhookRegistrationCollectionOperations:
     # builtins.list: ``list`` here is the method above.
     def send_test(self) -> builtins.list[str]:
         """A ``webhook.test`` event to every active registration; the events' ids.
-        BadInputError when none is active."""
+        ConflictError when every registration is disabled (update() one first),
+        BadInputError when there is none."""
         response = self._pipeline.send(whr.send_test(None))
         return parse_model(response, WebhookTestEvents).event_ids
 
@@ -499,8 +500,8 @@ class WebhookRegistrationOperations:
         return parse_model(self._pipeline.send(request), WebhookReplay).queued
 
     def send_test(self) -> str:
-        """A ``webhook.test`` event to this registration; the event's id. BadInputError
-        when the registration is disabled."""
+        """A ``webhook.test`` event to this registration; the event's id. ConflictError
+        while the registration is disabled (update() it first)."""
         response = self._pipeline.send(whr.send_test(self.registration_id))
         return parse_model(response, WebhookTestEvents).event_ids[0]
 

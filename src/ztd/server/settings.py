@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal
 
 import limits
 import orjson
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ztd.server.auth.fernet_keys import MAKE_ONE, fernet_keys, read_key_file
 
 # The first attempt at once, then Svix's schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_RETRY_SECONDS = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -78,8 +80,17 @@ class Settings(BaseSettings):
     # Set (or mounted as a file), the signing keys live in the database, encrypted with it,
     # and every process sharing the database issues and accepts the same tokens
     # (auth/key_encryption.py). Unset, they are files under data_dir.
-    key_encryption_key: SecretStr | None = None
-    key_encryption_key_file: Path | None = None
+    # Both are checked when the settings are read (a malformed key, an unreadable file,
+    # both set), so that a mistake is one line before anything starts, as for any setting.
+    key_encryption_key: SecretStr | None = Field(
+        default=None,
+        description=f"Fernet keys, comma-separated, the first encrypting: {MAKE_ONE}",
+    )
+    key_encryption_key_file: Path | None = Field(
+        default=None,
+        description="a readable file holding what ZTD_KEY_ENCRYPTION_KEY would: Fernet keys, "
+        f"comma-separated; {MAKE_ONE}",
+    )
     # Trusted external OIDC issuers (Entra ID and the like), as a JSON list; see README.
     trusted_issuers: Annotated[list[ExternalIssuer], NoDecode] = Field(default_factory=list)
     # The token endpoint: attempts per client address and per client id, in the `limits`
@@ -175,6 +186,26 @@ class Settings(BaseSettings):
     )
     # An endpoint failing every attempt for this long is disabled, with the reason.
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
+
+    @field_validator("key_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            fernet_keys(value.get_secret_value())  # says which key and why, never the key
+        return value
+
+    @field_validator("key_encryption_key_file")
+    @classmethod
+    def _fernet_key_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            fernet_keys(read_key_file(value))
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> Settings:
+        if self.key_encryption_key is not None and self.key_encryption_key_file is not None:
+            raise ValueError("set ZTD_KEY_ENCRYPTION_KEY or ZTD_KEY_ENCRYPTION_KEY_FILE, not both")
+        return self
 
     @field_validator("webhook_retry_seconds", mode="before")
     @classmethod

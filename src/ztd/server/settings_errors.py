@@ -82,7 +82,8 @@ def _value(name: str, field: FieldInfo, given: Any) -> str:
 def expected(field: FieldInfo) -> str:
     """What the field takes, as an operator writes it: ``expected a number > 0 (default
     30.0)``, ``expected one of: open, strict (default open)``."""
-    form = _form(field.annotation)
+    # A form no type says (the key-encryption key's) is written out as the description.
+    form = field.description or _form(field.annotation)
     bounds = _bounds(field.metadata)
     form += f",{bounds}" if bounds and form.startswith("a ") and " list " in form else bounds
     if field.examples:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import delete, insert, select
 from typer.testing import CliRunner
 
@@ -24,6 +24,7 @@ from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.keys import KeyStore
 from ztd.server.auth.tokens import InvalidToken, TokenValidator, issue_token
 from ztd.server.settings import Settings
+from ztd.server.settings_errors import explain
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import partners, signing_keys
 
@@ -151,17 +152,28 @@ def test_the_store_is_chosen_by_the_key_encryption_key(db: Database, settings: S
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("not-a-key", "key 1 of 1 is not a Fernet key"),
-        (f"{KEK},{KEK[:-2]}", "key 2 of 2 is not a Fernet key"),
-        (" , ", "is empty"),
+        ("not-a-key", "key 1 of 1 has 9 characters, not 44"),
+        (f"{KEK},{KEK[:-2]}", "key 2 of 2 has 42 characters, not 44"),
+        ("!" * 44, "key 1 of 1 is not 32 bytes in URL-safe base64"),
+        (" , ", "it holds no key"),
+        ("", "it holds no key"),
     ],
 )
 def test_a_malformed_key_encryption_key_is_named_without_echoing_it(
     value: str, message: str
 ) -> None:
-    with pytest.raises(KeyEncryptionError, match=message) as refused:
-        key_cipher(Settings(key_encryption_key=value))
-    assert value.strip(" ,") not in str(refused.value) or not value.strip(" ,")
+    """Refused when the settings are read (one line, as any setting), and by the cipher
+    itself (its source, e.g. a file read later) in the same words."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(key_encryption_key=value)
+    said = explain(refused.value)
+    assert said.startswith(f"ZTD_KEY_ENCRYPTION_KEY=(hidden): {message}"), said
+    assert "`ztd admin keys encryption-key` makes one" in said
+    with pytest.raises(KeyEncryptionError, match=message) as failed:
+        KeyCipher(value, "ZTD_KEY_ENCRYPTION_KEY_FILE /run/kek")
+    assert str(failed.value).startswith("ZTD_KEY_ENCRYPTION_KEY_FILE /run/kek: ")
+    for shown in (said, str(failed.value)):
+        assert value.strip(" ,") not in shown or not value.strip(" ,")
 
 
 def test_the_key_encryption_key_can_come_from_a_file(tmp_path: Path) -> None:
@@ -169,10 +181,16 @@ def test_the_key_encryption_key_can_come_from_a_file(tmp_path: Path) -> None:
     mounted.write_text(KEK + "\n")
     cipher = key_cipher(Settings(key_encryption_key_file=mounted))
     assert cipher.decrypt(KeyCipher(KEK, "env").encrypt(b"pem"), "k") == b"pem"
-    with pytest.raises(KeyEncryptionError, match="cannot read it"):
-        key_cipher(Settings(key_encryption_key_file=tmp_path / "absent"))
-    with pytest.raises(KeyEncryptionError, match="not both"):
-        key_cipher(Settings(key_encryption_key=KEK, key_encryption_key_file=mounted))
+    with pytest.raises(ValidationError, match="cannot read it"):
+        Settings(key_encryption_key_file=tmp_path / "absent")
+    (tmp_path / "short").write_text("abc")
+    with pytest.raises(ValidationError, match="key 1 of 1 has 3 characters"):
+        Settings(key_encryption_key_file=tmp_path / "short")
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(key_encryption_key=KEK, key_encryption_key_file=mounted)
+    mounted.unlink()  # gone after the settings were read: the cipher says so
+    with pytest.raises(KeyEncryptionError, match=f"ZTD_KEY_ENCRYPTION_KEY_FILE {mounted}: cannot"):
+        key_cipher(Settings().model_copy(update={"key_encryption_key_file": mounted}))
 
 
 def test_a_database_whose_keys_were_all_deleted_gets_a_new_one(db: Database) -> None:

@@ -151,3 +151,44 @@ def test_an_event_replay_skips_disabled_registrations_and_says_so(webhooks: Webh
     with webhooks.db.read() as conn:
         statuses = conn.execute(select(webhook_deliveries.c.status)).scalars().all()
     assert "pending" in statuses  # the earlier replays' queueing; the refused one added none
+
+
+def test_a_test_event_to_a_disabled_registration_is_refused_as_a_replay_is(
+    webhooks: Webhooks,
+) -> None:
+    """The named registration disabled, or every one: 409 in the replay's words (since
+    when, why, how to re-enable), ending with what to do after; no registration: 400."""
+    client, world = webhooks.client, webhooks.world
+    test_events = f"{REG}/validationEvents"
+    none = client.post(test_events, headers=world.auth())
+    assert none.status_code == 400, none.text
+    assert "No webhook registration to send a test event to" in none.json()["description"]
+    first, second = webhooks.subscribe(), webhooks.subscribe()
+    since = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    with webhooks.db.write() as conn:
+        conn.execute(
+            update(webhook_subscriptions)
+            .where(webhook_subscriptions.c.id == first["id"])
+            .values(status="disabled", disabled_reason="Gone.", disabled_at=since)
+        )
+    sentence = (
+        f"Webhook registration {first['id']} is disabled since 2026-11-30T08:00:00.000000Z: "
+        f"Gone. Re-enable it with PUT {REG}/{first['id']} (its webhookUrl and webhookEvents), "
+        "then send the test event again."
+    )
+    named = client.post(test_events, json={"registrationId": first["id"]}, headers=world.auth())
+    assert named.status_code == 409, named.text
+    assert named.json()["description"] == sentence
+    every = client.post(test_events, headers=world.auth())  # the active one takes it
+    assert every.status_code == 200 and len(every.json()["eventIds"]) == 1
+    with webhooks.db.write() as conn:
+        conn.execute(
+            update(webhook_subscriptions)
+            .where(webhook_subscriptions.c.id == second["id"])
+            .values(status="disabled", disabled_reason="Gone.", disabled_at=since)
+        )
+    every = client.post(test_events, headers=world.auth())
+    assert every.status_code == 409, every.text
+    said = every.json()["description"]
+    assert said.startswith("No active webhook registration to send a test event to. "), said
+    assert sentence in said and f"Webhook registration {second['id']} is disabled" in said

@@ -455,7 +455,8 @@ class WebhookRegistrationCollectionOperations:
     # builtins.list: ``list`` here is the method above.
     async def send_test(self) -> builtins.list[str]:
         """A ``webhook.test`` event to every active registration; the events' ids.
-        BadInputError when none is active."""
+        ConflictError when every registration is disabled (update() one first),
+        BadInputError when there is none."""
         response = await self._pipeline.send(whr.send_test(None))
         return parse_model(response, WebhookTestEvents).event_ids
 
@@ -504,8 +505,8 @@ class WebhookRegistrationOperations:
         return parse_model(await self._pipeline.send(request), WebhookReplay).queued
 
     async def send_test(self) -> str:
-        """A ``webhook.test`` event to this registration; the event's id. BadInputError
-        when the registration is disabled."""
+        """A ``webhook.test`` event to this registration; the event's id. ConflictError
+        while the registration is disabled (update() it first)."""
         response = await self._pipeline.send(whr.send_test(self.registration_id))
         return parse_model(response, WebhookTestEvents).event_ids[0]
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from ztd.server.auth.fernet_keys import (
+    MAKE_ONE,
+    KeyEncryptionError,
+    fernet_keys,
+    read_key_file,
+)
 from ztd.server.settings import Settings
 
-
-class KeyEncryptionError(ValueError):
-    """The key-encryption key is missing, unreadable, malformed, or not the one used."""
+__all__ = ["KeyCipher", "KeyEncryptionError", "configured", "key_cipher", "new_encryption_key"]
 
 
 def new_encryption_key() -> str:
@@ -26,10 +30,9 @@ def configured(settings: Settings) -> bool:
 
 
 def key_cipher(settings: Settings) -> KeyCipher:
-    if settings.key_encryption_key is not None and settings.key_encryption_key_file is not None:
-        raise KeyEncryptionError(
-            "set ZTD_KEY_ENCRYPTION_KEY or ZTD_KEY_ENCRYPTION_KEY_FILE, not both"
-        )
+    """The cipher of the configured key (the settings refuse both sources set, and a
+    malformed key, when they are read); KeyEncryptionError when none is configured or the
+    file cannot be read now."""
     if settings.key_encryption_key is not None:
         return KeyCipher(settings.key_encryption_key.get_secret_value(), "ZTD_KEY_ENCRYPTION_KEY")
     path = settings.key_encryption_key_file
@@ -39,31 +42,19 @@ def key_cipher(settings: Settings) -> KeyCipher:
             "`ztd admin keys encryption-key`) or ZTD_KEY_ENCRYPTION_KEY_FILE"
         )
     try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeyEncryptionError(
-            f"ZTD_KEY_ENCRYPTION_KEY_FILE {path}: cannot read it ({exc})"
-        ) from None
+        text = read_key_file(path)
+    except KeyEncryptionError as exc:
+        raise KeyEncryptionError(f"ZTD_KEY_ENCRYPTION_KEY_FILE {path}: {exc}") from None
     return KeyCipher(text, f"ZTD_KEY_ENCRYPTION_KEY_FILE {path}")
 
 
 class KeyCipher:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
-        parts = [part.strip() for part in text.split(",") if part.strip()]
-        if not parts:
-            raise KeyEncryptionError(f"{source} is empty")
-        fernets = []
-        for number, part in enumerate(parts, 1):
-            try:
-                fernets.append(Fernet(part.encode()))
-            except ValueError:
-                # The key itself is never echoed: it is a secret.
-                raise KeyEncryptionError(
-                    f"{source}: key {number} of {len(parts)} is not a Fernet key (32 bytes in "
-                    "URL-safe base64, 44 characters); make one with "
-                    "`ztd admin keys encryption-key`"
-                ) from None
+        try:
+            fernets = fernet_keys(text)
+        except KeyEncryptionError as exc:
+            raise KeyEncryptionError(f"{source}: {exc}; {MAKE_ONE}") from None
         self._fernet = MultiFernet(fernets)
 
     def encrypt(self, data: bytes) -> str:

@@ -278,7 +278,7 @@ def replay_failed(
     those cancelled when it was disabled (it has been re-enabled since). 409 while it is
     disabled, saying how to re-enable it."""
     row = subscriptions.get(conn, partner_id, registration_id)
-    subscriptions.refuse_disabled(row)
+    subscriptions.refuse_disabled(row, subscriptions.THEN_REPLAY)
     return _requeue(
         conn,
         now,

@@ -315,6 +315,33 @@ def active(conn: Connection, partner_id: str) -> list[Any]:
     )
 
 
+def test_targets(conn: Connection, partner_id: str, registration_id: str | None) -> list[Any]:
+    """The registration rows a test event goes to: the one named (404 when it is not the
+    partner's, 409 while it is disabled), else every active one (409 naming the disabled
+    ones when there are only those, 400 when there is none)."""
+    if registration_id is not None:
+        row = get(conn, partner_id, registration_id)
+        refuse_disabled(row, THEN_TEST)
+        return [row]
+    targets = active(conn, partner_id)
+    if targets:
+        return targets
+    disabled = conn.execute(
+        select(webhook_subscriptions)
+        .where(_subs.partner_id == partner_id, _subs.status == DISABLED)
+        .order_by(_subs.created_at, _subs.id)
+    ).all()
+    if disabled:
+        raise Conflict(
+            "No active webhook registration to send a test event to. "
+            + " ".join(disabled_message(row, THEN_TEST) for row in disabled)
+        )
+    raise InvalidRequest(
+        "No webhook registration to send a test event to: register an endpoint first "
+        "(POST /webhooks/v1/registration)."
+    )
+
+
 def get(conn: Connection, partner_id: str, registration_id: str) -> Any:
     """The partner's registration row; 404 for a missing or another partner's one."""
     row = conn.execute(
@@ -375,21 +402,27 @@ def disable(conn: Connection, subscription_id: str, reason: str, now: datetime) 
     _cancel_pending(conn, subscription_id)
 
 
-def refuse_disabled(row: Any) -> None:
-    """409 for a disabled registration, saying since when, why, and how to re-enable it
-    (for what only an active one can do: replay)."""
+# What to do once a disabled registration is re-enabled, per refused request.
+THEN_REPLAY = "replay"
+THEN_TEST = "send the test event again"
+
+
+def refuse_disabled(row: Any, then: str) -> None:
+    """409 for a disabled registration, saying since when, why, how to re-enable it, and
+    ``then`` what to do again (for what only an active one can do: replay, a test event)."""
     if row.status == DISABLED:
-        raise Conflict(disabled_message(row))
+        raise Conflict(disabled_message(row, then))
 
 
-def disabled_message(row: Any) -> str:
-    """Why the disabled registration ``row`` does not take replays: since when, why, and
-    how to re-enable it (one sentence set, for the 409s and a replay's ``skipped``)."""
+def disabled_message(row: Any, then: str = THEN_REPLAY) -> str:
+    """Why the disabled registration ``row`` refused a request: since when, why, and how to
+    re-enable it, then do ``then`` again (one sentence set, for every 409 about a disabled
+    registration and a replay's ``skipped``)."""
     since = f" since {wire_time(row.disabled_at)}" if row.disabled_at is not None else ""
     return (
         f"Webhook registration {row.id} is disabled{since}: {row.disabled_reason or 'no reason'} "
         f"Re-enable it with PUT /webhooks/v1/registration/{row.id} (its webhookUrl and "
-        "webhookEvents), then replay."
+        f"webhookEvents), then {then}."
     )
 
 

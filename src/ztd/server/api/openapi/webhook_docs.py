@@ -61,7 +61,10 @@ OPERATIONS: dict[str, Operation] = {
         WRITER,
         body="WebhookValidationInput",
         returns="WebhookValidationEvents",
-        errors=(404,),
+        description="409 when the registration named is disabled, or without one when every "
+        "registration is disabled, each saying why and how to re-enable it (PUT, then the test "
+        "again); 400 when the partner has no registration.",
+        errors=(404, 409),
     ),
     f"GET {_REG}/{{registration_id}}": Operation(
         "WebhookRegistration_Get",

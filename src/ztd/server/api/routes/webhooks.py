@@ -113,13 +113,7 @@ async def send_test_event(request: Request, principal: Principal = Depends(write
         raise InvalidRequest("registrationId must be a string.")
 
     def send(conn: Connection, now: datetime) -> dict[str, Any]:
-        if wanted is not None:
-            targets = [subscriptions.get(conn, principal.partner_id, wanted)]
-        else:
-            targets = subscriptions.active(conn, principal.partner_id)
-        targets = [t for t in targets if t.status == events.ACTIVE]
-        if not targets:
-            raise InvalidRequest("No active webhook registration to send a test event to.")
+        targets = subscriptions.test_targets(conn, principal.partner_id, wanted)
         event_ids = [
             events.record(
                 conn,
