@@ -1,8 +1,12 @@
-"""Ids in the URLs the service hands out (``Location``, ``devicesLink``, ``links.next``)."""
+"""Ids in the URLs the service hands out (``Location``, ``links.self``, ``devicesLink``,
+``links.next``, webhook ``statusUrl``, console links): every one is built by
+``resource_path``, so that an id with "?", "#", "%", "/", a space or non-ASCII leads back
+to its resource when the link is followed."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
 
 
 def path_segment(value: str) -> str:
@@ -12,3 +16,16 @@ def path_segment(value: str) -> str:
     resolution does not step out of the path (RFC 3986, sections 2.1 and 5.2.4)."""
     encoded = quote(value, safe="")
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def resource_path(*segments: str, query: Mapping[str, str | int] | None = None) -> str:
+    """ "/" + the segments, each percent-encoded as one path segment (``path_segment``),
+    then ``?query`` when given (keys and values percent-encoded).
+
+    ``resource_path("customers", cid, "deviceBatches", "a?b")`` ->
+    ``"/customers/<cid>/deviceBatches/a%3Fb"``. Literal names ("customers") encode to
+    themselves; pass a prefix such as "v1" as its own segment."""
+    path = "/" + "/".join(path_segment(segment) for segment in segments)
+    if query:
+        path += "?" + urlencode({k: str(v) for k, v in query.items()}, quote_via=quote)
+    return path

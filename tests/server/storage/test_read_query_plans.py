@@ -107,6 +107,10 @@ def test_the_read_routes_reach_the_large_tables_through_indexes(
         assert client.get(f"{base}/deviceBatches/plans/devices", headers=paged).is_success
     assert client.get(f"{base}/policies", headers=auth).is_success
     assert client.get("/v1/customers", headers=auth).is_success
+    # The console's search: a substring no index serves, read within the batch's rows.
+    for filters in ("search=abc", "policy=none", f"search=A&policy={device}"):
+        url = f"{base}/deviceBatches/plans/devices?size=1&{filters}"
+        assert client.get(url, headers=auth).is_success
 
     assert any("devices" in statement for statement, _ in sent_queries)
     scans = {

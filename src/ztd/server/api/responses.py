@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from ztd.wire.paths import path_segment
+from ztd.wire.paths import resource_path
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -22,4 +22,4 @@ def json_response(
 
 def job_location(customer_id: str, tracking_id: str) -> str:
     # Relative, without /v1: PowerShell takes Location.Split('/')[4] as the tracking id.
-    return f"/customers/{path_segment(customer_id)}/batchJobStatus/{path_segment(tracking_id)}"
+    return resource_path("customers", customer_id, "batchJobStatus", tracking_id)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
 from starlette.types import ASGIApp
+
+from ztd.wire.paths import path_segment
 
 
 @dataclass(frozen=True)
@@ -86,5 +87,6 @@ class Api:
 
 
 def seg(value: str) -> str:
-    """One path segment, quoted (batch ids may hold spaces, '#', '?')."""
-    return quote(value, safe="")
+    """One path segment, percent-encoded (batch ids may hold spaces, '#', '?', '%', "..");
+    the service's one rule for ids in URLs (ztd.wire.paths)."""
+    return path_segment(value)

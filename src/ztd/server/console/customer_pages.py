@@ -14,8 +14,6 @@ from ztd.server.console.pages import Viewer, error_page, render
 from ztd.wire import PolicySettingsType
 
 router = APIRouter()
-DEVICES_PER_PAGE = 100
-SEARCH_SCAN_LIMIT = 100_000  # devices read to answer one search
 CUSTOMERS_AT_MOST = 5000
 POLICY_SETTINGS = tuple(m.value for m in PolicySettingsType if m is not PolicySettingsType.NONE)
 
@@ -62,7 +60,7 @@ async def create_customer(request: Request) -> Response:
         body = {"companyProfile": {"domain": domain or None}, "billingProfile": {}}
         body["billingProfile"]["companyName"] = name or None
         created = ok(await api.call("POST", "/v1/customers", json=body)).json()
-        return RedirectResponse(f"/console/customers/{created['id']}", 303)
+        return RedirectResponse(f"/console/customers/{seg(created['id'])}", 303)
 
     return await page(request, handler, write=True)
 
@@ -81,14 +79,21 @@ async def devices_page(request: Request, customer_id: str, batch_id: str) -> Res
         query = request.query_params
         search = query.get("q", "").strip()
         policy_filter = query.get("policy", "")
-        if search or policy_filter:
-            shown = await _search(api, f"{batch_path}/devices", search, policy_filter)
-            next_token = None
-        else:
-            page_token = query.get("page", "")
-            headers = {"MS-ContinuationToken": page_token} if page_token else None
-            data = ok(await api.call("GET", f"{batch_path}/devices", headers=headers)).json()
-            shown, next_token = data["items"], data.get("continuationToken")
+        # The API filters in the database (its ?search= and ?policy=) and pages the matches
+        # as it pages the whole batch: one home for the match rule and for tenancy.
+        filters = {"search": search, "policy": policy_filter}
+        page_token = query.get("page", "")
+        headers = {"MS-ContinuationToken": page_token} if page_token else None
+        data = ok(
+            await api.call(
+                "GET",
+                f"{batch_path}/devices",
+                params={k: v for k, v in filters.items() if v},
+                headers=headers,
+            )
+        ).json()
+        shown, next_token = data["items"], data.get("continuationToken")
+        next_query = {"q": search, "policy": policy_filter, "page": next_token or ""}
         return render(
             request,
             "devices.html",
@@ -97,6 +102,8 @@ async def devices_page(request: Request, customer_id: str, batch_id: str) -> Res
                 "batch": batch,
                 "devices": shown,
                 "next_token": next_token,
+                "next_query": {k: v for k, v in next_query.items() if v},
+                "matches": data.get("totalCount"),
                 "search": search,
                 "policy_filter": policy_filter,
                 "policies": policies,
@@ -106,42 +113,6 @@ async def devices_page(request: Request, customer_id: str, batch_id: str) -> Res
         )
 
     return await page(request, handler)
-
-
-async def _search(api: Api, path: str, search: str, policy_filter: str) -> list[dict[str, Any]]:
-    # The API lists a batch 100 devices a page: read on until the page is full.
-    shown: list[dict[str, Any]] = []
-    token: str | None = None
-    scanned = 0
-    while len(shown) < DEVICES_PER_PAGE and scanned < SEARCH_SCAN_LIMIT:
-        headers = {"MS-ContinuationToken": token} if token else None
-        data = ok(await api.call("GET", path, headers=headers)).json()
-        scanned += len(data["items"])
-        shown += [d for d in data["items"] if _matches(d, search, policy_filter)]
-        token = data.get("continuationToken")
-        if not token:
-            break
-    return shown[:DEVICES_PER_PAGE]
-
-
-def policy_of(device: dict[str, Any]) -> str:
-    for entry in device.get("policies") or []:
-        if entry.get("value"):
-            return str(entry["value"])
-    return ""
-
-
-def _matches(device: dict[str, Any], search: str, policy_filter: str) -> bool:
-    if search:
-        needle = search.casefold()
-        fields = (device.get("serialNumber"), device.get("productKey"), device.get("id"))
-        if not any(needle in (value or "").casefold() for value in fields):
-            return False
-    if policy_filter == "none":
-        return not policy_of(device)
-    if policy_filter:
-        return policy_of(device) == policy_filter
-    return True
 
 
 @router.post("/customers/{customer_id}/batches/{batch_id}/policy")

@@ -88,7 +88,7 @@ async def upload(request: Request, customer_id: str) -> Response:
             uploads.remember, data_dir, job_id, file.filename, report.loaded, report.warnings
         )
         await _purge_uploads(request, force=True)
-        return RedirectResponse(f"/console/customers/{seg(customer_id)}/jobs/{job_id}", 303)
+        return RedirectResponse(f"/console/customers/{seg(customer_id)}/jobs/{seg(job_id)}", 303)
 
     return await page(request, handler, write=True)
 

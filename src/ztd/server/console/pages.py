@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from ztd.server.api.context import context_of
 from ztd.server.auth.tokens import Principal, Role
+from ztd.wire.paths import path_segment
 
 HERE = Path(__file__).parent
 _env = jinja2.Environment(
@@ -70,6 +71,8 @@ def _duration(seconds: float | None) -> str:
     return f"{secs} s"
 
 
+# Ids in console hrefs: one path segment each, encoded as the API's links encode them.
+_env.filters["seg"] = path_segment
 _env.filters["utc"] = _utc
 _env.filters["iso_utc"] = _iso_utc
 _env.filters["duration"] = _duration

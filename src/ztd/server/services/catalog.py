@@ -10,12 +10,13 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 
 from ztd.server.clock import wire_time
 from ztd.server.errors import InvalidRequest, NotFound, shown
+from ztd.server.services.device_search import DeviceFilter
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.storage import hash_codec
 from ztd.server.storage.ids import maybe_guid
 from ztd.server.storage.schema import batch_jobs, device_batches, devices, job_items, partners
 from ztd.wire import PolicyCategory
-from ztd.wire.paths import path_segment
+from ztd.wire.paths import resource_path
 
 # What works on a device (its links.self): read it, change its policies, delete it.
 ALLOWED_OPERATIONS = ["GET", "PATCH", "DELETE"]
@@ -59,7 +60,7 @@ def list_batches(conn: Connection, customer_id: str, batch_id: str | None = None
                 "method": "GET",
                 "headers": [],
             },
-            "links": {"self": _link(f"/customers/{customer_id}/deviceBatches/{row.batch_id}")},
+            "links": {"self": _link(_batch_uri(customer_id, row.batch_id))},
             "attributes": {"objectType": "DeviceBatch"},
         }
         for row in rows
@@ -93,23 +94,30 @@ def list_devices(
     page_size: int,
     *,
     with_hash: bool = False,
+    only: DeviceFilter | None = None,
 ) -> dict[str, Any]:
+    """E4: a page of the batch's devices in registration order; with ``only`` (the ztd
+    ``search``/``policy`` extension) the matching ones, and ``totalCount`` counts matches.
+    NotFound when the batch is not this customer's."""
     batch_pk = existing_batch(conn, customer_id, batch_id)
     after = _position(token) if token else 0
-    query = _device_query(with_hash).where(devices.c.batch_pk == batch_pk, devices.c.pk > after)
+    in_batch = devices.c.batch_pk == batch_pk
+    condition = only.condition() if only is not None else None
+    if condition is not None:
+        in_batch = and_(in_batch, condition)
+    query = _device_query(with_hash).where(in_batch, devices.c.pk > after)
     rows = conn.execute(query.order_by(devices.c.pk).limit(page_size + 1)).all()
-    total = conn.execute(
-        select(func.count()).select_from(devices).where(devices.c.batch_pk == batch_pk)
-    ).scalar_one()
+    total = conn.execute(select(func.count()).select_from(devices).where(in_batch)).scalar_one()
     more = len(rows) > page_size
     page = rows[:page_size]
-    base = _devices_uri(customer_id, batch_id)
     uploaders = _uploaders(conn, {row.job_id for row in page})
+    # The next page's link keeps the filter: following it goes on with the same search.
+    filtered = only.query() if only is not None else {}
     return seek_collection(
-        [_device(row, base, uploaders, with_hash) for row in page],
+        [_device(row, (customer_id, batch_id), uploaders, with_hash) for row in page],
         total,
         encode_token("d", rows[page_size - 1].pk) if more else None,
-        base,
+        _devices_uri(customer_id, batch_id, filtered),
     )
 
 
@@ -118,8 +126,7 @@ def get_device(
 ) -> dict[str, Any]:
     """One device of the batch (its links.self); 404 when the batch or device is unknown."""
     row = _device_row(conn, customer_id, batch_id, device_id, with_hash)
-    base = _devices_uri(customer_id, batch_id)
-    return _device(row, base, _uploaders(conn, {row.job_id}), with_hash)
+    return _device(row, (customer_id, batch_id), _uploaders(conn, {row.job_id}), with_hash)
 
 
 def set_device_policy(
@@ -130,10 +137,20 @@ def set_device_policy(
     conn.execute(update(devices).where(devices.c.pk == row.pk).values(policy_id=policy_id))
 
 
-def _devices_uri(customer_id: str, batch_id: str) -> str:
+def _batch_uri(customer_id: str, batch_id: str) -> str:
     # Relative, without /v1, as Partner Center writes it; the batch id percent-encoded, so
     # that "a b", "a?b#c" or "50%" lead back to their batch when followed.
-    return f"/customers/{path_segment(customer_id)}/deviceBatches/{path_segment(batch_id)}/devices"
+    return resource_path("customers", customer_id, "deviceBatches", batch_id)
+
+
+def _devices_uri(customer_id: str, batch_id: str, query: dict[str, str] | None = None) -> str:
+    return resource_path(
+        "customers", customer_id, "deviceBatches", batch_id, "devices", query=query
+    )
+
+
+def _device_uri(customer_id: str, batch_id: str, device_id: str) -> str:
+    return resource_path("customers", customer_id, "deviceBatches", batch_id, "devices", device_id)
 
 
 def delete_device(conn: Connection, customer_id: str, batch_id: str, device_id: str) -> None:
@@ -213,7 +230,10 @@ def existing_batch(conn: Connection, customer_id: str, batch_id: str) -> int:
     return pk
 
 
-def _device(row: Any, base: str, uploaders: dict[str, str], with_hash: bool) -> dict[str, Any]:
+def _device(
+    row: Any, batch: tuple[str, str], uploaders: dict[str, str], with_hash: bool
+) -> dict[str, Any]:
+    """The Device document; ``batch``: (customer id, batch id as named) for its link."""
     device: dict[str, Any] = {"id": row.id}
     for key, value in (
         ("serialNumber", row.serial_number),
@@ -235,7 +255,7 @@ def _device(row: Any, base: str, uploaders: dict[str, str], with_hash: bool) -> 
     if uploader is not None:  # (the job may have been purged since)
         device["uploadedBy"] = uploader
     device["allowedOperations"] = ALLOWED_OPERATIONS
-    device["links"] = {"self": _link(f"{base}/{row.id}")}
+    device["links"] = {"self": _link(_device_uri(*batch, row.id))}
     device["attributes"] = {"objectType": "Device"}
     return device
 

@@ -12,6 +12,7 @@ from ztd.server.errors import CustomerNotFound
 from ztd.server.services.paging import decode_token, encode_token, seek_collection
 from ztd.server.services.tenancy import add_customer
 from ztd.server.storage.schema import customers, partner_customers
+from ztd.wire.paths import resource_path
 
 # Names the commerce id apart from the tenant id, stably (Partner Center's are distinct
 # GUIDs; nothing here needs them to be anything but stable and unique).
@@ -21,7 +22,7 @@ _COMMERCE_IDS = uuid.UUID("3f5b8a4e-0c1d-4e6f-9a7b-2d8c6e1f0a93")
 def customer_document(row: Row[Any]) -> dict[str, Any]:
     """The documented Customer properties a CSP partner's tool reads: ids, the company
     profile, the relationship and delegated access, and links."""
-    self_uri = f"/customers/{row.id}"
+    self_uri = resource_path("customers", row.id)
     profile: dict[str, Any] = {"tenantId": row.id, "companyName": row.name}
     if row.domain:
         profile["domain"] = row.domain
@@ -70,7 +71,7 @@ def list_customers(
         page,
         len(page),
         encode_token("c", rows[page_size - 1].id) if more else None,
-        f"/customers?size={page_size}",
+        resource_path("customers", query={"size": page_size}),
     )
 
 

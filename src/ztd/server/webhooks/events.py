@@ -23,7 +23,7 @@ from ztd.server.storage.schema import (
     webhook_subscriptions,
 )
 from ztd.server.webhooks import catalog
-from ztd.wire.paths import path_segment
+from ztd.wire.paths import resource_path
 
 if TYPE_CHECKING:
     from ztd.server.jobs.finishing import FinishedJob
@@ -84,8 +84,7 @@ def job_data(job: Any) -> dict[str, Any]:
             "failed": failed,
             "byErrorCode": dict(sorted(by_code.items())),
         },
-        "statusUrl": f"/v1/customers/{path_segment(job.customer_id)}"
-        f"/batchJobStatus/{path_segment(job.id)}",
+        "statusUrl": resource_path("v1", "customers", job.customer_id, "batchJobStatus", job.id),
     }
     if getattr(job, "batch_id", None) is not None:
         data["batchId"] = job.batch_id

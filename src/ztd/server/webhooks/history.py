@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
@@ -22,6 +21,7 @@ from ztd.server.storage.schema import (
     webhook_subscriptions,
 )
 from ztd.server.webhooks import egress, subscriptions
+from ztd.wire.paths import resource_path
 
 MAX_ITEMS = 500  # the flat attempt list's cap (registration_log)
 PAGE_SIZE = 20  # deliveries per page, unless the caller asks for another size
@@ -128,7 +128,9 @@ def deliveries_page(
     partner's registration raises NotFound, as a missing one; a token not of this read,
     InvalidRequest."""
     row = subscriptions.get(conn, partner_id, registration_id)
-    uri = f"/webhooks/v1/registration/{quote(row.id, safe='')}/deliveries?size={size}"
+    uri = resource_path(
+        "webhooks", "v1", "registration", row.id, "deliveries", query={"size": size}
+    )
     return _page(conn, _d.subscription_id == row.id, f"r/{row.id}", token, size, uri)
 
 
@@ -144,7 +146,7 @@ def event_deliveries_page(
     included), newest first, shaped as ``deliveries_page``'s. Another partner's event
     raises NotFound, as a missing one."""
     found = _event_row(conn, partner_id, event_id)
-    uri = f"/webhooks/v1/events/{quote(found.id, safe='')}/deliveries?size={size}"
+    uri = resource_path("webhooks", "v1", "events", found.id, "deliveries", query={"size": size})
     return _page(conn, _d.event_id == found.id, f"e/{found.id}", token, size, uri)
 
 

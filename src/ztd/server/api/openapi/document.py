@@ -89,6 +89,17 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "The next page (as in links.next); MS-ContinuationToken does the same.",
         "schema": {"type": "string"},
     },
+    "search": {
+        "description": "ztd extension: only devices whose serial number, product key (PKID) "
+        "or id contains this text, case ignored; totalCount counts the matches, and links.next "
+        "keeps the filter.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    "policy": {
+        "description": "ztd extension: only devices with this policy id, or 'none' for "
+        "devices without a policy.",
+        "schema": {"type": "string"},
+    },
 }
 
 _PATHS = PATH_PARAMETERS | webhook_docs.PATH_PARAMETERS

@@ -135,7 +135,7 @@ OPERATIONS: dict[str, Operation] = {
         READER,
         returns="DeviceCollection",
         headers=("MS-ContinuationToken",),
-        query=("continuationToken",),
+        query=("continuationToken", "search", "policy"),
     ),
     f"GET {_CID}/deviceBatches/{{batch_id}}": Operation(
         "DeviceBatch_Get",

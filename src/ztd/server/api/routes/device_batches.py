@@ -22,6 +22,7 @@ from ztd.server.api.device_input import (
 from ztd.server.api.job_requests import accept_job
 from ztd.server.errors import DeviceRefused, InvalidRequest, shown
 from ztd.server.services import catalog
+from ztd.server.services.device_search import DeviceFilter
 from ztd.server.services.idempotency import StoredResponse
 from ztd.server.services.policy_updates import policy_error, policy_owners
 from ztd.server.services.uploads import ExistingBatch, NewBatch, UploadIntake
@@ -78,9 +79,12 @@ def list_devices(batch_id: str, call: CustomerCall = Depends(reading)) -> Respon
     token = headers.get("ms-continuationtoken") or query.get("continuationToken")
     page_size = call.ctx.settings.page_size
     with_hash = _include_hash(call)
+    # ztd extension: ?search= and ?policy= filter the list in the database (the console's
+    # search); the continuation token then pages through the matches.
+    only = DeviceFilter.parse(query.get("search"), query.get("policy"))
     return call.read_json(
         lambda conn: catalog.list_devices(
-            conn, call.customer_id, batch_id, token, page_size, with_hash=with_hash
+            conn, call.customer_id, batch_id, token, page_size, with_hash=with_hash, only=only
         )
     )
 
