@@ -40,11 +40,11 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
     app = create_app(settings, db=db, embedded_worker=True)
     with live_server(app) as url, receiver() as hook:
         env = {**os.environ, "ZTD_URL": url, "ZTD_TOKEN": world.token, "COLUMNS": "200"}
-        err = tmp_path / "stderr.txt"
+        err, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
         cli = subprocess.Popen(
             [sys.executable, "-m", "ztd", "listen", "--forward-to", hook.url],
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=out.open("wb"),  # each printed line is flushed: readable while it runs
             stderr=err.open("wb"),
         )
         try:
@@ -60,10 +60,16 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
             assert response.status_code == 202
             tracking = response.headers["Location"].split("/")[4]
             created, got = hook.wait_for(2, timeout=30)  # all event types by default
-            time.sleep(0.2)  # the CLI prints after forwarding
+            # The CLI prints an event after forwarding it: stopping it before that line (a
+            # fixed 0.2 s was too short on a loaded machine) would lose it.
+            wait_until(
+                lambda: f"devicebatch.job.completed  {tracking}" in out.read_text(),
+                timeout=30,
+                message=lambda: f"stdout: {out.read_text()!r}\nstderr: {err.read_text()}",
+            )
         finally:
             cli.send_signal(stop)
-            out, _ = cli.communicate(timeout=30)
+            cli.wait(timeout=30)
         assert cli.returncode == 0, err.read_text()
         secret = next(w for w in err.read_text().split() if w.startswith("whsec_")).rstrip(".")
         assert verify_webhook(created.body, created.headers, secret)["type"] == (
@@ -72,7 +78,7 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
         event = verify_webhook(got.body, got.headers, secret)
         assert event["type"] == "devicebatch.job.completed"
         assert event["data"]["trackingId"] == tracking
-        printed = out.decode()
+        printed = out.read_text()
         assert "devicebatch.created  listened  -> 200" in printed
         assert f"devicebatch.job.completed  {tracking}  1 ok, 0 failed  -> 200" in printed
         with pytest.raises(WebhookVerificationError):
