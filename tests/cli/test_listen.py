@@ -19,7 +19,7 @@ import pytest
 from tests.support.api import hash_device
 from tests.support.live_server import free_port, live_server
 from tests.support.receiver import receiver
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 from tests.support.world import World
 from ztd.cli.listen_forward import RETRY_DELAYS
 from ztd.client import WebhookVerificationError, verify_webhook
@@ -49,7 +49,7 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
         )
         try:
             api = httpx.Client(base_url=url, headers=world.auth(), timeout=10)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STARTUP_SECONDS  # the CLI registers once started
             while not api.get("/webhooks/v1/registration").json()["items"]:
                 assert cli.poll() is None and time.monotonic() < deadline, err.read_text()
                 time.sleep(0.05)
@@ -110,7 +110,7 @@ def test_listen_refuses_a_forward_url_that_is_not_http_before_anything(url: str,
         env=_listen_env("http://127.0.0.1:9", "unused"),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=STARTUP_SECONDS,  # a CLI start on a busy machine
     )
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith(f"error: --forward-to: {said}"), done.stderr
@@ -128,7 +128,7 @@ def test_listen_refuses_an_unknown_event_type_naming_the_known_ones(
             env=_listen_env(url, world.token),
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=STARTUP_SECONDS,
         )
         registrations = httpx.get(f"{url}/webhooks/v1/registration", headers=world.auth())
     assert done.returncode == 3, done.stderr
@@ -160,7 +160,7 @@ def test_listen_json_says_a_refused_forward_as_an_error_after_its_retries(
                 lambda: (
                     cli.poll() is not None or api.get("/webhooks/v1/registration").json()["items"]
                 ),
-                timeout=30,
+                timeout=STARTUP_SECONDS,
                 message=lambda: err.read_text(),
             )
             response = api.post(

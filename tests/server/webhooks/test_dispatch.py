@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 
 from tests.support.api import create_batch, hash_device, status_of
 from tests.support.receiver import Received, Receiver, receiver
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 from tests.support.webhooks import (
     Webhooks,
     as_other_partner,
@@ -258,7 +258,7 @@ def test_several_worker_processes_send_a_registrations_deliveries_one_at_a_time(
     log = tmp_path / "workers.log"
     workers = [worker_process(webhooks.settings, log) for _ in range(2)]
     try:
-        hook.wait_for(6, timeout=30)
+        hook.wait_for(6, timeout=STARTUP_SECONDS)  # two process starts first
     finally:
         for process in workers:
             process.terminate()
