@@ -152,7 +152,10 @@ class Processes:
                 proc.kill()
 
 
-def wait_until_up(base: str, timeout: float = 30) -> None:
+def wait_until_up(base: str, timeout: float = 180) -> None:
+    """Return once ``base``/healthz answers 200; RuntimeError after ``timeout`` seconds.
+    Generous: a `ztd serve` on a busy machine took over 30 s to start (the test suite runs
+    bench/token_flood.py beside other work), and only a start that fails waits this long."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):

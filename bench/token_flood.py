@@ -125,7 +125,7 @@ def measure(
                 )
                 flooder.start()
                 # Measure once the flood is under way (the flooder starts a fresh interpreter).
-                if not started.wait(30):
+                if not started.wait(120):  # a fresh interpreter, on a busy machine too
                     raise SystemExit("the flood did not start")
                 under_flood = list_latencies(client, "/v1/customers", seconds * 0.9)
                 token_statuses = results.get(timeout=seconds + 60)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.live_server import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "sdk.md")
@@ -146,7 +146,7 @@ def _start_demo_server(home: Path, env: dict[str, str]) -> tuple[subprocess.Pope
         text=True,
     )
     assert server.stderr is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS
     banner: list[str] = []
     token = None
     while token is None:
@@ -162,7 +162,7 @@ def _start_demo_server(home: Path, env: dict[str, str]) -> tuple[subprocess.Pope
         assert server.poll() is None, "".join(banner)
         return not subprocess.run(["curl", "-sf", f"{url}/healthz"], capture_output=True).returncode
 
-    wait_until(answering, timeout=60, interval=0.1, message=lambda: "".join(banner))
+    wait_until(answering, timeout=STARTUP_SECONDS, interval=0.1, message=lambda: "".join(banner))
     env["ZTD_URL"], env["ZTD_TOKEN"] = url, token
     return server, url
 

@@ -19,7 +19,7 @@ import pytest
 from tests.support.api import hash_device
 from tests.support.live_server import free_port, live_server
 from tests.support.receiver import receiver
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 from tests.support.world import World
 from ztd.cli.listen_forward import RETRY_DELAYS
 from ztd.client import WebhookVerificationError, verify_webhook
@@ -40,16 +40,16 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
     app = create_app(settings, db=db, embedded_worker=True)
     with live_server(app) as url, receiver() as hook:
         env = {**os.environ, "ZTD_URL": url, "ZTD_TOKEN": world.token, "COLUMNS": "200"}
-        err = tmp_path / "stderr.txt"
+        err, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
         cli = subprocess.Popen(
             [sys.executable, "-m", "ztd", "listen", "--forward-to", hook.url],
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=out.open("wb"),  # each printed line is flushed: readable while it runs
             stderr=err.open("wb"),
         )
         try:
             api = httpx.Client(base_url=url, headers=world.auth(), timeout=10)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STARTUP_SECONDS  # the CLI registers once started
             while not api.get("/webhooks/v1/registration").json()["items"]:
                 assert cli.poll() is None and time.monotonic() < deadline, err.read_text()
                 time.sleep(0.05)
@@ -60,10 +60,16 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
             assert response.status_code == 202
             tracking = response.headers["Location"].split("/")[4]
             created, got = hook.wait_for(2, timeout=30)  # all event types by default
-            time.sleep(0.2)  # the CLI prints after forwarding
+            # The CLI prints an event after forwarding it: stopping it before that line (a
+            # fixed 0.2 s was too short on a loaded machine) would lose it.
+            wait_until(
+                lambda: f"devicebatch.job.completed  {tracking}" in out.read_text(),
+                timeout=30,
+                message=lambda: f"stdout: {out.read_text()!r}\nstderr: {err.read_text()}",
+            )
         finally:
             cli.send_signal(stop)
-            out, _ = cli.communicate(timeout=30)
+            cli.wait(timeout=30)
         assert cli.returncode == 0, err.read_text()
         secret = next(w for w in err.read_text().split() if w.startswith("whsec_")).rstrip(".")
         assert verify_webhook(created.body, created.headers, secret)["type"] == (
@@ -72,7 +78,7 @@ def test_listen_prints_and_forwards_an_upload_and_removes_its_registration_on_ex
         event = verify_webhook(got.body, got.headers, secret)
         assert event["type"] == "devicebatch.job.completed"
         assert event["data"]["trackingId"] == tracking
-        printed = out.decode()
+        printed = out.read_text()
         assert "devicebatch.created  listened  -> 200" in printed
         assert f"devicebatch.job.completed  {tracking}  1 succeeded, 0 failed  -> 200" in printed
         with pytest.raises(WebhookVerificationError):
@@ -104,7 +110,7 @@ def test_listen_refuses_a_forward_url_that_is_not_http_before_anything(url: str,
         env=_listen_env("http://127.0.0.1:9", "unused"),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=STARTUP_SECONDS,  # a CLI start on a busy machine
     )
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith(f"error: --forward-to: {said}"), done.stderr
@@ -122,7 +128,7 @@ def test_listen_refuses_an_unknown_event_type_naming_the_known_ones(
             env=_listen_env(url, world.token),
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=STARTUP_SECONDS,
         )
         registrations = httpx.get(f"{url}/webhooks/v1/registration", headers=world.auth())
     assert done.returncode == 3, done.stderr
@@ -154,7 +160,7 @@ def test_listen_json_says_a_refused_forward_as_an_error_after_its_retries(
                 lambda: (
                     cli.poll() is not None or api.get("/webhooks/v1/registration").json()["items"]
                 ),
-                timeout=30,
+                timeout=STARTUP_SECONDS,
                 message=lambda: err.read_text(),
             )
             response = api.post(

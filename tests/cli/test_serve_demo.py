@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from tests.support.live_server import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 from ztd.cli.server_commands import default_workers
 
 
@@ -32,7 +32,7 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
     )
     try:
         lines: list[str] = []
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_SECONDS
         assert server.stderr is not None
         while not any(line.startswith("curl ") for line in lines):
             assert time.monotonic() < deadline, "".join(lines)
@@ -61,7 +61,9 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
             )
             return None if done.returncode == 7 else done
 
-        result = wait_until(pasted, timeout=60, interval=0.1, message="connection refused")
+        result = wait_until(
+            pasted, timeout=STARTUP_SECONDS, interval=0.1, message="connection refused"
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"objectType":"Collection"' in result.stdout
         # granian's worker processes (spawned: beside them, multiprocessing's resource tracker)

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from tests.support.live_server import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def server(
             except OSError:
                 return False
 
-        wait_until(answering, timeout=60, interval=0.1, message=log.read_text)
+        wait_until(answering, timeout=STARTUP_SECONDS, interval=0.1, message=log.read_text)
         yield served
     finally:
         popen.terminate()

@@ -59,7 +59,7 @@ class Host:
             text=True,
         )
         try:
-            wait_for_http(f"{self.base}/readyz", self.process, timeout=30)
+            wait_for_http(f"{self.base}/readyz", self.process)
         except AssertionError:
             self.stop()
             raise

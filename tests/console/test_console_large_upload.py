@@ -47,13 +47,22 @@ def test_ten_thousand_devices_progress_updates_every_second(
         wait_for(lambda: "/jobs/" in driver.current_url, 120, "the job page")
         accepted = time.monotonic() - started
         driver.execute_script(PROBE)
-        wait_for(lambda: job_status(driver) == "finished", 300, "the job to finish")
+        # Look once a second: each look is a WebDriver round trip handled in this process,
+        # which also runs the server and its worker (one GIL); looking every 50 ms took CPU
+        # from the very updates being timed. The swaps are timed in the page, not here.
+        wait_for(lambda: job_status(driver) == "finished", 300, "the job to finish", 1.0)
         swaps, lag = driver.execute_script("return [window.ztdSwaps, window.ztdLag]")
         done = driver.execute_script("return document.getElementById('count-done').textContent")
         total = time.monotonic() - started
-    gaps = [b - a for a, b in itertools.pairwise(swaps)]
+    gaps = [b - a for a, b in itertools.pairwise(swaps)]  # ms between the page's updates
     longest = max(gaps, default=0.0) / 1000
     median = sorted(gaps)[len(gaps) // 2] / 1000 if gaps else 0.0
+    measured = (
+        f"gaps between the page's progress updates, from the job page's opening to "
+        f"`finished`: median {median:.2f} s (bound 1.0), longest {longest:.2f} s (bound 1.5); "
+        f"the page's main thread stalled at most {lag:.0f} ms; each gap (ms), in order: "
+        f"{[round(g) for g in gaps]}"
+    )
     print(
         f"\n10,000 devices: file checked and job accepted in {accepted:.1f} s, finished "
         f"{total:.1f} s after upload; {len(gaps)} progress updates, median gap "
@@ -63,5 +72,5 @@ def test_ten_thousand_devices_progress_updates_every_second(
     if len(swaps) > 1:  # (a job already finished when the page opened has nothing to poll)
         # At least once a second (polls every 250 ms; the embedded worker shares the
         # server's process), with slack on the longest for a CI machine shared with others.
-        assert median <= 1.0 and longest < 1.5, gaps
-    assert lag < 500  # the page never froze for half a second
+        assert median <= 1.0 and longest < 1.5, measured
+    assert lag < 500, measured  # the page never froze for half a second

@@ -41,6 +41,7 @@ from tests.ops.deploy_files import (
 from tests.support.api import hash_device
 from tests.support.live_server import free_port
 from tests.support.postgres import PG_ADMIN_URL, pg_admin
+from tests.support.waiting import STARTUP_SECONDS
 
 UNITS = {path.name: read_unit(path) for path in sorted((DEPLOY / "systemd").glob("*.service"))}
 API, WORKER, MIGRATE = "ztd-api.service", "ztd-worker@.service", "ztd-migrate.service"
@@ -254,7 +255,7 @@ class Deployment:
         return done.stdout.strip()
 
 
-def _wait_ready(base: str, service: Service, timeout: float = 180) -> None:
+def _wait_ready(base: str, service: Service, timeout: float = STARTUP_SECONDS) -> None:
     """Generous: under a loaded CI machine granian's freshly spawned processes have taken
     over a minute to import the app."""
     deadline = time.monotonic() + timeout

@@ -65,10 +65,12 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[tuple[object, Pat
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "") -> T:
-    """``check()`` once it is truthy. A page that htmx or a form submission replaces while
-    ``check`` reads it (a stale element, a node no longer in the document) is "not yet",
-    like a falsy answer: the next look reads the new page."""
+def wait_for(
+    check: Callable[[], T | None], timeout: float = 30, what: str = "", interval: float = 0.05
+) -> T:
+    """``check()`` once it is truthy, looking every ``interval`` seconds. A page that htmx or
+    a form submission replaces while ``check`` reads it (a stale element, a node no longer in
+    the document) is "not yet", like a falsy answer: the next look reads the new page."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     def settled() -> T | None:
@@ -81,4 +83,4 @@ def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "")
                 return None
             raise
 
-    return wait_until(settled, timeout, 0.05, what)  # type: ignore[return-value]
+    return wait_until(settled, timeout, interval, what)  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 from ztd.server.http_limits import UVICORN_PROTOCOL
 
 
@@ -35,7 +35,12 @@ def live_server(app: Any) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started or not thread.is_alive(), interval=0.01, message="no server")
+    wait_until(
+        lambda: server.started or not thread.is_alive(),
+        timeout=STARTUP_SECONDS,  # the app's lifespan (migrations) on a busy machine
+        interval=0.01,
+        message="no server",
+    )
     if not server.started:
         raise RuntimeError("test server did not start")
     try:

@@ -13,6 +13,12 @@ import httpx
 
 T = TypeVar("T")
 
+# How long a process (or an in-thread server) may take to start: imports, migrations, its
+# first answer. Generous on purpose: CI machines are slow and busy (a `ztd serve` took over
+# a minute there, two side by side 73 s on a loaded 2-core machine), and only a start that
+# fails waits this long. Not a product bound: tests that measure latency measure it after.
+STARTUP_SECONDS = 180.0
+
 
 def wait_until(
     predicate: Callable[[], T],
@@ -42,7 +48,7 @@ def wait_for_http(
     url: str,
     process: subprocess.Popen[Any] | None = None,
     log: Path | None = None,
-    timeout: float = 60.0,
+    timeout: float = STARTUP_SECONDS,
 ) -> httpx.Response:
     """Wait until ``url`` answers a GET with 200 (a server process starting), and return
     that answer. Fails at once when ``process`` exits meanwhile, showing ``log``."""

@@ -211,11 +211,18 @@ def test_the_pool_runs_at_most_its_workers_and_queues_at_most_its_queue() -> Non
 
 def test_a_caller_that_gives_up_keeps_its_place_until_its_check_ends() -> None:
     pool = SecretPool(workers=1, queue=0)
-    release = threading.Event()
+    release, started = threading.Event(), threading.Event()
+
+    def check() -> bool:
+        started.set()
+        return release.wait(30)
 
     async def abandon() -> None:
-        task = asyncio.ensure_future(pool.run(release.wait, 30))
-        await asyncio.sleep(0)
+        task = asyncio.ensure_future(pool.run(check))
+        # Give up once the hash runs: one turn of the loop is not enough on a loaded machine,
+        # where the pool's thread may not have picked the check up yet (and a check that never
+        # started is cancelled with its caller, freeing its place, as the next test shows).
+        assert await asyncio.to_thread(started.wait, 30), "the check never started"
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -226,6 +233,38 @@ def test_a_caller_that_gives_up_keeps_its_place_until_its_check_ends() -> None:
     try:
         asyncio.run(abandon())
         release.set()
+        wait_until(lambda: pool.taken == 0, interval=0.005)
+    finally:
+        release.set()
+        pool.close()
+
+
+def test_a_caller_that_gives_up_before_its_check_starts_frees_its_place_at_once() -> None:
+    """A queued check whose caller gives up never runs: its place is free for the next."""
+    pool = SecretPool(workers=1, queue=1)
+    release, started = threading.Event(), threading.Event()
+
+    def check() -> bool:
+        started.set()
+        return release.wait(30)
+
+    async def abandon() -> None:
+        running = asyncio.ensure_future(pool.run(check))
+        assert await asyncio.to_thread(started.wait, 30), "the check never started"
+        queued = asyncio.ensure_future(pool.run(release.wait, 30))  # behind the running one
+        await asyncio.sleep(0)
+        assert pool.taken == 2
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        assert pool.taken == 1  # at once: the running check still holds its own
+        again = asyncio.ensure_future(pool.run(release.wait, 30))  # not refused
+        await asyncio.sleep(0)
+        release.set()
+        assert await running and await again
+
+    try:
+        asyncio.run(abandon())
         wait_until(lambda: pool.taken == 0, interval=0.005)
     finally:
         release.set()

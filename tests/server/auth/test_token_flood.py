@@ -18,6 +18,7 @@ CONNECTIONS = 100
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(420)  # the server's start alone may take minutes on a busy machine
 def test_a_token_flood_does_not_slow_the_list_call() -> None:
     run = subprocess.run(
         [
@@ -33,9 +34,11 @@ def test_a_token_flood_does_not_slow_the_list_call() -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=360,
     )
     assert run.returncode in (0, 1), run.stderr  # 1: outside the bench's own 2x ceiling
+    # (1 is also a bench that stopped early, printing no figures: show why.)
+    assert run.stdout.strip(), run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     statuses = result["token_statuses"]
     assert statuses.get("429", 0) > 0, result

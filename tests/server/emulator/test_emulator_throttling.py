@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.emulator import operator_auth
 from tests.support.live_server import free_port
+from tests.support.waiting import STARTUP_SECONDS
 from tests.support.world import World
 from ztd.server.settings import Settings
 
@@ -94,7 +95,7 @@ def two_api_processes(
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP_SECONDS  # the two start side by side
         for url, server, log in zip(urls, servers, logs, strict=True):
             while True:
                 try:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.support.api import create_batch, status_of
+from tests.support.waiting import STARTUP_SECONDS
 from tests.support.world import World
 from ztd.server.jobs.states import ChunkState
 from ztd.server.settings import Settings
@@ -82,7 +83,7 @@ def test_sigterm_releases_the_job_to_another_worker_at_once(
     tracking = create_batch(client, world.customer, world.auth(), "shutdown", sent)
     log = tmp_path / "workers.log"
     first = _worker(settings, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS  # until the process holds a lease
     while _running_chunks(db, tracking) == 0:  # it holds a lease
         assert first.poll() is None, log.read_text()
         assert time.monotonic() < deadline, log.read_text()
@@ -135,7 +136,7 @@ def test_sigterm_past_the_grace_rolls_the_chunk_back_and_releases_it(
     tracking = create_batch(client, world.customer, world.auth(), "release", sent)
     log = tmp_path / "workers.log"
     first = _worker(settings, log, grace=0)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS
     while _running_chunks(db, tracking) == 0:
         assert first.poll() is None, log.read_text()
         assert time.monotonic() < deadline, log.read_text()

@@ -27,8 +27,12 @@ def test_commits_leave_the_wal_to_the_background_checkpointer(tmp_path: Path) ->
         # the database file while the connections stay open.
         checkpointer = db._checkpointer
         assert checkpointer is not None
-        wait_until(lambda: checkpointer.completed >= 1, message="no checkpoint")
-        assert path.stat().st_size >= 8 << 20
+        # Wait for the rows in the file too, not only for a checkpoint: on a busy machine the
+        # pause after CREATE TABLE is enough for one that copies only that commit.
+        wait_until(
+            lambda: checkpointer.completed >= 1 and path.stat().st_size >= 8 << 20,
+            message=lambda: f"{path.stat().st_size} bytes, {checkpointer.completed} checkpoints",
+        )
         with db.read() as conn:
             assert conn.execute(text("SELECT count(*) FROM blobs")).scalar() == 8
     finally:
@@ -39,16 +43,22 @@ def test_the_checkpointer_waits_for_a_pause_in_the_writes(tmp_path: Path) -> Non
     db = Database(f"sqlite:///{tmp_path / 'burst.sqlite3'}")
     checkpointer = db._checkpointer
     assert checkpointer is not None
-    checkpointer.QUIET_SECONDS, checkpointer.MAX_DELAY_SECONDS = 0.5, 60.0
+    # A pause of a second: a commit every 20 ms never leaves one, even on a busy machine
+    # (0.5 s did not leave enough room). The burst lasts longer than the pause, so that a
+    # checkpoint timed from the first commit would show.
+    checkpointer.QUIET_SECONDS, checkpointer.MAX_DELAY_SECONDS = 1.0, 60.0
     try:
         with db.write() as conn:
             conn.execute(text("CREATE TABLE t (n INTEGER)"))
-        burst_ends = time.monotonic() + 1.0
+        last = time.monotonic()
+        burst_ends, longest_gap = last + 2.5, 0.0
         while time.monotonic() < burst_ends:  # a commit every 20 ms
             with db.write() as conn:
                 conn.execute(text("INSERT INTO t VALUES (1)"))
+            longest_gap, last = max(longest_gap, time.monotonic() - last), time.monotonic()
             time.sleep(0.02)
-        assert checkpointer.completed == 0  # nothing copied while the commits kept coming
+        # Nothing copied while the commits kept coming.
+        assert checkpointer.completed == 0, f"longest gap between commits: {longest_gap:.2f} s"
         wait_until(lambda: checkpointer.completed >= 1, message="no checkpoint after the burst")
         assert checkpointer.completed == 1  # one checkpoint for the whole burst
     finally:

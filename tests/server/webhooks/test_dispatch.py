@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 
 from tests.support.api import create_batch, hash_device, status_of
 from tests.support.receiver import Received, Receiver, receiver
-from tests.support.waiting import wait_until
+from tests.support.waiting import STARTUP_SECONDS, wait_until
 from tests.support.webhooks import (
     Webhooks,
     as_other_partner,
@@ -67,15 +67,17 @@ def test_slow_endpoints_hold_neither_the_jobs_nor_another_partners_webhook(
         subscribe(client, world, fast.url)
         with slow_endpoints(client, as_other_partner(world), 4) as slow:
             wait_until(lambda: len(slow.received) == 4, timeout=5)  # all four in flight
-            posted = time.time()
             devices = [hash_device(n) for n in range(10)]
+            posted = time.time()
             tracking = create_batch(client, world.customer, world.auth(), "beside", devices)
             (got,) = fast.wait_for(1, timeout=5)
             still_dripping = sum(slow.in_flight.values())
             status = status_of(client, world.customer, tracking, world.auth())
     assert status["status"] == "finished"
-    assert _wire(status["startedTime"]) - posted < 1.0  # (it took 38.6 s behind the drips)
-    assert got.at - _wire(status["completedTime"]) < 1.0
+    waited = _wire(status["startedTime"]) - posted  # (it took 38.6 s behind the drips)
+    assert waited < 1.0, f"the job started {waited:.2f} s after its upload was posted"
+    late = got.at - _wire(status["completedTime"])
+    assert late < 1.0, f"job.completed arrived {late:.2f} s after the job completed"
     assert still_dripping == 4
 
 
@@ -96,7 +98,8 @@ def test_one_partner_gets_at_most_a_quarter_of_the_senders(
         send_test_event(client, world)
         (got,) = fast.wait_for(1, timeout=5)
         dripping = (len(slow.received), sum(slow.in_flight.values()))
-    assert got.at - sent < 1.0
+    late = got.at - sent
+    assert late < 1.0, f"the test event arrived {late:.2f} s after it was sent"
     assert dripping == (2, 2)  # two of the eight senders; the other three endpoints wait
 
 
@@ -128,7 +131,8 @@ def test_slow_endpoints_of_two_partners_leave_a_sender_for_a_third(
         send_test_event(client, world)
         (got,) = fast.wait_for(1, timeout=5)
         dripping = sorted((len(slow.received), len(slower.received)))
-    assert got.at - sent < 1.0
+    late = got.at - sent
+    assert late < 1.0, f"the third partner's event arrived {late:.2f} s after it was sent"
     assert dripping == [2, 2]  # four senders held; the reserve took the third partner's
 
 
@@ -136,23 +140,31 @@ def test_a_registration_never_has_two_deliveries_in_flight(
     db: Database, loopback: Settings, world: World
 ) -> None:
     """Three events to each of two registrations whose endpoint takes 0.2 s to answer: one
-    at a time per registration, the two registrations side by side."""
+    at a time per registration, the two registrations side by side (each one's first event
+    arrives while the other's is still being answered)."""
     app = create_app(loopback, db=db, embedded_worker=True)
+    both_arrived = threading.Event()
+    beside: dict[str, bool] = {}  # path -> the other's first arrived while its first was held
+
+    def slowly(got: Received) -> None:  # an endpoint taking 0.2 s to answer
+        if {"/a", "/b"} <= {r.path for r in hook.received}:
+            both_arrived.set()
+        hook.closing.wait(0.2)
+        if len(hook.at(got.path)) == 1:
+            # Hold each registration's first answer until the other's first arrived (not a
+            # bound on how soon: one after the other, it would never arrive in 10 s).
+            beside[got.path] = both_arrived.wait(10)
+
     with receiver() as hook, TestClient(app) as client:
-
-        def slowly(_got: Received) -> None:  # an endpoint taking 0.2 s to answer
-            hook.closing.wait(0.2)
-
         hook.before_answer = slowly
         base = hook.url.rsplit("/", 1)[0]
         for path in ("/a", "/b"):
             subscribe(client, world, base + path)
         for _ in range(3):
             send_test_event(client, world)
-        hook.wait_for(6, timeout=10)
+        hook.wait_for(6, timeout=30)
     assert hook.most_in_flight == {"/a": 1, "/b": 1}
-    first = {path: hook.at(path)[0].at for path in ("/a", "/b")}
-    assert abs(first["/a"] - first["/b"]) < 0.2  # not one registration after the other
+    assert beside == {"/a": True, "/b": True}, "one registration's sends waited for the other's"
 
 
 def test_the_claim_skips_a_registration_with_a_live_lease_in_any_process(
@@ -197,7 +209,8 @@ def test_a_retry_is_sent_on_time_beside_slow_endpoints(
             send_test_event(client, world)
             failed, retried = hook.wait_for(2, timeout=10)
     assert failed.headers["webhook-id"] == retried.headers["webhook-id"]
-    assert abs(retried.at - failed.at - 2) < 1.0  # attempt 2, due 2 s after the failure
+    after = retried.at - failed.at  # attempt 2, due 2 s after the failure
+    assert abs(after - 2) < 1.0, f"attempt 2 arrived {after:.2f} s after attempt 1, not 2 s"
 
 
 def test_the_chunk_loop_never_looks_at_deliveries_and_an_idle_deliverer_only_reads(
@@ -258,7 +271,7 @@ def test_several_worker_processes_send_a_registrations_deliveries_one_at_a_time(
     log = tmp_path / "workers.log"
     workers = [worker_process(webhooks.settings, log) for _ in range(2)]
     try:
-        hook.wait_for(6, timeout=30)
+        hook.wait_for(6, timeout=STARTUP_SECONDS)  # two process starts first
     finally:
         for process in workers:
             process.terminate()

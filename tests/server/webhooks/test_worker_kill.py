@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.support.api import create_batch, hash_device
 from tests.support.receiver import Received
+from tests.support.waiting import STARTUP_SECONDS
 from tests.support.webhooks import Webhooks, worker_process
 from ztd.server.storage.schema import webhook_attempts, webhook_deliveries
 
@@ -29,7 +30,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_
 
     def hold_the_first(got: Received) -> None:
         if len(hook.received) == 1:
-            release.wait(30)  # in flight until the test has killed the sender
+            release.wait(STARTUP_SECONDS)  # in flight until the test has killed the sender
 
     hook.before_answer = hold_the_first
     webhooks.subscribe()
@@ -38,7 +39,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_
     )
     first = worker_process(settings, tmp_path / "first.log", **LEASE_OF_3_S)
     try:
-        assert hook.arrived.wait(30), (tmp_path / "first.log").read_text()
+        assert hook.arrived.wait(STARTUP_SECONDS), (tmp_path / "first.log").read_text()
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
@@ -47,7 +48,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_the_next_one_with_its_
             first.kill()
     second = worker_process(settings, tmp_path / "second.log", **LEASE_OF_3_S)
     try:
-        hook.wait_for(2, timeout=30)
+        hook.wait_for(2, timeout=STARTUP_SECONDS)  # a start, a lease
     finally:
         second.terminate()
         second.wait(15)
@@ -75,7 +76,7 @@ def test_a_worker_stopped_mid_drip_exits_within_its_grace_and_the_event_is_sent_
     stopping = {"ZTD_WEBHOOK_TIMEOUT_SECONDS": "1.5", "ZTD_SHUTDOWN_GRACE_SECONDS": "0.5"}
     first = worker_process(settings, tmp_path / "first.log", **stopping)
     try:
-        assert hook.arrived.wait(30), (tmp_path / "first.log").read_text()
+        assert hook.arrived.wait(STARTUP_SECONDS), (tmp_path / "first.log").read_text()
         first.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         first.wait(10)
@@ -84,11 +85,12 @@ def test_a_worker_stopped_mid_drip_exits_within_its_grace_and_the_event_is_sent_
         if first.poll() is None:
             first.kill()
     # The grace, and the slack of a process exit (PostgreSQL: its job listener's last second).
-    assert took < 0.5 + 1.5, (tmp_path / "first.log").read_text()
+    said = (tmp_path / "first.log").read_text()
+    assert took < 0.5 + 1.5, f"exited {took:.2f} s after SIGTERM (grace 0.5 s)\n{said}"
     assert "abandoned 1 webhook send" in (tmp_path / "first.log").read_text()
     second = worker_process(settings, tmp_path / "second.log", **stopping)
     try:
-        hook.wait_for(2, timeout=30)
+        hook.wait_for(2, timeout=STARTUP_SECONDS)  # a start, a lease
     finally:
         second.terminate()
         second.wait(15)
