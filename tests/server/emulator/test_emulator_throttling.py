@@ -12,15 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
+from tests.support.api import create_batch, hash_device, status_of
 from tests.support.emulator import operator_auth
 from tests.support.live_server import free_port
 from tests.support.world import World
 from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
 
 
 def test_partner_and_customer_buckets(client: TestClient, world: World, settings: Settings) -> None:
@@ -66,6 +70,50 @@ def test_partner_and_customer_buckets(client: TestClient, world: World, settings
     assert bad.status_code == 400 and "partner.requests" in bad.json()["description"]
 
 
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every SQL statement sent on ``db``'s engines inside the block."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    for engine in {db.read_engine, db.write_engine}:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        for engine in {db.read_engine, db.write_engine}:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def _throttle_queries(sent: list[str]) -> list[str]:
+    return [s for s in sent if "emulator_throttle_hits" in s or "advisory" in s]
+
+
+def test_unthrottled_requests_cost_no_throttling_query(
+    client: TestClient, db: Database, world: World, settings: Settings
+) -> None:
+    """Throttling is off unless configured: then the database storage (the default) is never
+    asked, on reads, status polls or uploads; once on, each throttled call asks it."""
+    assert settings.throttle_storage == "database"
+    batches = f"/v1/customers/{world.customer}/deviceBatches"
+    with statements(db) as sent:
+        for _ in range(3):
+            assert client.get(batches, headers=world.auth()).status_code == 200
+        tracking = create_batch(
+            client, world.customer, world.auth(), "unthrottled", [hash_device(1)]
+        )
+        status_of(client, world.customer, tracking, world.auth())
+    assert sent and _throttle_queries(sent) == []
+    op = operator_auth(settings, world)
+    body = {"partner": {"requests": 100, "perSeconds": 60}}
+    assert client.put("/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+    with statements(db) as sent:
+        assert client.get(batches, headers=world.auth()).status_code == 200
+    assert _throttle_queries(sent)  # the check above would see them
+
+
 LIMIT, WINDOW, RUN = 10, 10, 30.0  # the issue's acceptance: 10 requests / 10 s, over 30 s
 
 
@@ -92,7 +140,7 @@ def serving(
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded CI machine starts them slowly
         for url, server, log in zip(urls, servers, logs, strict=True):
             while True:
                 try:
