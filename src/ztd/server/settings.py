@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     # no limit one could meet.
     throttle_partner: str | None = Field(default=None, pattern=_LIMIT, examples=["100/60"])
     throttle_customer: str | None = Field(default=None, pattern=_LIMIT, examples=["10/60"])
-    throttle_storage: str = "database"
+    throttle_storage: str = Field(default="database", examples=["database", "redis://host:6379/0"])
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
     # Webhooks (docs/webhooks.md). Delivery targets in private, loopback, link-local, CGN or
@@ -175,6 +175,16 @@ class Settings(BaseSettings):
         min_length=1,
         examples=["0,5,300 or [0,5,300]"],
     )
+
+    @field_validator("throttle_storage")
+    @classmethod
+    def _throttle_storage(cls, value: str) -> str:
+        if value != "database" and "://" not in value:
+            raise ValueError(
+                f"{value!r} is neither database nor a storage URI (memory://, redis://host:6379/0)"
+            )
+        return value
+
     # An endpoint failing every attempt for this long is disabled, with the reason.
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
 
