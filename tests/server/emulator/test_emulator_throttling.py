@@ -70,6 +70,29 @@ def test_partner_and_customer_buckets(client: TestClient, world: World, settings
     assert bad.status_code == 400 and "partner.requests" in bad.json()["description"]
 
 
+def test_a_reset_of_everything_empties_the_buckets(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """The database's buckets are part of the world a reset deletes (a test suite starts
+    from a known world); a partner's reset leaves them."""
+    op = operator_auth(settings, world)
+    body = {"partner": {"requests": 2, "perSeconds": 60}}
+    mine = f"/v1/customers/{world.customer}/deviceBatches"
+
+    def throttled_after(reset: dict[str, object]) -> int:
+        assert client.put("/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+        for _ in range(2):
+            client.get(mine, headers=world.auth())
+        assert client.post("/_ztd/v1/reset", json=reset, headers=op).status_code == 200
+        assert client.put("/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+        return client.get(mine, headers=world.auth()).status_code
+
+    assert throttled_after({"partnerId": world.other_partner}) == 429
+    assert throttled_after({"keepTenants": True}) == 200
+    buckets = client.get("/_ztd/v1/throttling", headers=op).json()["buckets"]
+    assert [(b["scope"], b["remaining"]) for b in buckets] == [("partner", 1)]
+
+
 @contextmanager
 def statements(db: Database) -> Iterator[list[str]]:
     """Every SQL statement sent on ``db``'s engines inside the block."""
