@@ -49,13 +49,17 @@ def test_the_window_moves_and_buckets_are_apart(db: Database) -> None:
         oldest, count = await storage.get_moving_window("a", 2, 1)
         assert count == 2 and first <= oldest <= time.time()
         assert not await storage.acquire_entry("b", 2, 1, amount=3)  # more than the limit
+        admitted, start, held = await storage.admit("a", 2, 1)  # what the throttler asks
+        assert (admitted, start, held) == (False, oldest, 2)
+        admitted, start, held = await storage.admit("b", 2, 1)
+        assert admitted and held == 2 and first <= start <= time.time()
         await asyncio.sleep(1.1)
         assert await storage.get_moving_window("a", 2, 1) == (pytest.approx(time.time(), abs=1), 0)
         assert await storage.acquire_entry("a", 2, 1, amount=2)
         await storage.clear("a")
         assert (await storage.get_moving_window("a", 2, 1))[1] == 0
-        assert (await storage.get_moving_window("b", 2, 60))[1] == 1  # clear: "a" alone
-        assert await storage.reset() == 1
+        assert (await storage.get_moving_window("b", 2, 60))[1] == 2  # clear: "a" alone
+        assert await storage.reset() == 2
         assert await storage.check()
 
     asyncio.run(run())

@@ -70,11 +70,18 @@ class Throttler:
         verdict: Verdict | None = None
         for limit, key in scopes:
             item = RateLimitItemPerSecond(limit.requests, limit.per_seconds, namespace=NAMESPACE)
-            allowed = await self.limiter.hit(item, *key)
-            stats = await self.limiter.get_window_stats(item, *key)
-            self._remember(key, item)
-            reset_after = max(1, math.ceil(stats.reset_time - time.time()))
-            current = Verdict(allowed, limit.requests, stats.remaining, reset_after)
+            if self.shared is not None:  # one transaction: admitted, and the window after
+                allowed, start, held = await self.shared.admit(
+                    item.key_for(*key), item.amount, item.get_expiry()
+                )
+                reset_at, remaining = start + item.get_expiry(), item.amount - held
+            else:
+                allowed = await self.limiter.hit(item, *key)
+                stats = await self.limiter.get_window_stats(item, *key)
+                self._remember(key, item)
+                reset_at, remaining = stats.reset_time, stats.remaining
+            reset_after = max(1, math.ceil(reset_at - time.time()))
+            current = Verdict(allowed, limit.requests, remaining, reset_after)
             if not allowed:
                 return current
             if verdict is None or current.remaining < verdict.remaining:

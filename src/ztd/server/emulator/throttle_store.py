@@ -70,28 +70,37 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         """Admit ``amount`` requests into ``key``'s window of ``expiry`` seconds unless that
         would put more than ``limit`` in it; True when admitted."""
+        return (await self.admit(key, limit, expiry, amount))[0]
+
+    async def admit(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> tuple[bool, float, int]:
+        """``acquire_entry`` and ``get_moving_window`` in one transaction: (admitted, epoch
+        seconds of the oldest hit in the window, hits in it, this one included). What the
+        throttler asks on each request: one round trip less, and the window it reports is the
+        one it decided on."""
         if amount > limit:
-            return False
-        admitted = await anyio.to_thread.run_sync(self._acquire, key, limit, expiry, amount)
+            return False, *await self.get_moving_window(key, limit, expiry)
+        verdict = await anyio.to_thread.run_sync(self._admit, key, limit, expiry, amount)
         if time.monotonic() - self.pruned_at > PRUNE_SECONDS:
             self.pruned_at = time.monotonic()
             await anyio.to_thread.run_sync(self.prune)
-        return admitted
+        return verdict
 
-    def _acquire(self, key: str, limit: int, expiry: int, amount: int) -> bool:
+    def _admit(self, key: str, limit: int, expiry: int, amount: int) -> tuple[bool, float, int]:
         bucket = bucket_of(key)
         with self.db.write() as conn:
             if not self.db.is_sqlite:
                 conn.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, _lock_id(bucket))))
             now = time.time()
-            held = conn.execute(
-                select(func.count()).where(c.bucket == bucket, c.at >= now - expiry)
-            ).scalar_one()
+            oldest, held = conn.execute(
+                select(func.min(c.at), func.count()).where(c.bucket == bucket, c.at >= now - expiry)
+            ).one()
             if held + amount > limit:
-                return False
+                return False, float(oldest), int(held)
             row = {"bucket": bucket, "key": key, "at": now, "expires_at": now + expiry}
             conn.execute(insert(hits), [row] * amount)
-            return True
+            return True, now if oldest is None else float(oldest), int(held) + amount
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(epoch seconds of the oldest hit in the window, hits in it); (now, 0) when empty."""
