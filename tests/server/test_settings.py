@@ -62,6 +62,8 @@ BAD = [
     ("ZTD_TOKEN_HASH_QUEUE", "-1", "greater than or equal to 0", ">= 0"),
     ("ZTD_THROTTLE_PARTNER", "0/60", "should match pattern", "e.g. 100/60"),
     ("ZTD_THROTTLE_CUSTOMER", "10/0", "should match pattern", "e.g. 10/60"),
+    ("ZTD_THROTTLE_STORAGE", "databse", "neither database nor a storage URI", "e.g. database"),
+    ("ZTD_THROTTLE_STORAGE", "redis", "neither database nor a storage URI", "e.g. database"),
 ]
 
 

@@ -156,13 +156,15 @@ class Settings(BaseSettings):
     journal_max_entries: int = Field(default=1000, ge=1)
     journal_max_age_seconds: float = Field(default=3600.0, gt=0)
     # Throttling as Partner Center does it, "REQUESTS/SECONDS" per partner and per
-    # partner+customer (off when unset; PUT /_ztd/v1/throttling overrides). Counted in memory,
-    # or in Redis ("redis://host:6379/0") so that several API processes share the limits.
+    # partner+customer (off when unset; PUT /_ztd/v1/throttling overrides). Counted where
+    # throttle_storage says: "database" (ztd's own database, shared by every API process of
+    # the deployment), "redis://host:6379/0" (shared too), or "memory://" (each API process
+    # counts alone: with several, together they admit several times the limit).
     # Both numbers at least 1 (as PUT /_ztd/v1/throttling's): 0 requests or 0 seconds is
     # no limit one could meet.
     throttle_partner: str | None = Field(default=None, pattern=_LIMIT, examples=["100/60"])
     throttle_customer: str | None = Field(default=None, pattern=_LIMIT, examples=["10/60"])
-    throttle_storage: str = "memory://"
+    throttle_storage: str = Field(default="database", examples=["database", "redis://host:6379/0"])
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
     # Webhooks (docs/webhooks.md). Delivery targets in private, loopback, link-local, CGN or
@@ -184,6 +186,16 @@ class Settings(BaseSettings):
         min_length=1,
         examples=["0,5,300 or [0,5,300]"],
     )
+
+    @field_validator("throttle_storage")
+    @classmethod
+    def _throttle_storage(cls, value: str) -> str:
+        if value != "database" and "://" not in value:
+            raise ValueError(
+                f"{value!r} is neither database nor a storage URI (memory://, redis://host:6379/0)"
+            )
+        return value
+
     # An endpoint failing every attempt for this long is disabled, with the reason.
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
 

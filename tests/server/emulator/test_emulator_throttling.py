@@ -9,18 +9,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
+from tests.support.api import create_batch, hash_device, status_of
 from tests.support.emulator import operator_auth
 from tests.support.live_server import free_port
 from tests.support.waiting import STARTUP_SECONDS
 from tests.support.world import World
 from ztd.server.settings import Settings
+from ztd.server.storage.database import Database
 
 
 def test_partner_and_customer_buckets(client: TestClient, world: World, settings: Settings) -> None:
@@ -66,32 +71,96 @@ def test_partner_and_customer_buckets(client: TestClient, world: World, settings
     assert bad.status_code == 400 and "partner.requests" in bad.json()["description"]
 
 
+def test_a_reset_of_everything_empties_the_buckets(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """The database's buckets are part of the world a reset deletes (a test suite starts
+    from a known world); a partner's reset leaves them."""
+    op = operator_auth(settings, world)
+    body = {"partner": {"requests": 2, "perSeconds": 60}}
+    mine = f"/v1/customers/{world.customer}/deviceBatches"
+
+    def throttled_after(reset: dict[str, object]) -> int:
+        assert client.put("/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+        for _ in range(2):
+            client.get(mine, headers=world.auth())
+        assert client.post("/_ztd/v1/reset", json=reset, headers=op).status_code == 200
+        assert client.put("/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+        return client.get(mine, headers=world.auth()).status_code
+
+    assert throttled_after({"partnerId": world.other_partner}) == 429
+    assert throttled_after({"keepTenants": True}) == 200
+    buckets = client.get("/_ztd/v1/throttling", headers=op).json()["buckets"]
+    assert [(b["scope"], b["remaining"]) for b in buckets] == [("partner", 1)]
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every SQL statement sent on ``db``'s engines inside the block."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    for engine in {db.read_engine, db.write_engine}:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        for engine in {db.read_engine, db.write_engine}:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def _throttle_queries(sent: list[str]) -> list[str]:
+    return [s for s in sent if "emulator_throttle_hits" in s or "advisory" in s]
+
+
+def test_unthrottled_requests_cost_no_throttling_query(
+    client: TestClient, db: Database, world: World, settings: Settings
+) -> None:
+    """Throttling is off unless configured: then the database storage (the default) is never
+    asked, on reads, status polls or uploads; once on, each throttled call asks it."""
+    assert settings.throttle_storage == "database"
+    batches = f"/v1/customers/{world.customer}/deviceBatches"
+    with statements(db) as sent:
+        for _ in range(3):
+            assert client.get(batches, headers=world.auth()).status_code == 200
+        tracking = create_batch(
+            client, world.customer, world.auth(), "unthrottled", [hash_device(1)]
+        )
+        status_of(client, world.customer, tracking, world.auth())
+    assert sent and _throttle_queries(sent) == []
+    op = operator_auth(settings, world)
+    body = {"partner": {"requests": 100, "perSeconds": 60}}
+    assert client.put("/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+    with statements(db) as sent:
+        assert client.get(batches, headers=world.auth()).status_code == 200
+    assert _throttle_queries(sent)  # the check above would see them
+
+
 LIMIT, WINDOW, RUN = 10, 10, 30.0  # the issue's acceptance: 10 requests / 10 s, over 30 s
 
 
-@pytest.fixture
-def two_api_processes(
-    settings: Settings, world: World, pg_database_url: str, tmp_path: Path
+@contextmanager
+def serving(
+    settings: Settings, tmp_path: Path, extra_env: dict[str, str], *args: list[str]
 ) -> Iterator[list[str]]:
-    """Two `ztd serve --no-worker` processes on one PostgreSQL database, counting in Redis."""
+    """One `ztd serve` per ``args`` (its options besides the port) on ``settings``' database
+    and data directory; their base URLs once each answers /readyz."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZTD_")}
-    env |= {
-        "ZTD_DATABASE_URL": pg_database_url,
-        "ZTD_DATA_DIR": str(settings.data_dir),
-        "ZTD_THROTTLE_PARTNER": f"{LIMIT}/{WINDOW}",
-        "ZTD_THROTTLE_STORAGE": os.environ.get("ZTD_TEST_REDIS", "redis://127.0.0.1:6379/0"),
-    }
-    ports = [free_port(), free_port()]
+    env |= {"ZTD_DATABASE_URL": settings.database_url, "ZTD_DATA_DIR": str(settings.data_dir)}
+    env |= extra_env
+    ports = [free_port() for _ in args]
     logs = [tmp_path / f"serve-{port}.log" for port in ports]
     servers = [
         subprocess.Popen(
-            [sys.executable, "-m", "ztd", "serve", "--no-worker", "--workers=1", f"--port={port}"],
+            [sys.executable, "-m", "ztd", "serve", *options, f"--port={port}"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log.open("w"),
             cwd=Path(__file__).resolve().parents[3],
         )
-        for port, log in zip(ports, logs, strict=True)
+        for port, log, options in zip(ports, logs, args, strict=True)
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
@@ -112,6 +181,20 @@ def two_api_processes(
             server.terminate()
         for server in servers:
             server.wait(10)
+
+
+API_ONLY = ["--no-worker", "--workers=1"]
+
+
+@pytest.fixture
+def two_api_processes(settings: Settings, world: World, tmp_path: Path) -> Iterator[list[str]]:
+    """Two `ztd serve --no-worker` processes on one PostgreSQL database, counting in Redis."""
+    env = {
+        "ZTD_THROTTLE_PARTNER": f"{LIMIT}/{WINDOW}",
+        "ZTD_THROTTLE_STORAGE": os.environ.get("ZTD_TEST_REDIS", "redis://127.0.0.1:6379/0"),
+    }
+    with serving(settings, tmp_path, env, API_ONLY, API_ONLY) as urls:
+        yield urls
 
 
 @dataclass(frozen=True)
@@ -182,3 +265,69 @@ def test_two_processes_together_hold_10_per_10_seconds_for_30_seconds(
         due = call.answered + call.retry_after + slack
         if due < end:
             assert any(call.answered < c.answered and c.sent <= due for c in accepted), call
+
+
+# The tryout's numbers: PUT {"partner": {"requests": 3, "perSeconds": ...}}, then 10 calls.
+REQUESTS, SECONDS = 3, 4
+
+
+def _throttle_partner(urls: list[str], op: dict[str, str]) -> None:
+    """PUT the partner limit through the first process; return once every process has read
+    it (each refreshes its controls within a second)."""
+    limit = {"requests": REQUESTS, "perSeconds": SECONDS}
+    body = {"partner": limit, "rateLimitHeaders": True}
+    assert httpx.put(urls[0] + "/_ztd/v1/throttling", json=body, headers=op).status_code == 200
+    deadline = time.monotonic() + 10
+    for url in urls:
+        while httpx.get(url + "/_ztd/v1/throttling", headers=op).json()["partner"] != limit:
+            assert time.monotonic() < deadline, f"{url} did not read the throttling"
+            time.sleep(0.1)
+
+
+def _statuses(world: World, urls: list[str]) -> tuple[list[int], list[str]]:
+    """GET the customer's device batches once on each of ``urls`` in turn: the statuses and
+    the RateLimit-Remaining headers."""
+    path = f"/v1/customers/{world.customer}/deviceBatches"
+    answers = [httpx.get(url + path, headers=world.auth()) for url in urls]
+    for answer in answers:
+        if answer.status_code == 429:
+            assert 1 <= int(answer.headers["Retry-After"]) <= SECONDS
+    return [a.status_code for a in answers], [a.headers["RateLimit-Remaining"] for a in answers]
+
+
+def test_two_processes_count_one_window_in_the_database(
+    settings: Settings, world: World, tmp_path: Path
+) -> None:
+    """ZTD_THROTTLE_STORAGE unset (the database): two `ztd serve` processes on one SQLite
+    file or PostgreSQL database admit exactly N in any S seconds between them, whichever
+    process answers the (N+1)th; the window moves on after S seconds; GET reports the
+    shared bucket on either process."""
+    op = operator_auth(settings, world)
+    with serving(settings, tmp_path, {}, API_ONLY, API_ONLY) as (a, b):
+        _throttle_partner([a, b], op)
+        statuses, remaining = _statuses(world, [a, b] * 5)
+        assert statuses == [200] * REQUESTS + [429] * (10 - REQUESTS)
+        assert remaining == ["2", "1", "0"] + ["0"] * (10 - REQUESTS)
+        for url in (a, b):  # a admitted two, b one: each reports the bucket all three filled
+            state = httpx.get(url + "/_ztd/v1/throttling", headers=op).json()
+            [bucket] = [x for x in state["buckets"] if x["partnerId"] == world.partner]
+            assert bucket["scope"] == "partner" and bucket["remaining"] == 0
+            assert (bucket["limit"], bucket["perSeconds"]) == (REQUESTS, SECONDS)
+            assert 1 <= bucket["resetAfter"] <= SECONDS
+        time.sleep(SECONDS + 0.2)  # every admitted request has left the window
+        statuses, remaining = _statuses(world, [b, b, b, a, b])
+        assert statuses == [200] * REQUESTS + [429] * 2  # the 4th on the other process
+        assert remaining == ["2", "1", "0", "0", "0"]
+
+
+def test_the_default_serve_holds_the_limit(
+    settings: Settings, world: World, tmp_path: Path
+) -> None:
+    """The tryout's command: `ztd serve` with its API processes (two here, as on a two-core
+    machine) and embedded worker, no throttle storage set: 10 calls, exactly 3 admitted."""
+    op = operator_auth(settings, world)
+    with serving(settings, tmp_path, {}, ["--workers=2"]) as (url,):
+        _throttle_partner([url], op)
+        time.sleep(1.2)  # past REFRESH_SECONDS: the process that did not answer reads it too
+        statuses, _ = _statuses(world, [url] * 10)
+        assert statuses == [200] * REQUESTS + [429] * (10 - REQUESTS)

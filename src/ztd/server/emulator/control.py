@@ -284,7 +284,9 @@ def set_throttling(spec: ThrottleSpec, request: Request) -> ThrottleSpec:
 
 @router.get("/throttling", response_model=ThrottlingState, operation_id="emulatorGetThrottling")
 async def get_throttling(request: Request) -> ThrottlingState:
-    """The throttling in force, and the live buckets this process counted lately."""
+    """The throttling in force, and its live buckets: with the database storage (the
+    default) every bucket with requests in its window, whichever process counted them; with
+    memory:// or redis:// the buckets this process counted lately."""
     emulator = emulator_of(request)
     await emulator.cache.refresh_if_stale()
     spec = emulator.cache.throttling or ThrottleSpec()

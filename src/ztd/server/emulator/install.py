@@ -31,7 +31,7 @@ def install(app: FastAPI, ctx: AppContext, entry: ASGIApp) -> ASGIApp:
         ),
         clock=ctx.clock,
         journal=Journal(settings.journal_max_entries, settings.journal_max_age_seconds),
-        throttler=Throttler(settings.throttle_storage),
+        throttler=Throttler(settings.throttle_storage, ctx.db),
     )
     app.state.emulator = emulator
     app.include_router(control.router)

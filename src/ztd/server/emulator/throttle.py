@@ -1,8 +1,10 @@
 """Throttling as Partner Center answers it: 429 with ``Retry-After`` once a partner (or a
 partner acting for one customer) made more than N requests in S seconds.
 
-Counted by the ``limits`` library with moving windows (at most N in any S seconds), in this
-process's memory or in Redis, where several API processes share one count.
+Counted by the ``limits`` library with moving windows (at most N in any S seconds): in ztd's
+own database by default (``database``), which every API process of the deployment shares; in
+Redis (``redis://...``), shared too; or in this process's memory (``memory://``), where each
+API process counts alone (``ztd serve`` starts several: together they admit several times N).
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import math
 import time
 from collections import OrderedDict
 
+import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from ztd.server.emulator.specs import ThrottleLimit, ThrottleSpec
+from ztd.server.emulator.throttle_store import DatabaseStorage
+from ztd.server.storage.database import Database
 
-RECENT_KEYS = 1000  # buckets GET /_ztd/v1/throttling reports, per process
+RECENT_KEYS = 1000  # buckets GET /_ztd/v1/throttling reports
+DATABASE = "database"  # ZTD_THROTTLE_STORAGE for the storage in ztd's own database
+NAMESPACE = "ZTD"
 
 
 def storage_uri(setting: str) -> str:
@@ -36,9 +43,19 @@ class Verdict:
 
 
 class Throttler:
-    def __init__(self, storage: str) -> None:
-        options = {"implementation": "redispy"} if "redis" in storage else {}
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(storage), **options))
+    def __init__(self, storage: str, db: Database) -> None:
+        """``storage``: ZTD_THROTTLE_STORAGE, ``database`` or a ``limits`` storage URI
+        (``memory://``, ``redis://host:6379/0``); an unknown scheme raises
+        limits.errors.ConfigurationError."""
+        self.shared: DatabaseStorage | None = None
+        if storage == DATABASE:
+            self.shared = DatabaseStorage(db)
+            self.limiter = MovingWindowRateLimiter(self.shared)
+        else:
+            options = {"implementation": "redispy"} if "redis" in storage else {}
+            uri = storage_uri(storage)
+            self.limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
+        # The buckets this process counted lately (what GET reports unless the database counts).
         self.recent: OrderedDict[tuple[str, ...], RateLimitItem] = OrderedDict()
 
     async def check(
@@ -52,12 +69,19 @@ class Throttler:
             scopes.append((spec.customer, ("customer", partner_id, customer_id)))
         verdict: Verdict | None = None
         for limit, key in scopes:
-            item = RateLimitItemPerSecond(limit.requests, limit.per_seconds, namespace="ZTD")
-            allowed = await self.limiter.hit(item, *key)
-            stats = await self.limiter.get_window_stats(item, *key)
-            self._remember(key, item)
-            reset_after = max(1, math.ceil(stats.reset_time - time.time()))
-            current = Verdict(allowed, limit.requests, stats.remaining, reset_after)
+            item = RateLimitItemPerSecond(limit.requests, limit.per_seconds, namespace=NAMESPACE)
+            if self.shared is not None:  # one transaction: admitted, and the window after
+                allowed, start, held = await self.shared.admit(
+                    item.key_for(*key), item.amount, item.get_expiry()
+                )
+                reset_at, remaining = start + item.get_expiry(), item.amount - held
+            else:
+                allowed = await self.limiter.hit(item, *key)
+                stats = await self.limiter.get_window_stats(item, *key)
+                self._remember(key, item)
+                reset_at, remaining = stats.reset_time, stats.remaining
+            reset_after = max(1, math.ceil(reset_at - time.time()))
+            current = Verdict(allowed, limit.requests, remaining, reset_after)
             if not allowed:
                 return current
             if verdict is None or current.remaining < verdict.remaining:
@@ -71,18 +95,64 @@ class Throttler:
             self.recent.popitem(last=False)
 
     async def buckets(self) -> list[dict[str, object]]:
-        """The live state of the buckets this process counted lately."""
-        result: list[dict[str, object]] = []
+        """The live buckets: with the database storage, every bucket with hits in its window,
+        whichever process counted them (newest first); otherwise the buckets this process
+        counted lately. Each: {scope, partnerId, customerId?, limit, perSeconds, remaining,
+        resetAfter (seconds until the window admits one more)}."""
+        if self.shared is not None:
+            live = await anyio.to_thread.run_sync(self.shared.live_buckets, RECENT_KEYS)
+            now = time.time()
+            result: list[dict[str, object]] = []
+            for bucket in live:
+                parsed = parse_key(bucket.key)
+                if parsed is not None:
+                    key, amount, seconds = parsed
+                    reset_at = bucket.oldest + seconds
+                    result.append(
+                        _bucket(key, amount, seconds, amount - bucket.hits, reset_at, now)
+                    )
+            return result
+        result = []
         for key, item in list(self.recent.items()):
             stats = await self.limiter.get_window_stats(item, *key)
-            entry: dict[str, object] = {"scope": key[0], "partnerId": key[1]}
-            if len(key) > 2:
-                entry["customerId"] = key[2]
-            entry |= {
-                "limit": item.amount,
-                "perSeconds": item.get_expiry(),
-                "remaining": stats.remaining,
-                "resetAfter": max(0, math.ceil(stats.reset_time - time.time())),
-            }
-            result.append(entry)
+            result.append(
+                _bucket(
+                    key,
+                    item.amount,
+                    item.get_expiry(),
+                    stats.remaining,
+                    stats.reset_time,
+                    time.time(),
+                )
+            )
         return result
+
+
+def _bucket(
+    key: tuple[str, ...], limit: int, seconds: int, remaining: int, reset_at: float, now: float
+) -> dict[str, object]:
+    entry: dict[str, object] = {"scope": key[0], "partnerId": key[1]}
+    if len(key) > 2:
+        entry["customerId"] = key[2]
+    return entry | {
+        "limit": limit,
+        "perSeconds": seconds,
+        "remaining": max(0, remaining),
+        "resetAfter": max(0, math.ceil(reset_at - now)),
+    }
+
+
+def parse_key(key: str) -> tuple[tuple[str, ...], int, int] | None:
+    """(scope key, requests, seconds) of a ``limits`` key ``check`` made, e.g.
+    ``ZTD/customer/{partner}/{customer}/3/30/second``; None for any other key (no tenant id
+    holds a "/": each is one path segment or a token's claim)."""
+    parts = key.split("/")
+    if len(parts) < 6 or parts[0] != NAMESPACE or parts[-1] != "second":
+        return None
+    scope, ids = parts[1], parts[2:-3]
+    if (scope, len(ids)) not in (("partner", 1), ("customer", 2)):
+        return None
+    try:
+        return (scope, *ids), int(parts[-3]), int(parts[-2])
+    except ValueError:
+        return None

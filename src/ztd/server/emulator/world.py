@@ -38,6 +38,7 @@ from ztd.server.storage.schema import (
     emulator_holds,
     emulator_requests,
     emulator_rules,
+    emulator_throttle_hits,
     emulator_throttling,
     emulator_world,
     idempotency_records,
@@ -57,6 +58,7 @@ _CONTROLS = {
         emulator_holds,
         emulator_requests,
         emulator_throttling,
+        emulator_throttle_hits,
         emulator_world,
     )
 }

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -332,6 +333,23 @@ emulator_throttling = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("spec", Text, nullable=False),
+)
+
+# Throttling's moving windows when ZTD_THROTTLE_STORAGE=database (the default): one row per
+# admitted request, so every API process, on any host, counts the same window. ``bucket`` is
+# the SHA-256 (hex) of the ``limits`` key, which names scope, tenants and limit: indexed
+# whatever the length of a customer id in a path; ``key`` is kept to report the bucket. Times
+# are epoch seconds; rows past ``expires_at`` are out of every window and pruned.
+emulator_throttle_hits = Table(
+    "emulator_throttle_hits",
+    metadata,
+    Column("pk", AutoId, primary_key=True, autoincrement=True),
+    Column("bucket", String(64), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index(None, "bucket", "at"),
+    Index(None, "expires_at"),
 )
 
 # How many times the stored world was reset or replaced by a snapshot (one row, id 1; none:
