@@ -172,7 +172,7 @@ ViaEventsOption = Annotated[
     typer.Option(
         "--via-events",
         help="With --wait: wait on the job's completion event over a temporary listen "
-        "channel (two status reads however long the job runs) instead of polling; polls "
+        "channel (a few status reads: 7 for a job of a minute) instead of polling; polls "
         "when the service opens no channel (e.g. a read-only token).",
     ),
 ]
