@@ -21,6 +21,7 @@ from rich.markup import escape
 from ztd.cli.batch_jobs import (
     StartedJob,
     error_summary,
+    follow_commands,
     has_failures,
     progress_of,
     wait_all,
@@ -189,7 +190,7 @@ PerRequestOption = Annotated[
 
 def goes_on(customer: str, jobs: Sequence[str]) -> str:
     """That the jobs go on without us, and the commands that follow them."""
-    follow = "; ".join(f"`ztd status --customer {customer} {tid} --wait`" for tid in jobs)
+    follow = follow_commands(customer, jobs)
     if len(jobs) == 1:
         return f"the job goes on in the server: follow it with {follow}"
     return f"the {len(jobs)} jobs go on in the server: follow them with {follow}"
