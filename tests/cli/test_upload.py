@@ -229,9 +229,14 @@ def test_when_a_later_request_fails_the_jobs_already_started_are_named(
 
     result = cli("upload", str(path), "--customer", cli.world.customer, "--per-request", "3")
     assert result.exit_code == 1
-    *_warnings, notice, error = [line for line in result.stderr.splitlines() if line.strip()]
-    assert notice.startswith("3 of 6 devices were sent before the error below, as job ")
+    *_warnings, notice, follow, unsent, error = [
+        line for line in result.stderr.splitlines() if line.strip()
+    ]
+    assert notice.startswith("3 of 6 devices were sent into batch 'mixed-")
+    assert "' before the error below, as job " in notice
     assert notice.endswith("; they are processed regardless")
+    assert follow.startswith(f"follow it with: `ztd status --customer {cli.world.customer} ")
+    assert unsent == "not sent: devices 4 to 6 (3); send them again once the error is fixed"
     assert error.startswith("error: ") and "413" in error
 
 

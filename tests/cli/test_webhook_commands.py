@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from fastapi.testclient import TestClient
 
 from tests.support.api import create_batch, hash_device
 from tests.support.cli import Cli, make_app
+from tests.support.emulator import add_rule, operator_auth
 from tests.support.receiver import Receiver, receiver
 from tests.support.sdk import devices
 from tests.support.sdk_requests import Sent, channels, finish_in, recording
 from tests.support.webhooks import Log, three_test_events
 from tests.support.world import World
 from ztd.cli import _common
+from ztd.client import _job_events
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
@@ -88,6 +91,14 @@ def test_deliveries_refuses_unclear_arguments_and_says_not_found(cli: Cli, logge
     assert missing.exit_code == 1 and "was not found" in missing.stderr
 
 
+@pytest.fixture
+def long_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No status read between the one after the channel opened and the one on the event
+    (the SDK's re-reads while no event comes start after 1 s: see ReadRounds)."""
+    monkeypatch.setattr(_job_events, "FIRST_ROUND_SECONDS", 30.0)
+
+
+@pytest.mark.usefixtures("long_rounds")
 def test_upload_wait_via_events_waits_on_the_event_not_by_polling(
     cli: Cli, tmp_path: Path, worker: Worker, db: Database, sent: Sent
 ) -> None:
@@ -108,6 +119,7 @@ def test_upload_wait_via_events_waits_on_the_event_not_by_polling(
     assert channels(db) == []
 
 
+@pytest.mark.usefixtures("long_rounds")
 def test_status_wait_via_events_and_via_events_without_wait(
     cli: Cli, client: TestClient, world: World, worker: Worker, db: Database, sent: Sent
 ) -> None:
@@ -130,6 +142,59 @@ def test_status_wait_via_events_and_via_events_without_wait(
     assert "finished; 1 of 1 device processed, 1 succeeded" in shown.stdout
     assert sent.long_polls() >= 1 and sent.status_reads() == 2
     assert channels(db) == []
+
+
+@pytest.mark.parametrize("command", ["status", "upload"])
+def test_wait_via_events_on_a_held_job_ends_when_the_hold_does(
+    cli: Cli,
+    client: TestClient,
+    settings: Settings,
+    world: World,
+    worker: Worker,
+    tmp_path: Path,
+    command: str,
+) -> None:
+    """A tryout's: with `stayProcessing` for 5 s the wait took its whole --timeout (31 s),
+    as the job finished before the channel opened (its event went to nobody) and the one
+    status read said processing. ``status``: the job finished before the command; ``upload``:
+    during it, before or after the channel opened."""
+    hold = 3.0
+    add_rule(
+        client,
+        operator_auth(settings, world),
+        {"serialNumber": "EV-*"},
+        {"stayProcessing": {"seconds": hold}},
+    )
+    body = [{**hash_device(60 + n), "SerialNumber": f"EV-{n}"} for n in range(2)]
+    started = time.monotonic()
+    if command == "status":
+        tracking = create_batch(client, world.customer, world.auth(), "held", body)
+        worker.run_until_idle()
+        args = ["status", tracking]
+        timer = None
+    else:
+        data = tmp_path / "devices.json"
+        data.write_text(
+            json.dumps(
+                [
+                    {"serial_number": d["SerialNumber"], "hardware_hash": d["HardwareHash"]}
+                    for d in body
+                ]
+            )
+        )
+        args = ["upload", str(data)]
+        timer = finish_in(0.3, worker.run_until_idle)
+    try:
+        shown = cli(
+            *args, "--customer", world.customer, "--wait", "--via-events", "--timeout", "30"
+        )
+    finally:
+        if timer is not None:
+            timer.join()
+    took = time.monotonic() - started
+    assert shown.exit_code == 0, shown.output
+    assert "2 of 2 devices processed" in shown.stdout
+    assert hold <= took < hold + 4.0
 
 
 def _added(cli: Cli, url: str, *events: str) -> dict[str, object]:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.support.api import create_batch, hash_device
+from tests.support.emulator import add_rule, operator_auth
 from tests.support.sdk import devices
 from tests.support.sdk_requests import REG, Sent, channels, finish_in
 from tests.support.world import World
@@ -20,6 +21,7 @@ from ztd.client import PollingTimeoutError
 from ztd.client._job_events import JOB_EVENTS
 from ztd.client.aio import AsyncBatchUploadPoller, PartnerClient
 from ztd.server.jobs.worker import Worker
+from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.wire import DeviceUploadStatusType
 
@@ -60,7 +62,7 @@ async def test_a_job_finished_before_the_wait_costs_one_status_read(
     assert channels(db) == []
 
 
-async def test_a_job_finishing_during_the_wait_costs_two_status_reads(
+async def test_a_job_finishing_during_the_wait_costs_a_status_read_per_doubling_round(
     live: PartnerClient, world: World, worker: Worker, db: Database, sent: Sent
 ) -> None:
     poller = await upload(live, world)
@@ -75,8 +77,10 @@ async def test_a_job_finishing_during_the_wait_costs_two_status_reads(
 
     assert time.monotonic() - started >= 2.0
     assert details.status is DeviceUploadStatusType.FINISHED and len(details.devices_status) == 2
-    assert sent.status_reads() == 2 and sent.long_polls() == 1
-    assert seen == [DeviceUploadStatusType.QUEUED, DeviceUploadStatusType.FINISHED]
+    # Read at the start, after the first round (1 s), and on the event (at 2 s).
+    assert sent.status_reads() == 3 and sent.long_polls() == 2
+    queued, finished = DeviceUploadStatusType.QUEUED, DeviceUploadStatusType.FINISHED
+    assert seen == [queued, queued, finished]
     assert channels(db) == []
 
 
@@ -93,7 +97,7 @@ async def test_the_timeout_raises_as_polling_does_and_removes_the_channel(
     assert 1.5 <= time.monotonic() - started < 5
     assert caught.value.last_status is not None
     assert caught.value.last_status.status is DeviceUploadStatusType.QUEUED
-    assert sent.status_reads() == 2
+    assert sent.status_reads() == 3  # at the start, after a round of 1 s, at the deadline
     assert channels(db) == []
 
 
@@ -127,4 +131,33 @@ async def test_another_partners_job_never_wakes_the_wait(
     with pytest.raises(PollingTimeoutError):
         await poller.wait(timeout=2.0, via_events=True)
 
-    assert sent.long_polls() == 1 and sent.status_reads() == 2
+    assert sent.long_polls() == 2 and sent.status_reads() == 3
+
+
+@pytest.mark.parametrize("before", [True, False])
+async def test_a_held_status_ends_the_wait_when_the_hold_ends(
+    live: PartnerClient,
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    worker: Worker,
+    sent: Sent,
+    before: bool,
+) -> None:
+    """The sync twin's tryout: a 5 s `stayProcessing` hold made the wait last its timeout."""
+    hold = 3.0
+    op = operator_auth(settings, world)
+    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"seconds": hold}})
+    poller = await upload(live, world)
+    started = time.monotonic()
+    if before:
+        worker.run_until_idle()
+    else:
+        finish_in(0.3, worker.run_until_idle)
+    sent.requests.clear()
+
+    details = await poller.result(timeout=40, via_events=True)
+
+    assert details.status is DeviceUploadStatusType.FINISHED
+    assert hold <= time.monotonic() - started < hold + 3.0
+    assert 2 <= sent.status_reads() <= 5

@@ -21,11 +21,12 @@ from tests.support.sdk_requests import REG, Sent, channels, finish_in, recording
 from tests.support.world import World, make_token
 from ztd.client import BatchUploadPoller, PartnerClient, PollingTimeoutError, _job_events
 from ztd.server.auth.tokens import Role
+from ztd.server.clock import utc_now
 from ztd.server.jobs.worker import Worker
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import webhook_deliveries
-from ztd.server.webhooks import subscriptions
+from ztd.server.webhooks import held_events, subscriptions
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
 
@@ -63,7 +64,7 @@ def test_a_job_finished_before_the_wait_costs_one_status_read(
     assert channels(db) == []
 
 
-def test_a_job_finishing_during_the_wait_costs_two_status_reads_however_long_it_runs(
+def test_a_job_finishing_during_the_wait_costs_a_status_read_per_doubling_round(
     live: PartnerClient,
     world: World,
     worker: Worker,
@@ -71,25 +72,27 @@ def test_a_job_finishing_during_the_wait_costs_two_status_reads_however_long_it_
     sent: Sent,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Long polls of 0.5 s: a 3 s job spans several, none of which reads the status.
+    # Long polls of 0.5 s: a 2.5 s job spans several; the status is read at the start,
+    # after the first round (1 s) and on the event (the next round would end at 3 s).
     monkeypatch.setattr(_job_events, "LONG_POLL_SECONDS", 0.5)
     poller = upload(live, world)
     sent.requests.clear()
     seen: list[DeviceUploadStatusType] = []
-    finish_in(3.0, worker.run_until_idle)
+    finish_in(2.5, worker.run_until_idle)
     started = time.monotonic()
 
     details = poller.result(timeout=60, via_events=True, on_update=lambda d: seen.append(d.status))
 
-    assert time.monotonic() - started >= 3.0
+    assert time.monotonic() - started >= 2.5
     assert details.status is DeviceUploadStatusType.FINISHED and len(details.devices_status) == 2
     assert (
         details
         == live.customers.by_id(world.customer).batch_upload_status.by_id(poller.tracking_id).get()
     )
-    assert sent.status_reads() == 2 + 1  # the wait's two, and the comparison just above
-    assert sent.long_polls() >= 5
-    assert seen == [DeviceUploadStatusType.QUEUED, DeviceUploadStatusType.FINISHED]
+    assert sent.status_reads() == 3 + 1  # the wait's three, and the comparison just above
+    assert sent.long_polls() >= 4
+    queued, finished = DeviceUploadStatusType.QUEUED, DeviceUploadStatusType.FINISHED
+    assert seen == [queued, queued, finished]
     assert channels(db) == []
 
 
@@ -148,7 +151,7 @@ def test_the_timeout_reads_once_more_raises_as_polling_does_and_removes_the_chan
     assert caught.value.last_status is not None
     assert caught.value.last_status.status is DeviceUploadStatusType.QUEUED
     assert "did not finish within 1.5 s" in caught.value.message
-    assert sent.status_reads() == 2  # at the start and at the deadline
+    assert sent.status_reads() == 3  # at the start, after a round of 1 s, at the deadline
     assert sent.kinds()[0] == "POST registration" and sent.kinds()[-1] == "DELETE registration"
     assert channels(db) == []
 
@@ -187,8 +190,8 @@ def test_another_partners_job_never_wakes_the_wait(
     with pytest.raises(PollingTimeoutError):
         poller.wait(timeout=2.0, via_events=True)
 
-    # One long poll lasted the whole wait: nothing woke it.
-    assert sent.long_polls() == 1 and sent.status_reads() == 2
+    # Two rounds (1 s, then up to the deadline) ran out: nothing woke them.
+    assert sent.long_polls() == 2 and sent.status_reads() == 3
     assert poller.last_status is not None
     assert poller.last_status.status is DeviceUploadStatusType.QUEUED
     assert their_job.status() is DeviceUploadStatusType.FINISHED
@@ -260,9 +263,61 @@ def test_the_partners_other_jobs_events_are_read_and_dropped(
     with pytest.raises(PollingTimeoutError):
         second.wait(timeout=2.0, via_events=True)
 
-    # The first job's event ended one long poll; the wait went on without a status read.
-    assert sent.long_polls() == 2 and sent.status_reads() == 2
+    # The first job's event ended one long poll; the wait went on without a status read
+    # until its round (1 s) ended.
+    assert sent.long_polls() == 3 and sent.status_reads() == 3
     assert first.status() is DeviceUploadStatusType.FINISHED
+
+
+def test_the_read_rounds_double_up_to_a_minute() -> None:
+    rounds = _job_events.ReadRounds()
+    assert [rounds.next() for _ in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+
+
+@pytest.mark.parametrize(("job_seconds", "reads"), [(0.5, 2), (60, 7), (600, 16)])
+def test_the_status_reads_of_a_wait_grow_with_the_log_of_the_jobs_length(
+    job_seconds: float, reads: int
+) -> None:
+    """The reads a wait makes for a job that ends ``job_seconds`` after the channel opened:
+    one then, one after each round that ended before, one on the event."""
+    rounds, at, count = _job_events.ReadRounds(), 0.0, 1
+    while (at := at + rounds.next()) < job_seconds:
+        count += 1
+    assert count + 1 == reads
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_a_held_status_ends_the_wait_when_the_hold_ends(
+    live: PartnerClient,
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    worker: Worker,
+    sent: Sent,
+    before: bool,
+) -> None:
+    """A tryout's: with `stayProcessing` for 5 s, `result(timeout=40, via_events=True)`
+    returned at 40 s. The job had finished before the channel opened (its event went to
+    nobody) and the one status read said processing. ``before``: so it is here; otherwise
+    the job finishes during the wait, and its event comes when the hold ends."""
+    hold = 3.0
+    op = operator_auth(settings, world)
+    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"seconds": hold}})
+    poller = upload(live, world)
+    started = time.monotonic()
+    if before:
+        worker.run_until_idle()
+    else:
+        finish_in(0.3, worker.run_until_idle)
+    sent.requests.clear()
+
+    details = poller.result(timeout=40, via_events=True)
+
+    took = time.monotonic() - started
+    assert details.status is DeviceUploadStatusType.FINISHED
+    assert hold <= took < hold + 3.0
+    # Read at the start, after rounds of 1 and 2 s, and once the hold ended (at most 5).
+    assert 2 <= sent.status_reads() <= 5
 
 
 def test_an_event_ahead_of_the_status_hands_the_wait_to_polling(
@@ -271,21 +326,27 @@ def test_an_event_ahead_of_the_status_hands_the_wait_to_polling(
     world: World,
     settings: Settings,
     worker: Worker,
+    db: Database,
     sent: Sent,
 ) -> None:
-    """Found in a tryout: with an emulator rule holding the status at `processing` for a few
-    seconds after the job finished, the event came first and the wait long-polled until its
-    timeout. It now polls once the event has come and the status still says the job runs."""
+    """A service that sends the event before its status shows the finish (ztd waits for an
+    emulator hold: here its parked delivery is let go by hand): the wait polls from then."""
     op = operator_auth(settings, world)
-    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"seconds": 2}})
+    add_rule(client, op, {"serialNumber": "*"}, {"stayProcessing": {"polls": 3}})
     poller = upload(live, world)
     sent.requests.clear()
-    finish_in(0.5, worker.run_until_idle)
+
+    def finish_and_send_early() -> None:
+        worker.run_until_idle()
+        with db.write() as conn:
+            held_events.release(conn, poller.tracking_id, utc_now())
+
+    finish_in(0.3, finish_and_send_early)
     started = time.monotonic()
 
     details = poller.result(timeout=30, via_events=True)
 
-    took = time.monotonic() - started
     assert details.status is DeviceUploadStatusType.FINISHED
-    assert 2.0 <= took < 8.0  # the hold, then a poll or two (Retry-After: 1), not the timeout
-    assert sent.long_polls() >= 1 and sent.status_reads() >= 3
+    assert time.monotonic() - started < 8.0  # a poll or three (Retry-After: 1), not the timeout
+    # The first read (queued), three held ones (the first on the event), then finished.
+    assert sent.long_polls() == 1 and sent.status_reads() == 5

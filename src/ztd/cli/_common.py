@@ -21,6 +21,7 @@ from rich.markup import escape
 from ztd.cli.batch_jobs import (
     StartedJob,
     error_summary,
+    follow_commands,
     has_failures,
     progress_of,
     wait_all,
@@ -176,7 +177,7 @@ ViaEventsOption = Annotated[
     typer.Option(
         "--via-events",
         help="With --wait: wait on the job's completion event over a temporary listen "
-        "channel (two status reads however long the job runs) instead of polling; polls "
+        "channel (a few status reads: 7 for a job of a minute) instead of polling; polls "
         "when the service opens no channel (e.g. a read-only token).",
     ),
 ]
@@ -193,7 +194,7 @@ PerRequestOption = Annotated[
 
 def goes_on(customer: str, jobs: Sequence[str]) -> str:
     """That the jobs go on without us, and the commands that follow them."""
-    follow = "; ".join(f"`ztd status --customer {customer} {tid} --wait`" for tid in jobs)
+    follow = follow_commands(customer, jobs)
     if len(jobs) == 1:
         return f"the job goes on in the server: follow it with {follow}"
     return f"the {len(jobs)} jobs go on in the server: follow them with {follow}"

@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ztd.cli.failures import Failure, failures_of, print_failures
-from ztd.cli.output import SUCCEEDED, plural
+from ztd.cli.output import EXIT_INTERRUPTED, SUCCEEDED, plural
 from ztd.client import BatchUploadPoller, PartnerError, PollingTimeoutError
 from ztd.identity.dds import remedy_of
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
@@ -58,25 +59,71 @@ def start_all(
     parts: Sequence[Sequence[T]],
     start: Callable[[int, Sequence[T]], BatchUploadPoller],
     err: Console,
+    customer: str,
+    into: str | None = None,
 ) -> list[StartedJob]:
-    """Send one request per part (``start(n, part)``). When one fails after others were
-    accepted, says which jobs exist before the error goes on: they run regardless."""
+    """Send one request per part (``start(n, part)``). Should one fail, or Ctrl-C come,
+    after others were accepted, says which jobs exist (in batch ``into``, if given) and how
+    to follow them, and which devices were not sent, before the error goes on (an
+    interruption: exit 130). The accepted jobs run regardless."""
     jobs: list[StartedJob] = []
     for n, part in enumerate(parts):
         try:
             jobs.append(StartedJob(start(n, part), len(part)))
+        except KeyboardInterrupt:
+            err.print(
+                "\n" + escape(stopped_part_way(jobs, parts, customer, into, None)),
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except PartnerError:
             if jobs:
-                sent = sum(job.devices for job in jobs)
-                ids = ", ".join(job.poller.tracking_id for job in jobs)
-                err.print(
-                    f"[yellow]{sent:,} of {plural(sum(map(len, parts)), 'device')} were sent "
-                    f"before the error below, as {'job' if len(jobs) == 1 else 'jobs'} {ids}; "
-                    "they are processed regardless[/]",
-                    highlight=False,
-                )
+                message = stopped_part_way(jobs, parts, customer, into, "the error below")
+                err.print(f"[yellow]{escape(message)}[/]", highlight=False)
             raise
     return jobs
+
+
+def stopped_part_way(
+    jobs: Sequence[StartedJob],
+    parts: Sequence[Sequence[Any]],
+    customer: str,
+    into: str | None,
+    cause: str | None,
+) -> str:
+    """What a run of requests stopped by ``cause`` (None: Ctrl-C) leaves behind: the jobs
+    accepted, how to follow them, and the devices not sent (by position, 1-based)."""
+    total = sum(map(len, parts))
+    sent = sum(job.devices for job in jobs)
+    where = f" into batch {into!r}" if into is not None else ""
+    if not jobs:
+        return (
+            "interrupted: no request was answered yet; the one cut off may still have been "
+            f"accepted{where}: `ztd batches list --customer {customer}` shows the batches"
+        )
+    ids = ", ".join(job.poller.tracking_id for job in jobs)
+    said = (
+        f"{sent:,} of {plural(total, 'device')} were sent{where} before {cause}"
+        if cause is not None
+        else f"interrupted: {sent:,} of {plural(total, 'device')} were sent{where}"
+    )
+    lines = [
+        f"{said}, as {'job' if len(jobs) == 1 else 'jobs'} {ids}; they are processed regardless",
+        f"follow {'it' if len(jobs) == 1 else 'them'} with: "
+        + follow_commands(customer, [job.poller.tracking_id for job in jobs]),
+        f"not sent: devices {sent + 1:,} to {total:,} ({total - sent:,}); "
+        + (
+            "the request cut off may have been accepted as one more job"
+            if cause is None
+            else "send them again once the error is fixed"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def follow_commands(customer: str, tracking_ids: Sequence[str]) -> str:
+    """The `ztd status --wait` commands that follow these jobs."""
+    return "; ".join(f"`ztd status --customer {customer} {tid} --wait`" for tid in tracking_ids)
 
 
 def jobs_json(jobs: Sequence[StartedJob]) -> list[dict[str, Any]]:

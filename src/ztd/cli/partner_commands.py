@@ -154,7 +154,7 @@ def upload(
             return batches.by_id(batch_id).devices.create(devices)
 
         try:
-            jobs = start_all(in_parts(loaded.devices, per_request), send, err)
+            jobs = start_all(in_parts(loaded.devices, per_request), send, err, customer, batch_id)
         except ConflictError:
             fail(
                 f"batch {batch_id!r} already exists; add --append to add the devices to it, "

@@ -276,6 +276,7 @@ def assign_policy(
                 devices=[(i, policy_id) for i in part]
             ),
             stderr(),
+            customer,
         )
         out: dict[str, Any] = {
             "policyId": policy_id,

@@ -25,6 +25,7 @@ from ztd.client.errors import UnexpectedResponseError
 __all__ = [
     "JOB_EVENTS",
     "LONG_POLL_SECONDS",
+    "ReadRounds",
     "announces",
     "channel_id",
     "close_request",
@@ -37,9 +38,31 @@ JOB_EVENTS = ("devicebatch.job.completed", "devicepolicy.job.completed")
 LONG_POLL_SECONDS = 25.0
 # The HTTP timeout of a long poll: its wait plus this, for the answer to arrive.
 LONG_POLL_SLACK_SECONDS = 10.0
+# Between two status reads while no event came: 1 s, then twice the last, at most a minute.
+FIRST_ROUND_SECONDS = 1.0
+MAX_ROUND_SECONDS = 60.0
 # Removing the channel on the way out: brief, since the server removes it anyway a minute
 # after the last poll.
 CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class ReadRounds:
+    """How long to listen before reading the status again, while the job's event has not
+    come: 1 s, 2 s, 4 s ... at most MAX_ROUND_SECONDS.
+
+    Why read again at all: a job may have finished before the channel opened (its event
+    went to nobody) while something held its status back (an emulator hold, a replica
+    behind), so the read after the channel opened said it runs and no event will ever
+    come. Doubling keeps the reads few, about log2 of the job's seconds plus its minutes (a
+    ten-minute job: 16), and sees such a finish at most one round late."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def next(self) -> float:
+        """The next round's seconds."""
+        self._last = min(max(FIRST_ROUND_SECONDS, 2 * self._last), MAX_ROUND_SECONDS)
+        return self._last
 
 
 def open_request() -> ApiRequest:

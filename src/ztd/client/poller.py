@@ -48,7 +48,7 @@ class BatchUploadPoller:
 
     ``status()`` and ``done()`` read the status once (no read after the job finished);
     ``wait()`` and ``result()`` poll until it finishes, honouring ``Retry-After``, or with
-    ``via_events=True`` wait on the job's completion event instead (two status reads).
+    ``via_events=True`` wait on the job's completion event instead (a few status reads).
     A job started elsewhere (another process, an earlier run) is resumed from its
     ``continuation_token()`` by the client: ``client.poller_from_continuation_token(token)``
     (the poller knows only the pipeline it polls through, not the client).
@@ -119,14 +119,17 @@ class BatchUploadPoller:
         for the partner (what `ztd listen` uses; the token must be allowed to write), reads
         the status once (the job may have finished before the channel opened), long-polls
         the channel (25 s at a time) until the event of this tracking id comes, then reads
-        the status once more: two status reads however long the job runs (the second at
-        the timeout if the event has not come by then: polling reads once more then too).
+        the status once more (at the timeout if the event has not come by then: polling
+        reads once more then too). While no event comes it also reads the status after 1 s,
+        2 s, 4 s ... of listening, at most a minute apart: a job that finished before the
+        channel opened while its status was held back (an emulator hold) sends the channel
+        no event. A job of a minute costs 7 status reads, of ten minutes 16.
         The channel is removed when the wait ends, however it ends (timeout, error,
         KeyboardInterrupt, cancellation); should that fail, the server removes it a minute
         after its last poll. The partner's other events on it are dropped; other partners'
         never reach it. Timeout, ``on_update`` and outage rules are the polling ones. Should
-        the status still say the job runs once its event has come (an emulator rule such as
-        ``stayProcessing`` holds the status back), the rest of the wait polls.
+        the status still say the job runs once its event has come (a service that sends it
+        ahead of the status), the rest of the wait polls.
 
         It falls back to polling, for the whole wait, when no channel can be opened: a
         service without the webhook API (404) or whose answer is not a listen
@@ -172,16 +175,16 @@ class BatchUploadPoller:
         on_update: ProgressCallback | None,
     ) -> bool:
         """True once the job finished; False when polling must take over: the channel is
-        gone, or the event came while the status still says the job runs (an emulator rule
-        such as ``stayProcessing`` holds the status back)."""
+        gone, or the event came while the status still says the job runs."""
         clock, sleep = self._pipeline.clock, self._pipeline.sleep
         backoff = PollBackoff()
         outage = Outage(clock)
-        read_now = True  # the job may have finished before the channel opened
+        rounds = _job_events.ReadRounds()
+        read_at = clock()  # now: the job may have finished before the channel opened
         announced = False  # the job's event has come
         while True:
             remaining = deadline - clock()
-            if read_now or remaining <= 0:
+            if clock() >= read_at or remaining <= 0:
                 details = self._read(outage, on_update)
                 if is_terminal(details):
                     return True
@@ -190,12 +193,14 @@ class BatchUploadPoller:
                 if announced and details is not None:
                     log.info("job %s: its event came before its status; polling", self.tracking_id)
                     return False
-                read_now = details is None  # the service failed: read again after a pause
-                if read_now:
+                if details is None:  # the service failed: read again after a pause
                     sleep(min(backoff.next(None), remaining))
                     continue
+                # No event by then: read again (see ReadRounds for why).
+                read_at = clock() + rounds.next()
+            listen = min(deadline, read_at) - clock()
             try:
-                response = self._pipeline.send(_job_events.take_request(channel, remaining))
+                response = self._pipeline.send(_job_events.take_request(channel, listen))
             except NotFoundError:
                 log.info("listen channel %s is gone; polling job %s", channel, self.tracking_id)
                 return False
@@ -205,7 +210,8 @@ class BatchUploadPoller:
                 sleep(min(backoff.next(None), max(deadline - clock(), 0.0)))
                 continue
             outage.over()
-            read_now = announced = _job_events.announces(response, self._where)
+            if _job_events.announces(response, self._where):
+                announced, read_at = True, clock()
 
     def _read(
         self, outage: Outage, on_update: ProgressCallback | None

@@ -21,6 +21,7 @@ from ztd.server.jobs.worker import Worker
 from ztd.server.observe import logs
 from ztd.server.observe.http import STATUS_ROUTE
 from ztd.server.storage.database import Database
+from ztd.server.storage.schema import job_chunks
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -136,6 +137,46 @@ def json_lines() -> Iterator[io.StringIO]:
 
 def parsed(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the log path is the same on both
+@pytest.mark.parametrize("leased", [True, False])
+def test_the_reaper_logs_each_chunk_it_rescues(
+    client: TestClient,
+    worker: Worker,
+    world: World,
+    db: Database,
+    json_lines: io.StringIO,
+    backend: str,
+    leased: bool,
+) -> None:
+    """Found in a tryout: a rescue counted on /metrics only. Each rescued chunk is one line:
+    which job and chunk, whose it was, why, and the attempt that comes next."""
+    worker.settings.chunk_size = 1
+    tracking = create_batch(
+        client, world.customer, world.auth(), "lost", [hash_device(1), hash_device(2)]
+    )
+    with db.write() as conn:
+        for _ in range(2):
+            assert leases.claim(conn, owner="host:4242:gone", now=worker.clock(), lease_seconds=5)
+        if not leased:  # a chunk left running without a lease (see test_jobs)
+            conn.execute(job_chunks.update().values(lease_owner=None, lease_expires_at=None))
+    expired = utc_now() + timedelta(seconds=60)
+    worker.clock = lambda: expired
+    worker.reap()
+
+    rescues = [line for line in parsed(json_lines) if "rescued" in line["message"]]
+    assert [line["chunk"] for line in rescues] == [0, 1]
+    for line in rescues:
+        assert line["logger"] == "ztd.worker" and line["level"] == "warning"
+        assert line["tracking_id"] == tracking and line["attempt"] == 2
+        assert line["previous_owner"] == ("host:4242:gone" if leased else None)
+        assert line["reason"] == ("lease expired" if leased else "no lease")
+    assert rescues[0]["message"] == (
+        f"rescued chunk 0 of job {tracking} from "
+        + ("host:4242:gone (lease expired)" if leased else "no owner (no lease)")
+        + f"; attempt 2 of {worker.settings.max_attempts} next"
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the log path is the same on both

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, and_, case, or_, select, update
 
@@ -161,28 +162,45 @@ class ExhaustedChunk:
     end_ordinal: int
 
 
+@dataclass(frozen=True, slots=True)
+class RescuedChunk:
+    """A chunk the reaper queued again for another worker."""
+
+    job_id: str
+    chunk_no: int
+    previous_owner: str | None  # the worker that held it (None: it held no lease)
+    reason: str  # "lease expired", "owner died" or "no lease"
+    attempts: int  # attempts made so far; the next is attempts + 1
+
+
+class Reaped(NamedTuple):
+    exhausted: list[ExhaustedChunk]  # out of attempts: for the caller to fail
+    rescued: list[RescuedChunk]  # queued again: for the caller to log once committed
+
+
 def reap(
     conn: Connection,
     *,
     now: datetime,
     max_attempts: int,
     is_dead: Callable[[str], bool] = owners.is_provably_dead,
-) -> list[ExhaustedChunk]:
+) -> Reaped:
     """Requeue running chunks whose lease expired (their worker died or stalled), and at once
     those of owners that provably died (a process of this host that is gone: see
     ``owners``), instead of after their lease runs out. Chunks that ran out of attempts are
-    returned, still running with no lease, for the caller to fail in this same transaction.
+    returned as ``exhausted``, still running with no lease, for the caller to fail in this
+    same transaction; the others as ``rescued``.
 
     One UPDATE decides which chunks move, and its RETURNING says which: a chunk another
     reaper or a finishing worker holds is waited for and then re-checked, so each expired
     chunk is handled exactly once. (A SELECT ... SKIP LOCKED first and an UPDATE after could
     disagree: a chunk locked during the first and free by the second was left running with
-    no lease, stuck for good.) Such a chunk, from before, counts as expired too."""
+    no lease, stuck for good.) Such a chunk, from before, counts as expired too. The owners
+    read first only name, in ``rescued``, who held a chunk (RETURNING gives the new row)."""
     chunk = job_chunks.c
-    running_owners = conn.execute(
-        select(chunk.lease_owner).distinct().where(chunk.status == RUNNING)
-    ).scalars()
-    dead = [owner for owner in running_owners if owner is not None and is_dead(owner)]
+    running = conn.execute(select(chunk.pk, chunk.lease_owner).where(chunk.status == RUNNING))
+    held_by: dict[int, str | None] = {row.pk: row.lease_owner for row in running}
+    dead = {owner for owner in set(held_by.values()) if owner is not None and is_dead(owner)}
     expired = and_(
         chunk.status == RUNNING,
         or_(
@@ -200,16 +218,32 @@ def reap(
             lease_token=None,
             lease_expires_at=None,
         )
-        .returning(chunk.pk, chunk.job_id, chunk.first_ordinal, chunk.end_ordinal, chunk.attempts)
+        .returning(
+            chunk.pk,
+            chunk.job_id,
+            chunk.chunk_no,
+            chunk.first_ordinal,
+            chunk.end_ordinal,
+            chunk.attempts,
+        )
     ).all()
+    moved = sorted(moved, key=lambda row: row.pk)
     exhausted = [
         ExhaustedChunk(row.pk, row.job_id, row.first_ordinal, row.end_ordinal)
-        for row in sorted(moved, key=lambda row: row.pk)
+        for row in moved
         if row.attempts >= max_attempts
     ]
+    rescued = []
+    for row in moved:
+        if row.attempts < max_attempts:
+            owner = held_by.get(row.pk)
+            reason = (
+                "no lease" if owner is None else "owner died" if owner in dead else "lease expired"
+            )
+            rescued.append(RescuedChunk(row.job_id, row.chunk_no, owner, reason, row.attempts))
     LEASE_EXPIRIES.inc(len(moved))
-    REAPER_RESCUES.inc(len(moved) - len(exhausted))
-    return exhausted
+    REAPER_RESCUES.inc(len(rescued))
+    return Reaped(exhausted, rescued)
 
 
 def _held(lease: Lease) -> ColumnElement[bool]:

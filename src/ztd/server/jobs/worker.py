@@ -190,8 +190,8 @@ class Worker:
         finished: list[FinishedJob] = []
         with self.db.write() as conn:
             now = self.clock()
-            exhausted = leases.reap(conn, now=now, max_attempts=self.settings.max_attempts)
-            for chunk in exhausted:
+            reaped = leases.reap(conn, now=now, max_attempts=self.settings.max_attempts)
+            for chunk in reaped.exhausted:
                 log.error("chunk %s of job %s failed too often", chunk.chunk_pk, chunk.job_id)
                 rows = read_items(conn, chunk)
                 failure: ItemOutcome = [None, dds.STORAGE_ERROR.code, dds.STORAGE_ERROR.name]
@@ -211,10 +211,32 @@ class Worker:
             purge_expired_request_ids(
                 conn, now=now, retention_hours=self.settings.idempotency_retention_hours
             )
-        for job in finished:  # committed
+        for rescued in reaped.rescued:  # committed
+            self._log_rescue(rescued)
+        for job in finished:
             job_events.record_finished(job)
         if finished:
             self.dispatcher.wake()
+
+    def _log_rescue(self, chunk: leases.RescuedChunk) -> None:
+        """One line per chunk queued again: a worker died or stalled (the metric
+        ztd_reaper_rescues_total counts them; this says which and whose)."""
+        with logs.bound(tracking_id=chunk.job_id):
+            log.warning(
+                "rescued chunk %d of job %s from %s (%s); attempt %d of %d next",
+                chunk.chunk_no,
+                chunk.job_id,
+                chunk.previous_owner or "no owner",
+                chunk.reason,
+                chunk.attempts + 1,
+                self.settings.max_attempts,
+                extra={
+                    "chunk": chunk.chunk_no,
+                    "previous_owner": chunk.previous_owner,
+                    "reason": chunk.reason,
+                    "attempt": chunk.attempts + 1,
+                },
+            )
 
     def _finish_retrying(
         self, lease: leases.Lease, interrupter: ChunkInterrupter | None

@@ -38,7 +38,7 @@ from ztd.server.storage.schema import (
     webhook_events,
     webhook_subscriptions,
 )
-from ztd.server.webhooks import egress, history, signing, subscriptions
+from ztd.server.webhooks import egress, held_events, history, signing, subscriptions
 from ztd.server.webhooks.events import ACTIVE
 
 log = logging.getLogger("ztd.webhooks")
@@ -118,7 +118,8 @@ def next_due(conn: Connection, now: datetime) -> datetime | None:
     pending = (
         select(due.c.next_attempt_at)
         .where(due.c.status == "pending", due.c.channel == subscriptions.HTTP)
-        .where(~_in_flight_of(due, now))
+        # Parked ones (no due time: held_events) wait for a release; SQLite sorts NULL first.
+        .where(due.c.next_attempt_at.is_not(None), ~_in_flight_of(due, now))
         .order_by(due.c.next_attempt_at)
         .limit(1)
         .scalar_subquery()
@@ -186,13 +187,15 @@ class Deliverer:
         return attempted
 
     def sweep_if_due(self) -> None:
-        """Every SWEEP_SECONDS: remove expired listen channels, purge the old log."""
+        """Every SWEEP_SECONDS: remove expired listen channels, purge the old log, release
+        parked deliveries whose emulator hold went without the read that ends it."""
         if time.monotonic() < self._next_sweep:
             return
         self._next_sweep = time.monotonic() + SWEEP_SECONDS
         now = self.clock()
         with self.db.write() as conn:
             subscriptions.remove_expired_listeners(conn, now)
+            held_events.release_orphans(conn, now)
             # The log is kept as long as finished jobs are (ZTD_JOB_RETENTION_DAYS).
             history.purge(conn, now - timedelta(days=self.settings.job_retention_days))
 

@@ -1,5 +1,7 @@
 """Recording events: inside the transaction that caused them (the outbox), so an event
-exists exactly when its cause committed. Delivery happens later, from the worker.
+exists exactly when its cause committed. Delivery happens later, from the worker, and never
+before the status URL shows what a job's event announces (an emulator hold: see
+:mod:`.held_events`).
 
 When the partner has no active subscription, recording costs one indexed query."""
 
@@ -14,6 +16,7 @@ import orjson
 from sqlalchemy import Connection, insert, select
 
 from ztd.server.clock import wire_time
+from ztd.server.emulator import holds
 from ztd.server.observe import logs
 from ztd.server.storage.schema import (
     batch_jobs,
@@ -45,7 +48,8 @@ def record_job_completed(conn: Connection, job: FinishedJob) -> None:
 
 def job_finished(conn: Connection, job_id: str, now: datetime) -> None:
     """Record the ``*.job.completed`` event of a job that just finished, in the transaction
-    that finished it. Call only once the job's final document is stored."""
+    that finished it. Call only once the job's final document is stored. Its deliveries are
+    due when status reads show the finish: now, or when an emulator hold ends."""
     listeners = conn.execute(
         select(_subs.id, _subs.channel, _subs.events, batch_jobs.c.kind, batch_jobs.c.partner_id)
         .join(batch_jobs, batch_jobs.c.partner_id == _subs.partner_id)
@@ -62,7 +66,10 @@ def job_finished(conn: Connection, job_id: str, now: datetime) -> None:
         .outerjoin(device_batches, device_batches.c.pk == batch_jobs.c.batch_pk)
         .where(batch_jobs.c.id == job_id)
     ).one()
-    record(conn, job.partner_id, event_type, job_data(job), now, wanted)
+    shown = holds.shown_at(conn, job_id, now)
+    record(
+        conn, job.partner_id, event_type, job_data(job), now, wanted, due=shown, held=shown is None
+    )
 
 
 def job_data(job: Any) -> dict[str, Any]:
@@ -128,8 +135,13 @@ def record(
     data: dict[str, Any],
     now: datetime,
     subscriptions: list[Any],
+    *,
+    due: datetime | None = None,
+    held: bool = False,
 ) -> str:
-    """Store the event and one due delivery per subscription; returns the event id."""
+    """Store the event and one delivery per subscription; returns the event id. The
+    deliveries are due at ``due`` (default: ``now``), or, ``held``, not until
+    ``held_events.release`` (their ``next_attempt_at`` is None meanwhile)."""
     event_id = new_event_id()
     payload = orjson.dumps({"type": event_type, "timestamp": wire_time(now), "data": data})
     conn.execute(
@@ -152,7 +164,7 @@ def record(
                 "status": "pending",
                 "attempts": 0,
                 "earlier_attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": None if held else (due or now),
                 "created_at": now,
             }
             for sub in subscriptions

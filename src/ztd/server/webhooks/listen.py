@@ -40,7 +40,8 @@ def take(
     pending = conn.execute(
         select(_d.pk, _d.event_id, webhook_events.c.payload, webhook_events.c.event_type)
         .join(webhook_events, webhook_events.c.id == _d.event_id)
-        .where(_d.subscription_id == row.id, _d.status == "pending")
+        # Due only: a completion event waits for an emulator hold to end (held_events).
+        .where(_d.subscription_id == row.id, _d.status == "pending", _d.next_attempt_at <= now)
         .order_by(_d.pk)
         .limit(MAX_BATCH)
     ).all()
