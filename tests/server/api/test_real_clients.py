@@ -372,7 +372,7 @@ def test_device_batch_and_customer_shapes(client: TestClient, world: World, work
         f"/v1/customers/{world.customer}/deviceBatches", headers=world.auth()
     ).json()["items"]
     assert batch["status"] == "finished"
-    self_uri = f"/customers/{world.customer}/deviceBatches/Test batch"
+    self_uri = f"/customers/{world.customer}/deviceBatches/Test%20batch"  # one encoded path segment
     assert batch["links"]["self"] == {"uri": self_uri, "method": "GET", "headers": []}
     assert client.get("/v1" + self_uri, headers=world.auth()).json() == batch
     customer = client.get(f"/v1/customers/{world.customer}", headers=world.auth()).json()
