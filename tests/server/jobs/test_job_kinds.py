@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -277,6 +277,24 @@ class PythonSlowKind(EchoKind):
         return super().process(ctx)
 
 
+@dataclass
+class ReadThenWaitKind(EchoKind):
+    """Reads its items, then waits in Python until ``until()`` holds (the test makes that
+    "a cancel has been sent"): every cancel sent meanwhile finds no statement running."""
+
+    name: str = "read_then_wait"
+    until: Callable[[], bool] = lambda: True
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def process(self, ctx: ChunkContext) -> ChunkResult:
+        result = super().process(ctx)  # its statements run before the stop
+        self.started.set()
+        deadline = time.monotonic() + 30
+        while not self.until() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return result
+
+
 def _run_and_stop(worker: Worker, started: threading.Event) -> float:
     """Run ``worker`` in a thread, stop it once ``started`` is set; seconds it took to
     return after the stop."""
@@ -323,8 +341,10 @@ def test_a_cancel_that_misses_every_statement_still_rolls_the_chunk_back(
     finds nothing to stop, yet the chunk must not commit after the worker said it rolls it
     back. It is released unstarted, and the next worker finishes it once."""
     settings.shutdown_grace_seconds = 0.1
-    slow = PythonSlowKind(seconds=1.0)
     worker = Worker(db, settings)
+    slow = ReadThenWaitKind(
+        until=lambda: worker.interrupter is not None and worker.interrupter.fired
+    )
     worker.kinds = {**worker.kinds, slow.name: slow}
     job_id = _enqueue(db, world, slow.name, count=3, chunk_size=50)
     assert _run_and_stop(worker, slow.started) < 5
