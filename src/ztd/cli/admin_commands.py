@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ztd.cli import oem_commands
 from ztd.cli.databases import prepare_database
 from ztd.cli.durations import MAX_TOKEN_HOURS, token_hours
-from ztd.cli.output import console, plural
+from ztd.cli.output import add_columns, console, plural, print_table
 from ztd.server.auth.database_keys import DatabaseKeyStore
 from ztd.server.auth.key_encryption import KeyEncryptionError, key_cipher, new_encryption_key
 from ztd.server.auth.key_stores import open_key_store
@@ -72,11 +72,10 @@ def partner_list() -> None:
     with db.read() as conn:
         rows = tenancy.list_partners(conn)
     table = Table(title=plural(len(rows), "partner"))
-    for column in ("id", "name", "customers", "created"):
-        table.add_column(column)
+    add_columns(table, ("id", "name", "customers", "created"), whole=("id", "created"))
     for row in rows:
         table.add_row(row.id, escape(row.name), str(row.customers), row.created)
-    console().print(table)
+    print_table(console(), table)
 
 
 def customer_list(
@@ -94,11 +93,10 @@ def customer_list(
     except ValueError as exc:
         _fail(f"--partner: {exc}")
     table = Table(title=plural(len(rows), "customer"))
-    for column in ("id", "name", "partner", "created"):
-        table.add_column(column)
+    add_columns(table, ("id", "name", "partner", "created"), whole=("id", "partner", "created"))
     for row in rows:
         table.add_row(row.id, escape(row.name), row.partner_id, row.created)
-    console().print(table)
+    print_table(console(), table)
 
 
 def customer_add(

@@ -7,7 +7,7 @@ exits 3 for an invalid file whether or not it would then have sent it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import NoReturn
@@ -15,6 +15,8 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
 
 EXIT_OK = 0
 EXIT_CALL_FAILED = 1
@@ -44,6 +46,38 @@ def console(*, stderr: bool = False) -> Console:
     if not out.is_terminal and out.width <= 80 and not _columns_set():
         out = Console(stderr=stderr, soft_wrap=True, width=_UNWRAPPED_WIDTH)
     return out
+
+
+def add_columns(table: Table, columns: Iterable[str], whole: Collection[str] = ()) -> None:
+    """Add ``columns`` to ``table``: long text folds onto more lines, except in the columns
+    named in ``whole`` (ids, names and times that are copied into the next command), which
+    never wrap. Print such a table with :func:`print_table`."""
+    for column in columns:
+        if column in whole:
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold")
+
+
+def print_table(out: Console, table: Table) -> None:
+    """Print ``table`` without cutting a no-wrap column short: on a console narrower than
+    those columns need (two GUIDs do not fit in 80 columns), the table is drawn as wide as
+    they need and the terminal wraps its lines, so an id is never folded or ellipsised."""
+    unbounded = out.options.update_width(_UNWRAPPED_WIDTH)
+    for column in table.columns:
+        if column.no_wrap:  # as wide as its longest value (a value's words do not split)
+            widths = (Measurement.get(out, unbounded, cell).maximum for cell in column.cells)
+            column.min_width = max(widths, default=None)
+    needed = Measurement.get(out, unbounded, table).minimum
+    if needed <= out.width:
+        out.print(table)
+        return
+    width = out.width
+    out.width = needed
+    try:
+        out.print(table)
+    finally:
+        out.width = width
 
 
 def fail(message: str, code: int) -> NoReturn:

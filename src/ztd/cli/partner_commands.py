@@ -52,9 +52,11 @@ from ztd.cli.output import (
     EXIT_INTERRUPTED,
     EXIT_INVALID_INPUT,
     EXIT_TIMEOUT,
+    add_columns,
     checking,
     fail,
     plural,
+    print_table,
     shown_time,
 )
 from ztd.client import (
@@ -276,14 +278,13 @@ def batches_list(customer: CustomerOption, as_json: JsonOption = False) -> None:
         echo_json(wire_list(list(collection.items)))
         return
     table = Table(title=plural(collection.total_count, "device batch", "device batches"))
-    for column in ("batch", "devices", "created", "created by"):
-        table.add_column(column, overflow="fold")
+    add_columns(table, ("batch", "devices", "created", "created by"), whole=("batch", "created"))
     for item in collection.items:
         created = shown_time(item.creation_date)
         table.add_row(
             escape(item.id), str(item.devices_count), created, escape(item.created_by or "-")
         )
-    stdout().print(table)
+    print_table(stdout(), table)
 
 
 def devices_list(
@@ -298,8 +299,8 @@ def devices_list(
         echo_json(wire_list(list(collection.items)))
         return
     table = Table(title=f"{plural(collection.total_count, 'device')} in {escape(batch)}")
-    for column in ("id", "serial", "manufacturer", "model", "product key", "uploaded"):
-        table.add_column(column, overflow="fold")
+    columns = ("id", "serial", "manufacturer", "model", "product key", "uploaded")
+    add_columns(table, columns, whole=("id", "serial", "uploaded"))
     for d in collection.items:
         uploaded = shown_time(d.uploaded_date)
         table.add_row(
@@ -310,7 +311,7 @@ def devices_list(
             escape(d.product_key or "-"),
             uploaded,
         )
-    stdout().print(table)
+    print_table(stdout(), table)
 
 
 def devices_delete(

@@ -29,7 +29,7 @@ from ztd.cli._common import (
     wire_list,
 )
 from ztd.cli.batch_jobs import PER_REQUEST, in_parts, jobs_json, print_report, start_all
-from ztd.cli.output import EXIT_INVALID_INPUT, fail, plural, shown_time
+from ztd.cli.output import EXIT_INVALID_INPUT, add_columns, fail, plural, print_table, shown_time
 from ztd.client import SETTING_NAMES, to_setting
 from ztd.wire import ConfigurationPolicy, PolicySettingsType
 
@@ -133,8 +133,7 @@ def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None
         echo_json(wire_list(list(collection.items)))
         return
     table = Table(title=f"{collection.total_count} configuration polic(ies)")
-    for column in ("id", "name", "settings", "devices", "modified"):
-        table.add_column(column, overflow="fold")
+    add_columns(table, ("id", "name", "settings", "devices", "modified"), whole=("id", "modified"))
     for p in collection.items:
         modified = shown_time(p.last_modified_date)
         table.add_row(
@@ -144,7 +143,7 @@ def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None
             str(p.devices_assigned_count or 0),
             modified,
         )
-    stdout().print(table)
+    print_table(stdout(), table)
 
 
 def policies_create(

@@ -23,7 +23,15 @@ from ztd.cli._common import (
     subgroup,
     wire_list,
 )
-from ztd.cli.output import EXIT_CODES, EXIT_INVALID_INPUT, fail, plural, shown_time
+from ztd.cli.output import (
+    EXIT_CODES,
+    EXIT_INVALID_INPUT,
+    add_columns,
+    fail,
+    plural,
+    print_table,
+    shown_time,
+)
 from ztd.client.operations import WebhookDeliveryCollectionOperations
 from ztd.wire import ResourceCollection, WebhookAttempt, WebhookDelivery
 
@@ -87,9 +95,9 @@ def deliveries(
     if len(shown) < total:
         title += f" (the newest {len(shown)}; --limit shows more)"
     table = Table(title=escape(title))
-    for column in ("created", "type", "event" if event is None else "registration", "status"):
-        table.add_column(column, overflow="fold")
-    table.add_column("attempts (time, answer, latency)", overflow="fold")
+    which = "event" if event is None else "registration"
+    columns = ("created", "type", which, "status", "attempts (time, answer, latency)")
+    add_columns(table, columns, whole=("created", which))
     for d in shown:
         table.add_row(
             shown_time(d.created_time) if d.created_time else "-",
@@ -98,7 +106,7 @@ def deliveries(
             escape(_state(d)),
             escape("\n".join(_attempt(a) for a in d.attempt_log) or "not attempted yet"),
         )
-    stdout().print(table)
+    print_table(stdout(), table)
 
 
 def _items(

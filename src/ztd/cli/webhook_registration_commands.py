@@ -30,8 +30,10 @@ from ztd.cli.output import (
     EXIT_CALL_FAILED,
     EXIT_CODES,
     EXIT_INVALID_INPUT,
+    add_columns,
     fail,
     plural,
+    print_table,
     shown_time,
 )
 from ztd.client import ConflictError
@@ -82,8 +84,7 @@ def list_registrations(as_json: JsonOption = False) -> None:
         )
         return
     table = Table(title=plural(len(found), "registration"))
-    for column in ("id", "URL", "events", "status"):
-        table.add_column(column, overflow="fold")
+    add_columns(table, ("id", "URL", "events", "status"), whole=("id",))
     for registration in found:
         table.add_row(
             escape(registration.id),
@@ -91,7 +92,7 @@ def list_registrations(as_json: JsonOption = False) -> None:
             escape("\n".join(registration.webhook_events)),
             escape(_status(registration)),
         )
-    stdout().print(table)
+    print_table(stdout(), table)
 
 
 def add(url: Url, event: Events = None, as_json: JsonOption = False) -> None:

@@ -1,0 +1,95 @@
+"""Tables keep ids, names and times whole, however narrow the terminal: they are copied into
+the next command, and a folded or ellipsised id cannot be."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+from typer.testing import CliRunner
+
+from tests.support.cli import Cli
+from ztd.cli.main import app as ztd_app
+from ztd.cli.output import add_columns, print_table
+
+GUID = "0f2c59b6-7f0e-4bd6-9f3c-3c0a7e4b1d2e"
+
+
+def _has_whole(output: str, value: str) -> bool:
+    return any(value in line for line in output.splitlines())
+
+
+@pytest.mark.parametrize("columns", ["40", "80"])
+def test_the_admin_lists_keep_both_ids_whole_on_a_narrow_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    monkeypatch.setenv("ZTD_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    partner = runner.invoke(ztd_app, ["admin", "partner", "add", "Fabrikam"]).stdout.strip()
+    name = "Contoso Pharmaceuticals Europe Limited (Northern Ireland branch)"
+    customer = runner.invoke(
+        ztd_app, ["admin", "customer", "add", name, "--partner", partner]
+    ).stdout.strip()
+    env = {"COLUMNS": columns}
+    partners = runner.invoke(ztd_app, ["admin", "partner", "list"], env=env)
+    assert partners.exit_code == 0, partners.output
+    assert _has_whole(partners.stdout, partner), partners.stdout
+    customers = runner.invoke(ztd_app, ["admin", "customer", "list"], env=env)
+    assert customers.exit_code == 0, customers.output
+    assert _has_whole(customers.stdout, customer), customers.stdout
+    assert _has_whole(customers.stdout, partner), customers.stdout
+    assert "…" not in customers.stdout
+    created = customers.stdout.split(customer, 1)[1].splitlines()[0]
+    assert any(len(word) == 19 and word[10] == "T" for word in created.split()), created
+
+
+def test_the_partner_lists_keep_ids_whole_on_a_narrow_terminal(cli: Cli, tmp_path: Path) -> None:
+    csv_file = tmp_path / "d.csv"
+    assert cli("demo-data", "--count", "3", "--output", str(csv_file)).exit_code == 0
+    batch = "a batch name long enough to be folded on a narrow terminal"
+    customer = cli.world.customer
+    uploaded = cli("upload", str(csv_file), "--customer", customer, "--batch", batch, "--wait")
+    assert uploaded.exit_code == 0, uploaded.output
+    policy = cli("policies", "create", "--customer", customer, "--name", "Lab", "--json")
+    assert policy.exit_code == 0, policy.output
+    devices = cli("devices", "list", "--customer", customer, "--batch", batch, "--json")
+    device_ids = [d["id"] for d in json.loads(devices.stdout)]
+
+    def narrow(*args: str) -> str:
+        shown = CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "60"})
+        assert shown.exit_code == 0, shown.output
+        assert "…" not in shown.stdout
+        return shown.stdout
+
+    assert _has_whole(narrow("batches", "list", "--customer", customer), batch)
+    listed = narrow("devices", "list", "--customer", customer, "--batch", batch)
+    assert all(_has_whole(listed, device_id) for device_id in device_ids), listed
+    policies = narrow("policies", "list", "--customer", customer)
+    assert _has_whole(policies, json.loads(policy.stdout)["id"]), policies
+
+
+def test_a_table_that_fits_keeps_the_terminals_width() -> None:
+    out = Console(width=80, record=True, force_terminal=False)
+    table = Table(title="2 things")
+    add_columns(table, ("id", "note"), whole=("id",))
+    table.add_row("short", "a note that is long enough to fold " * 4)
+    print_table(out, table)
+    lines = out.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert len(lines) > 6  # the note folded onto several lines instead of widening the table
+    assert out.width == 80
+
+
+def test_a_table_too_wide_for_its_ids_is_drawn_as_wide_as_they_need() -> None:
+    out = Console(width=50, record=True, force_terminal=False)
+    table = Table()
+    add_columns(table, ("id", "partner", "name"), whole=("id", "partner"))
+    table.add_row(GUID, GUID, "Contoso")
+    print_table(out, table)
+    text = out.export_text()
+    assert sum(GUID in line for line in text.splitlines()) == 1
+    assert text.count(GUID) == 2
+    assert out.width == 50  # restored for what the command prints next
