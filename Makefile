@@ -23,8 +23,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Most tests wait on subprocesses and sockets rather than compute, so several run at once
+# (pytest-xdist). Tests marked `timing` assert wall-clock bounds (a webhook within a second,
+# progress every second, benches' ceilings): they run after the rest, one at a time, on a
+# machine nothing else of ours loads.
+TEST_WORKERS ?= 3
+
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not timing"
+	$(BIN)/pytest -q -m timing
 
 test: lint typecheck unit
 

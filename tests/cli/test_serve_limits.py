@@ -22,7 +22,7 @@ import pytest
 from tests.support.live_server import free_port
 from tests.support.waiting import STARTUP_SECONDS, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 TIMEOUT = 1.0  # header, body and keep-alive timeouts of the servers under test
 MiB = 1024 * 1024

@@ -19,7 +19,7 @@ from tests.support.live_server import free_port
 from tests.support.postgres import throwaway_database
 from tests.support.waiting import wait_for_http, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 
 @pytest.fixture

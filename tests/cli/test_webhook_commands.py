@@ -144,6 +144,7 @@ def test_status_wait_via_events_and_via_events_without_wait(
     assert channels(db) == []
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("command", ["status", "upload"])
 def test_wait_via_events_on_a_held_job_ends_when_the_hold_does(
     cli: Cli,

@@ -25,7 +25,7 @@ from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.wire import DeviceUploadStatusType
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.timing]
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ from ztd.server.storage.schema import webhook_deliveries
 from ztd.server.webhooks import held_events, subscriptions
 from ztd.wire import BatchUploadDetails, DeviceUploadStatusType
 
+pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
+
 
 @pytest.fixture
 def sent(client: TestClient) -> Iterator[Sent]:

@@ -14,6 +14,8 @@ from tests.support.browser import chromium, wait_for
 from tests.support.console_browser import csv_file, job_status, sign_in, upload
 from tests.support.world import World
 
+pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
+
 DEVICES = 10_000
 
 # Installed once the job page is up: when each htmx swap of the progress section happened,

@@ -9,6 +9,7 @@ import re
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -38,6 +39,7 @@ def _page(client: TestClient, world: World, **params: str) -> dict[str, Any]:
     return page
 
 
+@pytest.mark.timing
 def test_the_api_searches_a_big_batch_in_the_database(
     client: TestClient, db: Database, world: World
 ) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from tests.support.postgres import pg_admin
 
+pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "scale.py"
 READS = ("status poll", "device list, first page", "device list, middle page", "batch list")
 

@@ -158,6 +158,7 @@ def test_the_store_is_chosen_by_the_key_encryption_key(db: Database, settings: S
         (" , ", "it holds no key"),
         ("", "it holds no key"),
     ],
+    ids=["short", "second-short", "not-base64", "commas-only", "empty"],  # KEK is random
 )
 def test_a_malformed_key_encryption_key_is_named_without_echoing_it(
     value: str, message: str

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
+
 BENCH = Path(__file__).resolve().parents[3] / "bench" / "token_flood.py"
 SECONDS = 4
 CONNECTIONS = 100

@@ -27,6 +27,8 @@ from tests.support.world import World
 from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 
+pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
+
 
 def test_partner_and_customer_buckets(client: TestClient, world: World, settings: Settings) -> None:
     op = operator_auth(settings, world)

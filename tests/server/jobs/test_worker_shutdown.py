@@ -23,7 +23,7 @@ from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import batch_jobs, devices, job_chunks
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 # Longer than the test may take: a lease left behind would stall the job visibly.
 LEASE_SECONDS = 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.support.waiting import wait_until
@@ -39,6 +40,7 @@ def test_commits_leave_the_wal_to_the_background_checkpointer(tmp_path: Path) ->
         db.dispose()
 
 
+@pytest.mark.timing
 def test_the_checkpointer_waits_for_a_pause_in_the_writes(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'burst.sqlite3'}")
     checkpointer = db._checkpointer

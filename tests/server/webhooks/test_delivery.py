@@ -25,6 +25,7 @@ from ztd.server.storage.schema import batch_jobs, webhook_deliveries
 from ztd.server.webhooks import events
 
 
+@pytest.mark.timing
 def test_an_upload_reaches_the_endpoint_signed_within_a_second_with_the_status_counts(
     db: Database, loopback: Settings, world: World, hook: Receiver
 ) -> None:

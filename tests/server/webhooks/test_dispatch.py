@@ -195,6 +195,7 @@ def test_the_claim_skips_a_registration_with_a_live_lease_in_any_process(
         elsewhere.dispose()
 
 
+@pytest.mark.timing
 def test_a_retry_is_sent_on_time_beside_slow_endpoints(
     db: Database, loopback: Settings, world: World
 ) -> None:
@@ -253,6 +254,7 @@ def test_the_chunk_loop_never_looks_at_deliveries_and_an_idle_deliverer_only_rea
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 @pytest.mark.parametrize("backend", ["postgresql"])  # several workers: the PostgreSQL deployment
 def test_several_worker_processes_send_a_registrations_deliveries_one_at_a_time(
     webhooks: Webhooks, tmp_path: Path, backend: str

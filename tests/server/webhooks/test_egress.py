@@ -249,6 +249,7 @@ def test_redirects_are_not_followed_and_a_large_answer_is_cut() -> None:
         server.server_close()
 
 
+@pytest.mark.timing
 def test_an_answer_dripping_slowly_is_cut_off_at_twice_the_timeout() -> None:
     """httpx's read timeout is per read: a byte every 0.1 s never trips a 0.5 s timeout."""
 

@@ -17,6 +17,8 @@ from tests.support.waiting import wait_until
 from tests.support.webhooks import REG, Webhooks, subscribe
 from ztd.server.storage.schema import emulator_holds, webhook_deliveries
 
+pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
+
 
 def hold(webhooks: Webhooks, **stay: float) -> None:
     op = operator_auth(webhooks.settings, webhooks.world)

@@ -18,7 +18,7 @@ from tests.support.waiting import STARTUP_SECONDS
 from tests.support.webhooks import Webhooks, worker_process
 from ztd.server.storage.schema import webhook_attempts, webhook_deliveries
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 LEASE_OF_3_S = {"ZTD_WEBHOOK_TIMEOUT_SECONDS": "0.5"}  # 4 x 0.5 + 1
 
 
