@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from tests.support.live_server import free_port
-from tests.support.waiting import STARTUP_SECONDS, wait_until
+from tests.support.waiting import STARTUP_SECONDS
 from ztd.cli.server_commands import default_workers
 
 
@@ -52,17 +52,19 @@ def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
         assert re.search(r"console    : http://127\.0\.0\.1:\d+/console\n", text)
         assert f"/console/sign-in#token={token}\n" in text
         curl = next(line for line in lines if line.startswith("curl ")).strip()
-
-        def pasted() -> subprocess.CompletedProcess[str] | None:
-            # The line is printed just before the server starts listening (curl's exit
-            # code 7: connection refused).
-            done = subprocess.run(
-                curl + " --fail-with-body", shell=True, capture_output=True, text=True
-            )
-            return None if done.returncode == 7 else done
-
-        result = wait_until(
-            pasted, timeout=STARTUP_SECONDS, interval=0.1, message="connection refused"
+        # The banner comes before the server listens; its `ready` line comes once it
+        # answers, and from then on the pasted line works the first time.
+        while not any(line.startswith("ready: ") for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            line = server.stderr.readline()
+            assert line, "server exited early:\n" + "".join(lines)
+            lines.append(line)
+        ready = next(line for line in lines if line.startswith("ready: "))
+        assert re.fullmatch(
+            rf"ready: http://127\.0\.0\.1:{port} answers \(after \d+\.\d s\)\n", ready
+        )
+        result = subprocess.run(
+            curl + " --fail-with-body", shell=True, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"objectType":"Collection"' in result.stdout

@@ -19,6 +19,7 @@ from rich.markup import escape
 from ztd.cli.databases import open_database, say_which_database, upgraded_database
 from ztd.cli.output import console, plural
 from ztd.cli.ports import require_free_port
+from ztd.cli.readiness import announce_when_ready
 from ztd.server.auth.key_encryption import KeyEncryptionError, configured
 from ztd.server.auth.key_stores import open_key_store
 from ztd.server.auth.tokens import Role, issue_token
@@ -141,6 +142,7 @@ def serve(
     db.dispose()
     if no_worker:
         os.environ["ZTD_EMBEDDED_WORKER"] = "false"
+    announce_when_ready(err, host, port)
     if server is HttpServer.GRANIAN:
         from granian import Granian
         from granian.constants import Interfaces
