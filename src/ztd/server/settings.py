@@ -65,6 +65,10 @@ class ExternalIssuer(BaseModel):
 _LIMIT = r"^[1-9][0-9]*/[1-9][0-9]*$"  # REQUESTS/SECONDS, each a whole number >= 1
 
 
+# ZTD_THROTTLE_STORAGE for the counters in ztd's own database (emulator.throttle_store).
+THROTTLE_IN_DATABASE = "database"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZTD_", extra="ignore", allow_inf_nan=False)
 
@@ -164,7 +168,9 @@ class Settings(BaseSettings):
     # no limit one could meet.
     throttle_partner: str | None = Field(default=None, pattern=_LIMIT, examples=["100/60"])
     throttle_customer: str | None = Field(default=None, pattern=_LIMIT, examples=["10/60"])
-    throttle_storage: str = Field(default="database", examples=["database", "redis://host:6379/0"])
+    throttle_storage: str = Field(
+        default=THROTTLE_IN_DATABASE, examples=[THROTTLE_IN_DATABASE, "redis://host:6379/0"]
+    )
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
     # Webhooks (docs/webhooks.md). Delivery targets in private, loopback, link-local, CGN or
@@ -190,7 +196,7 @@ class Settings(BaseSettings):
     @field_validator("throttle_storage")
     @classmethod
     def _throttle_storage(cls, value: str) -> str:
-        if value != "database" and "://" not in value:
+        if value != THROTTLE_IN_DATABASE and "://" not in value:
             raise ValueError(
                 f"{value!r} is neither database nor a storage URI (memory://, redis://host:6379/0)"
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from typing import NamedTuple, Protocol
 
 import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -20,10 +21,10 @@ from limits.storage import storage_from_string
 
 from ztd.server.emulator.specs import ThrottleLimit, ThrottleSpec
 from ztd.server.emulator.throttle_store import DatabaseStorage
+from ztd.server.settings import THROTTLE_IN_DATABASE
 from ztd.server.storage.database import Database
 
 RECENT_KEYS = 1000  # buckets GET /_ztd/v1/throttling reports
-DATABASE = "database"  # ZTD_THROTTLE_STORAGE for the storage in ztd's own database
 NAMESPACE = "ZTD"
 
 
@@ -42,21 +43,88 @@ class Verdict:
         self.reset_after = reset_after  # seconds until a request is admitted again
 
 
+class Window(NamedTuple):
+    """One bucket's moving window, as a counter reports it after counting a request."""
+
+    allowed: bool  # the request was admitted (and counted)
+    reset_at: float  # epoch seconds when the window admits one more
+    remaining: int  # requests the window still admits
+
+
+class _Counter(Protocol):
+    """Where the moving windows are counted: the one seam between Throttler and a store."""
+
+    async def hit(self, item: RateLimitItem, key: tuple[str, ...]) -> Window: ...
+
+    async def buckets(self) -> list[dict[str, object]]: ...
+
+
+class _DatabaseCounter:
+    """ztd's own database, shared by every API process: one transaction admits a request
+    and reads the window it left (two round trips through ``limits``' strategy would let
+    another process's request fall between them)."""
+
+    def __init__(self, db: Database) -> None:
+        self.storage = DatabaseStorage(db)
+
+    async def hit(self, item: RateLimitItem, key: tuple[str, ...]) -> Window:
+        expiry = item.get_expiry()
+        allowed, start, held = await self.storage.admit(item.key_for(*key), item.amount, expiry)
+        return Window(allowed, start + expiry, item.amount - held)
+
+    async def buckets(self) -> list[dict[str, object]]:
+        """Every bucket with hits in its window, whichever process counted them."""
+        live = await anyio.to_thread.run_sync(self.storage.live_buckets, RECENT_KEYS)
+        now = time.time()
+        result: list[dict[str, object]] = []
+        for bucket in live:
+            parsed = parse_key(bucket.key)
+            if parsed is not None:
+                key, amount, seconds = parsed
+                reset_at = bucket.oldest + seconds
+                result.append(_bucket(key, amount, seconds, amount - bucket.hits, reset_at, now))
+        return result
+
+
+class _LimitsCounter:
+    """A ``limits`` storage URI (Redis, memory) through its moving-window strategy."""
+
+    def __init__(self, storage: str) -> None:
+        options = {"implementation": "redispy"} if "redis" in storage else {}
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(storage), **options))
+        # The buckets this process counted lately: what GET reports (the storage cannot
+        # list its keys).
+        self.recent: OrderedDict[tuple[str, ...], RateLimitItem] = OrderedDict()
+
+    async def hit(self, item: RateLimitItem, key: tuple[str, ...]) -> Window:
+        allowed = await self.limiter.hit(item, *key)
+        stats = await self.limiter.get_window_stats(item, *key)
+        self.recent[key] = item
+        self.recent.move_to_end(key)
+        while len(self.recent) > RECENT_KEYS:
+            self.recent.popitem(last=False)
+        return Window(allowed, stats.reset_time, stats.remaining)
+
+    async def buckets(self) -> list[dict[str, object]]:
+        """The buckets this process counted lately."""
+        result = []
+        for key, item in list(self.recent.items()):
+            stats = await self.limiter.get_window_stats(item, *key)
+            seconds = item.get_expiry()
+            result.append(
+                _bucket(key, item.amount, seconds, stats.remaining, stats.reset_time, time.time())
+            )
+        return result
+
+
 class Throttler:
     def __init__(self, storage: str, db: Database) -> None:
         """``storage``: ZTD_THROTTLE_STORAGE, ``database`` or a ``limits`` storage URI
         (``memory://``, ``redis://host:6379/0``); an unknown scheme raises
         limits.errors.ConfigurationError."""
-        self.shared: DatabaseStorage | None = None
-        if storage == DATABASE:
-            self.shared = DatabaseStorage(db)
-            self.limiter = MovingWindowRateLimiter(self.shared)
-        else:
-            options = {"implementation": "redispy"} if "redis" in storage else {}
-            uri = storage_uri(storage)
-            self.limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
-        # The buckets this process counted lately (what GET reports unless the database counts).
-        self.recent: OrderedDict[tuple[str, ...], RateLimitItem] = OrderedDict()
+        self.counter: _Counter = (
+            _DatabaseCounter(db) if storage == THROTTLE_IN_DATABASE else _LimitsCounter(storage)
+        )
 
     async def check(
         self, spec: ThrottleSpec, partner_id: str, customer_id: str | None
@@ -70,62 +138,20 @@ class Throttler:
         verdict: Verdict | None = None
         for limit, key in scopes:
             item = RateLimitItemPerSecond(limit.requests, limit.per_seconds, namespace=NAMESPACE)
-            if self.shared is not None:  # one transaction: admitted, and the window after
-                allowed, start, held = await self.shared.admit(
-                    item.key_for(*key), item.amount, item.get_expiry()
-                )
-                reset_at, remaining = start + item.get_expiry(), item.amount - held
-            else:
-                allowed = await self.limiter.hit(item, *key)
-                stats = await self.limiter.get_window_stats(item, *key)
-                self._remember(key, item)
-                reset_at, remaining = stats.reset_time, stats.remaining
-            reset_after = max(1, math.ceil(reset_at - time.time()))
-            current = Verdict(allowed, limit.requests, remaining, reset_after)
-            if not allowed:
+            window = await self.counter.hit(item, key)
+            reset_after = max(1, math.ceil(window.reset_at - time.time()))
+            current = Verdict(window.allowed, limit.requests, window.remaining, reset_after)
+            if not window.allowed:
                 return current
             if verdict is None or current.remaining < verdict.remaining:
                 verdict = current
         return verdict
 
-    def _remember(self, key: tuple[str, ...], item: RateLimitItem) -> None:
-        self.recent[key] = item
-        self.recent.move_to_end(key)
-        while len(self.recent) > RECENT_KEYS:
-            self.recent.popitem(last=False)
-
     async def buckets(self) -> list[dict[str, object]]:
-        """The live buckets: with the database storage, every bucket with hits in its window,
-        whichever process counted them (newest first); otherwise the buckets this process
-        counted lately. Each: {scope, partnerId, customerId?, limit, perSeconds, remaining,
-        resetAfter (seconds until the window admits one more)}."""
-        if self.shared is not None:
-            live = await anyio.to_thread.run_sync(self.shared.live_buckets, RECENT_KEYS)
-            now = time.time()
-            result: list[dict[str, object]] = []
-            for bucket in live:
-                parsed = parse_key(bucket.key)
-                if parsed is not None:
-                    key, amount, seconds = parsed
-                    reset_at = bucket.oldest + seconds
-                    result.append(
-                        _bucket(key, amount, seconds, amount - bucket.hits, reset_at, now)
-                    )
-            return result
-        result = []
-        for key, item in list(self.recent.items()):
-            stats = await self.limiter.get_window_stats(item, *key)
-            result.append(
-                _bucket(
-                    key,
-                    item.amount,
-                    item.get_expiry(),
-                    stats.remaining,
-                    stats.reset_time,
-                    time.time(),
-                )
-            )
-        return result
+        """The live buckets (newest first with the database storage; otherwise the ones this
+        process counted lately). Each: {scope, partnerId, customerId?, limit, perSeconds,
+        remaining, resetAfter (seconds until the window admits one more)}."""
+        return await self.counter.buckets()
 
 
 def _bucket(
