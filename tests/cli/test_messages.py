@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.support.cli import Cli, InProcessCli, make_app
 from tests.support.shared import shared_dir
@@ -246,3 +246,29 @@ def test_a_big_file_says_it_is_being_checked(
     assert uploaded.exit_code == 0 and f"checking {path} (0 MB) ..." in uploaded.stderr
     quiet = cli_in_process("csv", "check", str(path), "--json")
     assert "checking" not in quiet.stderr  # --json: nothing but the document
+
+
+def test_a_second_partner_or_customer_of_the_same_name_is_refused_with_the_first_ones_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZTD_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    first = runner.invoke(ztd_app, ["admin", "partner", "add", "Fabrikam"]).stdout.strip()
+    again = runner.invoke(ztd_app, ["admin", "partner", "add", " fabrikam "])
+    assert again.exit_code == 1 and again.stdout == ""
+    assert f"a partner named ' fabrikam ' already exists ({first})" in again.stderr
+    other = runner.invoke(ztd_app, ["admin", "partner", "add", "Northwind"]).stdout.strip()
+
+    def add_customer(name: str, partner: str) -> Result:
+        return runner.invoke(ztd_app, ["admin", "customer", "add", name, "--partner", partner])
+
+    contoso = add_customer("Contoso", first).stdout.strip()
+    twice = add_customer("CONTOSO", first)
+    assert twice.exit_code == 1 and twice.stdout == ""
+    assert f"a customer of this partner named 'CONTOSO' already exists ({contoso})" in twice.stderr
+    elsewhere = add_customer("Contoso", other)  # another partner's customer of that name
+    assert elsewhere.exit_code == 0 and elsewhere.stdout.strip() != contoso
+    bad = add_customer("Contoso", "nope")
+    assert bad.exit_code == 1 and "not a GUID" in bad.stderr
+    listed = runner.invoke(ztd_app, ["admin", "partner", "list"], env={"COLUMNS": "200"})
+    assert "2 partners" in listed.stdout

@@ -60,9 +60,13 @@ def partner_add(
     db = prepare_database(settings)
     try:
         with db.write() as conn:
-            typer.echo(tenancy.add_partner(conn, name, utc_now(), partner_id))
+            existing = tenancy.partner_named(conn, name)
+            if existing is None:
+                typer.echo(tenancy.add_partner(conn, name, utc_now(), partner_id))
     except (ValueError, IntegrityError) as exc:
         _fail(f"cannot add partner: {_reason(exc)}")
+    if existing is not None:
+        _fail(f"cannot add partner: {_same_name('partner', name, existing)}")
 
 
 def partner_list() -> None:
@@ -109,9 +113,22 @@ def customer_add(
     db = prepare_database(settings)
     try:
         with db.write() as conn:
-            typer.echo(tenancy.add_customer(conn, name, partner_id, utc_now(), customer_id))
+            existing = tenancy.customer_named(conn, partner_id, name)
+            if existing is None:
+                typer.echo(tenancy.add_customer(conn, name, partner_id, utc_now(), customer_id))
     except (ValueError, LookupError, IntegrityError) as exc:
         _fail(f"cannot add customer: {_reason(exc)}")
+    if existing is not None:
+        _fail(f"cannot add customer: {_same_name('customer of this partner', name, existing)}")
+
+
+def _same_name(what: str, name: str, existing: str) -> str:
+    """Why a second one of that name is refused: the lists and the console tell them apart
+    by name only."""
+    return (
+        f"a {what} named {name!r} already exists ({existing}); its id is the one to use, or "
+        "give this one another name (lists and the console tell them apart by name)"
+    )
 
 
 def token(

@@ -52,6 +52,27 @@ def add_customer(
     return cid
 
 
+def partner_named(conn: Connection, name: str) -> str | None:
+    """The id of a partner called ``name`` (letter case and outer spaces aside), if any."""
+    query = select(partners.c.id).where(func.lower(partners.c.name) == name.strip().lower())
+    found = conn.execute(query.limit(1)).scalar()
+    return None if found is None else str(found)
+
+
+def customer_named(conn: Connection, partner_id: str, name: str) -> str | None:
+    """The id of ``partner_id``'s customer called ``name`` (as :func:`partner_named`);
+    ValueError when ``partner_id`` is no GUID."""
+    partner_id = _guid(partner_id)
+    query = (
+        select(customers.c.id)
+        .join(partner_customers, partner_customers.c.customer_id == customers.c.id)
+        .where(partner_customers.c.partner_id == partner_id)
+        .where(func.lower(customers.c.name) == name.strip().lower())
+    )
+    found = conn.execute(query.limit(1)).scalar()
+    return None if found is None else str(found)
+
+
 def partner_exists(conn: Connection, partner_id: str) -> bool:
     return (
         conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is not None
