@@ -15,7 +15,7 @@ from tests.support.emulator import add_rule, operator_auth
 from tests.support.receiver import Received
 from tests.support.waiting import wait_until
 from tests.support.webhooks import REG, Webhooks, subscribe
-from ztd.server.storage.schema import emulator_holds, webhook_deliveries
+from ztd.server.storage.schema import emulator_holds, webhook_deliveries, webhook_events
 
 pytestmark = pytest.mark.timing  # wall-clock bounds: run alone (Makefile)
 
@@ -129,3 +129,33 @@ def test_a_job_without_hold_is_due_at_once_beside_a_held_one(webhooks: Webhooks)
             select(webhook_deliveries.c.status, webhook_deliveries.c.next_attempt_at)
         ).all()
     assert sorted(row.status for row in left) == ["delivered", "pending"]
+
+
+@pytest.mark.parametrize("stay", [{"polls": 2}, {"seconds": 1.5}])
+def test_an_event_replayed_while_its_job_is_held_still_waits_for_the_hold(
+    webhooks: Webhooks, stay: dict[str, float]
+) -> None:
+    """A replay is "send it again", not "send it before the status shows the finish"."""
+    hold(webhooks, **stay)
+    webhooks.subscribe()
+    seen: list[str] = []
+    reads_the_status_on_arrival(webhooks, seen)
+    tracking = webhooks.finish_a_job("replayed")
+    with webhooks.db.read() as conn:
+        (event_id,) = conn.execute(select(webhook_events.c.id)).scalars()
+    replayed = webhooks.client.post(
+        f"/webhooks/v1/events/{event_id}/replay", headers=webhooks.world.auth()
+    )
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["queued"] == 1
+    deliverer = webhooks.deliverer()
+    assert deliverer.deliver_due() == 0 and seen == []
+    if "polls" in stay:
+        assert deliverer.seconds_until_due() is None  # parked again
+        statuses = [status(webhooks, tracking) for _ in range(3)]
+        assert statuses == ["processing", "processing", "finished"]
+        assert deliverer.deliver_due() == 1
+    else:
+        assert 0 < deliverer.seconds_until_due() <= 1.5  # type: ignore[operator]
+        wait_until(lambda: deliverer.deliver_due() == 1, interval=0.05, message="never sent")
+    assert seen == ["finished"]

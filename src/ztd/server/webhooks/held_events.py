@@ -8,7 +8,8 @@ receiver that reads the status on the event (and a waiting SDK) sees ``processin
 deliveries are parked (``pending`` with no ``next_attempt_at``: never claimed, never handed
 to a listen channel) until :func:`release`, called by the read that ends the hold, or
 :func:`release_orphans`, the deliverer's sweep, for a hold that went another way (an
-emulator reset removed it)."""
+emulator reset removed it). A replay of such an event while the hold lasts waits the same
+way (:func:`replay_due`)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,22 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, select, update
 
+from ztd.server.emulator import holds
 from ztd.server.storage.schema import emulator_holds, webhook_deliveries, webhook_events
 from ztd.server.webhooks import catalog
 
 _d = webhook_deliveries.c
 _JOB_EVENTS = sorted(set(catalog.JOB_EVENT_OF_KIND.values()))
+
+
+def replay_due(
+    conn: Connection, event_type: str, payload: str | bytes, now: datetime
+) -> datetime | None:
+    """When the replayed deliveries of an event are due: ``now``, unless it is a job's
+    completion event and the job is still held (the end of a ``seconds`` hold; None, parked
+    until :func:`release`, for a ``polls`` hold)."""
+    tracking_id = _tracking_id(payload) if event_type in _JOB_EVENTS else None
+    return now if tracking_id is None else holds.shown_at(conn, tracking_id, now)
 
 
 def release(conn: Connection, job_id: str, now: datetime) -> int:
@@ -70,7 +82,13 @@ def _parked(conn: Connection) -> list[tuple[int, str]]:
     ).all()
     found = []
     for pk, payload in rows:
-        tracking_id = orjson.loads(payload).get("data", {}).get("trackingId")
-        if isinstance(tracking_id, str):
-            found.append((pk, tracking_id.lower()))
+        tracking_id = _tracking_id(payload)
+        if tracking_id is not None:
+            found.append((pk, tracking_id))
     return found
+
+
+def _tracking_id(payload: str | bytes) -> str | None:
+    """The job's tracking id (lower case) in a job event's payload."""
+    tracking_id = orjson.loads(payload).get("data", {}).get("trackingId")
+    return tracking_id.lower() if isinstance(tracking_id, str) else None

@@ -20,7 +20,7 @@ from ztd.server.storage.schema import (
     webhook_events,
     webhook_subscriptions,
 )
-from ztd.server.webhooks import egress, subscriptions
+from ztd.server.webhooks import egress, held_events, subscriptions
 from ztd.wire.paths import resource_path
 
 MAX_ITEMS = 500  # the flat attempt list's cap (registration_log)
@@ -265,7 +265,8 @@ def replay_event(conn: Connection, partner_id: str, event_id: str, now: datetime
             f"Event {found.id} was not replayed: every registration it went to is disabled. "
             + " ".join(subscriptions.disabled_message(row) for row in disabled)
         )
-    queued = _requeue(conn, now, _d.event_id == found.id, _d.channel == subscriptions.HTTP)
+    due = held_events.replay_due(conn, found.event_type, found.payload, now)
+    queued = _requeue(conn, due, _d.event_id == found.id, _d.channel == subscriptions.HTTP)
     skipped = [
         {"registrationId": row.id, "reason": subscriptions.disabled_message(row)}
         for row in disabled
@@ -290,7 +291,9 @@ def replay_failed(
     )
 
 
-def _requeue(conn: Connection, now: datetime, *where: Any) -> int:
+def _requeue(conn: Connection, due: datetime | None, *where: Any) -> int:
+    """Queue the deliveries ``where`` selects again, due at ``due`` (None: parked until an
+    emulator hold ends, see held_events); how many."""
     active = select(webhook_subscriptions.c.id).where(webhook_subscriptions.c.status == "active")
     result = conn.execute(
         update(webhook_deliveries)
@@ -300,7 +303,7 @@ def _requeue(conn: Connection, now: datetime, *where: Any) -> int:
             status="pending",
             earlier_attempts=_d.earlier_attempts + _d.attempts,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=due,
             delivered_at=None,
         )
     )
