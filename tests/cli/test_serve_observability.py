@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.live_server import free_port
-from tests.support.waiting import wait_for_http
+from tests.support.waiting import STARTUP_SECONDS, wait_for_http, wait_until
 
 SERVE = [sys.executable, "-m", "ztd", "serve", "--workers", "2", "--no-worker"]  # default server
 
@@ -44,11 +44,17 @@ def test_two_processes_report_one_sum_and_log_json(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{base}/healthz", process, log_path)
+        # serve's own probe (its `ready:` line) and the wait above are counted too.
+        wait_until(
+            lambda: "ready: " in log_path.read_text(), timeout=STARTUP_SECONDS, message="no ready"
+        )
+        before = _healthz_count(httpx.get(f"{base}/metrics", timeout=5).text)
+        assert before >= 2
         for _ in range(40):  # a fresh connection each: both processes take some
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         # Whichever process answers the scrape reports the sum of both.
         counts = {_healthz_count(httpx.get(f"{base}/metrics", timeout=5).text) for _ in range(4)}
-        assert counts == {41.0}
+        assert counts == {before + 40}
     finally:
         process.terminate()
         process.wait(20)
@@ -58,7 +64,7 @@ def test_two_processes_report_one_sum_and_log_json(tmp_path: Path) -> None:
             record = orjson.loads(line)
             if record["logger"] == "ztd.access":
                 access.append(record)
-    assert len([r for r in access if r["route"] == "/healthz"]) == 41
+    assert len([r for r in access if r["route"] == "/healthz"]) == before + 40
     assert all(r["correlation_id"] and r["request_id"] and r["pid"] for r in access)
     print("answered by processes", sorted({r["pid"] for r in access}))
 

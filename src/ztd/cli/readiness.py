@@ -1,7 +1,8 @@
 """Say when `ztd serve` answers. Its banner (the URL, the demo token, a curl line) is printed
 before the HTTP server binds its port and its processes import the app, which takes a second
 or more; a line pasted at once met "connection refused". A thread of the serving process
-polls ``/healthz`` and prints one ``ready`` line when it first answers 200."""
+polls ``/healthz`` and prints one ``ready`` line when it first answers 200. That probe is a
+request like any other: the access log and ``ztd_http_requests_total`` count it."""
 
 from __future__ import annotations
 
@@ -30,7 +31,11 @@ def _wait_and_say(err: Console, host: str, port: int) -> None:
     started = time.monotonic()
     shown = f"http://{_literal(host)}:{port}"
     probe = f"http://{_literal(_WILDCARDS.get(host, host))}:{port}/healthz"
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
+    # Refused at once while nothing listens; once connected, the answer is waited for
+    # (the processes may still be importing the app): a probe given up on would still be
+    # answered, and counted, later.
+    timeout = httpx.Timeout(GIVE_UP_SECONDS, connect=1.0)
+    with httpx.Client(timeout=timeout, trust_env=False) as client:
         while time.monotonic() - started < GIVE_UP_SECONDS:
             try:
                 if client.get(probe).status_code == 200:
