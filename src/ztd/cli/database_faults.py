@@ -14,7 +14,6 @@ from typing import NoReturn
 
 import typer
 from rich.markup import escape
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -25,18 +24,10 @@ from sqlalchemy.exc import (
 
 from ztd.cli.output import console
 from ztd.server.storage import migrate
+from ztd.server.url_text import shown_url
 
 EXIT_CODE = 2
 SUPPORTED = "ztd supports postgresql://user:password@host:port/name and sqlite:///path"
-
-
-def shown_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``; the text itself when it does not
-    parse (its password position is unknown, so only the scheme is kept)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("://", 1)[0] + "://..." if "://" in url else "(unparsable URL)"
 
 
 @contextmanager

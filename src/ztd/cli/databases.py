@@ -8,11 +8,12 @@ from pathlib import Path
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 
-from ztd.cli.database_faults import database_faults, refuse, shown_url
+from ztd.cli.database_faults import database_faults, refuse
 from ztd.cli.output import console
 from ztd.server.settings import Settings
 from ztd.server.storage import migrate
 from ztd.server.storage.database import Database
+from ztd.server.url_text import shown_url
 
 
 def open_database(settings: Settings) -> Database:

@@ -63,6 +63,11 @@ class ExternalIssuer(BaseModel):
 
 
 _LIMIT = r"^[1-9][0-9]*/[1-9][0-9]*$"  # REQUESTS/SECONDS, each a whole number >= 1
+# A throttling window's bounds (settings and PUT /_ztd/v1/throttling alike): Partner Center
+# throttles per minute or so, and the database storage keeps a row per request admitted in
+# the window, so a day and 100,000 requests are far past any real need.
+THROTTLE_MAX_REQUESTS = 100_000
+THROTTLE_MAX_SECONDS = 86_400
 
 
 # ZTD_THROTTLE_STORAGE for the counters in ztd's own database (emulator.throttle_store).
@@ -169,7 +174,9 @@ class Settings(BaseSettings):
     throttle_partner: str | None = Field(default=None, pattern=_LIMIT, examples=["100/60"])
     throttle_customer: str | None = Field(default=None, pattern=_LIMIT, examples=["10/60"])
     throttle_storage: str = Field(
-        default=THROTTLE_IN_DATABASE, examples=[THROTTLE_IN_DATABASE, "redis://host:6379/0"]
+        default=THROTTLE_IN_DATABASE,
+        description="database, memory:// or redis://host:6379/0",
+        examples=["redis://host:6379/0"],
     )
     throttle_headers: bool = False  # RateLimit-Limit/-Remaining/-Reset on throttled routes
 
@@ -193,13 +200,36 @@ class Settings(BaseSettings):
         examples=["0,5,300 or [0,5,300]"],
     )
 
+    @field_validator("throttle_partner", "throttle_customer")
+    @classmethod
+    def _throttle_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            requests, seconds = (int(part) for part in value.split("/"))
+            if requests > THROTTLE_MAX_REQUESTS or seconds > THROTTLE_MAX_SECONDS:
+                raise ValueError(
+                    f"at most {THROTTLE_MAX_REQUESTS} requests in at most "
+                    f"{THROTTLE_MAX_SECONDS} seconds (a day)"
+                )
+        return value
+
     @field_validator("throttle_storage")
     @classmethod
     def _throttle_storage(cls, value: str) -> str:
-        if value != THROTTLE_IN_DATABASE and "://" not in value:
-            raise ValueError(
-                f"{value!r} is neither database nor a storage URI (memory://, redis://host:6379/0)"
-            )
+        if value == THROTTLE_IN_DATABASE:
+            return value
+        from limits.errors import ConfigurationError
+
+        from ztd.server.emulator.limits_storage import limits_storage
+        from ztd.server.url_text import shown_url
+
+        if "://" not in value:
+            raise ValueError("it is neither database nor a storage URI")
+        try:
+            limits_storage(value)  # connects to nothing: refuses what cannot work at all
+        except ConfigurationError as exc:
+            raise ValueError(f"{shown_url(value)} cannot be used: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     # An endpoint failing every attempt for this long is disabled, with the reason.

@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import SettingsError
 
 from ztd.server.settings import Settings
+from ztd.server.url_text import shown_url
 
 PREFIX = "ZTD_"
 SHOWN_CHARS = 80  # of a value: a JSON list of issuers can be long
@@ -75,6 +76,8 @@ def _value(name: str, field: FieldInfo, given: Any) -> str:
         return "(hidden)"
     raw = {k.upper(): v for k, v in os.environ.items()}.get(variable(name))
     value = raw if raw is not None else given
+    if isinstance(value, str) and "://" in value:  # a URL's password is never shown
+        value = shown_url(value)
     shown = repr(value)
     return shown if len(shown) <= SHOWN_CHARS else shown[: SHOWN_CHARS - 4] + "...'"
 

@@ -71,6 +71,14 @@ def test_partner_and_customer_buckets(client: TestClient, world: World, settings
         "/_ztd/v1/throttling", json={"partner": {"requests": 0, "perSeconds": 1}}, headers=op
     )
     assert bad.status_code == 400 and "partner.requests" in bad.json()["description"]
+    for limit, field in (
+        ({"requests": 3, "perSeconds": 1_000_000_000}, "customer.perSeconds"),  # 31 years
+        ({"requests": 100_001, "perSeconds": 60}, "customer.requests"),
+    ):
+        too_big = client.put("/_ztd/v1/throttling", json={"customer": limit}, headers=op)
+        assert too_big.status_code == 400 and field in too_big.json()["description"]
+    state_after = client.get("/_ztd/v1/throttling", headers=op).json()
+    assert state_after["customer"] is None  # nothing half-set
 
 
 def test_a_reset_of_everything_empties_the_buckets(

@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 from ztd.identity import analyze_device, dds
 from ztd.server.emulator.routes import FAULT_ROUTES, route_named
 from ztd.server.errors import shown
+from ztd.server.settings import THROTTLE_MAX_REQUESTS, THROTTLE_MAX_SECONDS
 from ztd.server.storage.ids import maybe_guid
 
 
@@ -192,8 +193,8 @@ class Created(BaseModel):
 
 
 class ThrottleLimit(_Body):
-    requests: int = Field(ge=1)
-    per_seconds: int = Field(ge=1)
+    requests: int = Field(ge=1, le=THROTTLE_MAX_REQUESTS)
+    per_seconds: int = Field(ge=1, le=THROTTLE_MAX_SECONDS, description="at most a day")
 
 
 class ThrottleSpec(_Body):

@@ -17,8 +17,8 @@ from typing import NamedTuple, Protocol
 import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
+from ztd.server.emulator.limits_storage import limits_storage
 from ztd.server.emulator.specs import ThrottleLimit, ThrottleSpec
 from ztd.server.emulator.throttle_store import DatabaseStorage
 from ztd.server.settings import THROTTLE_IN_DATABASE
@@ -26,11 +26,6 @@ from ztd.server.storage.database import Database
 
 RECENT_KEYS = 1000  # buckets GET /_ztd/v1/throttling reports
 NAMESPACE = "ZTD"
-
-
-def storage_uri(setting: str) -> str:
-    """ZTD_THROTTLE_STORAGE as the ``limits`` async storage URI."""
-    return setting if setting.startswith("async+") else "async+" + setting
 
 
 class Verdict:
@@ -90,8 +85,7 @@ class _LimitsCounter:
     """A ``limits`` storage URI (Redis, memory) through its moving-window strategy."""
 
     def __init__(self, storage: str) -> None:
-        options = {"implementation": "redispy"} if "redis" in storage else {}
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(storage), **options))
+        self.limiter = MovingWindowRateLimiter(limits_storage(storage))
         # The buckets this process counted lately: what GET reports (the storage cannot
         # list its keys).
         self.recent: OrderedDict[tuple[str, ...], RateLimitItem] = OrderedDict()
