@@ -14,7 +14,7 @@ import pytest
 from tests.support.cli import Cli, InProcessCli
 from tests.support.shared import shared_dir
 from ztd.cli import failures
-from ztd.identity import synthesize_device
+from ztd.identity import synthesize_device, synthesize_hash
 from ztd.server.settings import Settings
 
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
@@ -188,3 +188,62 @@ def test_failures_are_reported_whatever_the_top_level_status(
     assert status.exit_code == 2, status.output
     assert "2 devices failed" in status.stdout
     assert "806 ZtdDeviceAlreadyAssigned: 2 devices." in status.stdout
+
+
+def _hash_only_csv(path: Path, hashes: list[str]) -> Path:
+    path.write_text("\r\n".join([HEADER, *(f",,{h}" for h in hashes)]) + "\r\n", encoding="utf-8")
+    return path
+
+
+def _shared_serial_file(case: str, tmp_path: Path) -> Path:
+    if case == "case01":  # the field case: two QEMU VMs, one placeholder serial, two UUIDs
+        return _field_case("case01-two-qemu-vms.csv")
+    if case == "placeholder":  # white boxes without a PKID, told apart by UUID
+        hashes = [
+            synthesize_hash(
+                s, serial="To be filled by O.E.M.", manufacturer="ASUS", with_pkid=False
+            )
+            for s in (61, 62)
+        ]
+    else:  # one real-looking serial, two makers, no PKID: two machines
+        hashes = [
+            synthesize_hash(seed, serial="SN-SHARED", manufacturer=maker, with_pkid=False)
+            for seed, maker in ((61, "HP"), (62, "LENOVO"))
+        ]
+    return _hash_only_csv(tmp_path / f"{case}.csv", hashes)
+
+
+def _holders_by_line(out: str) -> dict[str, tuple[str, str]]:
+    found = re.findall(r"(line \d+), .*already registered in batch '([^']+)' as device (\S+)", out)
+    return {line: (batch, device) for line, batch, device in found}
+
+
+@pytest.mark.parametrize("case", ["case01", "placeholder", "two-makers"])
+def test_an_806_names_the_device_that_holds_it_when_machines_share_a_serial(
+    cli_in_process: InProcessCli, tmp_path: Path, case: str
+) -> None:
+    # The holder is the device the server's 806 entry names, not the first device of the
+    # batches with the same serial: both lines used to name one device.
+    cli, customer = cli_in_process, cli_in_process.world.customer
+    devices = _shared_serial_file(case, tmp_path)
+    first = cli("upload", str(devices), "--customer", customer, "--batch", "first", "--wait")
+    assert first.exit_code == 0, first.output
+    listed = cli("devices", "list", "--customer", customer, "--batch", "first", "--json")
+    registered = {d["id"] for d in json.loads(listed.stdout)}
+    assert len(registered) == 2
+
+    again = cli("upload", str(devices), "--customer", customer, "--batch", "again", "--wait")
+    assert again.exit_code == 2, again.output
+    assert "806 ZtdDeviceAlreadyAssigned: 2 devices." in again.stdout
+    tracking = re.search(r"batch job ([0-9a-f-]{36})", again.stdout)
+    assert tracking is not None
+    status = cli("status", "--customer", customer, tracking.group(1), "--json")
+    entries = json.loads(status.stdout)["devicesStatus"]
+    truth = {f"line {n}": ("first", e["deviceId"]) for n, e in enumerate(entries, start=2)}
+    assert {device for _, device in truth.values()} == registered  # the server's own answer
+    assert _holders_by_line(again.stdout) == truth
+    # `ztd status` knows no lines nor makers, only what the status entries say.
+    shown = cli("status", "--customer", customer, tracking.group(1))
+    assert shown.exit_code == 2, shown.output
+    named = re.findall(r"already registered in batch 'first' as device (\S+)", shown.stdout)
+    assert sorted(named) == sorted(device for _, device in truth.values())

@@ -18,6 +18,7 @@ from rich.markup import escape
 from ztd.cli.output import plural
 from ztd.identity import dds
 from ztd.identity.input_file import Origin
+from ztd.identity.placeholders import is_placeholder_serial
 from ztd.wire import BatchUploadDetails, Device, DeviceUploadDetails
 
 SHOWN_PER_ERROR = 10  # devices listed under each error; the rest are counted
@@ -81,24 +82,44 @@ def find_holders(
     failures: Sequence[Failure], batch_ids: BatchLister, devices_of: DeviceLister
 ) -> list[Failure]:
     """``failures`` with ``holder`` set on the 806s whose registration the customer's batches
-    show (matched on manufacturer + serial, else serial, else PKID), for at most
-    LOOKUP_AT_MOST of them: one scan of the batches serves them all, and stops after
-    SCAN_AT_MOST devices (a customer's whole fleet is not read to annotate a summary)."""
-    wanted = [f for f in failures if f.code == "806" and (f.serial or f.pkid)][:LOOKUP_AT_MOST]
+    show, for at most LOOKUP_AT_MOST of them: one scan of the batches serves them all, and
+    stops after SCAN_AT_MOST devices (a customer's whole fleet is not read to annotate a
+    summary).
+
+    An 806 entry names the device that holds it (``deviceId``: the server found it by the
+    device's identity key), so such a failure is matched on that id and nothing else: serials
+    are not unique (two VMs share a firmware placeholder, two makers reuse one), and a match
+    on them named one holder for every such machine. Only an entry without a device id (an
+    injected outcome, another service) falls back to the serial (with the maker when both
+    are known) or the PKID, and then only to a single candidate in a scan that saw every
+    batch, never to a placeholder serial: better no holder than a wrong one."""
+    wanted = [f for f in failures if f.code == "806" and _findable(f)][:LOOKUP_AT_MOST]
     if not wanted:
         return list(failures)
-    found: dict[int, Holder] = {}
+    found: dict[int, Holder] = {}  # by the server's device id
+    guesses: dict[int, set[Holder]] = {}  # by serial or PKID: kept when alone
+    by_id = {k for k, f in enumerate(wanted) if f.entry.device_id}
     scanned = 0
+    complete = True
     for batch in batch_ids():
         for device in devices_of(batch):
             scanned += 1
             for k, failure in enumerate(wanted):
-                if k not in found and _same(failure, device):
-                    found[k] = Holder(batch, device.id)
+                if k in by_id:
+                    if k not in found and device.id == failure.entry.device_id:
+                        found[k] = Holder(batch, device.id)
+                elif _same(failure, device):
+                    guesses.setdefault(k, set()).add(Holder(batch, device.id))
+            # Guesses need the whole list (a second candidate makes one ambiguous).
             if len(found) == len(wanted) or scanned >= SCAN_AT_MOST:
                 break
-        if len(found) == len(wanted) or scanned >= SCAN_AT_MOST:
+        if len(found) == len(wanted):
             break
+        if scanned >= SCAN_AT_MOST:
+            complete = False
+            break
+    if complete:
+        found.update({k: next(iter(h)) for k, h in guesses.items() if len(h) == 1})
     holders = {id(wanted[k]): holder for k, holder in found.items()}
     return [
         Failure(f.code, f.name, f.entry, f.origin, holders[id(f)]) if id(f) in holders else f
@@ -106,9 +127,18 @@ def find_holders(
     ]
 
 
+def _findable(failure: Failure) -> bool:
+    serial = failure.serial
+    return bool(
+        failure.entry.device_id or failure.pkid or (serial and not is_placeholder_serial(serial))
+    )
+
+
 def _same(failure: Failure, device: Device) -> bool:
-    if failure.serial and device.serial_number:
-        if failure.serial.casefold() != device.serial_number.casefold():
+    """Whether ``device`` may be the holder of a failure that names no device id."""
+    serial = failure.serial
+    if serial and not is_placeholder_serial(serial) and device.serial_number:
+        if serial.casefold() != device.serial_number.casefold():
             return False
         maker, theirs = failure.manufacturer, device.oem_manufacturer_name
         return not (maker and theirs) or maker.casefold() == theirs.casefold()
