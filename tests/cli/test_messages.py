@@ -256,7 +256,7 @@ def test_a_second_partner_or_customer_of_the_same_name_is_refused_with_the_first
     first = runner.invoke(ztd_app, ["admin", "partner", "add", "Fabrikam"]).stdout.strip()
     again = runner.invoke(ztd_app, ["admin", "partner", "add", " fabrikam "])
     assert again.exit_code == 1 and again.stdout == ""
-    assert f"a partner named ' fabrikam ' already exists ({first})" in again.stderr
+    assert f"a partner named 'Fabrikam' already exists ({first})" in again.stderr  # as stored
     other = runner.invoke(ztd_app, ["admin", "partner", "add", "Northwind"]).stdout.strip()
 
     def add_customer(name: str, partner: str) -> Result:
@@ -265,10 +265,15 @@ def test_a_second_partner_or_customer_of_the_same_name_is_refused_with_the_first
     contoso = add_customer("Contoso", first).stdout.strip()
     twice = add_customer("CONTOSO", first)
     assert twice.exit_code == 1 and twice.stdout == ""
-    assert f"a customer of this partner named 'CONTOSO' already exists ({contoso})" in twice.stderr
+    assert f"a customer of this partner named 'Contoso' already exists ({contoso})" in twice.stderr
     elsewhere = add_customer("Contoso", other)  # another partner's customer of that name
     assert elsewhere.exit_code == 0 and elsewhere.stdout.strip() != contoso
     bad = add_customer("Contoso", "nope")
     assert bad.exit_code == 1 and "not a GUID" in bad.stderr
+    for blank in ("", "   "):
+        refused = runner.invoke(ztd_app, ["admin", "partner", "add", blank])
+        assert refused.exit_code == 1 and "must not be empty or only spaces" in refused.stderr
+    too_long = runner.invoke(ztd_app, ["admin", "partner", "add", "x" * 300])
+    assert too_long.exit_code == 1 and "at most 256 characters, not 300" in too_long.stderr
     listed = runner.invoke(ztd_app, ["admin", "partner", "list"], env={"COLUMNS": "200"})
     assert "2 partners" in listed.stdout

@@ -66,7 +66,7 @@ def partner_add(
     except (ValueError, IntegrityError) as exc:
         _fail(f"cannot add partner: {_reason(exc)}")
     if existing is not None:
-        _fail(f"cannot add partner: {_same_name('partner', name, existing)}")
+        _fail(f"cannot add partner: {_same_name('partner', existing)}")
 
 
 def partner_list() -> None:
@@ -119,15 +119,15 @@ def customer_add(
     except (ValueError, LookupError, IntegrityError) as exc:
         _fail(f"cannot add customer: {_reason(exc)}")
     if existing is not None:
-        _fail(f"cannot add customer: {_same_name('customer of this partner', name, existing)}")
+        _fail(f"cannot add customer: {_same_name('customer of this partner', existing)}")
 
 
-def _same_name(what: str, name: str, existing: str) -> str:
+def _same_name(what: str, existing: tenancy.Named) -> str:
     """Why a second one of that name is refused: the lists and the console tell them apart
     by name only."""
     return (
-        f"a {what} named {name!r} already exists ({existing}); its id is the one to use, or "
-        "give this one another name (lists and the console tell them apart by name)"
+        f"a {what} named {existing.name!r} already exists ({existing.id}); its id is the one "
+        "to use, or give this one another name (lists and the console tell them apart by name)"
     )
 
 

@@ -132,7 +132,8 @@ def policies_list(customer: CustomerOption, as_json: JsonOption = False) -> None
     if as_json:
         echo_json(wire_list(list(collection.items)))
         return
-    table = Table(title=f"{collection.total_count} configuration polic(ies)")
+    title = plural(collection.total_count, "configuration policy", "configuration policies")
+    table = Table(title=title)
     add_columns(table, ("id", "name", "settings", "devices", "modified"), whole=("id", "modified"))
     for p in collection.items:
         modified = shown_time(p.last_modified_date)

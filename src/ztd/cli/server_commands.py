@@ -246,5 +246,7 @@ def _print_demo(token: str, host: str, port: int) -> None:
         f"{base}/v1/customers/{DEMO_CUSTOMER_ID}/deviceBatches",
         soft_wrap=True,
     )
-    err.print(f"docs       : {base}/docs (Authorize: paste the token), {base}/redoc")
+    err.print(
+        f"docs       : {base}/docs (Authorize: paste the token), {base}/redoc", soft_wrap=True
+    )
     err.rule()

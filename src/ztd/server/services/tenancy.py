@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, func, insert, select
@@ -52,25 +52,32 @@ def add_customer(
     return cid
 
 
-def partner_named(conn: Connection, name: str) -> str | None:
-    """The id of a partner called ``name`` (letter case and outer spaces aside), if any."""
-    query = select(partners.c.id).where(func.lower(partners.c.name) == name.strip().lower())
-    found = conn.execute(query.limit(1)).scalar()
-    return None if found is None else str(found)
+class Named(NamedTuple):
+    id: str
+    name: str  # as stored
 
 
-def customer_named(conn: Connection, partner_id: str, name: str) -> str | None:
-    """The id of ``partner_id``'s customer called ``name`` (as :func:`partner_named`);
-    ValueError when ``partner_id`` is no GUID."""
+def partner_named(conn: Connection, name: str) -> Named | None:
+    """The partner called ``name`` (letter case and outer spaces aside), if any."""
+    query = select(partners.c.id, partners.c.name).where(
+        func.lower(func.trim(partners.c.name)) == name.strip().lower()
+    )
+    found = conn.execute(query.limit(1)).first()
+    return None if found is None else Named(str(found[0]), found[1])
+
+
+def customer_named(conn: Connection, partner_id: str, name: str) -> Named | None:
+    """``partner_id``'s customer called ``name`` (as :func:`partner_named`); ValueError when
+    ``partner_id`` is no GUID."""
     partner_id = _guid(partner_id)
     query = (
-        select(customers.c.id)
+        select(customers.c.id, customers.c.name)
         .join(partner_customers, partner_customers.c.customer_id == customers.c.id)
         .where(partner_customers.c.partner_id == partner_id)
-        .where(func.lower(customers.c.name) == name.strip().lower())
+        .where(func.lower(func.trim(customers.c.name)) == name.strip().lower())
     )
-    found = conn.execute(query.limit(1)).scalar()
-    return None if found is None else str(found)
+    found = conn.execute(query.limit(1)).first()
+    return None if found is None else Named(str(found[0]), found[1])
 
 
 def partner_exists(conn: Connection, partner_id: str) -> bool:
@@ -80,8 +87,10 @@ def partner_exists(conn: Connection, partner_id: str) -> bool:
 
 
 def _check_name(name: str) -> None:
-    if not name.strip() or len(name) > widths.NAME:
-        raise ValueError(f"a name must have 1 to {widths.NAME} characters, not {len(name)}")
+    if not name.strip():
+        raise ValueError("a name must not be empty or only spaces")
+    if len(name) > widths.NAME:
+        raise ValueError(f"a name must have at most {widths.NAME} characters, not {len(name)}")
 
 
 def _guid(value: str | None) -> str:
@@ -138,4 +147,7 @@ def list_customers(conn: Connection, partner_id: str | None = None) -> list[Cust
 
 
 def _when(value: datetime) -> str:
-    return value.isoformat(timespec="seconds")
+    """ISO 8601 with its zone, as every other list prints times (SQLite hands back naive
+    UTC times, PostgreSQL aware ones)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.isoformat(timespec="seconds")
