@@ -48,6 +48,9 @@ def console(*, stderr: bool = False) -> Console:
     return out
 
 
+RECORD_LABEL_WIDTH = 12
+
+
 def add_columns(table: Table, columns: Iterable[str], whole: Collection[str] = ()) -> None:
     """Add ``columns`` to ``table``: long text folds onto more lines, except in the columns
     named in ``whole`` (ids, names and times that are copied into the next command), which
@@ -60,24 +63,36 @@ def add_columns(table: Table, columns: Iterable[str], whole: Collection[str] = (
 
 
 def print_table(out: Console, table: Table) -> None:
-    """Print ``table`` without cutting a no-wrap column short: on a console narrower than
-    those columns need (two GUIDs do not fit in 80 columns), the table is drawn as wide as
-    they need and the terminal wraps its lines, so an id is never folded or ellipsised."""
+    """Print ``table`` without cutting a no-wrap column short. Where those columns do not
+    fit (two GUIDs and a time need more than 80 columns), each row is printed as a record
+    instead, one ``column  value`` line per column, so that an id is never folded or
+    ellipsised and no line is wider than the terminal."""
     unbounded = out.options.update_width(_UNWRAPPED_WIDTH)
     for column in table.columns:
         if column.no_wrap:  # as wide as its longest value (a value's words do not split)
             widths = (Measurement.get(out, unbounded, cell).maximum for cell in column.cells)
             column.min_width = max(widths, default=None)
-    needed = Measurement.get(out, unbounded, table).minimum
-    if needed <= out.width:
+    if Measurement.get(out, unbounded, table).minimum <= out.width:
         out.print(table)
-        return
-    width = out.width
-    out.width = needed
-    try:
-        out.print(table)
-    finally:
-        out.width = width
+    else:
+        _print_records(out, table)
+
+
+def _print_records(out: Console, table: Table) -> None:
+    """``table``'s rows as records: its title, then per row a grid of column and value."""
+    if table.title:
+        out.print(table.title, style="bold")
+    labels = [str(column.header) for column in table.columns]
+    rows = zip(*(list(column.cells) for column in table.columns), strict=True)
+    for row in rows:
+        grid = Table.grid(padding=(0, 2))
+        # Labels fold past 12 characters, leaving a GUID (36) its line from 50 columns up.
+        grid.add_column(style="bold", max_width=RECORD_LABEL_WIDTH, overflow="fold")
+        grid.add_column(overflow="fold")
+        for label, value in zip(labels, row, strict=True):
+            grid.add_row(label, value)
+        out.print()
+        out.print(grid)
 
 
 def fail(message: str, code: int) -> NoReturn:
