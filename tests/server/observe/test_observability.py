@@ -14,12 +14,14 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.api import create_batch, hash_device, status_of
+from tests.support.emulator import add_fault, operator_auth
 from tests.support.world import World
 from ztd.server.clock import utc_now
 from ztd.server.jobs import leases
 from ztd.server.jobs.worker import Worker
 from ztd.server.observe import logs
 from ztd.server.observe.http import STATUS_ROUTE
+from ztd.server.settings import Settings
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import job_chunks
 
@@ -293,3 +295,79 @@ def test_console_format_is_one_readable_line() -> None:
     line = logs.ConsoleFormatter().format(record)
     assert "INFO" in line and "ztd.worker: chunk 3 done" in line and "correlation_id=abc" in line
     assert "\n" not in line
+
+
+def test_the_emulators_own_answers_are_logged_and_counted_like_the_apps(
+    client: TestClient, world: World, settings: Settings, json_lines: io.StringIO
+) -> None:
+    """The gate answers some requests itself (a throttled 429, an injected fault, the 404
+    that hides /_ztd/): each writes one access line with its ids and is counted, under the
+    route template the app would have used (``unmatched`` for paths nobody serves, and for
+    the hidden control plane, whose existence the metrics must not tell either)."""
+    op = operator_auth(settings, world)
+    batches = f"/v1/customers/{world.customer}/deviceBatches"
+    batches_route = "/v1/customers/{customer_id}/deviceBatches"
+    throttling = {"partner": {"requests": 1, "perSeconds": 60}}
+    assert client.put("/_ztd/v1/throttling", json=throttling, headers=op).status_code == 200
+    add_fault(client, op, path="/v1/customers/*/deviceBatches/*", method="GET", status=503)
+    add_fault(client, op, path="/nothing/*", status=500)
+    before = scrape(client)
+    json_lines.truncate(0)
+    json_lines.seek(0)
+
+    def sent(method: str, path: str, n: int, headers: dict[str, str]) -> int:
+        ids = {"MS-CorrelationId": f"corr-{n}", "MS-RequestId": f"req-{n}"}
+        response = client.request(method, path, headers={**headers, **ids})
+        assert response.headers["MS-RequestId"] == f"req-{n}"  # the headers layer, too
+        return response.status_code
+
+    assert sent("GET", batches, 1, world.auth()) == 200  # the partner's one request
+    assert sent("GET", batches, 2, world.auth()) == 429  # throttled (the path's case aside)
+    assert sent("GET", batches.upper().replace("/V1/", "/v1/"), 3, world.auth()) == 429
+    assert client.put("/_ztd/v1/throttling", json={}, headers=op).status_code == 200
+    assert sent("GET", f"{batches}/some-batch", 4, world.auth()) == 503  # injected fault
+    assert sent("GET", "/nothing/here", 5, {}) == 500  # injected, on a path nobody serves
+    assert sent("GET", "/_ztd/v1/faults", 6, world.auth()) == 404  # not an operator
+    assert sent("DELETE", "/_ztd/v1/faults", 7, {}) == 404
+
+    expected = {
+        "req-1": (batches_route, 200),
+        "req-2": (batches_route, 429),
+        "req-3": (batches_route, 429),
+        "req-4": (batches_route + "/{batch_id}", 503),
+        "req-5": ("unmatched", 500),
+        "req-6": ("unmatched", 404),
+        "req-7": ("unmatched", 404),
+    }
+    access = [line for line in parsed(json_lines) if line["logger"] == "ztd.access"]
+    mine = [line for line in access if line.get("request_id") in expected]
+    assert sorted(line["request_id"] for line in mine) == sorted(expected)  # one line each
+    for line in mine:
+        route, status = expected[line["request_id"]]
+        assert (line["route"], line["status"]) == (route, status), line
+        assert line["correlation_id"] == "corr-" + line["request_id"][4:]
+        assert line["duration_ms"] >= 0
+    routed = [line for line in mine if line["route"] != "unmatched"]
+    assert {line["customer_id"].lower() for line in routed} == {world.customer}  # as sent
+
+    after = scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("ztd_http_requests_total", route=batches_route, method="GET", status="429") == 2
+    batch_route = batches_route + "/{batch_id}"
+    assert delta("ztd_http_requests_total", route=batch_route, method="GET", status="503") == 1
+    assert delta("ztd_http_requests_total", route="unmatched", method="GET", status="500") == 1
+    assert delta("ztd_http_requests_total", route="unmatched", method="GET", status="404") == 1
+    assert delta("ztd_http_requests_total", route="unmatched", method="DELETE", status="404") == 1
+    assert delta("ztd_http_request_duration_seconds_count", route=batch_route) == 1
+    # Nothing of the control plane's routes counts what its hidden 404s answered (the
+    # registry is the process's: other tests' operator calls may have counted 404s there).
+    assert not any(
+        dict(labels).get("route", "").startswith("/_ztd/")
+        and dict(labels)["status"] == "404"
+        and after[(name, labels)] != before.get((name, labels), 0.0)
+        for (name, labels) in after
+        if name == "ztd_http_requests_total"
+    )

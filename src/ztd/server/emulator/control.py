@@ -22,7 +22,7 @@ from ztd.server.emulator.journal import Journal, JournalEntry
 from ztd.server.emulator.journal import read as read_journal
 from ztd.server.emulator.specs import Created, FaultSpec, RuleSpec, ThrottleSpec, tenant_key
 from ztd.server.emulator.throttle import Throttler
-from ztd.server.errors import InvalidRequest
+from ztd.server.errors import InvalidRequest, Unavailable
 from ztd.server.storage.database import Database
 from ztd.server.storage.schema import (
     emulator_faults,
@@ -41,6 +41,15 @@ class Emulator:
     clock: Clock
     journal: Journal
     throttler: Throttler
+
+    async def throttle_problem(self) -> str | None:
+        """Why throttling, being on, cannot count requests (None: it is off, or its storage
+        answers): what /readyz reports. Bounded: the storage is pinged at most every
+        throttle.HEALTH_SECONDS."""
+        await self.cache.refresh_if_stale()
+        if self.cache.throttling is None:
+            return None
+        return await self.throttler.problem()
 
 
 def emulator_of(request: Request) -> Emulator:
@@ -290,4 +299,9 @@ async def get_throttling(request: Request) -> ThrottlingState:
     emulator = emulator_of(request)
     await emulator.cache.refresh_if_stale()
     spec = emulator.cache.throttling or ThrottleSpec()
-    return ThrottlingState(**spec.model_dump(), buckets=await emulator.throttler.buckets())
+    try:
+        buckets = await emulator.throttler.buckets()
+    except Exception as exc:  # the storage fails (Redis not running): say which and what to do
+        emulator.throttler.failed(exc)
+        raise Unavailable(emulator.throttler.unavailable()) from exc
+    return ThrottlingState(**spec.model_dump(), buckets=buckets)

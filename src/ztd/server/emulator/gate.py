@@ -1,5 +1,9 @@
 """The one outer ASGI layer of the emulator: hides ``/_ztd/`` from all but operator tokens
-and answers injected HTTP faults. While no fault is set a request costs it a clock read."""
+and answers injected HTTP faults. While no fault is set a request costs it a clock read.
+
+Its own answers (a hidden path's 404, a throttled 429, an injected fault, a throttling
+storage that fails) pass through the same headers and observer layers as the app's: each
+gets Partner Center's headers, one ``ztd.access`` line and its count in the metrics."""
 
 from __future__ import annotations
 
@@ -23,8 +27,10 @@ from ztd.server.auth.tokens import InvalidToken, Principal, Role, TokenValidator
 from ztd.server.emulator.cache import REFRESH_SECONDS, StoredFault
 from ztd.server.emulator.control import Emulator
 from ztd.server.emulator.journal import Entry
+from ztd.server.emulator.routes import template_of
 from ztd.server.emulator.specs import ThrottleSpec, tenant_key
 from ztd.server.emulator.throttle import Verdict
+from ztd.server.observe.http import ROUTE_TEMPLATE, RequestObserver
 from ztd.server.storage.schema import emulator_faults
 
 log = logging.getLogger("ztd.server")
@@ -35,6 +41,9 @@ PROBES = frozenset({"/healthz", "/readyz"})
 # client secrets: never faulted, throttled or journaled (its own API calls, in process, do
 # not pass this layer either).
 CONSOLE_PREFIX = "/console"
+# A failing throttle storage fails every throttled request: one warning per this many
+# seconds, with the count of the others.
+WARN_SECONDS = 10.0
 
 
 class EmulatorGate:
@@ -54,8 +63,13 @@ class EmulatorGate:
         self.tokens = tokens
         self.control_plane = control_plane
         self.journal_always = journal_always
-        # Canned answers get Partner Center's headers from the same layer real ones do.
-        self.canned = PartnerCenterHeaders(_answer_from_scope, server_id=server_id)
+        # Canned answers get Partner Center's headers, the log context, the access line and
+        # the metrics from the same layers real ones do (app.py builds the app's the same).
+        self.canned = PartnerCenterHeaders(
+            RequestObserver(self._answer_from_scope), server_id=server_id
+        )
+        self._warned_at = -WARN_SECONDS
+        self._unwarned = 0  # storage failures since the last warning
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +78,9 @@ class EmulatorGate:
         path: str = scope["path"]
         if path.startswith("/_") and path[:6].lower() == CONTROL_PREFIX:
             if not self.control_plane or not _is_operator(self.tokens, scope):
-                await self._answer(scope, receive, send, missing(path))
+                # Labelled as a path nobody serves (``unmatched``): the metrics must not
+                # tell the control plane is there either.
+                await self._answer(scope, receive, send, missing(path), routed=False)
                 return
             await self.app(scope, receive, send)
             return
@@ -87,7 +103,11 @@ class EmulatorGate:
         try:
             throttling = self.cache.throttling
             if throttling is not None and scope["path"][:4].lower() == "/v1/":
-                verdict = await self._throttle(scope, throttling)
+                try:
+                    verdict = await self._throttle(scope, throttling)
+                except Exception as exc:  # the storage: refused, timed out, a database error
+                    await self._answer(scope, receive, send, self._storage_failed(exc))
+                    return
                 if verdict is not None and throttling.rate_limit_headers:
                     send = _with_rate_limit_headers(send, verdict)  # on 429s too
                 if verdict is not None and not verdict.allowed:
@@ -152,6 +172,27 @@ class EmulatorGate:
         customer = _customer_of(canonical_path(scope["path"]))
         return await self.emulator.throttler.check(spec, principal.partner_id, customer)
 
+    def _storage_failed(self, exc: Exception) -> Response:
+        """503 in Partner Center's error shape, saying which storage and what to do; a
+        warning at most every WARN_SECONDS (it fails every throttled request alike)."""
+        throttler = self.emulator.throttler
+        throttler.failed(exc)
+        self._unwarned += 1
+        now = monotonic()
+        if now - self._warned_at >= WARN_SECONDS:
+            log.warning(
+                "throttling storage ZTD_THROTTLE_STORAGE=%s failed (%d requests answered 503 "
+                "since the last such warning, at most one every %g s): %s: %s",
+                throttler.shown,
+                self._unwarned,
+                WARN_SECONDS,
+                type(exc).__name__,
+                exc,
+            )
+            self._warned_at = now
+            self._unwarned = 0
+        return error_response(503, "503", throttler.unavailable())
+
     def _record(self, entry: Entry) -> None:
         try:
             with self.emulator.db.write() as conn:
@@ -159,9 +200,20 @@ class EmulatorGate:
         except Exception as exc:  # the answer is sent already; a lost entry is only logged
             log.warning("request journal: entry not stored: %s", exc)
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, response: Response) -> None:
-        scope["ztd.answer"] = response
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, response: Response, routed: bool = True
+    ) -> None:
+        """Answer ``response`` through the headers and observer layers; ``routed``: count it
+        under the template of the route the app would have taken."""
+        scope["ztd.answer"] = response, routed
         await self.canned(scope, receive, send)
+
+    async def _answer_from_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response
+        response, routed = scope["ztd.answer"]
+        if routed:  # the path is canonical here (the headers layer), as the router sees it
+            scope[ROUTE_TEMPLATE] = template_of(scope["method"], scope["path"])
+        await response(scope, receive, send)
 
     async def _fault_for(self, scope: Scope) -> StoredFault | None:
         path = canonical_path(scope["path"])
@@ -250,11 +302,6 @@ def fault_response(fault: StoredFault) -> Response:
     return error_response(
         status, str(status), f"Injected fault {fault.id} (ztd emulator).", headers=headers
     )
-
-
-async def _answer_from_scope(scope: Scope, receive: Receive, send: Send) -> None:
-    response: Response = scope["ztd.answer"]
-    await response(scope, receive, send)
 
 
 def _bearer(scope: Scope) -> str | None:

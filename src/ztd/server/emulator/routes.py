@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from ztd.server.api.openapi import webhook_docs
 from ztd.server.api.openapi.operations import OPERATIONS
 
 _PROBE_PATHS = frozenset({"/healthz", "/readyz"})
@@ -53,3 +54,26 @@ FAULT_ROUTES: dict[str, Route] = _routes()
 def route_named(operation_id: str) -> Route | None:
     """The operation ``operation_id`` names, matched exactly (as the OpenAPI spells it)."""
     return FAULT_ROUTES.get(operation_id)
+
+
+# Every operation of the API (webhooks' too), in the table's order: the route templates the
+# metrics and access lines name. A test checks the table describes every route of the app.
+_TEMPLATES = [
+    (method, _pattern(template), template)
+    for method, template in (key.split(" ", 1) for key in (*OPERATIONS, *webhook_docs.OPERATIONS))
+]
+
+
+def template_of(method: str, path: str) -> str | None:
+    """The route template the app would count a request for ``path`` (canonical) under, as
+    its router picks the route: the first that takes the path and the method, else the first
+    that takes the path (the app's 405). None for a path no operation serves. A pass over
+    the patterns: for the emulator's own answers, never on the fast path."""
+    wanted = "GET" if method == "HEAD" else method
+    partial = None
+    for route_method, pattern, template in _TEMPLATES:
+        if pattern.fullmatch(path) is not None:
+            if route_method == wanted:
+                return template
+            partial = partial or template
+    return partial

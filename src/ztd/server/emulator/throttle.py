@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from typing import NamedTuple, Protocol
 
+import anyio
 import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -23,9 +24,16 @@ from ztd.server.emulator.specs import ThrottleLimit, ThrottleSpec
 from ztd.server.emulator.throttle_store import DatabaseStorage
 from ztd.server.settings import THROTTLE_IN_DATABASE
 from ztd.server.storage.database import Database
+from ztd.server.url_text import shown_url
 
 RECENT_KEYS = 1000  # buckets GET /_ztd/v1/throttling reports
 NAMESPACE = "ZTD"
+# /readyz asks whether the storage answers at most this often (a probe every second from
+# each load balancer must not become a ping each); a request that finds it failing tells
+# /readyz at once.
+HEALTH_SECONDS = 2.0
+PING_TIMEOUT_SECONDS = 2.0  # a storage that does not answer a ping in this long is failing
+SETTING = "ZTD_THROTTLE_STORAGE"
 
 
 class Verdict:
@@ -53,6 +61,8 @@ class _Counter(Protocol):
 
     async def buckets(self) -> list[dict[str, object]]: ...
 
+    async def check(self) -> bool: ...
+
 
 class _DatabaseCounter:
     """ztd's own database, shared by every API process: one transaction admits a request
@@ -79,6 +89,10 @@ class _DatabaseCounter:
                 reset_at = bucket.oldest + seconds
                 result.append(_bucket(key, amount, seconds, amount - bucket.hits, reset_at, now))
         return result
+
+    async def check(self) -> bool:
+        """True: this storage is the database /readyz checks itself (no second query)."""
+        return True
 
 
 class _LimitsCounter:
@@ -110,6 +124,10 @@ class _LimitsCounter:
             )
         return result
 
+    async def check(self) -> bool:
+        """Whether the storage answers (Redis: PING)."""
+        return bool(await self.limiter.storage.check())
+
 
 class Throttler:
     def __init__(self, storage: str, db: Database) -> None:
@@ -118,6 +136,47 @@ class Throttler:
         limits.errors.ConfigurationError."""
         self.counter: _Counter = (
             _DatabaseCounter(db) if storage == THROTTLE_IN_DATABASE else _LimitsCounter(storage)
+        )
+        self.in_database = storage == THROTTLE_IN_DATABASE
+        self.shown = shown_url(storage)  # the setting without credentials
+        # (monotonic seconds when known, why the storage fails or None): what /readyz says
+        # until HEALTH_SECONDS have passed.
+        self._health: tuple[float, str | None] = (-math.inf, None)
+
+    def failed(self, exc: BaseException) -> None:
+        """A request found the storage failing: /readyz says so from now on, until a ping
+        HEALTH_SECONDS later finds it answering."""
+        self._health = (time.monotonic(), f"{type(exc).__name__}: {exc}")
+
+    async def problem(self) -> str | None:
+        """Why the storage cannot count requests (None: it answers). Pings it at most every
+        HEALTH_SECONDS, each ping bounded by PING_TIMEOUT_SECONDS."""
+        checked_at, problem = self._health
+        if time.monotonic() - checked_at < HEALTH_SECONDS:
+            return problem
+        try:
+            with anyio.fail_after(PING_TIMEOUT_SECONDS):
+                answers = await self.counter.check()
+            problem = None if answers else "it does not answer"
+        except TimeoutError:
+            problem = f"no answer within {PING_TIMEOUT_SECONDS:g} s"
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        self._health = (time.monotonic(), problem)
+        return problem
+
+    def unavailable(self) -> str:
+        """What a request the storage could not count is answered (503): which setting,
+        and what to do."""
+        if self.in_database:
+            return (
+                f"Throttling is on and its storage ({SETTING}=database, ztd's own database) "
+                "failed to count this request; the server's log says why. Try again."
+            )
+        return (
+            f"Throttling is on and its storage {SETTING}={self.shown} is not answering, so "
+            "this request could not be counted. Start it, or set "
+            f"{SETTING}=database to count in ztd's own database."
         )
 
     async def check(

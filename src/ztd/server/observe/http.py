@@ -26,6 +26,9 @@ CORRELATION_ID = "ztd.correlation_id"
 REQUEST_ID = "ztd.request_id"
 STATUS_ROUTE = "/v1/customers/{customer_id}/batchJobStatus/{tracking_id}"
 UNMATCHED = "unmatched"  # 404s and anything no route took: raw paths would be unbounded
+# The template of a request answered before the router saw it (the emulator's gate), which
+# the router would have handed to that route: counted and logged under it.
+ROUTE_TEMPLATE = "ztd.route_template"
 _CUSTOMERS = "/v1/customers/"
 # A client's correlation id is bounded before it is logged or stored.
 _MAX_ID = widths.CORRELATION_ID
@@ -125,7 +128,9 @@ class RequestObserver:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
-        template: str = getattr(route, "path_format", None) or UNMATCHED
+        template: str = (
+            getattr(route, "path_format", None) or scope.get(ROUTE_TEMPLATE) or UNMATCHED
+        )
         method: str = scope["method"]
         key = (template, method, status)
         counter = self._counters.get(key)

@@ -1,4 +1,5 @@
-"""Liveness (no database) and readiness (database reachable), both without a token."""
+"""Liveness (no database) and readiness (database reachable; with emulator throttling on,
+its storage too), both without a token."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import text
 from starlette.responses import Response
@@ -16,6 +18,10 @@ from starlette.responses import Response
 from ztd.server.api.context import context_of
 from ztd.server.api.responses import json_response
 from ztd.server.errors import Unavailable
+from ztd.server.storage.database import Database
+
+if TYPE_CHECKING:
+    from ztd.server.emulator.control import Emulator
 
 router = APIRouter()
 log = logging.getLogger("ztd.server")
@@ -50,15 +56,34 @@ def watch_for_drain(app: FastAPI) -> threading.Event:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> Response:
+async def readyz(request: Request) -> Response:
     draining: threading.Event | None = getattr(request.app.state, "draining", None)
     if draining is not None and draining.is_set():
         raise Unavailable("The process is shutting down; send requests elsewhere.")
     try:
-        with context_of(request).db.read() as conn:
-            conn.execute(text("SELECT 1"))
+        await anyio.to_thread.run_sync(_select_1, context_of(request).db)
     except Exception as exc:
         # The details (host, port, user) go to the log, not to whoever asks without a token.
         log.warning("readiness check failed: %s", exc)
         raise Unavailable("The database is not reachable; the log says why.") from exc
+    # With throttling on, every API request asks its storage first: one that fails (Redis
+    # not running) fails them all with 503, so the process is not ready either.
+    emulator: Emulator | None = getattr(request.app.state, "emulator", None)
+    problem = None if emulator is None else await emulator.throttle_problem()
+    if problem is not None:
+        assert emulator is not None
+        log.warning(
+            "readiness check failed: throttling storage ZTD_THROTTLE_STORAGE=%s: %s",
+            emulator.throttler.shown,
+            problem,
+        )
+        raise Unavailable(
+            "Throttling is on and its storage (ZTD_THROTTLE_STORAGE) is not answering; "
+            "the log says why."
+        )
     return json_response({"status": "ready"})
+
+
+def _select_1(db: Database) -> None:
+    with db.read() as conn:
+        conn.execute(text("SELECT 1"))
