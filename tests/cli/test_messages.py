@@ -275,5 +275,21 @@ def test_a_second_partner_or_customer_of_the_same_name_is_refused_with_the_first
         assert refused.exit_code == 1 and "must not be empty or only spaces" in refused.stderr
     too_long = runner.invoke(ztd_app, ["admin", "partner", "add", "x" * 300])
     assert too_long.exit_code == 1 and "at most 256 characters, not 300" in too_long.stderr
+    escape = runner.invoke(ztd_app, ["admin", "partner", "add", "Esc\x1b[31mRED"])
+    assert escape.exit_code == 1 and "control or invisible characters (U+001B" in escape.stderr
+    spaced = runner.invoke(
+        ztd_app, ["admin", "customer", "add", "  Woodgrove  ", "--partner", first]
+    )
+    listed_customers = runner.invoke(
+        ztd_app, ["admin", "customer", "list", "--partner", first], env={"COLUMNS": "200"}
+    )
+    assert spaced.exit_code == 0 and "│ Woodgrove " in listed_customers.stdout  # stored trimmed
     listed = runner.invoke(ztd_app, ["admin", "partner", "list"], env={"COLUMNS": "200"})
     assert "2 partners" in listed.stdout
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_serve_refuses_a_port_out_of_range(port: str) -> None:
+    refused = CliRunner().invoke(ztd_app, ["serve", "--port", port])
+    assert refused.exit_code == 3  # invalid input, as every usage error (README, exit codes)
+    assert "not in the range 1<=x<=65535" in refused.output, refused.output

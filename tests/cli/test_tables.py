@@ -89,7 +89,7 @@ def test_a_table_that_fits_keeps_the_terminals_width() -> None:
 def test_a_table_too_wide_for_its_ids_is_printed_as_records(width: int) -> None:
     out = Console(width=width, record=True, force_terminal=False)
     table = Table(title="2 deliveries")
-    columns = ("id", "partner", "attempts (time, answer, latency)", "created")
+    columns = ("id", "partner", "attempts and their answers", "created")
     add_columns(table, columns, whole=("id", "partner", "created"))
     table.add_row(GUID, GUID.upper(), "2026-11-30T10:00:00Z 500 12 ms\n" * 3, "2026-11-30")
     table.add_row(GUID[::-1], GUID, "none yet", "2026-12-01")
@@ -101,3 +101,12 @@ def test_a_table_too_wide_for_its_ids_is_printed_as_records(width: int) -> None:
         assert any(value in line for line in lines), lines  # each id whole on its line
     assert sum(line.startswith("id ") for line in lines) == 2
     assert out.width == width  # unchanged for what the command prints next
+
+
+def test_an_empty_table_shows_its_headers_however_narrow() -> None:
+    out = Console(width=30, record=True, force_terminal=False)
+    table = Table(title="0 devices")
+    add_columns(table, ("id", "serial", "manufacturer", "uploaded"), whole=("id", "uploaded"))
+    print_table(out, table)
+    text = out.export_text()
+    assert "0 devices" in text and "id" in text

@@ -144,7 +144,12 @@ def test_the_defaults_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["mongodb://ops:s3cret@db.example/limits", "memcached://:s3cret@cache.example:11211"],
+    [
+        "mongodb://ops:s3cret@db.example/limits",
+        "memcached://:s3cret@cache.example:11211",
+        "redis://ops:s3cret@cache.example:notaport/0",  # the library's message quotes it
+        "rediss://cache.example:notaport/0?password=s3cret",
+    ],
 )
 def test_a_storage_urls_password_is_never_shown(
     monkeypatch: pytest.MonkeyPatch, value: str
@@ -153,7 +158,7 @@ def test_a_storage_urls_password_is_never_shown(
     with pytest.raises(ValidationError) as raised:
         Settings()
     said = explain(raised.value)
-    assert "s3cret" not in said and ":***@" in said, said
+    assert "s3cret" not in said and "***" in said, said
     assert said.startswith("ZTD_THROTTLE_STORAGE='"), said
 
 

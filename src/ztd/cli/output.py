@@ -72,7 +72,7 @@ def print_table(out: Console, table: Table) -> None:
         if column.no_wrap:  # as wide as its longest value (a value's words do not split)
             widths = (Measurement.get(out, unbounded, cell).maximum for cell in column.cells)
             column.min_width = max(widths, default=None)
-    if Measurement.get(out, unbounded, table).minimum <= out.width:
+    if not table.row_count or Measurement.get(out, unbounded, table).minimum <= out.width:
         out.print(table)
     else:
         _print_records(out, table)

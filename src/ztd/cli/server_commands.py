@@ -109,7 +109,7 @@ def db_upgrade() -> None:
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[
         int | None,
         typer.Option(help="API processes. Default: one per CPU core.", min=1),
@@ -188,7 +188,9 @@ def worker(
     ] = False,
     metrics_port: Annotated[
         int,
-        typer.Option(help="Serve this worker's Prometheus metrics on this port (0: none)."),
+        typer.Option(
+            help="Serve this worker's Prometheus metrics on this port (0: none).", min=0, max=65535
+        ),
     ] = 0,
     metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:

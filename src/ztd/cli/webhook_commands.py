@@ -96,7 +96,7 @@ def deliveries(
         title += f" (the newest {len(shown)}; --limit shows more)"
     table = Table(title=escape(title))
     which = "event" if event is None else "registration"
-    columns = ("created", "type", which, "status", "attempts (time, answer, latency)")
+    columns = ("created", "type", which, "status", "attempts")  # each: time, answer, latency
     add_columns(table, columns, whole=("created", which))
     for d in shown:
         table.add_row(

@@ -220,14 +220,15 @@ class Settings(BaseSettings):
         from limits.errors import ConfigurationError
 
         from ztd.server.emulator.limits_storage import limits_storage
-        from ztd.server.url_text import shown_url
+        from ztd.server.url_text import shown_url, without_secrets
 
         if "://" not in value:
             raise ValueError("it is neither database nor a storage URI")
         try:
             limits_storage(value)  # connects to nothing: refuses what cannot work at all
         except ConfigurationError as exc:
-            raise ValueError(f"{shown_url(value)} cannot be used: {exc}") from None
+            why = without_secrets(str(exc), value)
+            raise ValueError(f"{shown_url(value)} cannot be used: {why}") from None
         except ValueError as exc:
             raise ValueError(str(exc)) from None
         return value

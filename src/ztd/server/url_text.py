@@ -30,3 +30,20 @@ def shown_url(url: str) -> str:
         [(key, HIDDEN if "pass" in key.lower() else value) for key, value in pairs], safe="*"
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def without_secrets(text: str, url: str) -> str:
+    """``text`` (a library's message about ``url``) with ``url``'s password and password
+    parameters masked wherever they appear: such messages often quote the URL whole."""
+    try:
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return text.replace(url, shown_url(url))
+    secrets = [value for key, value in pairs if "pass" in key.lower() and value]
+    userinfo = parts.netloc.rpartition("@")[0]
+    if ":" in userinfo:
+        secrets.append(userinfo.partition(":")[2])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text

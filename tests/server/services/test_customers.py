@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.api import assert_error
@@ -68,3 +69,27 @@ def test_over_long_names_are_400_not_database_errors(client: TestClient, world: 
         f"/v1/customers/{world.customer}/policies", json={"name": "p" * 300}, headers=world.auth()
     )
     assert "at most 256" in assert_error(policy, 400, "800002")["description"]
+
+
+@pytest.mark.parametrize(
+    ("name", "code_point"),
+    [
+        ("Esc\x1b[31mRED\x1b[0m", "U+001B at character 4"),  # recolours a terminal
+        ("Contoso\u200bLtd", "U+200B at character 8"),  # looks like "ContosoLtd"
+        ("Two\nlines", "U+000A at character 4"),
+        ("Tab\there", "U+0009 at character 4"),
+        ("\u202eevil", "U+202E at character 1"),  # right-to-left override
+    ],
+)
+def test_control_and_invisible_characters_in_a_name_are_refused(
+    client: TestClient, world: World, name: str, code_point: str
+) -> None:
+    created = client.post(
+        "/v1/customers", json={"billingProfile": {"companyName": name}}, headers=world.auth()
+    )
+    assert created.status_code == 400, created.text
+    description = created.json()["description"]
+    assert description.startswith("companyName: a name must not hold control or invisible")
+    assert code_point in description
+    listed = client.get("/v1/customers", headers=world.auth()).json()["items"]
+    assert all(name != c["companyProfile"]["companyName"] for c in listed)  # nothing written

@@ -181,13 +181,13 @@ class EmulatorGate:
         now = monotonic()
         if now - self._warned_at >= WARN_SECONDS:
             log.warning(
-                "throttling storage ZTD_THROTTLE_STORAGE=%s failed (%d requests answered 503 "
-                "since the last such warning, at most one every %g s): %s: %s",
+                "throttling storage ZTD_THROTTLE_STORAGE=%s failed (%s answered 503 since the "
+                "last such warning, at most one every %g s): %s: %s",
                 throttler.shown,
-                self._unwarned,
+                "1 request" if self._unwarned == 1 else f"{self._unwarned} requests",
                 WARN_SECONDS,
                 type(exc).__name__,
-                exc,
+                throttler.without_secrets(str(exc)),
             )
             self._warned_at = now
             self._unwarned = 0

@@ -24,7 +24,7 @@ from ztd.server.emulator.specs import ThrottleLimit, ThrottleSpec
 from ztd.server.emulator.throttle_store import DatabaseStorage
 from ztd.server.settings import THROTTLE_IN_DATABASE
 from ztd.server.storage.database import Database
-from ztd.server.url_text import shown_url
+from ztd.server.url_text import shown_url, without_secrets
 
 RECENT_KEYS = 1000  # buckets GET /_ztd/v1/throttling reports
 NAMESPACE = "ZTD"
@@ -138,15 +138,20 @@ class Throttler:
             _DatabaseCounter(db) if storage == THROTTLE_IN_DATABASE else _LimitsCounter(storage)
         )
         self.in_database = storage == THROTTLE_IN_DATABASE
+        self.setting = storage
         self.shown = shown_url(storage)  # the setting without credentials
         # (monotonic seconds when known, why the storage fails or None): what /readyz says
         # until HEALTH_SECONDS have passed.
         self._health: tuple[float, str | None] = (-math.inf, None)
 
+    def without_secrets(self, text: str) -> str:
+        """``text`` (an error about the storage) without the storage URL's password."""
+        return without_secrets(text, self.setting)
+
     def failed(self, exc: BaseException) -> None:
         """A request found the storage failing: /readyz says so from now on, until a ping
         HEALTH_SECONDS later finds it answering."""
-        self._health = (time.monotonic(), f"{type(exc).__name__}: {exc}")
+        self._health = (time.monotonic(), f"{type(exc).__name__}: {self.without_secrets(str(exc))}")
 
     async def problem(self) -> str | None:
         """Why the storage cannot count requests (None: it answers). Pings it at most every
@@ -161,7 +166,7 @@ class Throttler:
         except TimeoutError:
             problem = f"no answer within {PING_TIMEOUT_SECONDS:g} s"
         except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
+            problem = f"{type(exc).__name__}: {self.without_secrets(str(exc))}"
         self._health = (time.monotonic(), problem)
         return problem
 

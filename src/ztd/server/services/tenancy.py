@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -29,7 +30,7 @@ def require_customer(conn: Connection, partner_id: str, customer_id: str) -> Non
 def add_partner(conn: Connection, name: str, now: datetime, partner_id: str | None = None) -> str:
     _check_name(name)
     pid = _guid(partner_id)
-    conn.execute(insert(partners).values(id=pid, name=name, created_at=now))
+    conn.execute(insert(partners).values(id=pid, name=name.strip(), created_at=now))
     return pid
 
 
@@ -45,7 +46,7 @@ def add_customer(
     cid = _guid(customer_id)
     if conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is None:
         raise LookupError(f"partner {partner_id} does not exist")
-    conn.execute(insert(customers).values(id=cid, name=name, domain=domain, created_at=now))
+    conn.execute(insert(customers).values(id=cid, name=name.strip(), domain=domain, created_at=now))
     conn.execute(
         insert(partner_customers).values(partner_id=partner_id, customer_id=cid, created_at=now)
     )
@@ -86,11 +87,28 @@ def partner_exists(conn: Connection, partner_id: str) -> bool:
     )
 
 
-def _check_name(name: str) -> None:
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a partner or a customer, as a phrase after "a name"
+    (None: it can). Control and invisible characters (an ESC that recolours a terminal, a
+    zero-width space that makes two names look one) are refused: names are shown in lists,
+    logs and the console."""
     if not name.strip():
-        raise ValueError("a name must not be empty or only spaces")
+        return "must not be empty or only spaces"
     if len(name) > widths.NAME:
-        raise ValueError(f"a name must have at most {widths.NAME} characters, not {len(name)}")
+        return f"must have at most {widths.NAME} characters, not {len(name)}"
+    for at, char in enumerate(name, start=1):
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            return (
+                f"must not hold control or invisible characters "
+                f"(U+{ord(char):04X} at character {at})"
+            )
+    return None
+
+
+def _check_name(name: str) -> None:
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(f"a name {problem}")
 
 
 def _guid(value: str | None) -> str:

@@ -18,7 +18,7 @@ from ztd.server.api.responses import json_response
 from ztd.server.api.security import reader, writer
 from ztd.server.auth.tokens import Principal
 from ztd.server.errors import Forbidden, InvalidRequest, refuse_nul
-from ztd.server.services import customers
+from ztd.server.services import customers, tenancy
 from ztd.server.services.idempotency import StoredResponse
 from ztd.server.storage import widths
 from ztd.wire import Customer
@@ -88,6 +88,9 @@ async def create_customer(request: Request, principal: Principal = Depends(write
         if value and len(value) > MAX_TEXT:
             raise InvalidRequest(f"{what} is {len(value)} characters; at most {MAX_TEXT}.")
         refuse_nul(value, what)
+    problem = tenancy.name_problem(name) if name else None
+    if problem is not None:
+        raise InvalidRequest(f"companyName: a name {problem}.")
 
     def create(conn: Connection) -> StoredResponse:
         try:
