@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.live_server import free_port
 from tests.support.postgres import pg_admin, throwaway_database
 from ztd.cli.main import build
 
@@ -107,7 +108,7 @@ def test_serve_on_a_missing_database_is_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     code, stderr = run(
-        monkeypatch, f"{PG}/ztd_no_such_db", "serve", "--port", "0", data_dir=tmp_path
+        monkeypatch, f"{PG}/ztd_no_such_db", "serve", "--port", str(free_port()), data_dir=tmp_path
     )
     assert_one_line(code, stderr, "cannot open", "ztd_no_such_db", "createdb")
     assert "database postgresql+psycopg://postgres@127.0.0.1:5432/ztd_no_such_db" in stderr
