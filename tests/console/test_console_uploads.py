@@ -93,15 +93,7 @@ def test_purge_without_a_folder_does_nothing(tmp_path: Path) -> None:
 
 
 def _upload(client: TestClient, world: World, batch: str, seeds: range) -> str:
-    page = client.get(f"/console/customers/{world.customer}/upload")
-    answer = client.post(
-        f"/console/customers/{world.customer}/upload",
-        data={"csrf": csrf_of(page.text), "new_batch": batch},
-        files={"file": ("d.csv", devices_csv(seeds), "text/csv")},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    return str(answer.headers["location"]).rsplit("/", 1)[-1]
+    return _upload_file(client, world, batch, devices_csv(seeds), name="d.csv")
 
 
 def test_an_upload_file_goes_when_its_job_is_purged(
@@ -151,12 +143,16 @@ CASE_DETAIL = (
 MODEL_DETAIL = "model 'ThinkPad X1, Carbon' differs from the OEM record's '20XW004GUS'"
 
 
-def _upload_file(client: TestClient, world: World, batch: str, data: bytes) -> str:
+def _upload_file(
+    client: TestClient, world: World, batch: str, data: bytes, name: str = "failed.csv"
+) -> str:
+    """Upload ``data`` as the CSV file ``name`` into a new batch through the console's form;
+    the job id its redirect names."""
     page = client.get(f"/console/customers/{world.customer}/upload")
     answer = client.post(
         f"/console/customers/{world.customer}/upload",
         data={"csrf": csrf_of(page.text), "new_batch": batch},
-        files={"file": ("failed.csv", data, "text/csv")},
+        files={"file": (name, data, "text/csv")},
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text

@@ -63,6 +63,8 @@ class _Counter(Protocol):
 
     async def check(self) -> bool: ...
 
+    def unavailable(self) -> str: ...
+
 
 class _DatabaseCounter:
     """ztd's own database, shared by every API process: one transaction admits a request
@@ -94,12 +96,19 @@ class _DatabaseCounter:
         """True: this storage is the database /readyz checks itself (no second query)."""
         return True
 
+    def unavailable(self) -> str:
+        return (
+            f"Throttling is on and its storage ({SETTING}=database, ztd's own database) "
+            "failed to count this request; the server's log says why. Try again."
+        )
+
 
 class _LimitsCounter:
     """A ``limits`` storage URI (Redis, memory) through its moving-window strategy."""
 
     def __init__(self, storage: str) -> None:
         self.limiter = MovingWindowRateLimiter(limits_storage(storage))
+        self.shown = shown_url(storage)
         # The buckets this process counted lately: what GET reports (the storage cannot
         # list its keys).
         self.recent: OrderedDict[tuple[str, ...], RateLimitItem] = OrderedDict()
@@ -128,16 +137,22 @@ class _LimitsCounter:
         """Whether the storage answers (Redis: PING)."""
         return bool(await self.limiter.storage.check())
 
+    def unavailable(self) -> str:
+        return (
+            f"Throttling is on and its storage {SETTING}={self.shown} is not answering, so "
+            "this request could not be counted. Start it, or set "
+            f"{SETTING}=database to count in ztd's own database."
+        )
+
 
 class Throttler:
     def __init__(self, storage: str, db: Database) -> None:
         """``storage``: ZTD_THROTTLE_STORAGE, ``database`` or a ``limits`` storage URI
-        (``memory://``, ``redis://host:6379/0``); an unknown scheme raises
-        limits.errors.ConfigurationError."""
+        (``memory://``, ``redis://host:6379/0``); a scheme ztd cannot use raises ValueError
+        or limits.errors.ConfigurationError (the settings refuse those at start)."""
         self.counter: _Counter = (
             _DatabaseCounter(db) if storage == THROTTLE_IN_DATABASE else _LimitsCounter(storage)
         )
-        self.in_database = storage == THROTTLE_IN_DATABASE
         self.setting = storage
         self.shown = shown_url(storage)  # the setting without credentials
         # (monotonic seconds when known, why the storage fails or None): what /readyz says
@@ -173,16 +188,7 @@ class Throttler:
     def unavailable(self) -> str:
         """What a request the storage could not count is answered (503): which setting,
         and what to do."""
-        if self.in_database:
-            return (
-                f"Throttling is on and its storage ({SETTING}=database, ztd's own database) "
-                "failed to count this request; the server's log says why. Try again."
-            )
-        return (
-            f"Throttling is on and its storage {SETTING}={self.shown} is not answering, so "
-            "this request could not be counted. Start it, or set "
-            f"{SETTING}=database to count in ztd's own database."
-        )
+        return self.counter.unavailable()
 
     async def check(
         self, spec: ThrottleSpec, partner_id: str, customer_id: str | None
