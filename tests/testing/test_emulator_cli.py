@@ -106,6 +106,10 @@ def test_cli_errors_are_precise(emu: Emulator) -> None:
         emu, "emulator", "rule", "add", "--serial", "X", "--error", "999", token=operator
     )
     assert code == 1 and "999" in out
+    assert '{"code"' not in out and "POST /rules: 400 " in out  # the description, not JSON
+    stay_below_one = "emulator rule add --serial X --error 808 --stay-polls -3"
+    code, out = run(emu, *stay_below_one.split(), token=operator)
+    assert code == 1 and "stayProcessing.polls" in out and '"data"' not in out, out
     unknown = "emulator fault add --operation Nope_Get --status 500"
     code, out = run(emu, *unknown.split(), token=operator)
     assert code == 1 and "operationId" in out and "BatchUploadStatus_Get" in out

@@ -40,7 +40,7 @@ class ControlClient:
                 "(`ztd admin token --operator`), and ZTD_CONTROL_PLANE not false?"
             )
         if response.status_code >= 400:
-            raise ControlError(f"{method} {path}: {response.status_code} {response.text}")
+            raise ControlError(f"{method} {path}: {response.status_code} {_description(response)}")
         return response.json()
 
     # Device outcome rules.
@@ -93,3 +93,13 @@ class ControlClient:
 
     def clear_requests(self) -> int:
         return int(self.call("DELETE", "/requests")["deleted"])
+
+
+def _description(response: httpx.Response) -> str:
+    """The error's own words (Partner Center's ``description``), else the body as sent."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    description = body.get("description") if isinstance(body, dict) else None
+    return description if isinstance(description, str) else response.text
